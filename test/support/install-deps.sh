@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a fresh Debian machine:
+# Debian packages (only the missing ones), npm packages from the lockfile,
+# and the pinned SPIRE build. Idempotent and quick when nothing is missing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+
+# command -> Debian package
+declare -A pkgs=(
+  [openssl]=openssl
+  [curl]=curl
+  [ip]=iproute2
+  [iptables]=iptables
+  [cc]=gcc
+  [kubectl]=kubectl
+  [prometheus]=prometheus
+  [nginx]=nginx
+  [wrk]=wrk
+  [h2load]=nghttp2-client
+  [taskset]=util-linux
+)
+missing=()
+for cmd in "${!pkgs[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || [[ -x "/usr/sbin/$cmd" ]] || missing+=("${pkgs[$cmd]}")
+done
+if ((${#missing[@]})); then
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "install-deps: missing Debian packages: ${missing[*]} (run as root or apt-get install them)" >&2
+    exit 1
+  fi
+  echo "install-deps: apt-get install ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+command -v go >/dev/null || { echo "install-deps: the Go toolchain is required to build SPIRE (https://go.dev/doc/install)" >&2; exit 1; }
+
+if [[ ! -x node_modules/.bin/node || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --no-audit --no-fund >&2
+fi
+./test/support/install-spire.sh >/dev/null
