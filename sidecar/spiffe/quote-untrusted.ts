@@ -1,0 +1,24 @@
+/** Longest prefix of an untrusted value that error messages repeat. */
+const MAX_QUOTED = 256;
+
+/**
+ * Quotes a value that came from outside (a peer certificate, a token, a
+ * header) for an error or log message: double quotes, every byte outside
+ * printable ASCII escaped as \uXXXX, long values cut at 256 characters.
+ *
+ * Why: these messages end up in logs and HTTP error bodies; escaping stops a
+ * crafted ID from forging log lines or smuggling control characters.
+ */
+export function quoteUntrusted(value: string, max: number = MAX_QUOTED): string {
+  const cut = value.length > max;
+  const shown = cut ? value.slice(0, max) : value;
+  let out = '"';
+  for (let i = 0; i < shown.length; i++) {
+    const c = shown.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) out += '\\' + shown[i];
+    else if (c >= 0x20 && c <= 0x7e) out += shown[i];
+    else out += '\\u' + c.toString(16).padStart(4, '0');
+  }
+  out += '"';
+  return cut ? `${out}... (${value.length} characters)` : out;
+}

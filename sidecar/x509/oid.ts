@@ -1,0 +1,21 @@
+/** Object identifiers this project reads or writes (RFC 5280 §4.2, RFC 5480, RFC 4055, RFC 8410). */
+export const OID = {
+  subjectKeyIdentifier: '2.5.29.14',
+  keyUsage: '2.5.29.15',
+  subjectAltName: '2.5.29.17',
+  basicConstraints: '2.5.29.19',
+  nameConstraints: '2.5.29.30',
+  authorityKeyIdentifier: '2.5.29.35',
+  extKeyUsage: '2.5.29.37',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  countryName: '2.5.4.6',
+  organizationName: '2.5.4.10',
+  commonName: '2.5.4.3',
+  serialNumber: '2.5.4.5',
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  ecdsaWithSha384: '1.2.840.10045.4.3.3',
+  ecdsaWithSha512: '1.2.840.10045.4.3.4',
+  sha256WithRsa: '1.2.840.113549.1.1.11',
+  ed25519: '1.3.101.112',
+} as const;
