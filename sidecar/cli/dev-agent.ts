@@ -1,0 +1,175 @@
+import { isAbsolute } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { parseDuration } from '../config/index.ts';
+import type { Logger } from '../core/index.ts';
+import { DevAgent, type DevAgentOptions, type KeyType } from '../devagent/index.ts';
+import { SpiffeId, TrustDomain } from '../spiffe/index.ts';
+import { UsageError, type CliIo, type Command } from './io.ts';
+
+const KEY_TYPES: readonly KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-4096'];
+
+const HELP = `usage: spiffe-sidecar dev-agent --trust-domain TD --workload PATH=SPIFFE_ID[,SPIFFE_ID...] [options]
+
+Runs an embedded SPIFFE Workload API server with an in-memory CA per trust
+domain. Identity is per socket: whoever can open PATH gets its SVIDs.
+For development and tests only: keys live in memory.
+
+options:
+  --trust-domain TD        a trust domain to be the authority of (repeatable, required)
+  --workload PATH=ID[,ID]  a socket (absolute path) and its SPIFFE IDs; the first ID is the
+                           default identity (repeatable, required)
+  --federate TD=OTHER      workloads of TD also receive OTHER's bundles (repeatable, one direction)
+  --ttl DURATION           X509-SVID lifetime, rotated at half of it (default 1h)
+  --jwt-ttl DURATION       JWT-SVID lifetime (default 5m)
+  --key-type TYPE          ${KEY_TYPES.join(' | ')} (default ec-p256)
+  --socket-mode MODE       octal file mode of the sockets (default 0600)
+  -h, --help               show this help
+
+Durations: 500ms, 30s, 5m, 1h. Logs one JSON line per event on stdout; stops on SIGINT/SIGTERM.
+`;
+
+/** Parses a duration flag value; the error names the flag. */
+export function durationFlag(flag: string, value: string): number {
+  const r = parseDuration(value, { allowZero: false });
+  if (!r.ok) throw new UsageError(`${flag}: ${r.message}`);
+  return r.value;
+}
+
+function parseFlags(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'trust-domain': { type: 'string', multiple: true },
+        workload: { type: 'string', multiple: true },
+        federate: { type: 'string', multiple: true },
+        ttl: { type: 'string' },
+        'jwt-ttl': { type: 'string' },
+        'key-type': { type: 'string' },
+        'socket-mode': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Turns the command line into DevAgent options; every problem is a UsageError naming its flag. */
+export function devAgentOptionsFromArgs(argv: readonly string[]): DevAgentOptions | 'help' {
+  const v = parseFlags(argv);
+  if (v.help) return 'help';
+  const tdNames: string[] = [];
+  for (const raw of v['trust-domain'] ?? []) {
+    let td: TrustDomain;
+    try {
+      td = TrustDomain.parse(raw);
+    } catch (err) {
+      throw new UsageError(`--trust-domain ${JSON.stringify(raw)}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (td.name !== raw) throw new UsageError(`--trust-domain ${JSON.stringify(raw)}: give the bare name (${td.name})`);
+    if (tdNames.includes(td.name)) throw new UsageError(`--trust-domain ${raw}: given twice`);
+    tdNames.push(td.name);
+  }
+  if (tdNames.length === 0) throw new UsageError('--trust-domain: at least one is required');
+
+  const federates = new Map<string, string[]>(tdNames.map((n) => [n, []]));
+  for (const raw of v.federate ?? []) {
+    const [from, to, ...rest] = raw.split('=');
+    if (!from || !to || rest.length > 0) throw new UsageError(`--federate ${JSON.stringify(raw)}: expected TD=OTHER_TD`);
+    for (const n of [from, to]) {
+      if (!federates.has(n)) throw new UsageError(`--federate ${raw}: ${n} is not given with --trust-domain`);
+    }
+    if (from === to) throw new UsageError(`--federate ${raw}: a trust domain cannot federate with itself`);
+    federates.get(from)!.push(to);
+  }
+
+  const workloads = new Map<string, string[]>();
+  for (const raw of v.workload ?? []) {
+    const eq = raw.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--workload ${JSON.stringify(raw)}: expected /absolute/path.sock=spiffe://td/path[,spiffe://...]`);
+    const path = raw.slice(0, eq);
+    if (!isAbsolute(path)) throw new UsageError(`--workload ${raw}: the socket path must be absolute`);
+    const ids = workloads.get(path) ?? [];
+    for (const idText of raw.slice(eq + 1).split(',')) {
+      let id: SpiffeId;
+      try {
+        id = SpiffeId.parse(idText);
+      } catch (err) {
+        throw new UsageError(`--workload ${raw}: ${JSON.stringify(idText)} is not a SPIFFE ID (${err instanceof Error ? err.message : String(err)})`);
+      }
+      if (id.isRoot()) throw new UsageError(`--workload ${raw}: ${idText} needs a path (spiffe://td/name)`);
+      if (!tdNames.includes(id.trustDomain.name)) {
+        throw new UsageError(`--workload ${raw}: trust domain ${id.trustDomain.name} is not given with --trust-domain`);
+      }
+      if (ids.includes(idText)) throw new UsageError(`--workload ${raw}: ${idText} is given twice for ${path}`);
+      ids.push(idText);
+    }
+    workloads.set(path, ids);
+  }
+  if (workloads.size === 0) throw new UsageError('--workload: at least one is required');
+
+  const svidTtlMs = v.ttl === undefined ? 3_600_000 : durationFlag('--ttl', v.ttl);
+  if (svidTtlMs < 1000) throw new UsageError(`--ttl ${v.ttl}: must be at least 1s`);
+  const jwtTtlMs = v['jwt-ttl'] === undefined ? 300_000 : durationFlag('--jwt-ttl', v['jwt-ttl']);
+  if (jwtTtlMs < 1000) throw new UsageError(`--jwt-ttl ${v['jwt-ttl']}: must be at least 1s`);
+  let keyType: KeyType | undefined;
+  if (v['key-type'] !== undefined) {
+    const k = v['key-type'];
+    if (!(KEY_TYPES as readonly string[]).includes(k)) throw new UsageError(`--key-type ${JSON.stringify(k)}: must be one of ${KEY_TYPES.join(', ')}`);
+    keyType = k as KeyType;
+  }
+  let socketMode: number | undefined;
+  if (v['socket-mode'] !== undefined) {
+    const m = v['socket-mode'];
+    if (!/^0?[0-7]{3}$/.test(m)) throw new UsageError(`--socket-mode ${JSON.stringify(m)}: must be an octal mode such as 0600`);
+    socketMode = parseInt(m, 8);
+  }
+
+  return {
+    trustDomains: tdNames.map((name) => ({ name, federatesWith: federates.get(name)! })),
+    workloads: [...workloads].map(([socketPath, ids]) => ({ socketPath, ids, ...(socketMode !== undefined ? { socketMode } : {}) })),
+    svidTtlMs,
+    jwtTtlMs,
+    ...(keyType ? { keyType } : {}),
+  };
+}
+
+/** A JSON-lines logger on the CLI's stdout (pino), one line per event. */
+function stdoutLogger(io: CliIo): Logger {
+  return pino(
+    {
+      base: null,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    io.stdout,
+  );
+}
+
+/**
+ * `spiffe-sidecar dev-agent`: runs the embedded Workload API server until
+ * the stop signal, then stops cleanly (sockets removed) and exits 0.
+ */
+export const devAgentCommand: Command = async (argv, io) => {
+  const opts = devAgentOptionsFromArgs(argv);
+  if (opts === 'help') {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const logger = stdoutLogger(io);
+  const agent = await DevAgent.start({ ...opts, logger });
+  logger.info(
+    { event: 'ready', trust_domains: opts.trustDomains.map((t) => t.name), sockets: agent.socketPaths, svid_ttl_ms: opts.svidTtlMs },
+    'dev agent ready',
+  );
+  await new Promise<void>((resolve) => {
+    if (io.stopSignal.aborted) resolve();
+    else io.stopSignal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await agent.stop();
+  return 0;
+};

@@ -1,0 +1,21 @@
+/**
+ * devagent: an embedded Workload API server backed by in-memory authorities
+ * (an X.509 CA and a JWT signing key). The development default and the test
+ * fixture for everything that talks to a Workload API.
+ *
+ * Never for production trust: keys live in memory and are not persisted.
+ * May use `spiffe`, `bundle` and `svid`; nothing may import `devagent`
+ * except the CLI, the composition root and tests.
+ */
+export { JwtAuthority, JwtAuthorityError } from './jwt-authority.ts';
+export type { JwtKeyType, JwtSvidClaims } from './jwt-authority.ts';
+export { CertificateAuthority, CaError } from './ca.ts';
+export type { CaErrorCode, CertificateAuthorityOptions, IssueX509SvidOptions, IssuedX509Svid } from './ca.ts';
+export { buildCertificate, generateKey, randomSerial } from './cert-builder.ts';
+export type { CertificateSpec, CertificateIssuer, KeyPair, KeyType, KeyUsageBit, NameAttribute, RawExtension } from './cert-builder.ts';
+export { DevAgent } from './dev-agent.ts';
+export type { DevAgentOptions, DevAgentTrustDomain, DevAgentWorkload } from './dev-agent-options.ts';
+export { DevAgentError } from './dev-agent-error.ts';
+export type { DevAgentErrorCode } from './dev-agent-error.ts';
+export { WorkloadApiServer, RpcStatusError } from './server.ts';
+export type { WorkloadApiBackend, WorkloadApiServerOptions } from './server.ts';

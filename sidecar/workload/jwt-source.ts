@@ -1,0 +1,173 @@
+import { systemClock, silentLogger, type Clock, type Logger } from '../core/index.ts';
+import type { SpiffeId, TrustDomain } from '../spiffe/index.ts';
+import { JwtBundleSet, type JwtBundle, type JwtBundleSource } from '../bundle/index.ts';
+import { parseAndValidateJwtSvid, type JwtSvid } from '../svid/index.ts';
+import type { BackoffOptions } from './backoff.ts';
+import { awaitFirstUpdate } from './first-update.ts';
+import { sameJwtBundleSet } from './state-equality.ts';
+import type { WatchHandle } from './stream-watch.ts';
+import { WorkloadApiClient } from './workload-api-client.ts';
+import { WorkloadApiError } from './workload-api-error.ts';
+
+/** Options of {@link JwtSource.create}. */
+export interface JwtSourceOptions {
+  /** A client to use; it is not closed with the source. */
+  readonly client?: WorkloadApiClient;
+  readonly address?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly signal?: AbortSignal;
+  /** create() rejects with 'workload.timeout' after this long without bundles. */
+  readonly timeoutMs?: number;
+  readonly backoff?: BackoffOptions;
+}
+
+/**
+ * JWT bundles kept current from the Workload API (FetchJWTBundles stream),
+ * plus JWT-SVID minting through the agent and local validation against the
+ * watched bundles. PermissionDenied drops the bundles (spec §6).
+ */
+export class JwtSource implements JwtBundleSource {
+  readonly #client: WorkloadApiClient;
+  readonly #ownsClient: boolean;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  #bundles: JwtBundleSet = JwtBundleSet.of([]);
+  #watch: WatchHandle | undefined;
+  #closed = false;
+  #lastError: WorkloadApiError | undefined;
+  readonly #updateListeners = new Set<(bundles: JwtBundleSet) => void>();
+
+  private constructor(client: WorkloadApiClient, ownsClient: boolean, opts: JwtSourceOptions) {
+    this.#client = client;
+    this.#ownsClient = ownsClient;
+    this.#clock = opts.clock ?? systemClock;
+    this.#logger = (opts.logger ?? silentLogger).child({ component: 'jwt-source' });
+  }
+
+  /** Starts watching and resolves on the first valid bundle message. */
+  static async create(opts: JwtSourceOptions = {}): Promise<JwtSource> {
+    const ownsClient = opts.client === undefined;
+    const client =
+      opts.client ??
+      new WorkloadApiClient({
+        ...(opts.address !== undefined ? { address: opts.address } : {}),
+        ...(opts.env ? { env: opts.env } : {}),
+        ...(opts.clock ? { clock: opts.clock } : {}),
+        ...(opts.logger ? { logger: opts.logger } : {}),
+        ...(opts.backoff ? { backoff: opts.backoff } : {}),
+      });
+    const source = new JwtSource(client, ownsClient, opts);
+    try {
+      await awaitFirstUpdate({
+        what: 'JWT source',
+        clock: source.#clock,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        start: (ready, fail) => {
+          source.#watch = client.watchJwtBundles({
+            onUpdate: (set) => {
+              source.#apply(set);
+              ready();
+            },
+            onError: (err) => {
+              source.#onError(err);
+              if (err.code === 'workload.fatal_status') fail(err);
+            },
+          });
+        },
+        lastError: () => source.#lastError,
+      });
+    } catch (err) {
+      source.close();
+      throw err;
+    }
+    return source;
+  }
+
+  /** The JWT bundle of `td`, or undefined when the agent sent none. */
+  getJwtBundleForTrustDomain(td: TrustDomain): JwtBundle | undefined {
+    this.#ensureOpen();
+    return this.#bundles.get(td);
+  }
+
+  /** All JWT bundles of the last update. */
+  bundles(): JwtBundleSet {
+    this.#ensureOpen();
+    return this.#bundles;
+  }
+
+  /** Mints a JWT-SVID through the agent (one unary call; the agent caches, not us). */
+  fetchJwtSvid(audience: string | readonly string[], subject?: SpiffeId): Promise<JwtSvid> {
+    this.#ensureOpen();
+    const aud = typeof audience === 'string' ? [audience] : audience;
+    return this.#client.fetchJwtSvid({ audience: aud, ...(subject ? { subject } : {}) });
+  }
+
+  /**
+   * Validates a JWT-SVID locally: signature against the watched bundle of the
+   * subject's trust domain, expiry by the source's clock, and `audience`.
+   */
+  validate(token: string, audience: string): JwtSvid {
+    this.#ensureOpen();
+    return parseAndValidateJwtSvid(token, this, [audience], { clock: this.#clock });
+  }
+
+  /** The last error the watch reported, if any. */
+  get lastError(): WorkloadApiError | undefined {
+    return this.#lastError;
+  }
+
+  /** Subscribes to bundle changes. */
+  on(event: 'update', fn: (bundles: JwtBundleSet) => void): this {
+    if (event === 'update') this.#updateListeners.add(fn);
+    return this;
+  }
+
+  /** Removes a listener added with {@link on}. */
+  off(event: 'update', fn: (bundles: JwtBundleSet) => void): this {
+    if (event === 'update') this.#updateListeners.delete(fn);
+    return this;
+  }
+
+  /** Stops the watch (and the client if the source made it). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watch?.cancel();
+    if (this.#ownsClient) this.#client.close();
+    this.#updateListeners.clear();
+  }
+
+  #ensureOpen(): void {
+    if (this.#closed) throw new WorkloadApiError('workload.closed', 'jwt source: the source is closed');
+  }
+
+  #apply(set: JwtBundleSet): void {
+    if (this.#closed || sameJwtBundleSet(this.#bundles, set)) return;
+    this.#bundles = set;
+    this.#logger.info({ trust_domains: set.trustDomains().map((td) => td.name) }, 'JWT bundles updated');
+    this.#emit();
+  }
+
+  #onError(err: WorkloadApiError): void {
+    if (this.#closed) return;
+    this.#lastError = err;
+    this.#logger.warn({ code: err.code, err: err.message }, 'workload API watch error');
+    if (err.code === 'workload.no_identity' && this.#bundles.trustDomains().length > 0) {
+      this.#bundles = JwtBundleSet.of([]);
+      this.#emit();
+    }
+  }
+
+  #emit(): void {
+    for (const fn of [...this.#updateListeners]) {
+      try {
+        fn(this.#bundles);
+      } catch (e) {
+        this.#logger.error({ err: e instanceof Error ? e.message : String(e) }, "an 'update' listener threw");
+      }
+    }
+  }
+}
