@@ -1,0 +1,135 @@
+import { Agent, type AgentOptions, type RequestOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { PeerCertificate, SecureContext, SecureVersion } from 'node:tls';
+import { systemClock, type Clock } from '../core/index.ts';
+import type { X509SvidSource } from '../svid/index.ts';
+import type { Authorizer } from './authorizer.ts';
+import { peerChainDer, verifyPeerChain } from './peer-verification.ts';
+import { SecureContextStore, currentBundleSet, type X509BundleSetProvider } from './secure-context-store.ts';
+
+/** Configuration of the client side of SPIFFE mTLS. */
+export interface MtlsClientConfig {
+  /** Our SVID, presented to servers. */
+  readonly svidSource: X509SvidSource;
+  /** Every trust domain whose servers we may talk to. */
+  readonly bundleSource: X509BundleSetProvider;
+  /** Decides on the server's SPIFFE ID (usually authorizeId of the upstream we meant). */
+  readonly authorize: Authorizer;
+  /** ALPN protocols to offer (http2.connect sets 'h2' itself). */
+  readonly alpn?: readonly string[];
+  readonly clock?: Clock;
+  /** Lowest TLS version; default and floor 'TLSv1.2'. */
+  readonly minVersion?: SecureVersion;
+  /** Highest TLS version; default 'TLSv1.3'. Set here: `maxVersion` in connect options is ignored next to a secureContext. */
+  readonly maxVersion?: SecureVersion;
+  /** SNI to send. Default: Node's (the DNS host name, nothing for IP literals); never the SPIFFE ID. */
+  readonly servername?: string;
+  /** A store to share with other clients or servers on the same sources; default a new one. */
+  readonly store?: SecureContextStore;
+}
+
+/** Connection options for tls.connect / https.request / http2.connect; spread them per connection. */
+export interface MtlsClientOptions {
+  /** The current SVID and roots; a getter, so each spread reads the latest. */
+  readonly secureContext: SecureContext;
+  readonly rejectUnauthorized: true;
+  /**
+   * Replaces the hostname check with SPIFFE verification + the authorizer.
+   * Returns PeerVerificationError or PeerNotAuthorized (or the sources' own
+   * error when they fail); Node destroys the socket with it.
+   */
+  readonly checkServerIdentity: (hostname: string, cert: PeerCertificate) => Error | undefined;
+  /**
+   * Always undefined: Node skips checkServerIdentity on a resumed session
+   * (observed: a resumed client sees no peer certificate at all), so a
+   * cached session must never be offered; https.Agent would otherwise add one.
+   */
+  readonly session: undefined;
+  readonly ALPNProtocols?: string[];
+  readonly servername?: string;
+}
+
+/**
+ * Options for the client side of SPIFFE mTLS (go-spiffe
+ * tlsconfig.MTLSClientConfig in spirit): present our current SVID, verify the
+ * server's SVID against the bundle of its own trust domain, then authorize it.
+ *
+ * Use: `tls.connect({ ...opts, host, port })`, `http2.connect(url, opts)`,
+ * `https.request(url, { ...opts })`; for pooled HTTPS use {@link MtlsAgent}.
+ * `secureContext` is a getter: spreading the object takes the SVID current
+ * at that moment, so build the spread per connection, not once.
+ *
+ * Why two layers: `rejectUnauthorized` must stay true. Node calls
+ * checkServerIdentity only when OpenSSL's own verification (against `ca` =
+ * all roots) passed; with it false, an OpenSSL failure would skip our check
+ * and connect anyway. So OpenSSL rejects unknown CAs, self-signed and expired
+ * certificates (Node's error codes: UNABLE_TO_VERIFY_LEAF_SIGNATURE,
+ * DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED, INVALID_PURPOSE; see
+ * tlsFailureReason), and checkServerIdentity does the SPIFFE part: the
+ * peer's own trust-domain bundle, the leaf rules, the injected clock, and
+ * the authorizer. It runs when the client's handshake completes, before
+ * 'secureConnect'; an Error returned destroys the socket with that error.
+ *
+ * TLS 1.3: the client's handshake completes before the server has judged
+ * our certificate, so a server that refuses us shows up after
+ * 'secureConnect', as a reset or a `certificate_required` alert on read.
+ */
+export function mtlsClientOptions(cfg: MtlsClientConfig): MtlsClientOptions {
+  const store =
+    cfg.store ??
+    new SecureContextStore({
+      svidSource: cfg.svidSource,
+      bundleSource: cfg.bundleSource,
+      ...(cfg.minVersion ? { minVersion: cfg.minVersion } : {}),
+      ...(cfg.maxVersion ? { maxVersion: cfg.maxVersion } : {}),
+    });
+  const clock = cfg.clock ?? systemClock;
+  const checkServerIdentity = (_hostname: string, cert: PeerCertificate): Error | undefined => {
+    // The hostname is ignored on purpose: SPIFFE identifies the server by the
+    // ID in its URI SAN, not by DNS names (X509-SVID spec §5).
+    try {
+      const result = verifyPeerChain(peerChainDer(cert), { bundles: currentBundleSet(cfg.bundleSource), authorize: cfg.authorize, clock });
+      return result.ok ? undefined : result.error;
+    } catch (err) {
+      // Node calls this inside its handshake callback, where a throw would
+      // be an uncaught exception; a failing source refuses the connection.
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  };
+  const opts = {
+    get secureContext(): SecureContext {
+      return store.current();
+    },
+    rejectUnauthorized: true as const,
+    checkServerIdentity,
+    session: undefined,
+    ...(cfg.alpn ? { ALPNProtocols: [...cfg.alpn] } : {}),
+    ...(cfg.servername !== undefined ? { servername: cfg.servername } : {}),
+  };
+  return opts;
+}
+
+/**
+ * An https.Agent for SPIFFE mTLS to one kind of upstream (one authorizer):
+ * keep-alive pooling works as usual, and each new connection presents the
+ * SVID current at that moment. Session resumption is off (see
+ * {@link MtlsClientOptions.session}).
+ *
+ * Why a dedicated agent: https.Agent pools sockets by a key built from
+ * host, port and some TLS options, which includes neither `secureContext`
+ * nor, for agent-level options, the authorizer; a shared agent could hand a
+ * socket verified for one upstream identity to a request meant for another.
+ */
+export class MtlsAgent extends Agent {
+  readonly #opts: MtlsClientOptions;
+
+  constructor(cfg: MtlsClientConfig, agentOptions: AgentOptions = {}) {
+    const opts = mtlsClientOptions(cfg);
+    super({ ...agentOptions, maxCachedSessions: 0, rejectUnauthorized: true, checkServerIdentity: opts.checkServerIdentity });
+    this.#opts = opts;
+  }
+
+  override createConnection(options: RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    return super.createConnection({ ...options, ...this.#opts }, callback);
+  }
+}

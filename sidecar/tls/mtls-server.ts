@@ -1,0 +1,216 @@
+import { createServer, type SecureVersion, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
+import type { Socket } from 'node:net';
+import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import type { X509SvidSource } from '../svid/index.ts';
+import type { Authorizer } from './authorizer.ts';
+import { reasonForOpensslCode } from './failure-reason.ts';
+import { PeerHandshakeRejected } from './peer-handshake-rejected.ts';
+import { verifyPeerSocket, type PeerVerification } from './peer-verification.ts';
+import { SecureContextStore, currentBundleSet, type X509BundleSetProvider } from './secure-context-store.ts';
+
+/** Configuration shared by the mTLS server helpers. */
+export interface MtlsServerConfig {
+  /** Our SVID, presented to clients; read again whenever it may have rotated. */
+  readonly svidSource: X509SvidSource;
+  /** Every trust domain we accept peers from. */
+  readonly bundleSource: X509BundleSetProvider;
+  /** Decides on each authenticated client. */
+  readonly authorize: Authorizer;
+  /** ALPN protocols offered, in preference order (e.g. ['h2', 'http/1.1']). */
+  readonly alpn?: readonly string[];
+  /** Time for the SPIFFE expiry checks; default the system clock. */
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Lowest TLS version; default and floor 'TLSv1.2'. */
+  readonly minVersion?: SecureVersion;
+  /** Highest TLS version; default 'TLSv1.3'. */
+  readonly maxVersion?: SecureVersion;
+}
+
+/** Options for tls.createServer / https.createServer / http2.createSecureServer. */
+export type MtlsServerOptions = TlsOptions & { readonly requestCert: true; readonly rejectUnauthorized: true };
+
+/** What the server emits as 'peerRejected' each time it refuses a client's identity. */
+export interface PeerRejectedEvent {
+  /** Short label for metrics: 'no_certificate', 'expired', 'unknown_authority', 'not_authorized', ... */
+  readonly reason: string;
+  /** 'handshake': OpenSSL/Node refused the certificate; 'verification': the SPIFFE check; 'authorization': the authorizer. */
+  readonly stage: 'handshake' | 'verification' | 'authorization';
+  readonly error: Error;
+  /** The client's SPIFFE ID when it verified but was not authorized. */
+  readonly presentedId?: string;
+  readonly remoteAddress?: string;
+}
+
+/** The typed 'peerRejected' event that {@link MtlsServer.attach} adds to a server. */
+export interface MtlsServerEvents {
+  on(event: 'peerRejected', listener: (ev: PeerRejectedEvent) => void): this;
+  once(event: 'peerRejected', listener: (ev: PeerRejectedEvent) => void): this;
+  off(event: 'peerRejected', listener: (ev: PeerRejectedEvent) => void): this;
+}
+
+/** The server side of SPIFFE mTLS: options, per-connection verification, and server wiring. */
+export interface MtlsServer {
+  /**
+   * Options for creating the server. On their own they only make OpenSSL
+   * check client certificates against the union of all roots; pass the
+   * server to {@link attach} for the SPIFFE check and rotation.
+   */
+  readonly options: MtlsServerOptions;
+  /** The credentials store (shared with clients built on the same sources, if wanted). */
+  readonly store: SecureContextStore;
+  /** SPIFFE verification + authorizer for a connected socket; records the identity for `peerIdentity()`. */
+  verifyPeer(socket: TLSSocket): PeerVerification;
+  /**
+   * Wires a server created from {@link options}: new connections get the
+   * current SVID and bundles, every 'secureConnection' is verified before
+   * anyone else sees it, and refusals are emitted as 'peerRejected'.
+   */
+  attach<S extends Server>(server: S): S & MtlsServerEvents;
+}
+
+const attached = new WeakSet<Server>();
+
+/**
+ * Builds the server side of SPIFFE mTLS (go-spiffe tlsconfig.MTLSServerConfig
+ * in spirit): the TLS options plus {@link MtlsServer.attach}, which is what
+ * enforces SPIFFE authentication and authorization. Throws what the SVID
+ * source throws when it has no SVID yet (create the X509Source first).
+ *
+ * What each layer does (observed on Node 24 / OpenSSL 3):
+ * - requestCert + rejectUnauthorized make OpenSSL demand a client
+ *   certificate (a client without one gets a `certificate_required` alert)
+ *   and verify it against `ca` = every trust domain's roots. A chain OpenSSL
+ *   rejects (unknown CA, self-signed, expired, a CA certificate as leaf →
+ *   INVALID_PURPOSE) does NOT fail the handshake with an alert: Node
+ *   completes it, then silently destroys the socket before 'secureConnection'
+ *   and reports only `socket.authorizationError` through 'tlsClientError'.
+ *   attach() turns those into 'peerRejected' with stage 'handshake'.
+ * - The SPIFFE check in JS is still the authority: OpenSSL trusts the union
+ *   of roots, so a certificate from trust domain A claiming an ID in B
+ *   passes it; SPIFFE requires the bundle of the peer's own trust domain
+ *   (Workload API spec §4.6). OpenSSL also knows nothing of the X509-SVID
+ *   leaf rules (one URI SAN, non-root path) nor of the authorizer, and it
+ *   uses the wall clock where we use the injected Clock.
+ * - TLS 1.3: the client finishes its handshake (and may send data) one
+ *   flight before the server has seen its certificate; the server's
+ *   'secureConnection' fires only after the client's Certificate and
+ *   Finished arrived, so the peer chain is available there. A rejected
+ *   client sees 'secureConnect' and then a reset or an alert.
+ */
+export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
+  const store = new SecureContextStore({
+    svidSource: cfg.svidSource,
+    bundleSource: cfg.bundleSource,
+    ...(cfg.minVersion ? { minVersion: cfg.minVersion } : {}),
+    ...(cfg.maxVersion ? { maxVersion: cfg.maxVersion } : {}),
+  });
+  const clock = cfg.clock ?? systemClock;
+  const logger = (cfg.logger ?? silentLogger).child({ component: 'mtls-server' });
+  const first = store.snapshot();
+  const options: MtlsServerOptions = {
+    ...first.options,
+    requestCert: true,
+    rejectUnauthorized: true,
+    ...(cfg.alpn ? { ALPNProtocols: [...cfg.alpn] } : {}),
+  };
+  const verifyPeer = (socket: TLSSocket): PeerVerification =>
+    verifyPeerSocket(socket, { bundles: currentBundleSet(cfg.bundleSource), authorize: cfg.authorize, clock });
+
+  const attach = <S extends Server>(server: S): S & MtlsServerEvents => {
+    if (attached.has(server)) throw new TypeError('tls: mtlsServer().attach() called twice on the same server');
+    attached.add(server);
+    let applied = first.generation;
+    const reject = (socket: TLSSocket | undefined, ev: Omit<PeerRejectedEvent, 'remoteAddress'>): void => {
+      const remoteAddress = socket?.remoteAddress;
+      logger.debug({ reason: ev.reason, stage: ev.stage, ...(ev.presentedId ? { peer_id: ev.presentedId } : {}), remote: remoteAddress }, 'peer rejected');
+      server.emit('peerRejected', { ...ev, ...(remoteAddress ? { remoteAddress } : {}) } satisfies PeerRejectedEvent);
+    };
+
+    // Rotation: Node builds each accepted connection's TLS socket from the
+    // server's current default context, and SNICallback only runs when a
+    // client sends SNI (ours do not, IP literals never do). So the context
+    // is swapped on the raw 'connection', before Node's own listener wraps
+    // the socket: two identity checks per connection, a rebuild only after
+    // a change. Established connections keep their context.
+    const onConnection = (raw: Socket): boolean => {
+      try {
+        const snap = store.snapshot();
+        if (snap.generation !== applied) {
+          server.setSecureContext({ ...options, ...snap.options });
+          applied = snap.generation;
+          logger.info({ generation: snap.generation, spiffe_id: snap.svid.id.toString() }, 'server credentials updated');
+        }
+        return true;
+      } catch (err) {
+        // No usable SVID (withdrawn or not yet fetched): refuse new
+        // connections rather than keep serving an identity the agent took away.
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'no server credentials; closing new connection');
+        raw.destroy();
+        return false;
+      }
+    };
+
+    const onSecureConnection = (socket: TLSSocket): boolean => {
+      let result: PeerVerification;
+      try {
+        result = verifyPeer(socket);
+      } catch (err) {
+        // The sources failed (e.g. closed): fail closed, never let the socket through.
+        reject(socket, { reason: 'verification_error', stage: 'verification', error: err instanceof Error ? err : new Error(String(err)) });
+        socket.destroy();
+        return false;
+      }
+      if (result.ok) return true;
+      reject(socket, {
+        reason: result.reason,
+        stage: result.error.code === 'tls.peer_not_authorized' ? 'authorization' : 'verification',
+        error: result.error,
+        ...(result.presentedId ? { presentedId: result.presentedId } : {}),
+      });
+      socket.destroy();
+      return false;
+    };
+
+    // Why wrap emit instead of adding listeners: http, https and http2 start
+    // reading on their own 'secureConnection' (or 'connection') listeners,
+    // registered when the server was constructed, and every listener of one
+    // emit runs even after an earlier one destroyed the socket. Filtering the
+    // emit means a refused client never reaches the HTTP parser, an http2
+    // session or the application, and no byte it sent is read.
+    const emit = server.emit;
+    server.emit = function (this: S, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'connection' && !onConnection(args[0] as Socket)) return false;
+      if (event === 'secureConnection' && !onSecureConnection(args[0] as TLSSocket)) return false;
+      return Reflect.apply(emit, this, [event, ...args]) as boolean;
+    } as S['emit'];
+
+    server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+      // Node reports a client certificate that failed OpenSSL's check only
+      // through socket.authorizationError (the error is a plain reset).
+      const code = typeof socket.authorizationError === 'string' ? socket.authorizationError : socket.authorizationError?.message;
+      if (code) {
+        reject(socket, { reason: reasonForOpensslCode(code), stage: 'handshake', error: new PeerHandshakeRejected(reasonForOpensslCode(code), code, { cause: err }) });
+      } else if (err.code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') {
+        reject(socket, { reason: 'no_certificate', stage: 'handshake', error: new PeerHandshakeRejected('no_certificate', err.code, { cause: err }) });
+      }
+      // Other handshake errors (plaintext, resets, timeouts) are not about the
+      // peer's identity; the owner can count them on 'tlsClientError' itself.
+    });
+    return server as S & MtlsServerEvents;
+  };
+
+  return { options, store, verifyPeer, attach };
+}
+
+/**
+ * A plain TLS server with SPIFFE mTLS: `tls.createServer(mtlsServer(cfg).options)`
+ * attached. `listener` receives only verified and authorized sockets; read
+ * the peer with `peerIdentity(socket)`.
+ */
+export function createMtlsServer(cfg: MtlsServerConfig, listener?: (socket: TLSSocket) => void): Server & MtlsServerEvents {
+  const m = mtlsServer(cfg);
+  const server = m.attach(createServer(m.options));
+  if (listener) server.on('secureConnection', listener);
+  return server;
+}
