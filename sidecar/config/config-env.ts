@@ -1,0 +1,45 @@
+/**
+ * Environment variables the configuration reads. Each project variable has
+ * the `SPIFFE_SIDECAR_` prefix and beats the file; `SPIFFE_ENDPOINT_SOCKET`
+ * is the SPIFFE standard name and, as the Workload Endpoint spec §4 requires,
+ * only fills in when the file does not set `spiffe.endpointSocket`.
+ */
+
+/** The prefix every project variable shares. */
+export const ENV_PREFIX = 'SPIFFE_SIDECAR_';
+/** Workload API address fallback (SPIFFE Workload Endpoint spec §4). */
+export const ENV_ENDPOINT_SOCKET = 'SPIFFE_ENDPOINT_SOCKET';
+/** Overrides `inbound.listen`; setting it enables the inbound proxy. */
+export const ENV_INBOUND_LISTEN = 'SPIFFE_SIDECAR_INBOUND_LISTEN';
+/** Overrides `inbound.app`; setting it enables the inbound proxy. */
+export const ENV_APP_ADDRESS = 'SPIFFE_SIDECAR_APP_ADDRESS';
+/** Overrides `inbound.appProtocol`; setting it enables the inbound proxy. */
+export const ENV_APP_PROTOCOL = 'SPIFFE_SIDECAR_APP_PROTOCOL';
+/** Overrides `outbound.listen`; setting it enables the outbound proxy. */
+export const ENV_OUTBOUND_LISTEN = 'SPIFFE_SIDECAR_OUTBOUND_LISTEN';
+/** Overrides `admin.listen`. */
+export const ENV_ADMIN_LISTEN = 'SPIFFE_SIDECAR_ADMIN_LISTEN';
+/** Overrides `inbound.policyFile`; setting it enables the inbound proxy. */
+export const ENV_POLICY_FILE = 'SPIFFE_SIDECAR_POLICY_FILE';
+/** Overrides `log.level`. */
+export const ENV_LOG_LEVEL = 'SPIFFE_SIDECAR_LOG_LEVEL';
+/** Overrides `log.accessLog` (`true`/`false`/`1`/`0`). */
+export const ENV_ACCESS_LOG = 'SPIFFE_SIDECAR_ACCESS_LOG';
+/** Overrides `spiffe.svidHint`. */
+export const ENV_SVID_HINT = 'SPIFFE_SIDECAR_SVID_HINT';
+/** Overrides `drain.timeout`. */
+export const ENV_DRAIN_TIMEOUT = 'SPIFFE_SIDECAR_DRAIN_TIMEOUT';
+
+/** Every `SPIFFE_SIDECAR_` variable the configuration understands. */
+export const CONFIG_ENV_VARS: readonly string[] = Object.freeze([
+  ENV_INBOUND_LISTEN,
+  ENV_APP_ADDRESS,
+  ENV_APP_PROTOCOL,
+  ENV_OUTBOUND_LISTEN,
+  ENV_ADMIN_LISTEN,
+  ENV_POLICY_FILE,
+  ENV_LOG_LEVEL,
+  ENV_ACCESS_LOG,
+  ENV_SVID_HINT,
+  ENV_DRAIN_TIMEOUT,
+]);

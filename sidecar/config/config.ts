@@ -1,0 +1,123 @@
+import type { SpiffeId, TrustDomain } from '../spiffe/index.ts';
+import type { Address } from './address.ts';
+
+/** Log levels, as pino names them. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** A pino log level. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** How the local app speaks: HTTP/1.1, or HTTP/2 without TLS (gRPC apps). */
+export type AppProtocol = 'http1' | 'h2c';
+/** What two sidecars speak inside mTLS to one upstream. */
+export type UpstreamProtocol = 'http1' | 'h2';
+
+/**
+ * Which peer SPIFFE IDs are acceptable, in go-spiffe authorizer terms:
+ * exactly one ID, one of a list, or any member of a trust domain.
+ */
+export type PeerIdMatch =
+  | { readonly kind: 'id'; readonly id: SpiffeId }
+  | { readonly kind: 'oneOf'; readonly ids: readonly SpiffeId[] }
+  | { readonly kind: 'memberOf'; readonly trustDomain: TrustDomain };
+
+/**
+ * Where inbound authorization comes from: a policy file, or (when none is
+ * configured) "any authenticated caller from our own trust domain".
+ */
+export type PolicySource = { readonly kind: 'sameTrustDomain' } | { readonly kind: 'file'; readonly path: string };
+
+/** Workload API settings. */
+export interface SpiffeSettings {
+  /** Workload API URI (`unix:///...` or `tcp://IP:port`); checked only for its scheme here. */
+  readonly endpointSocket: string;
+  /** Pick the SVID with this hint; '' means the first SVID. */
+  readonly svidHint: string;
+  /** Our trust domain; null means "the trust domain of our own SVID", learnt at runtime. */
+  readonly trustDomain: TrustDomain | null;
+}
+
+/** The HTTP inbound proxy: mTLS listener in front of the local app. */
+export interface InboundConfig {
+  readonly listen: Address;
+  readonly app: Address;
+  readonly appProtocol: AppProtocol;
+  readonly policy: PolicySource;
+}
+
+/** One route of the HTTP outbound proxy. */
+export interface Upstream {
+  /** Lowercase host (IPv6 without brackets) matched against Host / :authority. */
+  readonly host: string;
+  /** When set, only requests for exactly this port match; null matches any port. */
+  readonly port: number | null;
+  /** The peer sidecar's inbound listener. */
+  readonly address: Address;
+  /** Which server identities this upstream may present. */
+  readonly server: PeerIdMatch;
+  readonly protocol: UpstreamProtocol;
+}
+
+/** The HTTP outbound proxy: plaintext local listener → mTLS to peer sidecars. */
+export interface OutboundConfig {
+  readonly listen: Address;
+  readonly upstreams: readonly Upstream[];
+}
+
+/** A raw TCP tunnel accepting mTLS and forwarding plaintext to a local target. */
+export interface InboundTcpTunnel {
+  readonly name: string;
+  readonly direction: 'inbound';
+  readonly listen: Address;
+  readonly target: Address;
+  readonly policy: PolicySource;
+}
+
+/** A raw TCP tunnel accepting plaintext locally and dialling a peer over mTLS. */
+export interface OutboundTcpTunnel {
+  readonly name: string;
+  readonly direction: 'outbound';
+  readonly listen: Address;
+  readonly address: Address;
+  readonly server: PeerIdMatch;
+}
+
+/** One raw TCP tunnel (no HTTP parsing). */
+export type TcpTunnel = InboundTcpTunnel | OutboundTcpTunnel;
+
+/** Names of the identity headers set towards the local app (lowercase). */
+export interface HeaderNames {
+  readonly spiffeId: string;
+  readonly xfcc: string;
+}
+
+/** Resource limits applied to every proxy listener. Durations in milliseconds. */
+export interface Limits {
+  readonly maxHeaderBytes: number;
+  /** Per listener. */
+  readonly maxConnections: number;
+  readonly idleTimeoutMs: number;
+  /** 0 = no per-request deadline (streaming, gRPC). */
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+/** The whole validated sidecar configuration; deeply frozen. */
+export interface Config {
+  /** Where it came from (file name or label), for messages. */
+  readonly source: string;
+  readonly spiffe: SpiffeSettings;
+  /** null when the HTTP inbound proxy is disabled. */
+  readonly inbound: InboundConfig | null;
+  /** null when the HTTP outbound proxy is disabled. */
+  readonly outbound: OutboundConfig | null;
+  readonly tcp: readonly TcpTunnel[];
+  readonly headers: HeaderNames;
+  readonly admin: { readonly listen: Address };
+  readonly limits: Limits;
+  readonly drain: { readonly timeoutMs: number };
+  readonly log: { readonly level: LogLevel; readonly accessLog: boolean };
+  readonly metrics: { readonly maxPeerIds: number };
+  /** Non-fatal findings the CLI should log at warn on start. */
+  readonly warnings: readonly string[];
+}

@@ -1,0 +1,53 @@
+/**
+ * config: turns the YAML file and environment into one validated, deeply
+ * frozen Config. Every problem is collected and reported at once; unknown
+ * keys are errors so a typo never silently disables a security setting.
+ *
+ * Pure apart from YAML parsing: it must not read files, the environment or the
+ * network; the CLI reads the file and passes the environment in.
+ */
+export { parseConfig } from './parse-config.ts';
+export { loadConfigText } from './load-config-text.ts';
+export { redactedConfig } from './redacted-config.ts';
+export { ConfigError } from './config-error.ts';
+export type { ConfigErrorCode, ConfigProblem } from './config-error.ts';
+export { LOG_LEVELS } from './config.ts';
+export type {
+  AppProtocol,
+  Config,
+  HeaderNames,
+  InboundConfig,
+  InboundTcpTunnel,
+  Limits,
+  LogLevel,
+  OutboundConfig,
+  OutboundTcpTunnel,
+  PeerIdMatch,
+  PolicySource,
+  SpiffeSettings,
+  TcpTunnel,
+  Upstream,
+  UpstreamProtocol,
+} from './config.ts';
+export { formatAddress, isLoopbackHost, parseAddress } from './address.ts';
+export type { Address } from './address.ts';
+export { parseDuration, MAX_DURATION_MS } from './duration.ts';
+export { peerIdMatcher } from './peer-id-match.ts';
+export { SETTINGS_DEFAULTS } from './settings-sections.ts';
+export { DEFAULT_INBOUND_LISTEN, DEFAULT_OUTBOUND_LISTEN } from './proxy-sections.ts';
+export type { Parsed } from './parsed.ts';
+export {
+  CONFIG_ENV_VARS,
+  ENV_ACCESS_LOG,
+  ENV_ADMIN_LISTEN,
+  ENV_APP_ADDRESS,
+  ENV_APP_PROTOCOL,
+  ENV_DRAIN_TIMEOUT,
+  ENV_ENDPOINT_SOCKET,
+  ENV_INBOUND_LISTEN,
+  ENV_LOG_LEVEL,
+  ENV_OUTBOUND_LISTEN,
+  ENV_POLICY_FILE,
+  ENV_PREFIX,
+  ENV_SVID_HINT,
+} from './config-env.ts';

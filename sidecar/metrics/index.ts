@@ -1,0 +1,13 @@
+/**
+ * metrics: the sidecar's Prometheus metrics, one prom-client Registry per
+ * sidecar instance, and the small ProxyMetrics interface the proxies call
+ * on every request.
+ *
+ * Must not use prom-client's global registry, serve HTTP (that is `admin`)
+ * or let label values grow without bound.
+ */
+export { SidecarMetrics, REQUEST_DURATION_BUCKETS } from './sidecar-metrics.ts';
+export type { SidecarMetricsOptions } from './sidecar-metrics.ts';
+export { noopProxyMetrics } from './proxy-metrics.ts';
+export type { Direction, ProxyMetrics } from './proxy-metrics.ts';
+export { OTHER_METHOD, OVERFLOW_LABEL } from './label-values.ts';
