@@ -4,7 +4,7 @@
  * plus the one-method source interfaces validators read them through.
  *
  * Pure: parses and holds bundles; must not fetch them (that is `workload`)
- * or verify SVIDs (that is `svid`). Depends on `core` and `spiffe` only.
+ * or verify SVIDs (that is `svid`). Depends on `core`, `spiffe` and `x509` only.
  */
 export { JwtBundle, JwtBundleError, MIN_RSA_MODULUS_BITS } from './jwt-bundle.ts';
 export type { JwtBundleErrorCode } from './jwt-bundle.ts';

@@ -4,7 +4,8 @@
  * fixture for everything that talks to a Workload API.
  *
  * Never for production trust: keys live in memory and are not persisted.
- * May use `spiffe`, `bundle` and `svid`; nothing may import `devagent`
+ * May use `spiffe`, `x509`, `bundle`, `svid` and `workload` (for the
+ * proto and message types it serves); nothing may import `devagent`
  * except the CLI, the composition root and tests.
  */
 export { JwtAuthority, JwtAuthorityError } from './jwt-authority.ts';

@@ -3,7 +3,7 @@
  * Parses our own SVIDs and verifies peers' SVIDs against trust bundles.
  *
  * Pure: no sockets, no Workload API, no TLS wiring; time comes in through a
- * Clock. Depends on `core`, `spiffe` and `bundle` only.
+ * Clock. Depends on `core`, `spiffe`, `x509` and `bundle` only.
  */
 export { parseAndValidateJwtSvid, parseJwtSvidInsecure, DEFAULT_JWT_LEEWAY_SECONDS } from './jwt-svid.ts';
 export type { JwtSvid, JwtSvidOptions } from './jwt-svid.ts';
