@@ -4,6 +4,7 @@ import { SidecarError } from '../core/index.ts';
 export type X509LeafRuleCode =
   | 'x509svid.no_uri_san'
   | 'x509svid.multiple_uri_sans'
+  | 'x509svid.san_not_critical'
   | 'x509svid.bad_spiffe_id'
   | 'x509svid.root_path'
   | 'x509svid.leaf_is_ca'

@@ -22,6 +22,12 @@ export function checkLeaf(leaf: CertificateInfo): { id: SpiffeId } | { failure: 
   // Exactly one URI SAN (X509-SVID.md §2): a second one would make the identity ambiguous.
   if (leaf.uriSans.length === 0) return fail('x509svid.no_uri_san', 'leaf certificate has no URI SAN');
   if (leaf.uriSans.length > 1) return fail('x509svid.multiple_uri_sans', `leaf certificate has ${leaf.uriSans.length} URI SANs; exactly one is allowed`);
+  // With an empty Subject the SAN carries the whole identity, so it must be
+  // marked critical (X509-SVID.md §4; RFC 5280 §4.2.1.6): a relying party that
+  // ignores SANs must then reject the certificate instead of seeing no name.
+  if (isEmptyName(leaf.subjectDer) && !leaf.subjectAltNameCritical) {
+    return fail('x509svid.san_not_critical', 'leaf certificate has an empty subject, so its subjectAltName extension must be critical');
+  }
   const uri = leaf.uriSans[0]!;
   let id: SpiffeId;
   try {
@@ -67,4 +73,9 @@ export function checkSigningCert<N extends string, K extends string>(
   if (ku) return ku;
   if (!cert.keyUsage!.keyCertSign) return { code: codes.noKeyCertSign, message: `x509svid: ${what} lacks keyUsage keyCertSign` };
   return undefined;
+}
+
+/** True for the DER of an empty Name: SEQUENCE OF RDN with no elements. */
+function isEmptyName(der: Buffer): boolean {
+  return der.length === 2 && der[0] === 0x30 && der[1] === 0x00;
 }

@@ -60,6 +60,7 @@ const rows: Array<{ rule: string; code: X509SvidErrorCode; input: () => { chain:
   { rule: 'chain is DER certificates', code: 'x509svid.malformed', input: () => ({ chain: Buffer.from([0x30, 0x03, 1, 2, 3]), key: chainWithLeaf({}).key }) },
   { rule: 'leaf has a URI SAN', code: 'x509svid.no_uri_san', input: () => chainWithLeaf({ uriSans: [], dnsSans: ['a.example'] }) },
   { rule: 'leaf has one URI SAN', code: 'x509svid.multiple_uri_sans', input: () => chainWithLeaf({ uriSans: [ID, 'spiffe://example.org/other'] }) },
+  { rule: 'empty subject needs a critical SAN', code: 'x509svid.san_not_critical', input: () => chainWithLeaf({ subject: [], subjectAltNameCritical: false }) },
   { rule: 'URI SAN is a SPIFFE ID', code: 'x509svid.bad_spiffe_id', input: () => chainWithLeaf({ uriSans: ['https://example.org/workload'] }) },
   { rule: 'SPIFFE ID is lowercase-host', code: 'x509svid.bad_spiffe_id', input: () => chainWithLeaf({ uriSans: ['spiffe://Example.org/workload'] }) },
   { rule: 'leaf ID has a non-root path', code: 'x509svid.root_path', input: () => chainWithLeaf({ uriSans: ['spiffe://example.org'] }) },

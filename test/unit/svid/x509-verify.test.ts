@@ -79,6 +79,7 @@ const rows: Array<{ rule: string; code: PeerVerificationErrorCode; chain: () => 
   { rule: 'certificates are DER', code: 'x509svid.malformed', chain: () => [makeLeaf(inter).der, Buffer.from([0x30, 0x00])] },
   { rule: 'leaf has a URI SAN', code: 'x509svid.no_uri_san', chain: leafRow({ uriSans: [], dnsSans: ['x.example'] }) },
   { rule: 'leaf has one URI SAN', code: 'x509svid.multiple_uri_sans', chain: leafRow({ uriSans: [ID, 'spiffe://example.org/admin'] }) },
+  { rule: 'empty subject needs a critical SAN', code: 'x509svid.san_not_critical', chain: leafRow({ subject: [], subjectAltNameCritical: false }) },
   { rule: 'URI SAN is a SPIFFE ID', code: 'x509svid.bad_spiffe_id', chain: leafRow({ uriSans: ['spiffe://example.org/a/../admin'] }) },
   { rule: 'leaf ID has a non-root path (stricter than GS Verify)', code: 'x509svid.root_path', chain: leafRow({ uriSans: ['spiffe://example.org'] }) },
   { rule: 'leaf is not a CA', code: 'x509svid.leaf_is_ca', chain: leafRow({ basicConstraints: { ca: true } }) },
