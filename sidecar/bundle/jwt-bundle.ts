@@ -54,7 +54,8 @@ export class JwtBundle {
   /**
    * Parses a JWK Set: the plain JWKS SPIRE's Workload API sends (no `use`) or
    * a SPIFFE bundle (facts §5.4). Keys whose `use` is present and is not
-   * 'jwt-svid' are skipped (X.509 and WIT authorities). Every kept key needs
+   * 'jwt-svid' are skipped (X.509 and WIT authorities), and so are keys of a
+   * type no JWT-SVID algorithm uses (kty other than EC/RSA). Every kept key needs
    * a `kid`, must be an EC P-256/P-384/P-521 or RSA (≥ 2048-bit) public key,
    * and key IDs must be unique. Throws JwtBundleError.
    */
@@ -67,6 +68,12 @@ export class JwtBundle {
       // SPIFFE bundles mix key kinds; only 'jwt-svid' keys may verify JWT-SVIDs
       // (Trust Domain and Bundle spec §4.2). SPIRE's plain JWKS has no `use`.
       if (Object.hasOwn(entry, 'use') && entry['use'] !== 'jwt-svid') return;
+      // A key type no JWT-SVID algorithm uses (oct, OKP, future types) is
+      // ignored, not fatal (Trust Domain and Bundle spec §4: unknown kty →
+      // ignore the key). SPIRE's plain JWKS may carry such keys (e.g. WIT
+      // authorities without `use`); failing would drop the whole bundle.
+      const kty = entry['kty'];
+      if (typeof kty === 'string' && kty !== 'EC' && kty !== 'RSA') return;
       const kid = entry['kid'];
       if (typeof kid !== 'string' || kid.length === 0) {
         throw new JwtBundleError('jwtbundle.missing_kid', `${where}: key ${i} has no "kid"`);

@@ -63,8 +63,8 @@ const rows: Row[] = [
   { name: 'duplicate kid', input: doc(jwk(p256, 'a'), jwk(p384, 'a')), code: 'jwtbundle.duplicate_kid' },
 
   // Key rules.
-  { name: 'kty oct (symmetric)', input: doc({ kty: 'oct', k: 'AAAA', kid: 'a' }), code: 'jwtbundle.bad_key' },
-  { name: 'kty OKP (Ed25519 is not a JWT-SVID algorithm)', input: doc(jwk(ed25519, 'a')), code: 'jwtbundle.bad_key' },
+  { name: 'kty oct (symmetric) ignored, never trusted', input: doc({ kty: 'oct', k: 'AAAA', kid: 'a' }, jwk(p256, 'b')), kids: ['b'] },
+  { name: 'kty OKP (Ed25519 is not a JWT-SVID algorithm) ignored, the rest kept', input: doc(jwk(ed25519, 'a'), jwk(p256, 'b')), kids: ['b'] },
   { name: 'kty missing', input: doc({ kid: 'a', x: 'AA' }), code: 'jwtbundle.bad_key' },
   { name: 'EC curve secp256k1', input: doc(jwk(secp256k1, 'a')), code: 'jwtbundle.bad_key' },
   { name: 'EC curve missing', input: doc(jwk({ ...p256, crv: undefined }, 'a')), code: 'jwtbundle.bad_key' },
