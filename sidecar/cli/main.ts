@@ -18,6 +18,26 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'parse a certificate chain as an X509-SVID and verify it against bundles',
     load: async () => (await import('./inspect.ts')).inspectCommand,
   },
+  inject: {
+    summary: 'add the sidecar to the pod templates of Kubernetes YAML (offline injection)',
+    load: async () => (await import('./inject.ts')).injectCommand,
+  },
+  webhook: {
+    summary: 'run the Kubernetes mutating admission webhook that injects the sidecar',
+    load: async () => (await import('./webhook.ts')).webhookCommand,
+  },
+  run: {
+    summary: 'run the sidecar: Workload API identity, mTLS inbound/outbound proxies, admin endpoints',
+    load: async () => (await import('./run.ts')).runCommand,
+  },
+  demo: {
+    summary: 'start a demo mesh on the embedded dev agent and show what the sidecar does',
+    load: async () => (await import('./demo.ts')).demoCommand,
+  },
+  iptables: {
+    summary: "install, remove or print the pod's traffic redirect rules",
+    load: async () => (await import('./iptables.ts')).iptablesCommand,
+  },
 };
 
 function usage(): string {

@@ -17,6 +17,8 @@ export const ENV_APP_ADDRESS = 'SPIFFE_SIDECAR_APP_ADDRESS';
 export const ENV_APP_PROTOCOL = 'SPIFFE_SIDECAR_APP_PROTOCOL';
 /** Overrides `outbound.listen`; setting it enables the outbound proxy. */
 export const ENV_OUTBOUND_LISTEN = 'SPIFFE_SIDECAR_OUTBOUND_LISTEN';
+/** Overrides `outbound.transparent.enabled` (`true`/`false`/`1`/`0`); true enables the outbound proxy. */
+export const ENV_TRANSPARENT = 'SPIFFE_SIDECAR_TRANSPARENT';
 /** Overrides `admin.listen`. */
 export const ENV_ADMIN_LISTEN = 'SPIFFE_SIDECAR_ADMIN_LISTEN';
 /** Overrides `inbound.policyFile`; setting it enables the inbound proxy. */
@@ -36,6 +38,7 @@ export const CONFIG_ENV_VARS: readonly string[] = Object.freeze([
   ENV_APP_ADDRESS,
   ENV_APP_PROTOCOL,
   ENV_OUTBOUND_LISTEN,
+  ENV_TRANSPARENT,
   ENV_ADMIN_LISTEN,
   ENV_POLICY_FILE,
   ENV_LOG_LEVEL,

@@ -36,11 +36,26 @@ export interface SpiffeSettings {
   readonly trustDomain: TrustDomain | null;
 }
 
+/**
+ * A further app port behind the inbound proxy: requests whose Host /
+ * :authority names `port` go to `app` instead of the default app (a pod
+ * whose app serves HTTP on one port and gRPC on another).
+ */
+export interface InboundAppPort {
+  /** The port the caller addressed (Host / :authority). */
+  readonly port: number;
+  readonly app: Address;
+  readonly appProtocol: AppProtocol;
+}
+
 /** The HTTP inbound proxy: mTLS listener in front of the local app. */
 export interface InboundConfig {
   readonly listen: Address;
+  /** The default app: every request whose Host port is not in appPorts. */
   readonly app: Address;
   readonly appProtocol: AppProtocol;
+  /** Further app ports chosen by the Host / :authority port; unique ports. */
+  readonly appPorts: readonly InboundAppPort[];
   readonly policy: PolicySource;
 }
 
@@ -57,10 +72,24 @@ export interface Upstream {
   readonly protocol: UpstreamProtocol;
 }
 
+/**
+ * Transparent (intercepted) outbound: the pod's iptables rules send the
+ * app's connections to the outbound listener, which forwards a request for
+ * a host no upstream routes to that host's own name and port, over mTLS.
+ */
+export interface TransparentOutbound {
+  /** What such servers must present; null means any ID of our own trust domain. */
+  readonly server: PeerIdMatch | null;
+  /** The Host ports that may be forwarded this way; null means any. */
+  readonly ports: readonly number[] | null;
+}
+
 /** The HTTP outbound proxy: plaintext local listener → mTLS to peer sidecars. */
 export interface OutboundConfig {
   readonly listen: Address;
   readonly upstreams: readonly Upstream[];
+  /** null when transparent mode is off: only configured upstreams are reachable. */
+  readonly transparent: TransparentOutbound | null;
 }
 
 /** A raw TCP tunnel accepting mTLS and forwarding plaintext to a local target. */

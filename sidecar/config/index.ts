@@ -16,6 +16,7 @@ export type {
   AppProtocol,
   Config,
   HeaderNames,
+  InboundAppPort,
   InboundConfig,
   InboundTcpTunnel,
   Limits,
@@ -26,6 +27,7 @@ export type {
   PolicySource,
   SpiffeSettings,
   TcpTunnel,
+  TransparentOutbound,
   Upstream,
   UpstreamProtocol,
 } from './config.ts';
@@ -50,4 +52,5 @@ export {
   ENV_POLICY_FILE,
   ENV_PREFIX,
   ENV_SVID_HINT,
+  ENV_TRANSPARENT,
 } from './config-env.ts';

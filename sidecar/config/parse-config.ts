@@ -29,7 +29,10 @@ function checkSockets(r: ConfigReader, c: Omit<Config, 'warnings' | 'source'>): 
   // Forwarding plaintext to one of our own listeners would loop traffic
   // through the sidecar (and, for inbound, hand the app's port to callers).
   const targets: { path: string; address: Address }[] = [];
-  if (c.inbound) targets.push({ path: 'inbound.app', address: c.inbound.app });
+  if (c.inbound) {
+    targets.push({ path: 'inbound.app', address: c.inbound.app });
+    c.inbound.appPorts.forEach((a, i) => targets.push({ path: `inbound.appPorts[${i}].app`, address: a.app }));
+  }
   c.tcp.forEach((t, i) => {
     if (t.direction === 'inbound') targets.push({ path: `tcp[${i}].target`, address: t.target });
   });

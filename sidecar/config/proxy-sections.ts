@@ -1,8 +1,8 @@
 import { NO_ADDRESS, formatAddress, isLoopbackHost, parseAddress, parseHostMatch, type Address } from './address.ts';
-import type { InboundConfig, OutboundConfig, PolicySource, TcpTunnel, Upstream } from './config.ts';
+import type { InboundAppPort, InboundConfig, OutboundConfig, PeerIdMatch, PolicySource, TcpTunnel, TransparentOutbound, Upstream } from './config.ts';
 import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
-import { ENV_APP_ADDRESS, ENV_APP_PROTOCOL, ENV_INBOUND_LISTEN, ENV_OUTBOUND_LISTEN, ENV_POLICY_FILE } from './config-env.ts';
-import { nonEmptyString, oneOf } from './field-parsers.ts';
+import { ENV_APP_ADDRESS, ENV_APP_PROTOCOL, ENV_INBOUND_LISTEN, ENV_OUTBOUND_LISTEN, ENV_POLICY_FILE, ENV_TRANSPARENT } from './config-env.ts';
+import { envBoolean, integerIn, nonEmptyString, oneOf, yamlBoolean } from './field-parsers.ts';
 import { quoted } from './parsed.ts';
 import { SERVER_MATCH_KEYS, readPeerIdMatch } from './peer-id-match.ts';
 
@@ -11,9 +11,11 @@ export const DEFAULT_INBOUND_LISTEN: Address = Object.freeze({ host: '0.0.0.0', 
 /** Loopback by default: the outbound listener sends with this workload's identity. */
 export const DEFAULT_OUTBOUND_LISTEN: Address = Object.freeze({ host: '127.0.0.1', port: 15001 });
 
-const INBOUND_KEYS = ['listen', 'app', 'appProtocol', 'policyFile'] as const;
+const INBOUND_KEYS = ['listen', 'app', 'appProtocol', 'appPorts', 'policyFile'] as const;
+const APP_PORT_KEYS = ['port', 'app', 'appProtocol'] as const;
 const INBOUND_ENV = [ENV_INBOUND_LISTEN, ENV_APP_ADDRESS, ENV_APP_PROTOCOL, ENV_POLICY_FILE] as const;
-const OUTBOUND_KEYS = ['listen', 'upstreams'] as const;
+const OUTBOUND_KEYS = ['listen', 'upstreams', 'transparent'] as const;
+const TRANSPARENT_KEYS = ['enabled', 'ports', ...SERVER_MATCH_KEYS] as const;
 const UPSTREAM_KEYS = ['host', 'address', 'protocol', ...SERVER_MATCH_KEYS] as const;
 const TCP_INBOUND_KEYS = ['name', 'direction', 'listen', 'target', 'policyFile'] as const;
 const TCP_OUTBOUND_KEYS = ['name', 'direction', 'listen', 'address', ...SERVER_MATCH_KEYS] as const;
@@ -23,6 +25,7 @@ const TUNNEL_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const appProtocol = oneOf(['http1', 'h2c'] as const);
 const upstreamProtocol = oneOf(['http1', 'h2'] as const);
 const direction = oneOf(['inbound', 'outbound'] as const);
+const port = integerIn(1, 65535);
 
 function requiredAddress(r: ConfigReader, m: Mapping, key: string, path: string, example: string): Address {
   if (!r.has(m, key)) {
@@ -68,7 +71,34 @@ export function inboundSection(r: ConfigReader, root: Mapping | undefined): Inbo
   const protocol = r.override(r.read(m, 'appProtocol', 'inbound', appProtocol, 'http1'), ENV_APP_PROTOCOL, appProtocol);
   const file = r.override(r.read(m, 'policyFile', 'inbound', nonEmptyString, undefined), ENV_POLICY_FILE, nonEmptyString);
   warnIfNotLoopback(r, app, 'inbound.app', PLAINTEXT_TO_APP);
-  return { listen, app, appProtocol: protocol, policy: policyFrom(file) };
+  return { listen, app, appProtocol: protocol, appPorts: appPorts(r, m), policy: policyFrom(file) };
+}
+
+/**
+ * Reads `inbound.appPorts`: further apps chosen by the port the caller
+ * addressed. Ports must be unique; each entry needs its own app address.
+ */
+function appPorts(r: ConfigReader, m: Mapping | undefined): InboundAppPort[] {
+  const out: InboundAppPort[] = [];
+  const seen = new Map<number, string>();
+  const listPath = 'inbound.appPorts';
+  (r.list(m, 'appPorts', 'inbound') ?? []).forEach((raw, i) => {
+    const path = itemPath(listPath, i);
+    const e = r.mapping(raw, path, APP_PORT_KEYS);
+    if (e === undefined) return;
+    let p = 0;
+    if (!r.has(e, 'port')) r.problem(childPath(path, 'port'), 'is required: the port callers address, e.g. 9090');
+    else p = r.read(e, 'port', path, port, 0);
+    if (p !== 0) {
+      const first = seen.get(p);
+      if (first !== undefined) r.problem(childPath(path, 'port'), `${p} is already routed by ${first}`);
+      else seen.set(p, path);
+    }
+    const app = requiredAddress(r, e, 'app', path, '127.0.0.1:9090');
+    warnIfNotLoopback(r, app, childPath(path, 'app'), PLAINTEXT_TO_APP);
+    out.push({ port: p, app, appProtocol: r.read(e, 'appProtocol', path, appProtocol, 'http1') });
+  });
+  return out;
 }
 
 function upstream(r: ConfigReader, raw: unknown, path: string): Upstream | undefined {
@@ -83,9 +113,57 @@ function upstream(r: ConfigReader, raw: unknown, path: string): Upstream | undef
   return { host: match.host, port: match.port, address, server, protocol };
 }
 
-/** Reads `outbound:`; enabled when the file has the section or the outbound env var is set. */
+/** Reads a list of unique ports at `path`; undefined when absent. */
+function portList(r: ConfigReader, m: Mapping, key: string, path: string): number[] | undefined {
+  const raw = r.list(m, key, path);
+  if (raw === undefined) return undefined;
+  const listPath = childPath(path, key);
+  if (raw.length === 0 && Array.isArray(m[key])) r.problem(listPath, 'must list at least one port (remove the key to allow any port)');
+  const ports: number[] = [];
+  raw.forEach((item, i) => {
+    const p = port(item);
+    if (!p.ok) return r.problem(itemPath(listPath, i), p.message);
+    if (ports.includes(p.value)) return r.problem(itemPath(listPath, i), `${p.value} is listed twice`);
+    ports.push(p.value);
+  });
+  return ports;
+}
+
+/**
+ * Reads `outbound.transparent` and the SPIFFE_SIDECAR_TRANSPARENT override.
+ * Returns null when the mode is off.
+ *
+ * Without serverId/serverIds/serverTrustDomain, a host reached by its own
+ * name must present an ID of our own trust domain: the narrowest default
+ * under which a mesh works (the same reasoning as the inbound default
+ * policy, docs/config.md). Any other expectation needs a pin, either here
+ * or per host in `upstreams`.
+ */
+function transparentSection(r: ConfigReader, m: Mapping | undefined): TransparentOutbound | null {
+  const path = 'outbound.transparent';
+  const t = r.section(m, 'transparent', 'outbound', TRANSPARENT_KEYS);
+  let enabled = false;
+  let server: PeerIdMatch | null = null;
+  let ports: number[] | null = null;
+  if (t !== undefined) {
+    if (!r.has(t, 'enabled')) r.problem(childPath(path, 'enabled'), 'is required: true or false');
+    else enabled = r.read(t, 'enabled', path, yamlBoolean, false);
+    if (SERVER_MATCH_KEYS.some((k) => r.has(t, k))) server = readPeerIdMatch(r, t, path);
+    ports = portList(r, t, 'ports', path) ?? null;
+  }
+  enabled = r.override(enabled, ENV_TRANSPARENT, envBoolean, false);
+  return enabled ? { server, ports } : null;
+}
+
+/** Reads `outbound:`; enabled when the file has the section, or the outbound listen or transparent env var (true) is set. */
 export function outboundSection(r: ConfigReader, root: Mapping | undefined): OutboundConfig | null {
-  if (!r.has(root, 'outbound') && r.env(ENV_OUTBOUND_LISTEN) === undefined) return null;
+  const rawTransparent = r.env(ENV_TRANSPARENT);
+  const envTransparent = rawTransparent === undefined ? undefined : envBoolean(rawTransparent);
+  if (!r.has(root, 'outbound') && r.env(ENV_OUTBOUND_LISTEN) === undefined && !(envTransparent?.ok === true && envTransparent.value)) {
+    // A bad value must still be reported when nothing else enables outbound.
+    if (rawTransparent !== undefined) r.override(false, ENV_TRANSPARENT, envBoolean);
+    return null;
+  }
   const m = r.section(root, 'outbound', '', OUTBOUND_KEYS);
   if (r.has(root, 'outbound') && m === undefined) return null;
 
@@ -109,10 +187,15 @@ export function outboundSection(r: ConfigReader, root: Mapping | undefined): Out
     }
     upstreams.push(u);
   });
-  if (upstreams.length === 0 && !r.problems.some((p) => p.path.startsWith(listPath))) {
+  const transparent = transparentSection(r, m);
+  if (upstreams.length === 0 && transparent === null && !r.problems.some((p) => p.path.startsWith(listPath))) {
     r.warn('outbound has no upstreams: every outbound request will be refused');
   }
-  return { listen, upstreams };
+  if (transparent !== null && listen !== NO_ADDRESS && !['127.0.0.1', '0.0.0.0'].includes(listen.host)) {
+    // iptables REDIRECT in the nat OUTPUT chain rewrites the destination to 127.0.0.1.
+    r.warn(`outbound.listen ${formatAddress(listen)}: transparent mode receives redirected connections on 127.0.0.1:${listen.port}, which this listener does not cover`);
+  }
+  return { listen, upstreams, transparent };
 }
 
 function tunnel(r: ConfigReader, raw: unknown, path: string): TcpTunnel | undefined {

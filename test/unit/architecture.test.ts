@@ -23,14 +23,16 @@ const allowed: Record<string, readonly string[]> = {
   headers: ['core', 'spiffe'],
   metrics: ['core', 'spiffe'],
   injector: ['core', 'spiffe'],
+  iptables: ['core'],
   devagent: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'workload'],
-  inbound: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'tls', 'policy', 'headers', 'metrics'],
-  outbound: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'tls', 'policy', 'headers', 'metrics'],
+  forward: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'tls', 'headers', 'metrics'],
+  inbound: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'tls', 'policy', 'headers', 'metrics', 'forward'],
+  outbound: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'tls', 'policy', 'headers', 'metrics', 'forward'],
   admin: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'metrics'],
   config: ['core', 'spiffe', 'policy', 'headers', 'tls', 'metrics'],
 };
 /** Folders at the top: may import anything below, nothing imports them except the CLI. */
-const top = new Set(['cli', 'demo', '.']);
+const top = new Set(['cli', 'demo', 'runtime', '.']);
 
 function files(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir)) {

@@ -122,6 +122,38 @@ const bad: BadRow[] = [
   },
   { name: 'serverTrustDomain syntax', input: outbound(upstream({ serverId: undefined, serverTrustDomain: 'ex ample' })), problems: [['outbound.upstreams[0].serverTrustDomain', /trust domain characters/]] },
   { name: 'env OUTBOUND_LISTEN invalid', input: outbound(upstream()), env: { SPIFFE_SIDECAR_OUTBOUND_LISTEN: '127.0.0.1:70000' }, problems: [['env SPIFFE_SIDECAR_OUTBOUND_LISTEN', /port must be 1-65535/]] },
+  // inbound.appPorts
+  { name: 'appPorts must be a list', input: inbound({ appPorts: { 9090: '127.0.0.1:9090' } }), problems: [['inbound.appPorts', /must be a list/]] },
+  { name: 'appPorts entry must be a mapping', input: inbound({ appPorts: [9090] }), problems: [['inbound.appPorts[0]', /must be a mapping/]] },
+  { name: 'appPorts port required', input: inbound({ appPorts: [{ app: '127.0.0.1:9090' }] }), problems: [['inbound.appPorts[0].port', /is required/]] },
+  { name: 'appPorts port range', input: inbound({ appPorts: [{ port: 70000, app: '127.0.0.1:9090' }] }), problems: [['inbound.appPorts[0].port', /must be an integer 1-65535/]] },
+  { name: 'appPorts port is a number, not a string', input: inbound({ appPorts: [{ port: '9090', app: '127.0.0.1:9090' }] }), problems: [['inbound.appPorts[0].port', /got string/]] },
+  { name: 'appPorts app required', input: inbound({ appPorts: [{ port: 9090 }] }), problems: [['inbound.appPorts[0].app', /is required/]] },
+  { name: 'appPorts appProtocol enum', input: inbound({ appPorts: [{ port: 9090, app: '127.0.0.1:9090', appProtocol: 'grpc' }] }), problems: [['inbound.appPorts[0].appProtocol', /must be one of http1 \| h2c/]] },
+  {
+    name: 'appPorts ports unique',
+    input: inbound({ appPorts: [{ port: 9090, app: '127.0.0.1:9090' }, { port: 9090, app: '127.0.0.1:9091' }] }),
+    problems: [['inbound.appPorts[1].port', /9090 is already routed by inbound.appPorts\[0\]/]],
+  },
+  { name: 'appPorts unknown key', input: inbound({ appPorts: [{ port: 9090, target: '127.0.0.1:9090' }] }), problems: [['inbound.appPorts[0].target', /unknown key/], ['inbound.appPorts[0].app', /is required/]] },
+  { name: 'appPorts app pointing at our own listener loops', input: inbound({ appPorts: [{ port: 9090, app: '127.0.0.1:15020' }] }), problems: [['inbound.appPorts[0].app', /own admin\.listen: traffic would loop/]] },
+  // outbound.transparent
+  { name: 'transparent must be a mapping', input: base({ outbound: { transparent: true } }), problems: [['outbound.transparent', /must be a mapping, got boolean/]] },
+  { name: 'transparent.enabled required', input: base({ outbound: { transparent: { ports: [80] } } }), problems: [['outbound.transparent.enabled', /is required: true or false/]] },
+  { name: 'transparent.enabled boolean', input: base({ outbound: { transparent: { enabled: 'yes' } } }), problems: [['outbound.transparent.enabled', /must be true or false/]] },
+  { name: 'transparent unknown key', input: base({ outbound: { transparent: { enabled: true, defaultServer: 'x' } } }), problems: [['outbound.transparent.defaultServer', /unknown key/]] },
+  {
+    name: 'transparent: one server expectation at most',
+    input: base({ outbound: { transparent: { enabled: true, serverId: 'spiffe://example.org/a', serverTrustDomain: 'example.org' } } }),
+    problems: [['outbound.transparent', /set only one of .*not serverId and serverTrustDomain/]],
+  },
+  { name: 'transparent serverTrustDomain syntax', input: base({ outbound: { transparent: { enabled: true, serverTrustDomain: 'Example.org' } } }), problems: [['outbound.transparent.serverTrustDomain', /trust domain characters/]] },
+  { name: 'transparent ports must be a list', input: base({ outbound: { transparent: { enabled: true, ports: 80 } } }), problems: [['outbound.transparent.ports', /must be a list/]] },
+  { name: 'transparent ports not empty', input: base({ outbound: { transparent: { enabled: true, ports: [] } } }), problems: [['outbound.transparent.ports', /at least one port/]] },
+  { name: 'transparent ports range', input: base({ outbound: { transparent: { enabled: true, ports: [80, 0] } } }), problems: [['outbound.transparent.ports[1]', /must be an integer 1-65535/]] },
+  { name: 'transparent ports unique', input: base({ outbound: { transparent: { enabled: true, ports: [80, 80] } } }), problems: [['outbound.transparent.ports[1]', /listed twice/]] },
+  { name: 'env TRANSPARENT invalid', input: base({ outbound: {} }), env: { SPIFFE_SIDECAR_TRANSPARENT: 'yes' }, problems: [['env SPIFFE_SIDECAR_TRANSPARENT', /must be true, false, 1 or 0/]] },
+  { name: 'env TRANSPARENT invalid without an outbound section', input: base(), env: { SPIFFE_SIDECAR_TRANSPARENT: 'on' }, problems: [['env SPIFFE_SIDECAR_TRANSPARENT', /must be true, false, 1 or 0/]] },
   // tcp
   { name: 'tcp must be a list', input: base({ tcp: tcpIn() }), problems: [['tcp', /must be a list/]] },
   { name: 'tcp name required', input: base({ tcp: [tcpIn({ name: undefined })] }), problems: [['tcp[0].name', /is required/]] },
@@ -276,6 +308,7 @@ const good: GoodRow[] = [
         listen: { host: '0.0.0.0', port: 15006 },
         app: { host: '127.0.0.1', port: 8080 },
         appProtocol: 'http1',
+        appPorts: [],
         policy: { kind: 'sameTrustDomain' },
       });
     },
@@ -302,6 +335,7 @@ const good: GoodRow[] = [
         listen: { host: '0.0.0.0', port: 2000 },
         app: { host: 'localhost', port: 3000 },
         appProtocol: 'h2c',
+        appPorts: [],
         policy: { kind: 'file', path: '/b.yaml' },
       });
     },
@@ -363,6 +397,63 @@ const good: GoodRow[] = [
     input: base({ outbound: { listen: '127.0.0.1:1', upstreams: [upstream()] } }),
     env: { SPIFFE_SIDECAR_OUTBOUND_LISTEN: '127.0.0.2:15001' },
     check: (c) => assert.deepEqual(c.outbound?.listen, { host: '127.0.0.2', port: 15001 }),
+  },
+  {
+    name: 'inbound appPorts: further apps chosen by the addressed port',
+    input: inbound({ appPorts: [{ port: 9090, app: '127.0.0.1:9090', appProtocol: 'h2c' }, { port: 8081, app: 'localhost:8081' }] }),
+    check: (c) =>
+      assert.deepEqual(c.inbound?.appPorts, [
+        { port: 9090, app: { host: '127.0.0.1', port: 9090 }, appProtocol: 'h2c' },
+        { port: 8081, app: { host: 'localhost', port: 8081 }, appProtocol: 'http1' },
+      ]),
+  },
+  {
+    name: 'transparent off by default',
+    input: outbound(upstream()),
+    check: (c) => assert.equal(c.outbound?.transparent, null),
+  },
+  {
+    name: 'transparent enabled: own trust domain, any port, no upstreams needed',
+    input: base({ outbound: { transparent: { enabled: true } } }),
+    check: (c) => {
+      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null });
+      assert.deepEqual(c.outbound?.upstreams, []);
+    },
+  },
+  {
+    name: 'transparent with a server expectation and ports',
+    input: base({ outbound: { transparent: { enabled: true, serverTrustDomain: 'example.org', ports: [80, 8080, 9090] } } }),
+    check: (c) => {
+      const t = c.outbound!.transparent!;
+      assert.equal(t.server?.kind === 'memberOf' && t.server.trustDomain.name, 'example.org');
+      assert.deepEqual(t.ports, [80, 8080, 9090]);
+    },
+  },
+  {
+    name: 'transparent enabled: false leaves it off',
+    input: base({ outbound: { upstreams: [upstream()], transparent: { enabled: false, ports: [80] } } }),
+    check: (c) => assert.equal(c.outbound?.transparent, null),
+  },
+  {
+    name: 'env TRANSPARENT=true alone enables the outbound proxy in transparent mode',
+    input: base(),
+    env: { SPIFFE_SIDECAR_TRANSPARENT: 'true' },
+    check: (c) => {
+      assert.deepEqual(c.outbound?.listen, { host: '127.0.0.1', port: 15001 });
+      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null });
+    },
+  },
+  {
+    name: 'env TRANSPARENT=false beats the file',
+    input: base({ outbound: { upstreams: [upstream()], transparent: { enabled: true } } }),
+    env: { SPIFFE_SIDECAR_TRANSPARENT: 'false' },
+    check: (c) => assert.equal(c.outbound?.transparent, null),
+  },
+  {
+    name: 'env TRANSPARENT=0 without an outbound section enables nothing',
+    input: inbound(),
+    env: { SPIFFE_SIDECAR_TRANSPARENT: '0' },
+    check: (c) => assert.equal(c.outbound, null),
   },
   {
     name: 'tcp tunnels',
@@ -461,6 +552,13 @@ const warningRows: { name: string; input: unknown; env?: Env; warnings: RegExp[]
   { name: 'non-loopback tunnel target', input: base({ tcp: [tcpIn({ target: 'db.internal:5432' })] }), warnings: [/^tcp\[0\]\.target db\.internal:5432 is not a loopback/] },
   { name: 'outbound without upstreams', input: base({ outbound: {} }), warnings: [/outbound has no upstreams/] },
   { name: 'no proxy at all', input: base(), warnings: [/no proxy is configured/] },
+  { name: 'transparent outbound without upstreams is not a mistake', input: base({ outbound: { transparent: { enabled: true } } }), warnings: [] },
+  {
+    name: 'transparent outbound on a loopback address iptables does not redirect to',
+    input: base({ outbound: { listen: '127.0.0.2:15001', transparent: { enabled: true } } }),
+    warnings: [/^outbound\.listen 127\.0\.0\.2:15001: transparent mode receives redirected connections on 127\.0\.0\.1:15001/],
+  },
+  { name: 'non-loopback appPorts app', input: inbound({ appPorts: [{ port: 9090, app: '10.0.0.9:9090' }] }), warnings: [/^inbound\.appPorts\[0\]\.app 10\.0\.0\.9:9090 is not a loopback address/] },
   {
     name: 'near-miss SPIFFE_SIDECAR_ variable',
     input: inbound(),

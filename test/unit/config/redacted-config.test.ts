@@ -21,6 +21,7 @@ describe('redactedConfig', () => {
       listen: '[::]:15006',
       app: '127.0.0.1:8080',
       appProtocol: 'http1',
+      appPorts: [],
       policy: { kind: 'sameTrustDomain' },
     });
     assert.deepEqual(out['outbound'], {
@@ -28,6 +29,7 @@ describe('redactedConfig', () => {
       upstreams: [
         { host: 'backend', port: 8080, address: '10.0.0.5:15006', server: { kind: 'oneOf', ids: ['spiffe://example.org/a'] }, protocol: 'http1' },
       ],
+      transparent: null,
     });
   });
 

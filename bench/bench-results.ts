@@ -1,0 +1,127 @@
+/**
+ * The shape of a benchmark run's JSON record (bench/results/*.json), shared
+ * by the harness, the report and the quick-mode test.
+ */
+import type { Machine, Versions } from './machine-info.ts';
+import type { ProfileSummary } from './cpu-profile-summary.ts';
+
+/** Wire protocol between load generator and proxy (and between the proxy and the app). */
+export type Protocol = 'http/1.1' | 'h2c' | 'grpc';
+
+/** The two response bodies. */
+export type BodySize = 'small' | '16k';
+
+/** Figures of one proxy side (client = the side the load generator talks to). */
+export interface SideFigures {
+  /** utime+stime of the side's processes during the throughput run, divided by completed requests. */
+  readonly cpuUsPerRequest: number;
+  /** Peak summed VmRSS of the side's processes, sampled every 100 ms during the throughput run. */
+  readonly rssPeakBytes: number;
+}
+
+/** One scenario at one body size. */
+export interface CaseResult {
+  /** Stable id, e.g. `sidecar-h2`. */
+  readonly id: string;
+  readonly label: string;
+  readonly family: string;
+  readonly protocol: Protocol;
+  readonly body: BodySize;
+  readonly bodyBytes: number;
+  /** Ids of the rows this one is compared with. */
+  readonly directId: string;
+  readonly nginxId: string;
+  readonly throughput: {
+    readonly tool: string;
+    readonly concurrency: number;
+    readonly durationS: number;
+    readonly requests: number;
+    readonly rps: number;
+    readonly errors: number;
+    readonly client?: SideFigures;
+    readonly server?: SideFigures;
+    /** CPU of the upstream app (nginx) per request. */
+    readonly appCpuUsPerRequest: number;
+  };
+  readonly latency: {
+    readonly tool: string;
+    readonly offeredRps: number;
+    readonly achievedRps: number;
+    readonly durationS: number;
+    readonly p50Ms: number;
+    readonly p90Ms: number;
+    readonly p99Ms: number;
+    readonly maxMs: number;
+    readonly samples: number;
+    readonly errors: number;
+  };
+}
+
+/** The processes of one started family, idle. */
+export interface FamilyResult {
+  readonly id: string;
+  readonly label: string;
+  /** Summed VmRSS per side after start-up and a settle pause, before any load. */
+  readonly idleRssBytes: { readonly client?: number; readonly server?: number };
+  /** Process ids per side (nginx: master and worker). */
+  readonly pids: { readonly client?: readonly number[]; readonly server?: readonly number[] };
+}
+
+/** Time from spawn to the first successful readiness answer. */
+export interface ReadinessResult {
+  readonly what: string;
+  readonly endpoint: string;
+  readonly runsMs: readonly number[];
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/** Requests under load while the dev agent rotates SVIDs on a short TTL. */
+export interface RotationResult {
+  readonly svidTtlMs: number;
+  readonly durationS: number;
+  readonly streams: readonly {
+    readonly name: string;
+    readonly rps: number;
+    readonly sent: number;
+    readonly ok: number;
+    readonly failed: number;
+    readonly failures: Readonly<Record<string, number>>;
+    readonly p99Ms: number;
+  }[];
+  readonly failed: number;
+  /** `rotated` events the dev agent logged during the window. */
+  readonly agentRotations: number;
+  /** sidecar_svid_rotations_total of each side at the end (undefined if unreadable). */
+  readonly sidecarRotations: { readonly client?: number; readonly server?: number };
+}
+
+/** A whole run. */
+export interface BenchResults {
+  readonly mode: 'quick' | 'full';
+  readonly startedAt: string;
+  readonly elapsedS: number;
+  readonly command: string;
+  readonly machine: Machine;
+  readonly versions: Versions;
+  readonly pinning: { readonly load: string | null; readonly proxies: string | null; readonly note: string };
+  readonly settings: {
+    readonly warmupS: number;
+    readonly throughputS: number;
+    readonly latencyS: number;
+    readonly h1Connections: number;
+    readonly h2Clients: number;
+    readonly h2Streams: number;
+    readonly latencyRps: number;
+    readonly latencyClients: number;
+    readonly app: string;
+  };
+  readonly families: readonly FamilyResult[];
+  readonly cases: readonly CaseResult[];
+  readonly readiness: readonly ReadinessResult[];
+  readonly rotation: RotationResult | null;
+  readonly profile: ProfileSummary | null;
+  /** Checks or steps that failed without stopping the run (e.g. a gRPC sanity call). */
+  readonly problems: readonly string[];
+}

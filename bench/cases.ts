@@ -1,0 +1,159 @@
+/**
+ * The scenario rows of the table and how one row is measured: warm-up,
+ * throughput at fixed concurrency (wrk for HTTP/1.1, h2load for HTTP/2 and
+ * gRPC) with CPU and RSS of every proxy process, then latency at the fixed
+ * offered rate (h2load --rps, `--h1` for HTTP/1.1).
+ */
+import { join } from 'node:path';
+import type { BodySize, CaseResult, Protocol, SideFigures } from './bench-results.ts';
+import { BODY_BYTES, GRPC_PATH, type App, type BenchContext } from './bench-context.ts';
+import type { FamilyId, RunningFamily } from './families.ts';
+import { runH2load, runLatency, runWrk, type LoadResult } from './load-tools.ts';
+import { RssSampler, groupCpuMicros, type ProcessGroup } from './proc-stats.ts';
+
+/** One row of the table (at each of its body sizes). */
+export interface CaseSpec {
+  readonly id: string;
+  readonly label: string;
+  readonly family: FamilyId;
+  /** Which entry of the family the load generator uses. */
+  readonly entry: 'h1' | 'h2' | 'tcp';
+  readonly protocol: Protocol;
+  readonly bodies: readonly BodySize[];
+  readonly directId: string;
+  readonly nginxId: string;
+}
+
+const both: readonly BodySize[] = ['small', '16k'];
+const h1 = { protocol: 'http/1.1', bodies: both, directId: 'direct', nginxId: 'nginx' } as const;
+const h2 = { protocol: 'h2c', bodies: both, directId: 'direct-h2', nginxId: 'nginx-h2' } as const;
+const grpc = { protocol: 'grpc', bodies: ['small'], directId: 'direct-grpc', nginxId: 'nginx-grpc' } as const;
+
+/** Every row, in table order. */
+export const CASES: readonly CaseSpec[] = [
+  { id: 'direct', label: 'direct (no proxy)', family: 'direct', entry: 'h1', ...h1 },
+  { id: 'sidecar', label: 'spiffe-sidecar pair, HTTP', family: 'sidecar-h1', entry: 'h1', ...h1 },
+  { id: 'nginx', label: 'nginx mTLS pair', family: 'nginx-h1', entry: 'h1', ...h1 },
+  { id: 'ghostunnel', label: 'ghostunnel pair (L4)', family: 'ghostunnel', entry: 'h1', ...h1 },
+  { id: 'sidecar-tcp', label: 'spiffe-sidecar pair, TCP mode (L4)', family: 'sidecar-h1', entry: 'tcp', ...h1 },
+  { id: 'direct-h2', label: 'direct h2c (no proxy)', family: 'direct', entry: 'h2', ...h2 },
+  { id: 'sidecar-h2', label: 'spiffe-sidecar pair, h2c app', family: 'sidecar-h2', entry: 'h2', ...h2 },
+  { id: 'nginx-h2', label: 'nginx mTLS pair, HTTP/2', family: 'nginx-h2', entry: 'h2', ...h2 },
+  { id: 'direct-grpc', label: 'direct gRPC unary', family: 'direct', entry: 'h2', ...grpc },
+  { id: 'sidecar-grpc', label: 'spiffe-sidecar pair, gRPC unary', family: 'sidecar-h2', entry: 'h2', ...grpc },
+  { id: 'nginx-grpc', label: 'nginx mTLS pair, gRPC unary', family: 'nginx-h2', entry: 'h2', ...grpc },
+];
+
+/** Durations and load shape. */
+export interface LoadSettings {
+  readonly warmupS: number;
+  readonly throughputS: number;
+  readonly latencyS: number;
+  readonly h1Connections: number;
+  readonly h2Clients: number;
+  readonly h2Streams: number;
+  /** Total offered rate of the latency runs (same for every row). */
+  readonly latencyRps: number;
+  readonly latencyClients: number;
+}
+
+/** How the load generator addresses one row. */
+function target(spec: CaseSpec, body: BodySize, fam: RunningFamily, app: App): { url: string; grpc?: { dataFile: string; headers: string[] } } {
+  const base = fam.entries[spec.entry];
+  if (base === undefined) throw new Error(`bench: family ${fam.id} has no ${spec.entry} entry for ${spec.id}`);
+  if (spec.protocol === 'grpc') {
+    return { url: base + GRPC_PATH, grpc: { dataFile: app.grpcRequestFile, headers: ['content-type: application/grpc', 'te: trailers'] } };
+  }
+  return { url: `${base}/${body}` };
+}
+
+/** Runs the throughput tool for a row (used for warm-up too). */
+function throughputRun(ctx: BenchContext, spec: CaseSpec, t: ReturnType<typeof target>, s: LoadSettings, durationS: number): Promise<LoadResult> {
+  if (spec.protocol === 'http/1.1') return runWrk(ctx.procs, { url: t.url, connections: s.h1Connections, durationS, cpu: ctx.cpu.load });
+  return runH2load(ctx.procs, {
+    url: t.url,
+    h1: false,
+    clients: s.h2Clients,
+    streams: s.h2Streams,
+    durationS,
+    cpu: ctx.cpu.load,
+    ...(t.grpc ? { dataFile: t.grpc.dataFile, headers: t.grpc.headers } : {}),
+  });
+}
+
+function perRequest(us: number, requests: number): number {
+  return requests > 0 ? Math.round((us / requests) * 10) / 10 : Number.NaN;
+}
+
+/** Measures one row at one body size against a started family. */
+export async function runCase(ctx: BenchContext, spec: CaseSpec, body: BodySize, fam: RunningFamily, app: App, s: LoadSettings): Promise<CaseResult> {
+  const t = target(spec, body, fam, app);
+  if (s.warmupS > 0) await throughputRun(ctx, spec, t, s, s.warmupS);
+
+  const sides: ProcessGroup[] = [fam.client, fam.server].filter((g): g is ProcessGroup => g !== undefined);
+  const cpuBefore = sides.map(groupCpuMicros);
+  const appBefore = groupCpuMicros(app.group);
+  const sampler = new RssSampler(sides, 100);
+  const tp = await throughputRun(ctx, spec, t, s, s.throughputS);
+  const { peaks } = sampler.stop();
+  const cpuAfter = sides.map(groupCpuMicros);
+  const appUs = groupCpuMicros(app.group) - appBefore;
+  const side = (g: ProcessGroup | undefined): SideFigures | undefined => {
+    if (g === undefined) return undefined;
+    const i = sides.indexOf(g);
+    return { cpuUsPerRequest: perRequest(cpuAfter[i]! - cpuBefore[i]!, tp.requests), rssPeakBytes: peaks[i]! };
+  };
+  const client = side(fam.client);
+  const server = side(fam.server);
+
+  const perClient = s.latencyRps / s.latencyClients;
+  const lat = await runLatency(ctx.procs, {
+    url: t.url,
+    h1: spec.protocol === 'http/1.1',
+    clients: s.latencyClients,
+    streams: 1,
+    durationS: s.latencyS,
+    warmupS: 1,
+    rpsPerClient: perClient,
+    logFile: join(ctx.dir, `latency-${spec.id}-${body}.tsv`),
+    cpu: ctx.cpu.load,
+    ...(t.grpc ? { dataFile: t.grpc.dataFile, headers: t.grpc.headers } : {}),
+  });
+  return {
+    id: spec.id,
+    label: spec.label,
+    family: spec.family,
+    protocol: spec.protocol,
+    body,
+    bodyBytes: spec.protocol === 'grpc' ? 11 : BODY_BYTES[body],
+    directId: spec.directId,
+    nginxId: spec.nginxId,
+    throughput: {
+      tool: spec.protocol === 'http/1.1' ? 'wrk' : 'h2load',
+      concurrency: spec.protocol === 'http/1.1' ? s.h1Connections : s.h2Clients * s.h2Streams,
+      durationS: s.throughputS,
+      requests: tp.requests,
+      rps: Math.round(tp.rps),
+      errors: tp.errors,
+      ...(client ? { client } : {}),
+      ...(server ? { server } : {}),
+      appCpuUsPerRequest: perRequest(appUs, tp.requests),
+    },
+    latency: {
+      tool: spec.protocol === 'http/1.1' ? 'h2load --h1 --rps' : 'h2load --rps',
+      offeredRps: s.latencyRps,
+      achievedRps: Math.round(lat.rps),
+      durationS: s.latencyS,
+      p50Ms: round3(lat.p50Ms),
+      p90Ms: round3(lat.p90Ms),
+      p99Ms: round3(lat.p99Ms),
+      maxMs: round3(lat.maxMs),
+      samples: lat.samples,
+      errors: lat.errors,
+    },
+  };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

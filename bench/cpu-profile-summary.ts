@@ -1,0 +1,160 @@
+/**
+ * Summarises V8 .cpuprofile files (from `node --cpu-prof`): self time per
+ * function and per origin (our code, each npm package, Node's own
+ * JavaScript, V8 natives, GC), as percentages of busy (non-idle) time.
+ *
+ * Library: {@link summariseProfile}. Script:
+ *   node bench/cpu-profile-summary.ts FILE.cpuprofile [more...] [--top N]
+ * prints a markdown table per file.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+
+/** The parts of the .cpuprofile format this reads. */
+interface CpuProfile {
+  readonly nodes: readonly {
+    readonly id: number;
+    readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  }[];
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+  readonly startTime: number;
+  readonly endTime: number;
+}
+
+/** One function's (or origin's) share. */
+export interface SelfTime {
+  readonly name: string;
+  readonly where: string;
+  readonly selfMs: number;
+  /** Percent of busy time (everything but `(idle)`). */
+  readonly busyPct: number;
+}
+
+/** Summary of one profile. */
+export interface ProcessProfile {
+  readonly file: string;
+  readonly wallMs: number;
+  readonly busyMs: number;
+  readonly idleMs: number;
+  readonly origins: readonly SelfTime[];
+  readonly top: readonly SelfTime[];
+}
+
+/** Summaries of the profiled processes, with how the load was generated. */
+export interface ProfileSummary {
+  readonly scenario: string;
+  readonly processes: readonly ProcessProfile[];
+}
+
+const projectRoot = resolve(import.meta.dirname, '..');
+
+/** Shortens a script URL: project-relative, `pkg/...` inside node_modules, `node:` as is. */
+function shortUrl(url: string): string {
+  if (url === '') return '';
+  let u = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;
+  const nm = u.lastIndexOf('/node_modules/');
+  if (nm >= 0) return u.slice(nm + '/node_modules/'.length);
+  if (u.startsWith(projectRoot + '/')) u = u.slice(projectRoot.length + 1);
+  return u;
+}
+
+/** Which origin a frame belongs to. */
+function originOf(functionName: string, url: string): string {
+  if (url === '') {
+    if (functionName === '(garbage collector)' || functionName === '(program)' || functionName === '(idle)') return functionName;
+    return '(native: V8 builtins, C++ bindings)';
+  }
+  if (url.startsWith('node:')) return 'Node.js JavaScript (node:*)';
+  const s = shortUrl(url);
+  if (s.startsWith('sidecar/')) return `project: ${s.split('/').slice(0, 2).join('/')}/`;
+  const nm = url.lastIndexOf('/node_modules/');
+  if (nm >= 0) {
+    const parts = url.slice(nm + '/node_modules/'.length).split('/');
+    return `npm: ${parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]}`;
+  }
+  return `other: ${s}`;
+}
+
+/** Aggregates self time by function and by origin; `topN` functions are kept. */
+export function summariseProfile(file: string, topN = 20): ProcessProfile {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
+  const selfUs = new Map<number, number>();
+  // timeDeltas[i] is the gap before sample i, so the time a sample stands for is the next gap.
+  for (let i = 0; i < p.samples.length; i++) {
+    const next = p.timeDeltas[i + 1] ?? 0;
+    const id = p.samples[i]!;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, next));
+  }
+  const fns = new Map<string, { name: string; where: string; us: number }>();
+  const origins = new Map<string, number>();
+  let idleUs = 0;
+  let totalUs = 0;
+  for (const [id, us] of selfUs) {
+    const cf = byId.get(id);
+    if (!cf) continue;
+    totalUs += us;
+    if (cf.functionName === '(idle)') {
+      idleUs += us;
+      continue;
+    }
+    const name = cf.functionName || '(anonymous)';
+    const where = cf.url === '' ? '' : `${shortUrl(cf.url)}:${cf.lineNumber + 1}`;
+    const key = `${name}\u0000${where}`;
+    const f = fns.get(key) ?? { name, where, us: 0 };
+    f.us += us;
+    fns.set(key, f);
+    const o = originOf(cf.functionName, cf.url);
+    origins.set(o, (origins.get(o) ?? 0) + us);
+  }
+  const busyUs = totalUs - idleUs;
+  const pct = (us: number): number => (busyUs > 0 ? Math.round((us / busyUs) * 1000) / 10 : 0);
+  const ms = (us: number): number => Math.round(us / 100) / 10;
+  return {
+    file: basename(file),
+    wallMs: ms(p.endTime - p.startTime),
+    busyMs: ms(busyUs),
+    idleMs: ms(idleUs),
+    origins: [...origins]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, us]) => ({ name, where: '', selfMs: ms(us), busyPct: pct(us) })),
+    top: [...fns.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, topN)
+      .map((f) => ({ name: f.name, where: f.where, selfMs: ms(f.us), busyPct: pct(f.us) })),
+  };
+}
+
+/** Markdown tables (origins, then top functions) for one profile. */
+export function profileMarkdown(p: ProcessProfile, topN = 15): string {
+  const lines = [
+    `**${p.file}**: ${p.wallMs} ms profiled, ${p.busyMs} ms busy (${p.idleMs} ms idle). Self time as % of busy time.`,
+    '',
+    '| Origin | Self ms | % busy |',
+    '|---|---:|---:|',
+    ...p.origins.map((o) => `| ${o.name} | ${o.selfMs} | ${o.busyPct} |`),
+    '',
+    '| Function | Where | Self ms | % busy |',
+    '|---|---|---:|---:|',
+    ...p.top.slice(0, topN).map((f) => `| \`${f.name}\` | ${f.where ? `\`${f.where}\`` : '(native)'} | ${f.selfMs} | ${f.busyPct} |`),
+  ];
+  return lines.join('\n');
+}
+
+function main(argv: readonly string[]): void {
+  let topN = 15;
+  const files: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--top') topN = Number(argv[++i]);
+    else files.push(argv[i]!);
+  }
+  if (files.length === 0 || !Number.isInteger(topN) || topN < 1) {
+    process.stderr.write('usage: node bench/cpu-profile-summary.ts FILE.cpuprofile [...] [--top N]\n');
+    process.exitCode = 2;
+    return;
+  }
+  for (const f of files) process.stdout.write(profileMarkdown(summariseProfile(f, topN), topN) + '\n\n');
+}
+
+if (import.meta.main) main(process.argv.slice(2));

@@ -1,0 +1,180 @@
+/**
+ * Turns a run's results into the markdown printed on stdout: machine and
+ * versions, throughput and latency with ratios to direct and to the nginx
+ * pair, per-process CPU and memory, start-up and rotation, the targets of
+ * the issue (reported, not enforced), and the CPU profile summary.
+ */
+import type { BenchResults, CaseResult } from './bench-results.ts';
+import { profileMarkdown } from './cpu-profile-summary.ts';
+
+const MiB = 2 ** 20;
+
+/** Grouped thousands, no decimals. */
+function int(x: number): string {
+  return Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a';
+}
+
+function fixed(x: number | undefined, digits: number): string {
+  return x !== undefined && Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
+}
+
+function ratio(x: number | undefined, base: number | undefined): string {
+  if (x === undefined || base === undefined || !Number.isFinite(x) || !Number.isFinite(base) || base === 0) return '–';
+  return `${(x / base).toFixed(2)}`;
+}
+
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? '–' : (bytes / MiB).toFixed(1);
+}
+
+/** The row a case is compared with, at the same body size. */
+function find(r: BenchResults, id: string, body: string): CaseResult | undefined {
+  return r.cases.find((c) => c.id === id && c.body === body);
+}
+
+function bodyLabel(c: CaseResult): string {
+  if (c.protocol === 'grpc') return `${c.bodyBytes} B msg`;
+  return c.body === 'small' ? `${c.bodyBytes} B` : '16 KiB';
+}
+
+/** "value (×direct / ×nginx)". */
+function withRatios(value: string, x: number, d: number | undefined, n: number | undefined): string {
+  return `${value} (${ratio(x, d)} / ${ratio(x, n)})`;
+}
+
+function throughputTable(r: BenchResults): string[] {
+  const lines = [
+    '| Scenario | Protocol | Body | Throughput req/s | p50 ms | p90 ms | p99 ms | Errors (tp / lat) |',
+    '|---|---|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const c of r.cases) {
+    const d = find(r, c.directId, c.body);
+    const n = find(r, c.nginxId, c.body);
+    const l = c.latency;
+    lines.push(
+      `| ${c.label} | ${c.protocol} | ${bodyLabel(c)} | ${withRatios(int(c.throughput.rps), c.throughput.rps, d?.throughput.rps, n?.throughput.rps)} | ` +
+        `${withRatios(fixed(l.p50Ms, 2), l.p50Ms, d?.latency.p50Ms, n?.latency.p50Ms)} | ` +
+        `${withRatios(fixed(l.p90Ms, 2), l.p90Ms, d?.latency.p90Ms, n?.latency.p90Ms)} | ` +
+        `${withRatios(fixed(l.p99Ms, 2), l.p99Ms, d?.latency.p99Ms, n?.latency.p99Ms)} | ${c.throughput.errors} / ${c.latency.errors} |`,
+    );
+  }
+  return lines;
+}
+
+function resourceTable(r: BenchResults): string[] {
+  const lines = [
+    '| Scenario | Protocol | Body | CPU µs/req client | CPU µs/req server | app µs/req | RSS idle MiB client / server | RSS peak under load MiB client / server |',
+    '|---|---|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const c of r.cases) {
+    const n = find(r, c.nginxId, c.body);
+    const fam = r.families.find((f) => f.id === c.family);
+    const nfam = n ? r.families.find((f) => f.id === n.family) : undefined;
+    const t = c.throughput;
+    const cpu = (x: number | undefined, base: number | undefined): string => (x === undefined ? '–' : `${fixed(x, 1)} (${ratio(x, base)})`);
+    const mem = (x: number | undefined, base: number | undefined): string => (x === undefined ? '–' : `${mib(x)} (${ratio(x, base)})`);
+    lines.push(
+      `| ${c.label} | ${c.protocol} | ${bodyLabel(c)} | ${cpu(t.client?.cpuUsPerRequest, n?.throughput.client?.cpuUsPerRequest)} | ` +
+        `${cpu(t.server?.cpuUsPerRequest, n?.throughput.server?.cpuUsPerRequest)} | ${fixed(t.appCpuUsPerRequest, 1)} | ` +
+        `${mem(fam?.idleRssBytes.client, nfam?.idleRssBytes.client)} / ${mem(fam?.idleRssBytes.server, nfam?.idleRssBytes.server)} | ` +
+        `${mem(t.client?.rssPeakBytes, n?.throughput.client?.rssPeakBytes)} / ${mem(t.server?.rssPeakBytes, n?.throughput.server?.rssPeakBytes)} |`,
+    );
+  }
+  return lines;
+}
+
+/** One line per target of the issue: what was measured and whether it is met. */
+export function targetRows(r: BenchResults): { target: string; measured: string; met: boolean | undefined }[] {
+  const out: { target: string; measured: string; met: boolean | undefined }[] = [];
+  const s = find(r, 'sidecar', 'small');
+  const n = find(r, 'nginx', 'small');
+  const tcp = find(r, 'sidecar-tcp', 'small');
+  const g = find(r, 'ghostunnel', 'small');
+  if (s && n) {
+    out.push({
+      target: 'sidecar pair throughput ≥ 1.0× nginx pair (small body)',
+      measured: `${ratio(s.throughput.rps, n.throughput.rps)}× (${int(s.throughput.rps)} vs ${int(n.throughput.rps)} req/s)`,
+      met: s.throughput.rps >= n.throughput.rps,
+    });
+    out.push({
+      target: 'sidecar pair p99 ≤ nginx pair p99 (small body)',
+      measured: `${fixed(s.latency.p99Ms, 2)} vs ${fixed(n.latency.p99Ms, 2)} ms`,
+      met: s.latency.p99Ms <= n.latency.p99Ms,
+    });
+  }
+  if (tcp && g) {
+    out.push({
+      target: 'sidecar TCP mode throughput ≥ ghostunnel pair (small body)',
+      measured: `${ratio(tcp.throughput.rps, g.throughput.rps)}× (${int(tcp.throughput.rps)} vs ${int(g.throughput.rps)} req/s)`,
+      met: tcp.throughput.rps >= g.throughput.rps,
+    });
+  }
+  const sidecarCases = r.cases.filter((c) => c.family.startsWith('sidecar'));
+  const peak = Math.max(...sidecarCases.flatMap((c) => [c.throughput.client?.rssPeakBytes ?? 0, c.throughput.server?.rssPeakBytes ?? 0]));
+  if (sidecarCases.length > 0) out.push({ target: '≤ 64 MB RSS per sidecar under load', measured: `max ${mib(peak)} MiB`, met: peak <= 64 * MiB });
+  const idle = r.families.filter((f) => f.id.startsWith('sidecar'));
+  const idlePeak = Math.max(...idle.flatMap((f) => [f.idleRssBytes.client ?? 0, f.idleRssBytes.server ?? 0]));
+  if (idle.length > 0) out.push({ target: '≤ 48 MB RSS per sidecar idle', measured: `max ${mib(idlePeak)} MiB`, met: idlePeak <= 48 * MiB });
+  const ready = r.readiness.find((x) => x.what.startsWith('spiffe-sidecar'));
+  if (ready) out.push({ target: 'ready in ≤ 300 ms', measured: `median ${int(ready.medianMs)} ms`, met: ready.medianMs <= 300 });
+  if (r.rotation) out.push({ target: '0 requests failed during SVID rotation', measured: `${r.rotation.failed} failed`, met: r.rotation.failed === 0 });
+  return out;
+}
+
+/** The full markdown report. */
+export function renderReport(r: BenchResults): string {
+  const m = r.machine;
+  const v = r.versions;
+  const s = r.settings;
+  const lines: string[] = [
+    `## spiffe-sidecar benchmark, ${r.mode} mode, ${r.startedAt}`,
+    '',
+    `Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Linux ${m.kernel}. Run took ${Math.round(r.elapsedS)} s: \`${r.command}\`.`,
+    `Pinning: ${r.pinning.note}`,
+    `Versions: node ${v.node}, nginx ${v.nginx}, ghostunnel ${v.ghostunnel}, wrk ${v.wrk}, h2load ${v.h2load}, ${v.openssl}, go ${v.go}.`,
+    `App: ${s.app}.`,
+    `Throughput: HTTP/1.1 with \`wrk -t1 -c${s.h1Connections}\`, h2c and gRPC with \`h2load -t1 -c${s.h2Clients} -m${s.h2Streams}\`; ${s.throughputS} s after a ${s.warmupS} s warm-up.`,
+    `Latency: \`h2load --rps\` (\`--h1\` for HTTP/1.1), ${s.latencyClients} connections × ${s.latencyRps / s.latencyClients} req/s = ${s.latencyRps} req/s offered to every row, ${s.latencyS} s after 1 s warm-up; percentiles over every request of h2load's log.`,
+    '',
+    '### Throughput and latency',
+    '',
+    'Each cell: value (× direct / × nginx pair), against the rows of the same protocol and body size; for latency a ratio above 1 is slower.',
+    '',
+    ...throughputTable(r),
+    '',
+    '### Per proxy process',
+    '',
+    'client = the proxy the load generator talks to; server = the one in front of the app. CPU: utime+stime from /proc/<pid>/stat over the throughput run ÷ requests. ' +
+      'RSS: VmRSS from /proc/<pid>/status, idle = after start-up and 1 s settle, peak = highest 100 ms sample during the throughput run. ' +
+      'nginx sides are master + worker summed. In brackets: × the nginx pair of the same protocol and body.',
+    '',
+    ...resourceTable(r),
+    '',
+    '### Start-up and SVID rotation',
+    '',
+    '| Figure | Value |',
+    '|---|---|',
+  ];
+  for (const x of r.readiness) {
+    lines.push(`| ${x.what}: spawn → ${x.endpoint} 200, median of ${x.runsMs.length} (min–max) | ${int(x.medianMs)} ms (${int(x.minMs)}–${int(x.maxMs)}) |`);
+  }
+  if (r.rotation) {
+    const rot = r.rotation;
+    const total = rot.streams.reduce((a, x) => a + x.sent, 0);
+    const streams = rot.streams.map((x) => `${x.name}: ${x.failed} of ${int(x.sent)} at ${x.rps} req/s, p99 ${fixed(x.p99Ms, 1)} ms`).join('; ');
+    lines.push(
+      `| Requests failed during SVID rotation (dev agent TTL ${rot.svidTtlMs / 1000} s, rotation every ${rot.svidTtlMs / 2000} s, ${rot.durationS} s of load) | ` +
+        `**${rot.failed} of ${int(total)}** (${streams}); rotations: dev agent ${rot.agentRotations}, sidecars ${rot.sidecarRotations.client ?? '?'} / ${rot.sidecarRotations.server ?? '?'} |`,
+    );
+  }
+  lines.push('', '### Targets (reported, not enforced)', '', '| Target | Measured | Met |', '|---|---|---|');
+  for (const t of targetRows(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? '?' : t.met ? 'yes' : 'no'} |`);
+  if (r.profile) {
+    lines.push('', `### CPU profile: ${r.profile.scenario}`, '');
+    for (const p of r.profile.processes) lines.push(profileMarkdown(p, 12), '');
+  }
+  if (r.problems.length > 0) {
+    lines.push('', '### Problems', '', ...r.problems.map((p) => `- ${p}`));
+  }
+  return lines.join('\n') + '\n';
+}

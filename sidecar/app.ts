@@ -1,0 +1,361 @@
+/**
+ * The composition root: turns one validated Config into a running sidecar
+ * (Workload API source, policies, proxies, admin listener, metrics) and owns
+ * its lifecycle: start, readiness, SVID rotation bookkeeping, drain, stop.
+ *
+ * Only the CLI and tests call it. It reads no process globals: the logger,
+ * clock and environment come in as deps.
+ */
+import { createAdminServer, type AdminServer, type Readiness } from './admin/index.ts';
+import { formatAddress, peerIdMatcher, redactedConfig, type Address, type Config } from './config/index.ts';
+import { describeError, errorCode, systemClock, type Clock, type Logger, type TimerHandle } from './core/index.ts';
+import type { ProxyListener } from './forward/index.ts';
+import { IdentityHeaders } from './headers/index.ts';
+import { createInbound, createTcpInbound } from './inbound/index.ts';
+import { SidecarMetrics } from './metrics/index.ts';
+import { createOutbound, createTcpOutbound } from './outbound/index.ts';
+import { evaluate } from './policy/index.ts';
+import { AppError, ConnectionTrackingClient, IdentityHolder, Policies, svidDebug } from './runtime/index.ts';
+import type { X509Svid } from './svid/index.ts';
+import { X509Source, type BackoffOptions, type X509SourceUpdate } from './workload/index.ts';
+
+/** What {@link buildSidecar} needs from its caller. */
+export interface SidecarDeps {
+  /** The root logger; components get children of it. */
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** Only read for SPIFFE_ENDPOINT_SOCKET if the config has no socket (it normally has). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Called once when the sidecar cannot go on after start() returned: an
+   * inbound listener failed to bind after the first SVID, or the Workload
+   * API refused us for good. The CLI stops and exits 1. Default: log only.
+   */
+  readonly onFatal?: (err: Error) => void;
+  /** How often policy files are re-read besides change events (default 10 s). */
+  readonly policyPollMs?: number;
+  /** Reconnect backoff of the Workload API stream (default 250 ms growing to 5 s). */
+  readonly workloadBackoff?: BackoffOptions;
+}
+
+/** One listener of the sidecar, for readiness and logs. */
+export interface ListenerState {
+  /** `admin`, `inbound`, `outbound`, `tcp-inbound:<name>` or `tcp-outbound:<name>`. */
+  readonly name: string;
+  /** The configured `host:port`. */
+  readonly address: string;
+  readonly bound: boolean;
+}
+
+/** A built sidecar. */
+export interface Sidecar {
+  /**
+   * Loads policies and binds the admin and outbound listeners, then returns
+   * without waiting for the first SVID; inbound listeners bind once it
+   * arrives (see docs/decisions/007-sidecar-lifecycle.md). Rejects on a bad
+   * policy file, an address in use or a bad Workload API address; call
+   * stop() afterwards to release what did start.
+   */
+  start(): Promise<void>;
+  /**
+   * /readyz turns 503, listeners stop accepting, in-flight requests get
+   * config.drain.timeoutMs to finish, then the Workload API source and the
+   * admin listener close. Resolves with the requests and tunnels cut off.
+   * Safe to call more than once and before or after a failed start().
+   */
+  stop(reason: string): Promise<{ abandoned: number }>;
+  /** Ready = an unexpired SVID and every listener bound; otherwise the reasons. */
+  ready(): Readiness;
+  listeners(): readonly ListenerState[];
+  readonly metrics: SidecarMetrics;
+}
+
+/** Workload API on a local socket: retrying is cheap, and an agent restart should be noticed within seconds. */
+const DEFAULT_WORKLOAD_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 5_000 };
+/** Node timers overflow above 2^31-1 ms; longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface Slot {
+  readonly name: string;
+  readonly address: string;
+  /** Inbound listeners need our SVID to be built (their TLS server takes it at creation). */
+  readonly needsSvid: boolean;
+  readonly make: () => ProxyListener;
+  listener: ProxyListener | undefined;
+  bound: boolean;
+}
+
+/** Builds the sidecar described by `config`; nothing is bound until start(). */
+export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
+  const log = deps.logger;
+  const clock = deps.clock ?? systemClock;
+  const metrics = new SidecarMetrics({ maxPeerIds: config.metrics.maxPeerIds });
+  metrics.workloadApiConnected(false);
+  const identity = new IdentityHolder();
+  const policies = new Policies({
+    logger: log.child({ component: 'policy' }),
+    clock,
+    onReloadError: () => metrics.policyReloadError(),
+    trustDomain: config.spiffe.trustDomain,
+    ...(deps.policyPollMs !== undefined ? { pollMs: deps.policyPollMs } : {}),
+  });
+  const headers = new IdentityHeaders({ spiffeIdHeader: config.headers.spiffeId, xfccHeader: config.headers.xfcc });
+  const common = { metrics, limits: config.limits, clock, logger: log, svidSource: identity, bundleSource: identity } as const;
+
+  const slots: Slot[] = [];
+  const slot = (name: string, address: Address, needsSvid: boolean, make: () => ProxyListener): void => {
+    slots.push({ name, address: formatAddress(address), needsSvid, make, listener: undefined, bound: false });
+  };
+  if (config.inbound) {
+    const c = config.inbound;
+    slot('inbound', c.listen, true, () =>
+      createInbound({
+        ...common,
+        listen: c.listen,
+        app: c.app,
+        appProtocol: c.appProtocol,
+        localId: () => identity.getX509Svid().id,
+        policy: policies.provider(c.policy),
+        headers,
+        accessLog: config.log.accessLog,
+      }),
+    );
+  }
+  if (config.outbound) {
+    const c = config.outbound;
+    slot('outbound', c.listen, false, () =>
+      createOutbound({
+        ...common,
+        listen: c.listen,
+        upstreams: c.upstreams.map((u) => ({ host: u.host, port: u.port, address: u.address, server: peerIdMatcher(u.server), protocol: u.protocol })),
+        headers,
+        accessLog: config.log.accessLog,
+      }),
+    );
+  }
+  for (const t of config.tcp) {
+    if (t.direction === 'inbound') {
+      slot(`tcp-inbound:${t.name}`, t.listen, true, () => {
+        const policy = policies.provider(t.policy);
+        return createTcpInbound({
+          ...common,
+          logger: log.child({ tunnel: t.name }),
+          listen: t.listen,
+          target: t.target,
+          authorizeCaller: (peerId) => evaluate(policy(), { peerId }),
+        });
+      });
+    } else {
+      slot(`tcp-outbound:${t.name}`, t.listen, false, () =>
+        createTcpOutbound({ ...common, logger: log.child({ tunnel: t.name }), listen: t.listen, address: t.address, server: peerIdMatcher(t.server) }),
+      );
+    }
+  }
+
+  let admin: AdminServer | undefined;
+  let adminBound = false;
+  let client: ConnectionTrackingClient | undefined;
+  let lastWatchError: Error | undefined;
+  const creating = new AbortController();
+  /** The work done when the first SVID arrives (inbound binding); stop() waits for it. */
+  let serving: Promise<void> | undefined;
+  let started = false;
+  let stopping: Promise<{ abandoned: number }> | undefined;
+  let fatalReported = false;
+  let lastSvid: X509Svid | undefined;
+  let expiryTimer: TimerHandle | undefined;
+
+  const fatal = (err: Error): void => {
+    if (fatalReported || stopping) return;
+    fatalReported = true;
+    log.error({ code: errorCode(err), err: describeError(err) }, 'sidecar cannot continue');
+    deps.onFatal?.(err);
+  };
+
+  const bind = async (s: Slot): Promise<void> => {
+    const listener = s.make();
+    s.listener = listener;
+    try {
+      await listener.start();
+    } catch (err) {
+      throw new AppError('app.listen_failed', `app: ${s.name} cannot listen on ${s.address}: ${describeError(err)}`, { cause: err });
+    }
+    s.bound = true;
+    log.info({ listener: s.name, address: s.address }, 'listening');
+  };
+
+  /** Logs once when the SVID in use expires without a replacement (readiness already reports it). */
+  const armExpiry = (svid: X509Svid): void => {
+    expiryTimer?.cancel();
+    const left = svid.notAfter.getTime() - clock.now();
+    expiryTimer = clock.setTimeout(
+      () => {
+        if (lastSvid !== svid) return;
+        if (svid.notAfter.getTime() > clock.now()) return armExpiry(svid);
+        log.error({ spiffe_id: svid.id.toString(), not_after: svid.notAfter.toISOString() }, 'X509-SVID expired and no new one arrived: not ready');
+      },
+      Math.min(Math.max(left, 0), MAX_TIMER_MS),
+    );
+  };
+
+  const noteSvid = (svid: X509Svid): void => {
+    if (lastSvid !== undefined && svid.certificates[0]!.der.equals(lastSvid.certificates[0]!.der)) return;
+    const rotated = lastSvid !== undefined;
+    lastSvid = svid;
+    metrics.svidUpdated(svid.notAfter, rotated);
+    policies.setTrustDomain(svid.id.trustDomain);
+    armExpiry(svid);
+    log.info(
+      { spiffe_id: svid.id.toString(), serial: svid.certificates[0]!.serialNumber, not_after: svid.notAfter.toISOString() },
+      rotated ? 'X509-SVID rotated' : 'X509-SVID received',
+    );
+  };
+
+  const onUpdate = (ev: X509SourceUpdate): void => {
+    if (ev.svid === undefined) {
+      log.warn({ svids: ev.svids.length }, 'X509-SVID withdrawn by the Workload API: refusing new inbound connections until one is issued');
+      return;
+    }
+    noteSvid(ev.svid);
+  };
+
+  const onSource = async (source: X509Source): Promise<void> => {
+    if (stopping) {
+      source.close();
+      return;
+    }
+    identity.set(source);
+    source.on('update', onUpdate);
+    noteSvid(source.getX509Svid());
+    for (const s of slots) if (s.needsSvid) await bind(s);
+  };
+
+  const startSource = (): void => {
+    const c = new ConnectionTrackingClient({
+      address: config.spiffe.endpointSocket,
+      ...(deps.env ? { env: deps.env } : {}),
+      clock,
+      logger: log,
+      backoff: deps.workloadBackoff ?? DEFAULT_WORKLOAD_BACKOFF,
+    });
+    client = c;
+    c.onConnection = (up, err) => {
+      metrics.workloadApiConnected(up);
+      lastWatchError = up ? undefined : err;
+    };
+    log.info({ endpoint: config.spiffe.endpointSocket }, 'waiting for the first X509-SVID');
+    serving = X509Source.create({
+      client: c,
+      clock,
+      logger: log,
+      signal: creating.signal,
+      ...(config.spiffe.svidHint !== '' ? { hint: config.spiffe.svidHint } : {}),
+    }).then(onSource, (err: unknown) => {
+      if (creating.signal.aborted) return;
+      throw new AppError('app.workload_api', `app: the Workload API at ${config.spiffe.endpointSocket} refused us: ${describeError(err)}`, { cause: err });
+    });
+    serving.catch((err: unknown) => fatal(err instanceof Error ? err : new Error(String(err))));
+  };
+
+  const svidReasons = (): string[] => {
+    const source = identity.source;
+    if (source === undefined) {
+      const why = lastWatchError ? `: ${describeError(lastWatchError).slice(0, 300)}` : '';
+      return [`no SVID yet${why}`];
+    }
+    if (source.isReady()) return [];
+    if (lastSvid !== undefined && lastSvid.notAfter.getTime() <= clock.now()) {
+      return [`SVID expired at ${lastSvid.notAfter.toISOString()} and no new one arrived`];
+    }
+    return ['no SVID: the Workload API withdrew it'];
+  };
+
+  const ready = (): Readiness => {
+    const reasons = svidReasons();
+    if (!adminBound) reasons.push('admin listener not bound');
+    for (const s of slots) if (!s.bound) reasons.push(`${s.name} listener not bound yet (${s.address})`);
+    return { ready: reasons.length === 0, reasons };
+  };
+
+  const debugSvid = (): unknown => {
+    const source = identity.source;
+    if (source === undefined) return { ready: false, svid: null, reasons: svidReasons() };
+    let svid: X509Svid;
+    try {
+      svid = source.getX509Svid();
+    } catch (err) {
+      return { ready: false, svid: null, reasons: [describeError(err)] };
+    }
+    return { ready: source.isReady(), svid: svidDebug(svid, source.bundles()) };
+  };
+
+  const start = async (): Promise<void> => {
+    if (started || stopping) throw new AppError('app.lifecycle', 'app: start() may be called once, before stop()');
+    started = true;
+    const policySources = [...(config.inbound ? [config.inbound.policy] : []), ...config.tcp.flatMap((t) => (t.direction === 'inbound' ? [t.policy] : []))];
+    await policies.load(policySources);
+    admin = createAdminServer({
+      listen: config.admin.listen,
+      metrics,
+      readiness: ready,
+      debug: { svid: debugSvid, config: () => redactedConfig(config) },
+      logger: log.child({ component: 'admin' }),
+    });
+    try {
+      await admin.start();
+    } catch (err) {
+      throw new AppError('app.listen_failed', `app: admin cannot listen on ${formatAddress(config.admin.listen)}: ${describeError(err)}`, { cause: err });
+    }
+    adminBound = true;
+    log.info({ listener: 'admin', address: formatAddress(config.admin.listen) }, 'listening');
+    for (const s of slots) if (!s.needsSvid) await bind(s);
+    startSource();
+    policies.watch();
+  };
+
+  const drainAll = async (reason: string): Promise<{ abandoned: number }> => {
+    const timeoutMs = config.drain.timeoutMs;
+    admin?.setDraining();
+    creating.abort();
+    await serving?.catch(() => {});
+    const live = slots.filter((s) => s.listener !== undefined);
+    const inFlight = live.reduce((n, s) => n + s.listener!.activeRequests(), 0);
+    log.info({ reason, in_flight: inFlight, drain_timeout_ms: timeoutMs }, 'draining');
+    await Promise.all(live.map((s) => s.listener!.stopAccepting()));
+    const results = await Promise.all(
+      live.map((s) =>
+        s.listener!.drain(timeoutMs).catch((err: unknown) => {
+          log.error({ listener: s.name, err: describeError(err) }, 'drain failed');
+          return { abandoned: s.listener!.activeRequests() };
+        }),
+      ),
+    );
+    for (const s of live) {
+      s.listener!.close();
+      s.bound = false;
+    }
+    const abandoned = results.reduce((n, r) => n + r.abandoned, 0);
+    policies.close();
+    expiryTimer?.cancel();
+    identity.source?.close();
+    client?.close();
+    await admin?.stop();
+    adminBound = false;
+    log.info({ abandoned }, abandoned === 0 ? 'stopped' : 'stopped; some requests were cut off at the drain deadline');
+    return { abandoned };
+  };
+
+  return {
+    start,
+    stop(reason: string) {
+      stopping ??= drainAll(reason);
+      return stopping;
+    },
+    ready,
+    listeners: () => [
+      { name: 'admin', address: formatAddress(config.admin.listen), bound: adminBound },
+      ...slots.map((s) => ({ name: s.name, address: s.address, bound: s.bound })),
+    ],
+    metrics,
+  };
+}

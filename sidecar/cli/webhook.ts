@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { parseAddress, parseDuration } from '../config/index.ts';
+import type { Logger } from '../core/index.ts';
+import { createWebhookServer } from '../injector/index.ts';
+import { SETTINGS_FLAGS, SETTINGS_HELP, settingsFromFlags } from './inject.ts';
+import { UsageError, type CliIo, type Command } from './io.ts';
+
+const HELP = `usage: spiffe-sidecar webhook --cert FILE --key FILE [options]
+
+Runs the mutating admission webhook over HTTPS. POST /inject answers
+AdmissionReviews (admission.k8s.io/v1) for pods that opt in by annotation;
+POST /inject/namespace-enabled for pods of namespaces labelled
+spiffe-sidecar.io/inject=enabled; GET /healthz answers ok. The certificate
+files are re-read when they change (Secret rotation). Stops on SIGTERM.
+
+options:
+  --cert FILE                   PEM certificate chain of the webhook's Service name
+  --key FILE                    its PEM private key
+  --listen HOST:PORT            (default 0.0.0.0:9443; port 0 picks a free port)
+  --cert-check-interval DURATION  how often the files are checked (default 10s)
+  --log-level LEVEL             webhook log level: debug, info, warn, error (default info)
+${SETTINGS_HELP}  -h, --help                    show this help
+
+The settings flags describe the sidecar that gets injected; pods override
+some of them with spiffe-sidecar.io/* annotations (docs/kubernetes.md).
+`;
+
+function logger(io: CliIo, level: string): Logger {
+  return pino(
+    { base: null, level, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    io.stdout,
+  );
+}
+
+/** `spiffe-sidecar webhook`: serves until the stop signal, then closes and exits 0. */
+export const webhookCommand: Command = async (argv, io) => {
+  let v;
+  try {
+    v = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        listen: { type: 'string' },
+        'cert-check-interval': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        ...SETTINGS_FLAGS,
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (v.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (v.cert === undefined || v.key === undefined) throw new UsageError('--cert and --key are required');
+  // Port 0 (any free port, for tests) is allowed here though not in the sidecar's config.
+  const rawListen = v.listen ?? '0.0.0.0:9443';
+  const anyPort = rawListen.endsWith(':0');
+  const listen = parseAddress(anyPort ? `${rawListen.slice(0, -2)}:1` : rawListen);
+  if (!listen.ok) throw new UsageError(`--listen: ${listen.message}`);
+  const listenAt = anyPort ? { ...listen.value, port: 0 } : listen.value;
+  let intervalMs = 10_000;
+  if (v['cert-check-interval'] !== undefined) {
+    const d = parseDuration(v['cert-check-interval'], { allowZero: false });
+    if (!d.ok) throw new UsageError(`--cert-check-interval: ${d.message}`);
+    intervalMs = d.value;
+  }
+  const level = v['log-level'] ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level: "${level}" must be debug, info, warn or error`);
+  const settings = settingsFromFlags(v);
+  const log = logger(io, level);
+  const server = createWebhookServer({
+    listen: listenAt,
+    certFile: v.cert,
+    keyFile: v.key,
+    settings,
+    logger: log.child({ component: 'webhook' }),
+    certCheckIntervalMs: intervalMs,
+  });
+  await server.start();
+  log.info({ image: settings.image, native_sidecar: settings.nativeSidecar, workload_socket: settings.workloadSocket }, 'injecting');
+  await new Promise<void>((resolve) => {
+    if (io.stopSignal.aborted) resolve();
+    else io.stopSignal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await server.stop();
+  log.info({}, 'webhook stopped');
+  return 0;
+};

@@ -1,0 +1,68 @@
+import { PeerNotAuthorized, reasonForOpensslCode } from '../tls/index.ts';
+import { ForwardError } from './forward-error.ts';
+
+/** How the proxy answers a request whose forwarding failed before a response started. */
+export interface ErrorResponse {
+  readonly status: number;
+  /** One line of plain text naming the cause; never secrets. */
+  readonly body: string;
+  /** Short stable label for the access log and metrics. */
+  readonly reason: string;
+}
+
+const byForwardCode: Readonly<Record<string, readonly [number, string]>> = {
+  'forward.connect_failed': [503, 'upstream_unavailable'],
+  'forward.connect_timeout': [503, 'upstream_unavailable'],
+  'forward.timeout': [504, 'upstream_timeout'],
+  'forward.upstream_reset': [502, 'upstream_reset'],
+  'forward.protocol': [502, 'upstream_protocol'],
+  'forward.no_svid': [503, 'no_svid'],
+  'forward.closed': [503, 'shutting_down'],
+  'forward.unsupported': [502, 'unsupported'],
+};
+
+/** undici and node error codes that mean "the upstream went away before answering". */
+const RESET_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', 'EPIPE', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_SESSION_ERROR', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * Maps any error from the upstream side to the status, body and label the
+ * client sees: the one place each failure gets its HTTP meaning (STYLE.md
+ * §4). 503 = no connection could be made, 504 = the upstream took too
+ * long, 502 = it answered wrongly or is not who it must be, 400 = our client
+ * sent something we cannot forward.
+ */
+export function errorResponse(err: unknown): ErrorResponse {
+  if (err instanceof ForwardError) {
+    const [status, reason] = byForwardCode[err.code] ?? [502, 'upstream_error'];
+    return { status, body: err.detail, reason };
+  }
+  if (err instanceof PeerNotAuthorized) {
+    // The ID is verified (it chained to a trusted bundle), so naming it is
+    // safe and is what an operator needs to fix a route or a registration.
+    return {
+      status: 502,
+      body: `upstream identity mismatch: expected ${err.expected ?? 'an authorized ID'}, presented ${err.presentedId}`,
+      reason: 'identity_mismatch',
+    };
+  }
+  const e = (err ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (code.startsWith('x509svid.') || code === 'tls.peer_handshake_rejected') {
+    return { status: 502, body: `upstream TLS verification failed: ${typeof e.reason === 'string' ? e.reason : code}`, reason: 'upstream_tls' };
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, body: 'upstream timeout: no response headers in time', reason: 'upstream_timeout' };
+  if (code === 'UND_ERR_BODY_TIMEOUT') return { status: 504, body: 'upstream timeout: response body stalled', reason: 'upstream_timeout' };
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') return { status: 502, body: 'upstream response headers too large', reason: 'upstream_protocol' };
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
+    return { status: 400, body: `request cannot be forwarded: ${typeof e.message === 'string' ? e.message : code}`, reason: 'bad_request' };
+  }
+  if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
+    return { status: 400, body: 'request body does not match its content-length', reason: 'bad_request' };
+  }
+  if (code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') return { status: 499, body: 'request aborted', reason: 'client_abort' };
+  if (RESET_CODES.has(code)) return { status: 502, body: `upstream connection closed before a response (${code})`, reason: 'upstream_reset' };
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || reasonForOpensslCode(code) !== 'handshake_failed') {
+    return { status: 502, body: `upstream TLS error: ${code}`, reason: 'upstream_tls' };
+  }
+  return { status: 502, body: `upstream error: ${code || 'unknown'}`, reason: 'upstream_error' };
+}

@@ -1,0 +1,40 @@
+/**
+ * forward: the proxy engine shared by inbound and outbound: the internal
+ * HTTP/1.1 and HTTP/2 servers a listener hands verified sockets to, the
+ * per-request Exchange that streams a request to an upstream and the answer
+ * back, upstream connection management (undici keep-alive pool, one HTTP/2
+ * session per upstream, plain or SPIFFE mTLS dialers), hop-by-hop header
+ * rules, error-to-status mapping, drain, and raw TCP joining.
+ *
+ * It must not decide who may call whom: policy evaluation, routing tables
+ * and identity headers are the callers' (inbound/outbound), and it never
+ * opens a listening socket itself.
+ */
+export { HttpFront } from './http-front.ts';
+export type { HttpFrontOptions, H2SessionState } from './http-front.ts';
+export { Exchange, LOCAL_APP_CONN } from './exchange.ts';
+export type { ConnInfo } from './exchange.ts';
+export { H1Exchange } from './h1-exchange.ts';
+export { H2Exchange } from './h2-exchange.ts';
+export { UpgradeExchange } from './upgrade-exchange.ts';
+export { H1Pool, PoolSlot } from './h1-pool.ts';
+export type { H1PoolOptions, H1PoolRequest } from './h1-pool.ts';
+export { H2Upstream } from './h2-upstream.ts';
+export type { H2UpstreamOptions } from './h2-upstream.ts';
+export type { Upstream } from './upstream.ts';
+export { TcpDialer, MtlsDialer } from './dialer.ts';
+export type { Dialer, DialCallback, MtlsDialerOptions } from './dialer.ts';
+export { ForwardError } from './forward-error.ts';
+export type { ForwardErrorCode } from './forward-error.ts';
+export { errorResponse } from './error-response.ts';
+export type { ErrorResponse } from './error-response.ts';
+export { scanRequestHead, scanResponseHead, trailersToForward, hasToken, lowerEquals } from './hop-by-hop.ts';
+export type { RequestHeadSink, ResponseHeadSink } from './hop-by-hop.ts';
+export { sniffProtocol } from './protocol-sniffer.ts';
+export { joinStreams } from './join-streams.ts';
+export { TunnelSet } from './tunnel-set.ts';
+export { listenOn, stopListening } from './proxy-listener.ts';
+export type { ProxyListener } from './proxy-listener.ts';
+export { formatHostPort } from './proxy-limits.ts';
+export type { HostPort, ProxyLimits } from './proxy-limits.ts';
+export { localBody } from './local-body.ts';

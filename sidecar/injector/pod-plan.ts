@@ -1,0 +1,159 @@
+import {
+  parseBoolean,
+  parseConfigMapName,
+  parseIpv4CidrList,
+  parseLogLevel,
+  parsePort,
+  parsePortList,
+  parsePortsOrAll,
+  parseQuantity,
+  type LogLevel,
+  type Parsed,
+} from './annotation-values.ts';
+import { ANNOTATIONS, PROMETHEUS_ANNOTATIONS } from './annotations.ts';
+import type { InjectionSettings, ResourceSettings } from './injection-settings.ts';
+import { isJsonObject, tcpContainerPorts, type PodView } from './pod-view.ts';
+
+/** What the injector will add to one pod: settings merged with the pod's annotations. */
+export interface PodPlan {
+  readonly native: boolean;
+  readonly workloadSocket: 'csi' | 'hostpath';
+  /** Inbound ports redirected to the inbound listener ('*' = every TCP port but the excluded ones). */
+  readonly inboundPorts: readonly number[] | '*';
+  /** The app port the inbound proxy forwards to; undefined disables the inbound proxy. */
+  readonly appPort: number | undefined;
+  readonly excludeInboundPorts: readonly number[];
+  readonly interceptOutbound: boolean;
+  readonly excludeOutboundPorts: readonly number[];
+  readonly excludeOutboundCidrs: readonly string[];
+  readonly policyConfigMap: string | undefined;
+  readonly configConfigMap: string | undefined;
+  readonly logLevel: LogLevel | undefined;
+  readonly resources: ResourceSettings;
+}
+
+/** Merges two lists without duplicates, first list first. */
+function union<T>(a: readonly T[], b: readonly T[]): T[] {
+  return [...new Set([...a, ...b])];
+}
+
+/**
+ * Reads the pod's `spiffe-sidecar.io/*` overrides and decides ports, volumes
+ * and resources. Pure. `problems` (non-empty) means the pod asked for
+ * something the injector cannot do; `warnings` are for the user (the
+ * webhook returns them to kubectl).
+ */
+export function planPod(view: PodView, settings: InjectionSettings): { plan?: PodPlan; problems: string[]; warnings: string[] } {
+  const ann = view.annotations ?? {};
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  function read<T>(key: string, parse: (s: string) => Parsed<T>): T | undefined {
+    const raw = ann[key];
+    if (raw === undefined) return undefined;
+    const r = parse(raw);
+    if (r.ok) return r.value;
+    problems.push(`annotation ${key}: ${r.message}`);
+    return undefined;
+  }
+
+  const native = read(ANNOTATIONS.nativeSidecar, parseBoolean) ?? settings.nativeSidecar;
+  const workloadSocket =
+    read(ANNOTATIONS.workloadSocket, (s): Parsed<'csi' | 'hostpath'> =>
+      s === 'csi' || s === 'hostpath' ? { ok: true, value: s } : { ok: false, message: `"${s}" must be "csi" or "hostpath"` },
+    ) ?? settings.workloadSocket;
+
+  // The inbound proxy forwards to one app port. By default it is the first
+  // declared TCP containerPort, and only that port is captured: other
+  // declared ports (metrics, debug) keep working in plaintext unless listed.
+  const declared = view.containers.flatMap((c) => tcpContainerPorts(c).map((p) => p.port));
+  const inboundAnn = read(ANNOTATIONS.inboundPorts, parsePortsOrAll);
+  const appPortAnn = read(ANNOTATIONS.appPort, parsePort);
+  const appPort = appPortAnn ?? (Array.isArray(inboundAnn) ? inboundAnn[0] : undefined) ?? declared[0];
+  const inboundPorts: readonly number[] | '*' = inboundAnn ?? (appPort !== undefined ? [appPort] : []);
+  if (inboundPorts === '*' && appPort === undefined) {
+    problems.push(`annotation ${ANNOTATIONS.inboundPorts}: "*" needs ${ANNOTATIONS.appPort} or a declared containerPort to forward to`);
+  }
+  const own = [settings.inboundPort, settings.outboundPort, settings.adminPort];
+  if (Array.isArray(inboundPorts)) {
+    for (const p of inboundPorts.filter((x) => own.includes(x))) {
+      problems.push(`annotation ${ANNOTATIONS.inboundPorts}: port ${p} is one of the sidecar's own ports (${own.join(', ')})`);
+    }
+  }
+  if (appPort !== undefined && own.includes(appPort)) {
+    problems.push(`app port ${appPort} is one of the sidecar's own ports (${own.join(', ')}); set ${ANNOTATIONS.appPort}`);
+  }
+  const excludeInboundPorts = union(settings.excludeInboundPorts, read(ANNOTATIONS.excludeInboundPorts, parsePortList) ?? []);
+  const excludeOutboundPorts = union(settings.excludeOutboundPorts, read(ANNOTATIONS.excludeOutboundPorts, parsePortList) ?? []);
+  const excludeOutboundCidrs = union(settings.excludeOutboundCidrs, read(ANNOTATIONS.excludeOutboundCidrs, parseIpv4CidrList) ?? []);
+  const policyConfigMap = read(ANNOTATIONS.policyConfigMap, parseConfigMapName);
+  const configConfigMap = read(ANNOTATIONS.configConfigMap, parseConfigMapName);
+  const interceptOutbound = read(ANNOTATIONS.interceptOutbound, parseBoolean) ?? configConfigMap !== undefined;
+  const logLevel = read(ANNOTATIONS.logLevel, parseLogLevel) ?? settings.logLevel;
+
+  if (policyConfigMap !== undefined && appPort === undefined) {
+    problems.push(`annotation ${ANNOTATIONS.policyConfigMap}: the pod has no app port for the inbound proxy; set ${ANNOTATIONS.appPort}`);
+  }
+  if (interceptOutbound && configConfigMap === undefined) {
+    warnings.push(
+      `outbound traffic is intercepted without ${ANNOTATIONS.configConfigMap}: transparent mode sends every outbound HTTP request over mTLS to its Host, which must be a sidecar of this trust domain; exclude other destinations`,
+    );
+  }
+  const capturedCount = inboundPorts === '*' ? Infinity : inboundPorts.length;
+  if (capturedCount > 1 && appPort !== undefined) {
+    warnings.push(`every captured inbound port (${inboundPorts === '*' ? '*' : inboundPorts.join(',')}) is forwarded to app port ${appPort}`);
+  }
+
+  const resources = readResources(ann, settings.sidecarResources, problems);
+  for (const [i, c] of view.containers.entries()) {
+    const sc = c['securityContext'];
+    const uid = isJsonObject(sc) && typeof sc['runAsUser'] === 'number' ? sc['runAsUser'] : view.podRunAsUser;
+    if (uid === settings.proxyUid) {
+      warnings.push(`container ${String(c['name'] ?? i)} runs as uid ${uid}, the sidecar's uid: its outbound traffic bypasses the sidecar`);
+    }
+  }
+  const promSet = Object.values(PROMETHEUS_ANNOTATIONS).filter((k) => ann[k] !== undefined);
+  if (promSet.length > 0) {
+    warnings.push(`${promSet.join(', ')} already set: left unchanged, so Prometheus will not scrape the sidecar's :${settings.adminPort}/metrics`);
+  }
+
+  if (problems.length > 0) return { problems, warnings };
+  return {
+    plan: {
+      native,
+      workloadSocket,
+      inboundPorts,
+      appPort,
+      excludeInboundPorts,
+      interceptOutbound,
+      excludeOutboundPorts,
+      excludeOutboundCidrs,
+      policyConfigMap,
+      configConfigMap,
+      logLevel,
+      resources,
+    },
+    problems,
+    warnings,
+  };
+}
+
+function readResources(ann: Readonly<Record<string, string>>, defaults: ResourceSettings, problems: string[]): ResourceSettings {
+  const pick = (key: string, fallback: string): { text: string; value: number } | undefined => {
+    const r = parseQuantity(ann[key] ?? fallback);
+    if (r.ok) return r.value;
+    problems.push(`annotation ${key}: ${r.message}`);
+    return undefined;
+  };
+  const cpuReq = pick(ANNOTATIONS.cpuRequest, defaults.requests.cpu);
+  const memReq = pick(ANNOTATIONS.memoryRequest, defaults.requests.memory);
+  const cpuLim = pick(ANNOTATIONS.cpuLimit, defaults.limits.cpu);
+  const memLim = pick(ANNOTATIONS.memoryLimit, defaults.limits.memory);
+  // The API server refuses a container whose request exceeds its limit, with
+  // a message about a container the user never wrote; say it here instead.
+  if (cpuReq && cpuLim && cpuReq.value > cpuLim.value) problems.push(`cpu request ${cpuReq.text} is above the cpu limit ${cpuLim.text}`);
+  if (memReq && memLim && memReq.value > memLim.value) problems.push(`memory request ${memReq.text} is above the memory limit ${memLim.text}`);
+  return {
+    requests: { cpu: cpuReq?.text ?? defaults.requests.cpu, memory: memReq?.text ?? defaults.requests.memory },
+    limits: { cpu: cpuLim?.text ?? defaults.limits.cpu, memory: memLim?.text ?? defaults.limits.memory },
+  };
+}

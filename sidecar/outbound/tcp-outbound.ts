@@ -1,0 +1,92 @@
+import net from 'node:net';
+import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import type { ProxyMetrics } from '../metrics/index.ts';
+import type { IdMatcher } from '../spiffe/index.ts';
+import type { X509SvidSource } from '../svid/index.ts';
+import { SecureContextStore, type X509BundleSetProvider } from '../tls/index.ts';
+import { MtlsDialer, TunnelSet, errorResponse, formatHostPort, joinStreams, listenOn, stopListening, type HostPort, type ProxyLimits, type ProxyListener } from '../forward/index.ts';
+
+/** Options of {@link createTcpOutbound}. */
+export interface TcpOutboundOptions {
+  /** The local listener the app connects to (keep it on loopback). */
+  readonly listen: HostPort;
+  /** The peer sidecar's TCP tunnel listener. */
+  readonly address: HostPort;
+  /** Which server SPIFFE IDs are acceptable. */
+  readonly server: IdMatcher;
+  readonly svidSource: X509SvidSource;
+  readonly bundleSource: X509BundleSetProvider;
+  readonly metrics: ProxyMetrics;
+  readonly limits: ProxyLimits;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+/**
+ * A raw mTLS tunnel, outbound: each local connection is joined to a new
+ * mTLS connection to `address` whose server ID `server` accepts. Nothing
+ * the app sends leaves before the server is verified; on failure the local
+ * connection is closed (raw TCP has no way to say why, so the reason, with
+ * expected and presented IDs, goes to the log).
+ */
+export function createTcpOutbound(o: TcpOutboundOptions): ProxyListener {
+  const logger = (o.logger ?? silentLogger).child({ component: 'tcp-outbound', dst: formatHostPort(o.address) });
+  const clock = o.clock ?? systemClock;
+  const dialer = new MtlsDialer({
+    address: o.address,
+    server: o.server,
+    svidSource: o.svidSource,
+    bundleSource: o.bundleSource,
+    store: new SecureContextStore({ svidSource: o.svidSource, bundleSource: o.bundleSource }),
+    connectTimeoutMs: o.limits.connectTimeoutMs,
+    metrics: o.metrics,
+    clock,
+  });
+  const tunnels = new TunnelSet(clock);
+
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true });
+  server.maxConnections = o.limits.maxConnections;
+  server.on('drop', () => logger.warn({ max_connections: o.limits.maxConnections }, 'connection refused: listener at maxConnections'));
+  server.on('connection', (socket) => {
+    socket.on('error', noop);
+    const done = tunnels.add(socket);
+    dialer.dial((err, up, serverId) => {
+      if (err) {
+        const r = errorResponse(err);
+        logger.warn({ reason: r.reason, err: r.body }, 'tunnel to peer failed');
+        socket.destroy();
+        done();
+        return;
+      }
+      if (socket.destroyed) {
+        up!.destroy();
+        done();
+        return;
+      }
+      tunnels.attach(socket, up!);
+      joinStreams(socket, up!, done);
+      socket.resume();
+      logger.debug({ peer_id: serverId }, 'tunnel open');
+    });
+  });
+
+  return {
+    async start() {
+      const r = await listenOn(server, o.listen);
+      logger.info({ listen: formatHostPort({ host: o.listen.host, port: r.port }) }, 'tcp outbound listening');
+      return r;
+    },
+    stopAccepting: () => stopListening(server),
+    async drain(deadlineMs) {
+      await stopListening(server);
+      return tunnels.drain(deadlineMs);
+    },
+    activeRequests: () => tunnels.size,
+    close() {
+      if (server.listening) server.close();
+      tunnels.destroy();
+    },
+  };
+}
+
+function noop(): void {}

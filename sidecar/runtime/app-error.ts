@@ -1,0 +1,23 @@
+import { SidecarError } from '../core/index.ts';
+
+/** Stable codes of {@link AppError}. */
+export type AppErrorCode =
+  /** No X509-SVID has arrived from the Workload API yet (or it was withdrawn). */
+  | 'app.no_svid'
+  /** A policy file could not be read or parsed at start-up. */
+  | 'app.policy_file'
+  /** A listener could not bind its address. */
+  | 'app.listen_failed'
+  /** The Workload API answered with a status retrying cannot fix (InvalidArgument, Unimplemented). */
+  | 'app.workload_api'
+  /** start() was called twice, or after stop(). */
+  | 'app.lifecycle';
+
+/** Failures of the sidecar's composition root and lifecycle. */
+export class AppError extends SidecarError {
+  declare readonly code: AppErrorCode;
+
+  constructor(code: AppErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

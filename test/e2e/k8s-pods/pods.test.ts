@@ -1,0 +1,302 @@
+/**
+ * Kubernetes-style pods on one node, without Kubernetes: each pod is a
+ * network namespace on a bridge, with its app bound to 127.0.0.1, its
+ * sidecar running as its own uid, and the redirect rules installed by
+ * `spiffe-sidecar iptables apply` (what the injected init container runs).
+ * A real SPIRE server and agent on the node issue identities by uid
+ * (`unix:uid:<sidecar uid>`), as the k8s attestor would by service account,
+ * and a real Prometheus scrapes every sidecar's admin port.
+ *
+ * Pods: frontend (HTTP app calling http://backend:8080/ and gRPC client),
+ * backend (HTTP echo + gRPC server, policy admits frontend only), intruder
+ * (a sidecar with an identity the policy does not list) and intruder2 (no
+ * sidecar at all).
+ *
+ * Needs root, ip, iptables, setpriv, curl, prometheus, and SPIRE (built by
+ * install-spire.sh, which needs Go and a C compiler). Everything it creates
+ * is removed in t.after and by a process 'exit' hook; the last test checks
+ * that nothing of the run is left.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { requireTools } from '../../support/tools.ts';
+import { assertReachableByOthers, nodeBin, projectRoot, startSpire, type Credentials, type Spire } from '../../support/spire.ts';
+import { Teardown } from '../../support/teardown.ts';
+import { createPodNetwork, inNamespace, leftovers, mustRun, nsRun, type PodNetwork } from '../../support/netns.ts';
+import { logTail, startLogged, type LoggedProcess } from '../../support/logged-process.ts';
+import { startPrometheus, type Prometheus } from '../../support/prometheus.ts';
+
+const TD = 'example.org';
+const ID = {
+  frontend: `spiffe://${TD}/ns/demo/sa/frontend`,
+  backend: `spiffe://${TD}/ns/demo/sa/backend`,
+  intruder: `spiffe://${TD}/ns/demo/sa/intruder`,
+} as const;
+
+/** Sidecars and apps run as different uids (as separate containers of a pod would). */
+const UID = {
+  frontendSidecar: 1311,
+  frontendApp: 1312,
+  backendSidecar: 1321,
+  backendApp: 1322,
+  intruderSidecar: 1331,
+  intruderApp: 1332,
+  intruder2App: 1342,
+} as const;
+const as = (uid: number): Credentials => ({ uid, gid: uid });
+
+const INBOUND_PORT = 15006;
+const OUTBOUND_PORT = 15001;
+const ADMIN_PORT = 15020;
+const HERE = join('test', 'e2e', 'k8s-pods');
+const MAIN = join('sidecar', 'cli', 'main.ts');
+const NODE = [nodeBin, '--disable-warning=ExperimentalWarning'];
+
+/** What the last test needs to look for leftovers of the first. */
+const run: { tag?: string; spireDir?: string; teardownProblems?: string[] } = {};
+
+/** Every log file of the run, printed when a step fails. */
+function dumpLogs(t: TestContext, dir: string, spire: Spire | undefined): void {
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
+  } catch {
+    // folder already gone
+  }
+  for (const f of files) t.diagnostic(`--- ${f} ---\n${logTail(join(dir, f), 60)}`);
+  if (spire) t.diagnostic(spire.logTail(40));
+}
+
+/** The sidecar configuration of one pod, as the injector would render it (JSON is YAML). */
+function sidecarConfig(socket: string, extra: { policyFile?: string; grpcPort?: boolean }): string {
+  return JSON.stringify(
+    {
+      spiffe: { endpointSocket: socket },
+      inbound: {
+        listen: `0.0.0.0:${INBOUND_PORT}`,
+        app: '127.0.0.1:8080',
+        ...(extra.grpcPort ? { appPorts: [{ port: 9090, app: '127.0.0.1:9090', appProtocol: 'h2c' }] } : {}),
+        ...(extra.policyFile ? { policyFile: extra.policyFile } : {}),
+      },
+      outbound: { listen: `127.0.0.1:${OUTBOUND_PORT}`, transparent: { enabled: true } },
+      admin: { listen: `0.0.0.0:${ADMIN_PORT}` },
+      drain: { timeout: '1s' },
+      log: { level: 'debug', accessLog: true },
+    },
+    null,
+    2,
+  );
+}
+
+/** curl inside a pod; returns exit code, body and status. Never throws. */
+async function curl(net: PodNetwork, pod: string, who: Credentials | undefined, args: readonly string[]): Promise<{ exit: number | null; body: string; status: number; stderr: string }> {
+  const r = await nsRun(net.pod(pod).ns, ['curl', '-sS', '--max-time', '8', '-w', '\n%{http_code}', ...args], who, 20_000);
+  const i = r.stdout.lastIndexOf('\n');
+  return { exit: r.code, body: i < 0 ? '' : r.stdout.slice(0, i), status: Number(r.stdout.slice(i + 1)) || 0, stderr: r.stderr.trim() };
+}
+
+/** Polls a sidecar's /readyz from the node until it answers 200. */
+async function waitReady(ip: string, sidecar: LoggedProcess, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < end) {
+    if (sidecar.exited()) throw new Error(`${sidecar.name} exited:\n${sidecar.tail(30)}`);
+    try {
+      const res = await fetch(`http://${ip}:${ADMIN_PORT}/readyz`, { signal: AbortSignal.timeout(1_000) });
+      last = `${res.status} ${(await res.text()).trim()}`;
+      if (res.status === 200) return;
+    } catch (err) {
+      last = String(err);
+    }
+    await sleep(250);
+  }
+  throw new Error(`${sidecar.name} not ready after ${timeoutMs} ms (last /readyz: ${last.slice(0, 300)}):\n${sidecar.tail(30)}`);
+}
+
+test('pods as network namespaces: transparent SPIFFE mTLS with SPIRE, iptables and Prometheus', { timeout: 170_000 }, async (t) => {
+  if (!requireTools(t, ['ip', 'iptables', 'prometheus', 'curl', 'setpriv', 'pgrep'], { root: true })) return;
+  assertReachableByOthers([
+    { path: nodeBin, exec: true },
+    { path: join(projectRoot, MAIN) },
+    { path: join(projectRoot, HERE, 'backend-app.ts') },
+    { path: join(projectRoot, 'node_modules', '@grpc', 'grpc-js', 'package.json') },
+    { path: join(projectRoot, 'sidecar', 'workload', 'proto', 'workload.proto') },
+  ]);
+  const started = Date.now();
+  const tag = randomBytes(3).toString('hex');
+  run.tag = tag;
+  const teardown = new Teardown();
+  // Everything of the run lives here (configs, logs, Prometheus' TSDB); the
+  // tag in its name marks every process started with a file from it.
+  const dir = mkdtempSync(join(tmpdir(), `ss${tag}-pods-`));
+  chmodSync(dir, 0o755);
+  teardown.add(`remove ${dir}`, () => {
+    if (process.env['PODS_KEEP_DIR'] !== '1') rmSync(dir, { recursive: true, force: true });
+  });
+  let spire: Spire | undefined;
+  let failed = false;
+  t.after(async () => {
+    if (failed) dumpLogs(t, dir, spire);
+    await teardown.run();
+    run.teardownProblems = teardown.problems;
+    t.diagnostic(`pods e2e took ${((Date.now() - started) / 1000).toFixed(1)} s including teardown`);
+  });
+
+  const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      failed = true;
+      throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  };
+
+  const net = await step('pod network', () =>
+    createPodNetwork({ pods: ['frontend', 'backend', 'intruder', 'intruder2'], teardown, tag }),
+  );
+  t.diagnostic(`bridge ${net.bridge} ${net.subnet}; pods ${[...net.pods.values()].map((p) => `${p.name}=${p.ip}`).join(' ')}`);
+
+  spire = await step('SPIRE', () => startSpire({ trustDomain: TD }));
+  run.spireDir = spire.dir;
+  const s = spire;
+  // spire.ts has its own exit hook; this is the orderly stop.
+  teardown.add('stop SPIRE', () => {}, () => s.stop());
+  await step('SPIRE entries', async () => {
+    await s.createEntry({ spiffeId: ID.frontend, selectors: [`unix:uid:${UID.frontendSidecar}`] });
+    await s.createEntry({ spiffeId: ID.backend, selectors: [`unix:uid:${UID.backendSidecar}`] });
+    await s.createEntry({ spiffeId: ID.intruder, selectors: [`unix:uid:${UID.intruderSidecar}`] });
+  });
+
+  const policyFile = join(dir, 'backend-policy.yaml');
+  writeFileSync(policyFile, ['version: 1', 'rules:', '  - name: frontend-only', '    from:', `      - id: ${ID.frontend}`, ''].join('\n'), { mode: 0o644 });
+
+  const startInPod = (name: string, pod: string, who: Credentials, argv: readonly string[]): LoggedProcess =>
+    startLogged({ name, argv: inNamespace(net.pod(pod).ns, argv, who), cwd: projectRoot, logFile: join(dir, `${name}.log`), teardown, env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp' } });
+
+  // Apps first (the app containers), each as its own uid.
+  await step('apps', async () => {
+    const backendApp = startInPod('backend-app', 'backend', as(UID.backendApp), [...NODE, join(HERE, 'backend-app.ts'), dir]);
+    const frontendApp = startInPod('frontend-app', 'frontend', as(UID.frontendApp), [...NODE, join(HERE, 'frontend-app.ts'), dir]);
+    await Promise.all([backendApp.waitForLine(/^ready$/, 20_000), frontendApp.waitForLine(/^ready$/, 20_000)]);
+  });
+
+  // The init container's job, through the same CLI code path, as root in the pod.
+  const sidecarUid: Record<string, number> = { frontend: UID.frontendSidecar, backend: UID.backendSidecar, intruder: UID.intruderSidecar };
+  await step('iptables apply', async () => {
+    for (const [pod, uid] of Object.entries(sidecarUid)) {
+      const ns = net.pod(pod).ns;
+      teardown.addCommand(`iptables clean in ${pod}`, inNamespace(ns, [...NODE, join(projectRoot, MAIN), 'iptables', 'clean']), { ignoreFailure: true });
+      await mustRun(inNamespace(ns, [...NODE, join(projectRoot, MAIN), 'iptables', 'apply', '--proxy-uid', String(uid), '--inbound-port', String(INBOUND_PORT), '--outbound-port', String(OUTBOUND_PORT), '--admin-port', String(ADMIN_PORT)]));
+    }
+  });
+
+  const sidecars = await step('sidecars', async () => {
+    const out: Record<string, LoggedProcess> = {};
+    for (const pod of Object.keys(sidecarUid)) {
+      const configFile = join(dir, `${pod}-sidecar.yaml`);
+      writeFileSync(configFile, sidecarConfig(s.socketAddress, pod === 'backend' ? { policyFile, grpcPort: true } : {}), { mode: 0o644 });
+      out[pod] = startInPod(`${pod}-sidecar`, pod, as(sidecarUid[pod]!), [...NODE, MAIN, 'run', '--config', configFile]);
+    }
+    // SPIRE's agent syncs new entries within ~5-10 s; the sidecars wait for their SVIDs.
+    await Promise.all(Object.entries(out).map(([pod, p]) => waitReady(net.pod(pod).ip, p, 60_000)));
+    return out;
+  });
+  t.diagnostic(`sidecars ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const prometheus: Prometheus = await step('Prometheus', () =>
+    startPrometheus({
+      dir,
+      teardown,
+      targets: Object.keys(sidecars).map((pod) => ({ address: `${net.pod(pod).ip}:${ADMIN_PORT}`, labels: { pod } })),
+    }),
+  );
+
+  const sub = (name: string, fn: () => Promise<void>) =>
+    t.test(name, async () => {
+      try {
+        await fn();
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    });
+
+  await sub('(a) the frontend app calls http://backend:8080/ unchanged; the backend app sees the frontend\'s SPIFFE ID and XFCC', async () => {
+    const r = await curl(net, 'frontend', as(UID.frontendApp), ['http://127.0.0.1:8080/orders?id=7']);
+    assert.equal(r.exit, 0, r.stderr);
+    assert.equal(r.status, 200, r.body);
+    const got = JSON.parse(r.body) as { status: number; body: string; error?: string };
+    assert.equal(got.status, 200, `frontend app got ${r.body}`);
+    const echo = JSON.parse(got.body) as { app: string; url: string; headers: Record<string, string> };
+    assert.equal(echo.app, 'backend');
+    assert.equal(echo.url, '/orders?id=7');
+    assert.equal(echo.headers['host'], 'backend:8080');
+    assert.equal(echo.headers['x-client-spiffe-id'], ID.frontend);
+    const xfcc = echo.headers['x-forwarded-client-cert'] ?? '';
+    assert.match(xfcc, new RegExp(`(^|;)By=${ID.backend.replaceAll('.', '\\.')}(;|$)`));
+    assert.match(xfcc, new RegExp(`(^|;)URI=${ID.frontend.replaceAll('.', '\\.')}(;|$)`));
+  });
+
+  await sub('(b) a pod without a sidecar cannot reach the backend app: only mTLS gets in', async () => {
+    const backendIp = net.pod('backend').ip;
+    for (const url of [`http://${backendIp}:8080/`, `http://${backendIp}:${INBOUND_PORT}/`, `http://backend:8080/`, `https://${backendIp}:8080/`]) {
+      const r = await curl(net, 'intruder2', as(UID.intruder2App), ['-k', url]);
+      assert.notEqual(r.exit, 0, `${url} answered: ${r.status} ${r.body}`);
+      assert.doesNotMatch(r.body, /"app":"backend"/, url);
+      // 7 refused, 35 TLS failure, 52 empty reply, 56 reset, 16 HTTP/2 framing.
+      assert.ok([7, 16, 35, 52, 56].includes(r.exit ?? -1), `${url}: curl exit ${r.exit}: ${r.stderr}`);
+    }
+  });
+
+  await sub('(c) a sidecar whose identity the backend policy does not allow gets 403', async () => {
+    const r = await curl(net, 'intruder', as(UID.intruderApp), ['http://backend:8080/']);
+    assert.equal(r.exit, 0, r.stderr);
+    assert.equal(r.status, 403, r.body);
+    assert.doesNotMatch(r.body, /"app":"backend"/);
+  });
+
+  await sub('(d) gRPC from the frontend pod to backend:9090 crosses the mesh with status and trailers intact', async () => {
+    const r = await nsRun(net.pod('frontend').ns, [...NODE, join(projectRoot, HERE, 'grpc-client.ts'), 'backend:9090', dir], as(UID.frontendApp), 30_000);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      ok: { code: number; details: string; reply: { message: string; callerId: string } | null; trailers: Record<string, unknown> };
+      fail: { code: number; details: string; trailers: Record<string, unknown> };
+    };
+    assert.equal(out.ok.code, 0, out.ok.details);
+    assert.deepEqual(out.ok.reply, { message: 'hello through the mesh', callerId: ID.frontend });
+    assert.equal(out.ok.trailers['x-trailer-check'], 'kept');
+    assert.equal(out.fail.code, 5, `NOT_FOUND expected, got ${out.fail.code} ${out.fail.details}`);
+    assert.equal(out.fail.details, 'no such thing: missing-item');
+    assert.equal(out.fail.trailers['x-trailer-check'], 'kept');
+  });
+
+  await sub('(e) Prometheus scrapes every sidecar: request counts by peer SPIFFE ID and SVID expiry', async () => {
+    const has = (want: Record<string, string>) => (samples: { metric: Record<string, string>; value: number }[]) =>
+      samples.some((x) => x.value > 0 && Object.entries(want).every(([k, v]) => x.metric[k] === v));
+    await prometheus.waitFor(`sidecar_requests_total{pod="backend",direction="inbound"}`, has({ peer_spiffe_id: ID.frontend, code: '200' }));
+    await prometheus.waitFor(`sidecar_requests_total{pod="backend",direction="inbound"}`, has({ peer_spiffe_id: ID.intruder, code: '403' }));
+    await prometheus.waitFor(`sidecar_requests_total{pod="frontend",direction="outbound"}`, has({ peer_spiffe_id: ID.backend, code: '200' }));
+    await prometheus.waitFor(`sidecar_requests_total{pod="intruder",direction="outbound"}`, has({ peer_spiffe_id: ID.backend, code: '403' }));
+    const expiry = await prometheus.waitFor('sidecar_svid_expiry_timestamp_seconds', (xs) => new Set(xs.map((x) => x.metric['pod'])).size === 3);
+    const now = Date.now() / 1000;
+    for (const x of expiry) {
+      assert.ok(x.value > now && x.value < now + 2 * 3600, `${x.metric['pod']}: SVID expiry ${x.value} is not within the next 2 h`);
+    }
+    assert.deepEqual(expiry.map((x) => x.metric['pod']).sort(), ['backend', 'frontend', 'intruder']);
+  });
+});
+
+test('pods e2e teardown leaves no namespace, link, /etc/netns entry, iptables rule or process behind', (t) => {
+  if (run.tag === undefined) {
+    t.skip('the pods test did not run');
+    return;
+  }
+  assert.deepEqual(run.teardownProblems ?? [], [], 'teardown steps failed');
+  const left = leftovers(run.tag, run.spireDir !== undefined ? [run.spireDir] : []);
+  assert.deepEqual(left, [], `left behind by run ${run.tag}`);
+});

@@ -1,0 +1,135 @@
+/**
+ * injectWorkload: the pod template path of each workload kind, and
+ * injectManifests: multi-document YAML in, the same documents out.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseAllDocuments } from 'yaml';
+import { injectManifests, injectWorkload, InjectorError, type JsonObject } from '../../../sidecar/injector/index.ts';
+import { settings } from './fixtures.ts';
+
+const S = settings();
+const enabled = { 'spiffe-sidecar.io/inject': 'enabled' };
+const template = (): JsonObject => ({
+  metadata: { labels: { app: 'web' } },
+  spec: { containers: [{ name: 'web', image: 'web:1', ports: [{ containerPort: 8080 }] }] },
+});
+
+/** One workload per kind, with its pod template where the API puts it. */
+export function workloads(): { kind: string; obj: JsonObject; base: string }[] {
+  const meta = { name: 'web', namespace: 'demo' };
+  return [
+    { kind: 'v1/Pod', base: '', obj: { apiVersion: 'v1', kind: 'Pod', ...template(), metadata: { ...meta, labels: { app: 'web' } } } },
+    { kind: 'apps/v1/Deployment', base: '/spec/template', obj: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta, spec: { selector: { matchLabels: { app: 'web' } }, template: template() } } },
+    { kind: 'apps/v1/StatefulSet', base: '/spec/template', obj: { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta, spec: { serviceName: 'web', selector: { matchLabels: { app: 'web' } }, template: template() } } },
+    { kind: 'apps/v1/DaemonSet', base: '/spec/template', obj: { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: meta, spec: { selector: { matchLabels: { app: 'web' } }, template: template() } } },
+    { kind: 'apps/v1/ReplicaSet', base: '/spec/template', obj: { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: meta, spec: { selector: { matchLabels: { app: 'web' } }, template: template() } } },
+    { kind: 'batch/v1/Job', base: '/spec/template', obj: { apiVersion: 'batch/v1', kind: 'Job', metadata: meta, spec: { template: { ...template(), spec: { ...(template()['spec'] as JsonObject), restartPolicy: 'Never' } } } } },
+    {
+      kind: 'batch/v1/CronJob',
+      base: '/spec/jobTemplate/spec/template',
+      obj: { apiVersion: 'batch/v1', kind: 'CronJob', metadata: meta, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { ...template(), spec: { ...(template()['spec'] as JsonObject), restartPolicy: 'OnFailure' } } } } } },
+    },
+  ];
+}
+
+describe('injectWorkload: pod template path per kind', () => {
+  for (const w of workloads()) {
+    it(w.kind, () => {
+      const r = injectWorkload(w.obj, { settings: S, namespaceLabels: enabled });
+      assert.equal(r.patched, true);
+      assert.equal(r.kind, w.kind);
+      assert.ok(r.patch.length > 0);
+      for (const op of r.patch) assert.ok(op.path.startsWith(`${w.base}/`), `${op.path} is under ${w.base}`);
+      const again = injectWorkload(r.object, { settings: S, namespaceLabels: enabled });
+      assert.equal(again.patched, false, 'idempotent');
+    });
+  }
+  it('refuses kinds without a pod template', () => {
+    assert.throws(() => injectWorkload({ apiVersion: 'v1', kind: 'Service' }, { settings: S }), (e: InjectorError) => e.code === 'injector.object_invalid');
+  });
+  it('refuses an unknown version of a known kind', () => {
+    assert.throws(() => injectWorkload({ apiVersion: 'apps/v1beta1', kind: 'Deployment' }, { settings: S }), /not a workload/);
+  });
+  it('a Deployment without a template is malformed', () => {
+    assert.throws(
+      () => injectWorkload({ apiVersion: 'apps/v1', kind: 'Deployment', spec: {} }, { settings: S, namespaceLabels: enabled }),
+      (e: InjectorError) => e.code === 'injector.object_invalid' && /spec\.template/.test(e.message),
+    );
+  });
+  it('annotations on the workload itself do not count, only the pod template\'s', () => {
+    const w = workloads()[1]!.obj;
+    (w['metadata'] as JsonObject)['annotations'] = { 'spiffe-sidecar.io/inject': 'true' };
+    assert.equal(injectWorkload(w, { settings: S }).patched, false);
+  });
+});
+
+describe('injectManifests', () => {
+  const input = [
+    '# leading comment',
+    'apiVersion: v1',
+    'kind: Service   # kept as written',
+    'metadata: {name: web}',
+    'spec: {ports: [{port: 80}]}',
+    '---',
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata: {name: web}',
+    'spec:',
+    '  selector: {matchLabels: {app: web}}',
+    '  template:',
+    '    metadata: {labels: {app: web}}',
+    '    spec: {containers: [{name: web, image: "web:1", ports: [{containerPort: 8080}]}]}',
+    '---',
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata: {name: opted-out}',
+    'spec:',
+    '  selector: {matchLabels: {app: o}}',
+    '  template:',
+    '    metadata: {labels: {app: o}, annotations: {spiffe-sidecar.io/inject: "false"}}',
+    '    spec: {containers: [{name: o, image: "o:1"}]}',
+    '---',
+    'apiVersion: v1',
+    'kind: List',
+    'items:',
+    '- {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: p, image: "p:1"}]}}',
+    '',
+  ].join('\n');
+
+  it('injects workloads, passes everything else through, keeps document count and order', () => {
+    const { output, reports } = injectManifests(input, { settings: S, namespaceLabels: enabled });
+    const docs = parseAllDocuments(output) as unknown as { toJS(): JsonObject }[];
+    assert.deepEqual(docs.map((d) => d.toJS()['kind']), ['Service', 'Deployment', 'Deployment', 'List']);
+    assert.match(output, /kind: Service {3}# kept as written/, 'non-workload text untouched');
+    assert.match(output, /opted-out/);
+    assert.deepEqual(reports.map((r) => [r.object, r.patched]), [
+      ['apps/v1/Deployment web', true],
+      ['apps/v1/Deployment opted-out', false],
+      ['v1/Pod p', true],
+    ]);
+    const dep = docs[1]!.toJS();
+    const tpl = (dep['spec'] as JsonObject)['template'] as JsonObject;
+    assert.ok(((tpl['spec'] as JsonObject)['initContainers'] as JsonObject[]).some((c) => c['name'] === 'spiffe-sidecar'));
+  });
+  it('is idempotent: injecting the output again changes nothing', () => {
+    const once = injectManifests(input, { settings: S, namespaceLabels: enabled }).output;
+    const twice = injectManifests(once, { settings: S, namespaceLabels: enabled });
+    assert.equal(twice.output, once);
+    assert.ok(twice.reports.every((r) => !r.patched));
+  });
+  it('without the namespace opt-in only annotated templates are injected', () => {
+    const { reports } = injectManifests(input, { settings: S });
+    assert.ok(reports.every((r) => !r.patched));
+  });
+  it('invalid YAML is refused with the document number', () => {
+    assert.throws(() => injectManifests('a: 1\n---\nb: [\n', { settings: S }), (e: InjectorError) => e.code === 'injector.yaml_invalid' && /document 2/.test(e.message));
+  });
+  it('a refused workload names its document', () => {
+    const bad = 'apiVersion: v1\nkind: Pod\nmetadata: {name: x, annotations: {spiffe-sidecar.io/inject: "yes"}}\nspec: {containers: [{name: x}]}\n';
+    assert.throws(() => injectManifests(bad, { settings: S }), /document 1 \(v1\/Pod x\)/);
+  });
+  it('empty input gives empty output', () => {
+    assert.equal(injectManifests('', { settings: S }).output, '');
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * applyIptables / cleanIptables with a recording runner: clean first,
+ * tolerate "nothing to remove", roll back on failure, and the CLI command
+ * wired to the same runner.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import {
+  DEFAULT_IPTABLES_OPTIONS,
+  IptablesError,
+  applyIptables,
+  cleanIptables,
+  planIptables,
+  type CommandResult,
+  type CommandRunner,
+} from '../../../sidecar/iptables/index.ts';
+import { makeIptablesCommand } from '../../../sidecar/cli/iptables.ts';
+import { UsageError, type CliIo } from '../../../sidecar/cli/io.ts';
+
+/** A fake iptables: records calls; `answer` decides each exit status. */
+function recorder(answer: (args: readonly string[], n: number) => Partial<CommandResult> = () => ({})) {
+  const calls: string[] = [];
+  const runner: CommandRunner = async (file, args) => {
+    calls.push(`${file} ${args.join(' ')}`);
+    return { code: 0, stdout: '', stderr: '', ...answer(args, calls.length) };
+  };
+  return { calls, runner };
+}
+
+const isClean = (args: readonly string[]) => ['-D', '-F', '-X'].includes(args[2]!);
+
+describe('applyIptables', () => {
+  it('cleans first (tolerating absent chains), then runs the plan', async () => {
+    const { calls, runner } = recorder((args) => (isClean(args) ? { code: 1, stderr: 'No chain/target/match by that name.' } : {}));
+    const applied = await applyIptables(DEFAULT_IPTABLES_OPTIONS, { runner });
+    const plan = planIptables(DEFAULT_IPTABLES_OPTIONS).map((c) => `iptables ${c.join(' ')}`);
+    assert.deepEqual(applied, planIptables(DEFAULT_IPTABLES_OPTIONS));
+    assert.deepEqual(calls.slice(-plan.length), plan);
+    assert.equal(calls.length, 8 + plan.length, 'each clean command once when nothing is there');
+  });
+  it('a re-run removes the existing jumps and chains before adding them again', async () => {
+    let jumps = 1;
+    const { calls, runner } = recorder((args) => (args[2] === '-D' && args[3] === 'PREROUTING' ? (jumps-- > 0 ? {} : { code: 1 }) : {}));
+    await applyIptables(DEFAULT_IPTABLES_OPTIONS, { runner });
+    assert.equal(calls.filter((c) => c.includes('-D PREROUTING')).length, 2, 'deleted until it fails');
+    assert.ok(calls.indexOf('iptables -t nat -X SPIFFE_SIDECAR_INBOUND') < calls.indexOf('iptables -t nat -N SPIFFE_SIDECAR_INBOUND'));
+  });
+  it('a failing command rolls back and names the command and stderr', async () => {
+    let failed = false;
+    const { calls, runner } = recorder((args) => {
+      if (!failed && args.includes('--uid-owner')) {
+        failed = true;
+        return { code: 2, stderr: "Couldn't load match `owner'" };
+      }
+      return {};
+    });
+    await assert.rejects(
+      applyIptables(DEFAULT_IPTABLES_OPTIONS, { runner }),
+      (e: IptablesError) => e.code === 'iptables.command_failed' && /--uid-owner 1337/.test(e.message) && /owner/.test(e.message),
+    );
+    const after = calls.slice(calls.findIndex((c) => c.includes('--uid-owner')) + 1);
+    assert.deepEqual(after.slice(0, 2), ['iptables -t nat -D PREROUTING -p tcp -j SPIFFE_SIDECAR_INBOUND', 'iptables -t nat -D PREROUTING -p tcp -j SPIFFE_SIDECAR_INBOUND']);
+    assert.ok(after.includes('iptables -t nat -X SPIFFE_SIDECAR_REDIRECT'), 'rolled back');
+  });
+  it('uses the given iptables binary', async () => {
+    const { calls, runner } = recorder();
+    await applyIptables(DEFAULT_IPTABLES_OPTIONS, { runner, iptables: '/usr/sbin/iptables-legacy' });
+    assert.ok(calls.every((c) => c.startsWith('/usr/sbin/iptables-legacy ')));
+  });
+});
+
+describe('cleanIptables', () => {
+  it('a lock or permission failure (exit 4) is not "nothing to remove"', async () => {
+    const { runner } = recorder(() => ({ code: 4, stderr: 'Another app is currently holding the xtables lock' }));
+    await assert.rejects(cleanIptables({ runner }), (e: IptablesError) => e.code === 'iptables.command_failed' && /exited 4/.test(e.message));
+  });
+  it('gives up repeating a deletion after a bound', async () => {
+    const { calls, runner } = recorder();
+    await cleanIptables({ runner });
+    assert.equal(calls.filter((c) => c.includes('-D PREROUTING')).length, 16);
+  });
+});
+
+function io(): { io: CliIo; out: () => string } {
+  const stdout = new PassThrough();
+  let text = '';
+  stdout.on('data', (d: Buffer) => (text += d.toString()));
+  return { io: { stdout, stderr: new PassThrough(), env: {}, stopSignal: new AbortController().signal }, out: () => text };
+}
+
+describe('spiffe-sidecar iptables', () => {
+  it('plan prints the commands and runs nothing', async () => {
+    const { calls, runner } = recorder();
+    const t = io();
+    assert.equal(await makeIptablesCommand(runner)(['plan', '--inbound-ports', '8080', '--no-outbound'], t.io), 0);
+    assert.equal(calls.length, 0);
+    assert.match(t.out(), /^iptables -t nat -A SPIFFE_SIDECAR_INBOUND -p tcp --dport 8080 -j REDIRECT --to-ports 15006$/m);
+    assert.doesNotMatch(t.out(), /-A OUTPUT/);
+  });
+  it('apply --dry-run runs nothing', async () => {
+    const { calls, runner } = recorder();
+    assert.equal(await makeIptablesCommand(runner)(['apply', '--dry-run'], io().io), 0);
+    assert.equal(calls.length, 0);
+  });
+  it('apply passes every flag through', async () => {
+    const { calls, runner } = recorder((args) => (isClean(args) ? { code: 1 } : {}));
+    const argv = [
+      'apply', '--proxy-uid=2000', '--inbound-port=16006', '--outbound-port=16001', '--admin-port=16020',
+      '--inbound-ports=8080,9090', '--exclude-inbound-ports=9090', '--exclude-outbound-ports=5432',
+      '--exclude-outbound-cidrs=10.96.0.0/12,169.254.169.254', '--iptables=/sbin/ipt',
+    ];
+    assert.equal(await makeIptablesCommand(runner)(argv, io().io), 0);
+    const text = calls.join('\n');
+    for (const want of ['--uid-owner 2000', '--dport 8080 -j REDIRECT --to-ports 16006', '--to-ports 16001', '--dport 16020 -j RETURN', '--dport 5432 -j RETURN', '-d 169.254.169.254/32 -j RETURN']) {
+      assert.ok(text.includes(want), want);
+    }
+    assert.ok(!text.includes('--dport 9090 -j REDIRECT'));
+    assert.ok(calls.every((c) => c.startsWith('/sbin/ipt ')));
+  });
+  it('clean reports when nothing was installed', async () => {
+    const { runner } = recorder(() => ({ code: 1 }));
+    const t = io();
+    assert.equal(await makeIptablesCommand(runner)(['clean'], t.io), 0);
+    assert.match(t.out(), /removed nothing/);
+  });
+  const usage: [string, string[]][] = [
+    ['no action', []],
+    ['unknown action', ['flush']],
+    ['bad port', ['plan', '--inbound-port=abc']],
+    ['bad port list', ['plan', '--inbound-ports=80,x']],
+    ['bad CIDR', ['plan', '--exclude-outbound-cidrs=10.0.0.0/40']],
+    ['root uid', ['plan', '--proxy-uid=0']],
+    ['unknown flag', ['plan', '--capture-udp']],
+    ['conflicting ports', ['plan', '--outbound-port=15020']],
+  ];
+  for (const [name, argv] of usage) {
+    it(`usage error: ${name}`, async () => {
+      await assert.rejects(makeIptablesCommand(recorder().runner)(argv, io().io), UsageError);
+    });
+  }
+});
