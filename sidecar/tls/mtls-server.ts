@@ -196,6 +196,10 @@ export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
       }
       // Other handshake errors (plaintext, resets, timeouts) are not about the
       // peer's identity; the owner can count them on 'tlsClientError' itself.
+      // Node stops destroying a failed handshake's socket once anyone listens
+      // for 'tlsClientError', so we must: otherwise a client that connects and
+      // stays silent holds a socket past handshakeTimeout, forever.
+      socket.destroy();
     });
     return server as S & MtlsServerEvents;
   };

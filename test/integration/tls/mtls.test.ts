@@ -409,6 +409,19 @@ describe('not TLS', { timeout: 30_000 }, () => {
     assert.equal(accepted.length, 0);
     assert.equal(tlsErrors.length, 1);
   });
+
+  test('a client that connects and never starts a handshake is closed at handshakeTimeout', async () => {
+    const srv = await sourceFor(caA, serverId);
+    const m = mtlsServer({ svidSource: srv, bundleSource: srv, authorize: authorizeAny() });
+    const server = m.attach(tls.createServer({ ...m.options, handshakeTimeout: 200 }));
+    const port = await listen(server);
+    const sock = net.connect(port, '127.0.0.1');
+    sockets.add(sock);
+    sock.on('error', () => {});
+    const closed = once(sock, 'close').then(() => true);
+    const stillOpen = new Promise<boolean>((r) => setTimeout(() => r(false), 5_000).unref());
+    assert.equal(await Promise.race([closed, stillOpen]), true, 'the silent socket was never closed by the server');
+  });
 });
 
 describe('failing sources fail closed', { timeout: 30_000 }, () => {
