@@ -107,6 +107,52 @@ describe('routing and refusals', () => {
   });
 });
 
+describe('protocol detection on the plaintext listener', () => {
+  /** A relay that dribbles the client's first bytes to `port` one at a time, to split the HTTP/2 preface. */
+  async function dribbleRelay(port: number): Promise<number> {
+    const relay = net.createServer((client) => {
+      client.on('error', () => {});
+      const up = net.connect({ port, host: '127.0.0.1', noDelay: true });
+      up.on('error', () => client.destroy());
+      let first = true;
+      client.on('data', (d: Buffer) => {
+        if (!first) return void up.write(d);
+        first = false;
+        client.pause();
+        let i = 0;
+        const step = (): void => {
+          if (i < Math.min(d.length, 30)) {
+            up.write(d.subarray(i, i + 1));
+            i++;
+            setTimeout(step, 2);
+            return;
+          }
+          up.write(d.subarray(i));
+          client.resume();
+        };
+        step();
+      });
+      up.pipe(client);
+      client.on('close', () => up.destroy());
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    cleanup.add(() => relay.close());
+    return (relay.address() as net.AddressInfo).port;
+  }
+
+  test('HTTP/1.1 and h2c are told apart even when the first bytes arrive one by one', async () => {
+    const app = await startH1App(cleanup);
+    const m = await startMesh(pki, cleanup, { appPort: app.port });
+    const port = await dribbleRelay(m.outboundPort);
+    assert.equal((await h1Request(port, { headers: { host: 'backend' } })).status, 200);
+    assert.equal((await h1Request(port, { method: 'PROPFIND', headers: { host: 'backend' } })).status, 200, 'a method starting like the preface is still HTTP/1.1');
+    const s = await h2c(port);
+    assert.equal((await h2Request(s, { ':path': '/', ':authority': 'backend' })).status, 200);
+    assert.deepEqual(app.seen.map((r) => r.httpVersion), ['1.1', '1.1', '1.1']);
+  });
+});
+
 describe('server identity and failures', () => {
   test('server presenting another ID → 502 naming expected and presented IDs', async () => {
     const app = await startH1App(cleanup);
