@@ -42,6 +42,8 @@ export const WEBHOOK_PATHS = {
 } as const;
 
 const DEFAULT_MAX_BODY = 3 * 1024 * 1024;
+/** How much of a refused body is read and discarded, in multiples of the limit, before closing. */
+const DISCARD_FACTOR = 4;
 
 function sendText(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
@@ -77,26 +79,30 @@ export function createWebhookServer(options: WebhookServerOptions): WebhookServe
       req.resume();
       return;
     }
-    // Answer 413 and close the connection once the answer is out; the rest of
-    // a huge body is never buffered.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    // Too large: answer 413 at once and stop buffering. The rest of the body
+    // is read and thrown away, so a client still sending sees the answer
+    // instead of a reset, but only up to a bound; past it, or once the answer
+    // is out and the client stops, the connection is closed.
     const refuseTooLarge = (): void => {
-      res.once('finish', () => req.socket.destroy());
+      tooLarge = true;
+      chunks.length = 0;
       sendText(res, 413, `injector: request body larger than ${maxBody} bytes`, { connection: 'close' });
     };
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBody) {
+      if (declared > DISCARD_FACTOR * maxBody) res.once('finish', () => req.socket.destroy());
       refuseTooLarge();
-      return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
       size += chunk.length;
+      if (tooLarge) {
+        if (size > DISCARD_FACTOR * maxBody) req.socket.destroy();
+        return;
+      }
       if (size > maxBody) {
-        tooLarge = true;
-        chunks.length = 0;
         refuseTooLarge();
         return;
       }
