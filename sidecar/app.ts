@@ -13,10 +13,11 @@ import type { ProxyListener } from './forward/index.ts';
 import { IdentityHeaders } from './headers/index.ts';
 import { createInbound, createTcpInbound } from './inbound/index.ts';
 import { SidecarMetrics } from './metrics/index.ts';
-import { createOutbound, createTcpOutbound } from './outbound/index.ts';
+import { createOutbound, createTcpOutbound, matchOwnTrustDomain, type TransparentOptions } from './outbound/index.ts';
 import { evaluate } from './policy/index.ts';
 import { AppError, ConnectionTrackingClient, IdentityHolder, Policies, svidDebug } from './runtime/index.ts';
-import type { X509Svid } from './svid/index.ts';
+import { matchMemberOf } from './spiffe/index.ts';
+import type { X509Svid, X509SvidSource } from './svid/index.ts';
 import { X509Source, type BackoffOptions, type X509SourceUpdate } from './workload/index.ts';
 
 /** What {@link buildSidecar} needs from its caller. */
@@ -85,6 +86,19 @@ interface Slot {
   bound: boolean;
 }
 
+/**
+ * Transparent mode's options, or undefined when it is off. Without a
+ * configured expectation, servers must be of our own trust domain: the
+ * configured one, else the one of our current SVID (docs/config.md).
+ */
+function transparentOptions(config: Config, identity: X509SvidSource): TransparentOptions | undefined {
+  const t = config.outbound?.transparent;
+  if (!t) return undefined;
+  const td = config.spiffe.trustDomain;
+  const server = t.server ? peerIdMatcher(t.server) : td ? matchMemberOf(td) : matchOwnTrustDomain(identity);
+  return { server, ...(t.ports ? { ports: t.ports } : {}) };
+}
+
 /** Builds the sidecar described by `config`; nothing is bound until start(). */
 export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
   const log = deps.logger;
@@ -114,6 +128,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
         listen: c.listen,
         app: c.app,
         appProtocol: c.appProtocol,
+        appPorts: c.appPorts,
         localId: () => identity.getX509Svid().id,
         policy: policies.provider(c.policy),
         headers,
@@ -128,6 +143,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
         ...common,
         listen: c.listen,
         upstreams: c.upstreams.map((u) => ({ host: u.host, port: u.port, address: u.address, server: peerIdMatcher(u.server), protocol: u.protocol })),
+        transparent: transparentOptions(config, identity),
         headers,
         accessLog: config.log.accessLog,
       }),
@@ -260,7 +276,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
   const svidReasons = (): string[] => {
     const source = identity.source;
     if (source === undefined) {
-      const why = lastWatchError ? `: ${describeError(lastWatchError).slice(0, 300)}` : '';
+      const why = lastWatchError ? `: ${describeError(lastWatchError).replace(/\s*Resolution note:\s*$/, '').slice(0, 300)}` : '';
       return [`no SVID yet${why}`];
     }
     if (source.isReady()) return [];

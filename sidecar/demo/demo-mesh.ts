@@ -221,7 +221,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       o.stopSignal.addEventListener('abort', () => resolve(), { once: true });
       for (const [w, p] of sidecars) {
         void p.exited.then((status) => {
-          if (o.stopSignal.aborted) return;
+          // Exit 0 is a sidecar that got the terminal's Ctrl-C before we did.
+          if (o.stopSignal.aborted || status === 0) return;
           say(`the ${w} sidecar exited unexpectedly (${status}); stopping the demo. Last lines:\n${p.tail(15)}`);
           failures++;
           resolve();

@@ -12,7 +12,10 @@ export interface SidecarProcessOptions {
   readonly execPath: string;
   /** `sidecar/cli/main.ts`. */
   readonly mainScript: string;
-  readonly configPath: string;
+  /** Runs `run --config configPath`; leave it out to pass `args` instead. */
+  readonly configPath?: string;
+  /** The CLI arguments when there is no configPath (default `run`). */
+  readonly args?: readonly string[];
   /** The admin port of that config, for readiness polling. */
   readonly adminPort: number;
   /** The child's whole environment. */
@@ -52,7 +55,8 @@ export class SidecarProcess {
     this.#maxLines = o.maxLines ?? 5000;
     this.#file = o.logFile ? createWriteStream(o.logFile, { flags: 'a' }) : undefined;
     this.#file?.on('error', () => {});
-    this.child = spawn(o.execPath, [...(o.nodeArgs ?? ['--disable-warning=ExperimentalWarning']), o.mainScript, 'run', '--config', o.configPath], {
+    const args = o.configPath !== undefined ? ['run', '--config', o.configPath] : (o.args ?? ['run']);
+    this.child = spawn(o.execPath, [...(o.nodeArgs ?? ['--disable-warning=ExperimentalWarning']), o.mainScript, ...args], {
       cwd: o.cwd,
       env: o.env as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -92,13 +92,19 @@ export function runCli(
       cwd: projectRoot,
       env: cleanEnv(o.env) as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so a timeout also kills what it started (the demo's sidecars).
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
       reject(new Error(`spiffe-sidecar ${args.join(' ')}: still running after ${o.timeoutMs ?? 60_000} ms; stdout: ${stdout}; stderr: ${stderr}`));
     }, o.timeoutMs ?? 60_000);
     child.once('exit', (code, signal) => {

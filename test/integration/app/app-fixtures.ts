@@ -32,6 +32,7 @@ export interface EchoApp {
 export async function startEchoApp(cleanup: Cleanup): Promise<EchoApp> {
   let count = 0;
   let pending = 0;
+  const timers = new Set<NodeJS.Timeout>();
   const server = createServer((req, res) => {
     count++;
     pending++;
@@ -39,18 +40,21 @@ export async function startEchoApp(cleanup: Cleanup): Promise<EchoApp> {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://app');
       const delay = url.pathname === '/slow' ? Number(url.searchParams.get('ms') ?? '1000') : 0;
-      setTimeout(() => {
-        const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers } satisfies Echo);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        const body = JSON.stringify({ method: req.method ?? '', url: req.url ?? '', headers: req.headers } satisfies Echo);
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
         pending--;
       }, delay);
+      timers.add(timer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   cleanup.after(
     () =>
       new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
         server.close(() => resolve());
         server.closeAllConnections();
       }),

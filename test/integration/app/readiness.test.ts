@@ -46,3 +46,20 @@ test('readyz: 503 before the first SVID, 200 with it, 503 after it expired', asy
   assert.equal(await sidecar.metric('sidecar_workload_api_connected'), 0);
   assert.equal(await sidecar.stop(), 0);
 });
+
+test('readyz: 503 while the Workload API withdraws the identity, 200 again when it is issued', async (t) => {
+  const agent = await startDevAgent({ cleanup: t });
+  const app = await startEchoApp(t);
+  const [inboundPort] = (await freePorts(1)) as [number];
+  const sidecar = await startSidecar({
+    cleanup: t,
+    config: { spiffe: { endpointSocket: agent.address() }, inbound: { listen: `127.0.0.1:${inboundPort}`, app: `127.0.0.1:${app.port}` } },
+  });
+  await agent.agent.setWorkloadIds(agent.socketPath(), []);
+  const withdrawn = await sidecar.waitFor('/readyz', 503, 20_000, 'withdrew');
+  assert.match(withdrawn.body, /no SVID: the Workload API withdrew it/);
+  await sidecar.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('X509-SVID withdrawn'), 5_000);
+  await agent.agent.setWorkloadIds(agent.socketPath(), ['spiffe://example.org/workload']);
+  await sidecar.waitReady(20_000);
+  assert.equal(await sidecar.metric('sidecar_svid_rotations_total'), 1, 'the re-issued SVID counts as a rotation');
+});
