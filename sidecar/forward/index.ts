@@ -33,6 +33,7 @@ export type { RequestHeadSink, ResponseHeadSink } from './hop-by-hop.ts';
 export { sniffProtocol } from './protocol-sniffer.ts';
 export { joinStreams } from './join-streams.ts';
 export { TunnelSet } from './tunnel-set.ts';
+export { tunnelListener } from './tunnel-listener.ts';
 export { listenOn, stopListening } from './proxy-listener.ts';
 export type { ProxyListener } from './proxy-listener.ts';
 export { formatHostPort } from './proxy-limits.ts';

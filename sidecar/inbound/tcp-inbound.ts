@@ -6,7 +6,7 @@ import type { Decision } from '../policy/index.ts';
 import type { SpiffeId } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import type { PeerIdentity, X509BundleSetProvider } from '../tls/index.ts';
-import { TcpDialer, TunnelSet, errorResponse, formatHostPort, joinStreams, listenOn, stopListening, type HostPort, type ProxyLimits, type ProxyListener } from '../forward/index.ts';
+import { TcpDialer, TunnelSet, tunnelListener, errorResponse, formatHostPort, joinStreams, type HostPort, type ProxyLimits, type ProxyListener } from '../forward/index.ts';
 import { createMtlsListener } from './mtls-listener.ts';
 
 /** Options of {@link createTcpInbound}. */
@@ -71,21 +71,5 @@ export function createTcpInbound(o: TcpInboundOptions): ProxyListener {
 
   const server = createMtlsListener({ svidSource: o.svidSource, bundleSource: o.bundleSource, limits: o.limits, metrics: o.metrics, logger, clock, onPeer });
 
-  return {
-    async start() {
-      const r = await listenOn(server, o.listen);
-      logger.info({ listen: formatHostPort({ host: o.listen.host, port: r.port }) }, 'tcp inbound listening');
-      return r;
-    },
-    stopAccepting: () => stopListening(server),
-    async drain(deadlineMs) {
-      await stopListening(server);
-      return tunnels.drain(deadlineMs);
-    },
-    activeRequests: () => tunnels.size,
-    close() {
-      if (server.listening) server.close();
-      tunnels.destroy();
-    },
-  };
+  return tunnelListener(server, tunnels, o.listen, logger, 'tcp inbound');
 }

@@ -4,7 +4,7 @@ import type { ProxyMetrics } from '../metrics/index.ts';
 import type { IdMatcher } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import { SecureContextStore, type X509BundleSetProvider } from '../tls/index.ts';
-import { MtlsDialer, TunnelSet, errorResponse, formatHostPort, joinStreams, listenOn, stopListening, type HostPort, type ProxyLimits, type ProxyListener } from '../forward/index.ts';
+import { MtlsDialer, TunnelSet, tunnelListener, errorResponse, formatHostPort, joinStreams, type HostPort, type ProxyLimits, type ProxyListener } from '../forward/index.ts';
 
 /** Options of {@link createTcpOutbound}. */
 export interface TcpOutboundOptions {
@@ -70,23 +70,7 @@ export function createTcpOutbound(o: TcpOutboundOptions): ProxyListener {
     });
   });
 
-  return {
-    async start() {
-      const r = await listenOn(server, o.listen);
-      logger.info({ listen: formatHostPort({ host: o.listen.host, port: r.port }) }, 'tcp outbound listening');
-      return r;
-    },
-    stopAccepting: () => stopListening(server),
-    async drain(deadlineMs) {
-      await stopListening(server);
-      return tunnels.drain(deadlineMs);
-    },
-    activeRequests: () => tunnels.size,
-    close() {
-      if (server.listening) server.close();
-      tunnels.destroy();
-    },
-  };
+  return tunnelListener(server, tunnels, o.listen, logger, 'tcp outbound');
 }
 
 function noop(): void {}

@@ -6,7 +6,8 @@ import type { BackoffOptions } from './backoff.ts';
 import { awaitFirstUpdate } from './first-update.ts';
 import { sameJwtBundleSet } from './state-equality.ts';
 import type { WatchHandle } from './stream-watch.ts';
-import { WorkloadApiClient } from './workload-api-client.ts';
+import type { WorkloadApiClient } from './workload-api-client.ts';
+import { sourceClient } from './source-client.ts';
 import { WorkloadApiError } from './workload-api-error.ts';
 
 /** Options of {@link JwtSource.create}. */
@@ -48,16 +49,7 @@ export class JwtSource implements JwtBundleSource {
 
   /** Starts watching and resolves on the first valid bundle message. */
   static async create(opts: JwtSourceOptions = {}): Promise<JwtSource> {
-    const ownsClient = opts.client === undefined;
-    const client =
-      opts.client ??
-      new WorkloadApiClient({
-        ...(opts.address !== undefined ? { address: opts.address } : {}),
-        ...(opts.env ? { env: opts.env } : {}),
-        ...(opts.clock ? { clock: opts.clock } : {}),
-        ...(opts.logger ? { logger: opts.logger } : {}),
-        ...(opts.backoff ? { backoff: opts.backoff } : {}),
-      });
+    const { client, ownsClient } = sourceClient(opts);
     const source = new JwtSource(client, ownsClient, opts);
     try {
       await awaitFirstUpdate({

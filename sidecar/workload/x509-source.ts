@@ -6,7 +6,8 @@ import type { BackoffOptions } from './backoff.ts';
 import { awaitFirstUpdate } from './first-update.ts';
 import { sameBundleSet, sameSvids } from './state-equality.ts';
 import type { WatchHandle } from './stream-watch.ts';
-import { WorkloadApiClient } from './workload-api-client.ts';
+import type { WorkloadApiClient } from './workload-api-client.ts';
+import { sourceClient } from './source-client.ts';
 import { WorkloadApiError } from './workload-api-error.ts';
 import type { X509Context } from './x509-context.ts';
 
@@ -89,16 +90,7 @@ export class X509Source implements X509SvidSource, X509BundleSource {
    * or `signal`, naming the last error seen (e.g. PermissionDenied).
    */
   static async create(opts: X509SourceOptions = {}): Promise<X509Source> {
-    const ownsClient = opts.client === undefined;
-    const client =
-      opts.client ??
-      new WorkloadApiClient({
-        ...(opts.address !== undefined ? { address: opts.address } : {}),
-        ...(opts.env ? { env: opts.env } : {}),
-        ...(opts.clock ? { clock: opts.clock } : {}),
-        ...(opts.logger ? { logger: opts.logger } : {}),
-        ...(opts.backoff ? { backoff: opts.backoff } : {}),
-      });
+    const { client, ownsClient } = sourceClient(opts);
     const source = new X509Source(client, ownsClient, opts);
     try {
       await awaitFirstUpdate({
