@@ -27,7 +27,8 @@ build: node_modules/.bin/tsc
 	$(TSC) -p tsconfig.build.json
 
 ## demo: the main job (see README)
-demo: deps
+# The demo needs only Node and the npm packages (no SPIRE, no root).
+demo: node_modules/.bin/tsc
 	$(NODE) sidecar/cli/main.ts demo
 
 spire:
@@ -87,3 +88,13 @@ k8s-validate: node_modules/.bin/tsc
 	@command -v kubectl >/dev/null 2>&1 || { echo "make: kubectl is needed to render k8s/ (apt-get install kubectl)" >&2; exit 1; }
 	kubectl kustomize k8s/overlays/kind >/dev/null
 	$(NODE) --test --disable-warning=ExperimentalWarning test/unit/k8s/*.test.ts
+
+## bench: the sidecar pair against direct, an nginx pair and a ghostunnel pair, side by side
+## (~10 min; markdown table on stdout, JSON and CPU profiles in bench/results/; docs/benchmarks.md)
+bench: deps node_modules/.bin/tsc
+	$(TSC) -p tsconfig.build.json || echo "bench: 'make build' failed; the compiled start-up row is left out" >&2
+	$(NODE) bench/bench.ts
+
+## bench-quick: the same scenarios for a few seconds each (CI; test/integration/bench runs it too)
+bench-quick: deps
+	$(NODE) bench/bench.ts --quick
