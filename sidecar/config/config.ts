@@ -65,8 +65,11 @@ export interface Upstream {
   readonly host: string;
   /** When set, only requests for exactly this port match; null matches any port. */
   readonly port: number | null;
-  /** The peer sidecar's inbound listener. */
-  readonly address: Address;
+  /**
+   * The peer sidecar's inbound listener. null only in transparent mode: the
+   * request's own host and port are dialled and the route pins the identity.
+   */
+  readonly address: Address | null;
   /** Which server identities this upstream may present. */
   readonly server: PeerIdMatch;
   readonly protocol: UpstreamProtocol;

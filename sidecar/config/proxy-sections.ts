@@ -101,13 +101,21 @@ function appPorts(r: ConfigReader, m: Mapping | undefined): InboundAppPort[] {
   return out;
 }
 
-function upstream(r: ConfigReader, raw: unknown, path: string): Upstream | undefined {
+/**
+ * Reads one upstream. In transparent mode `address` may be left out: the
+ * route then only pins the server identity (and protocol) of a host that
+ * is dialled by its own name.
+ */
+function upstream(r: ConfigReader, raw: unknown, path: string, transparent: boolean): Upstream | undefined {
   const m = r.mapping(raw, path, UPSTREAM_KEYS);
   if (m === undefined) return undefined;
   let match = { host: '', port: null as number | null };
   if (!r.has(m, 'host')) r.problem(childPath(path, 'host'), 'is required: the host name the app calls, e.g. backend or backend:8080');
   else match = r.read(m, 'host', path, parseHostMatch, match);
-  const address = requiredAddress(r, m, 'address', path, "10.0.0.5:15006 (the peer sidecar's inbound listener)");
+  const address =
+    transparent && !r.has(m, 'address')
+      ? null
+      : requiredAddress(r, m, 'address', path, "10.0.0.5:15006 (the peer sidecar's inbound listener; optional in transparent mode)");
   const server = readPeerIdMatch(r, m, path);
   const protocol = r.read(m, 'protocol', path, upstreamProtocol, 'http1');
   return { host: match.host, port: match.port, address, server, protocol };
@@ -171,12 +179,13 @@ export function outboundSection(r: ConfigReader, root: Mapping | undefined): Out
   const listen = r.override(fileListen, ENV_OUTBOUND_LISTEN, parseAddress, NO_ADDRESS);
   warnIfNotLoopback(r, listen, 'outbound.listen', OPEN_EGRESS);
 
+  const transparent = transparentSection(r, m);
   const upstreams: Upstream[] = [];
   const seen = new Map<string, string>();
   const listPath = 'outbound.upstreams';
   (r.list(m, 'upstreams', 'outbound') ?? []).forEach((raw, i) => {
     const path = itemPath(listPath, i);
-    const u = upstream(r, raw, path);
+    const u = upstream(r, raw, path, transparent !== null);
     if (u === undefined) return;
     if (u.host !== '') {
       // Host names are case-insensitive, so `Backend` and `backend` collide.
@@ -187,7 +196,6 @@ export function outboundSection(r: ConfigReader, root: Mapping | undefined): Out
     }
     upstreams.push(u);
   });
-  const transparent = transparentSection(r, m);
   if (upstreams.length === 0 && transparent === null && !r.problems.some((p) => p.path.startsWith(listPath))) {
     r.warn('outbound has no upstreams: every outbound request will be refused');
   }

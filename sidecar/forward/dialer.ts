@@ -1,4 +1,4 @@
-import net, { type Socket } from 'node:net';
+import net, { type LookupFunction, type Socket } from 'node:net';
 import tls, { type PeerCertificate } from 'node:tls';
 import { describeError, type Clock } from '../core/index.ts';
 import type { IdMatcher } from '../spiffe/index.ts';
@@ -113,6 +113,12 @@ export interface MtlsDialerOptions {
   readonly connectTimeoutMs: number;
   readonly metrics: ProxyMetrics;
   readonly clock?: Clock | undefined;
+  /**
+   * Resolves `address.host` when it is a name (default dns.lookup). The
+   * outbound proxy's transparent mode passes one that refuses loopback and
+   * other addresses no peer sidecar has; its errors fail the dial as they are.
+   */
+  readonly lookup?: LookupFunction | undefined;
 }
 
 /**
@@ -172,6 +178,7 @@ export class MtlsDialer implements Dialer {
       },
       session: undefined,
       ...(o.alpn ? { ALPNProtocols: [o.alpn] } : {}),
+      ...(o.lookup ? { lookup: o.lookup } : {}),
     });
     socket.setNoDelay(true);
     settle(

@@ -84,6 +84,13 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   // Filled by scanResponseHead.
   responseHeaders: string[] = [];
   responseChunked = false;
+  /**
+   * The HTTP/2 upstream ended the stream with its response HEADERS (a
+   * gRPC "Trailers-Only" response: grpc-status in the only header block).
+   * An HTTP/2 downstream must get the same single frame; headers followed
+   * by an empty DATA frame would turn the status into initial metadata.
+   */
+  responseHeadEndsStream = false;
 
   /** Status sent downstream; 0 until a response head went out. */
   status = 0;
@@ -276,12 +283,14 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   }
 
   /** @internal */
-  h2Response(headers: IncomingHttpHeaders & IncomingHttpStatusHeader, raw: string[]): void {
+  h2Response(headers: IncomingHttpHeaders & IncomingHttpStatusHeader, raw: string[], flags: number): void {
     const status = Number(headers[':status']);
     if (this.#timer) clearTimeout(this.#timer);
     scanResponseHead(raw, false, this);
     // HTTP/2 responses may end with trailers whatever their headers say.
     this.responseChunked = true;
+    // stream.endAfterHeaders is not set yet when 'response' fires; the frame flags are.
+    this.responseHeadEndsStream = (flags & h2constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     this.#sendHeadSafely(status);
   }
 
@@ -408,8 +417,8 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   }
 }
 
-function onH2Response(this: ClientHttp2Stream, headers: IncomingHttpHeaders & IncomingHttpStatusHeader, _flags: number, raw: string[]): void {
-  exchangeOf(this).h2Response(headers, raw);
+function onH2Response(this: ClientHttp2Stream, headers: IncomingHttpHeaders & IncomingHttpStatusHeader, flags: number, raw: string[]): void {
+  exchangeOf(this).h2Response(headers, raw, flags);
 }
 function onH2Data(this: ClientHttp2Stream, chunk: Buffer): void {
   exchangeOf(this).h2Data(this, chunk);

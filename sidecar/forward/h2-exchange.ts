@@ -37,6 +37,10 @@ export class H2Exchange extends Exchange {
   protected sendHead(status: number): void {
     const s = this.#stream;
     if (s.destroyed || s.closed) return;
+    if (this.responseHeadEndsStream) {
+      s.respond([':status', String(status)].concat(this.responseHeaders), { endStream: true });
+      return;
+    }
     const waitForTrailers = this.responseChunked;
     s.respond([':status', String(status)].concat(this.responseHeaders), { waitForTrailers });
     if (waitForTrailers) s.once('wantTrailers', onWantTrailers);
@@ -48,6 +52,8 @@ export class H2Exchange extends Exchange {
 
   protected endBody(trailers: string[] | null): void {
     this.#trailersOut = trailers;
+    // A Trailers-Only response already ended the stream with its head.
+    if (this.#stream.writableEnded) return;
     this.#stream.end();
   }
 

@@ -21,6 +21,7 @@ import {
   type ProxyListener,
   type Upstream,
 } from '../forward/index.ts';
+import { AppSelector } from './app-ports.ts';
 import { createMtlsListener } from './mtls-listener.ts';
 
 /** Options of {@link createInbound}. */
@@ -31,6 +32,12 @@ export interface InboundOptions {
   readonly app: HostPort;
   /** How the app speaks: HTTP/1.1, or HTTP/2 without TLS (gRPC servers). */
   readonly appProtocol: 'http1' | 'h2c';
+  /**
+   * Further apps chosen by the port in the request's Host / :authority
+   * (e.g. gRPC on 9090 beside HTTP on 8080); other requests go to `app`.
+   * Chosen after authentication; the same policy applies to every port.
+   */
+  readonly appPorts?: readonly InboundAppPortOptions[] | undefined;
   /** Our SVID, presented to callers; read at every handshake. */
   readonly svidSource: X509SvidSource;
   /** Every trust domain we accept callers from. */
@@ -47,6 +54,14 @@ export interface InboundOptions {
   readonly accessLog?: boolean;
   /** Time for certificate expiry checks and the drain deadline. */
   readonly clock?: Clock;
+}
+
+/** One entry of {@link InboundOptions.appPorts}. */
+export interface InboundAppPortOptions {
+  /** The port callers address. */
+  readonly port: number;
+  readonly app: HostPort;
+  readonly appProtocol: 'http1' | 'h2c';
 }
 
 /** Human words for the policy's deny reasons, for the 403 body. */
@@ -69,18 +84,24 @@ export function createInbound(o: InboundOptions): ProxyListener {
   const logger = (o.logger ?? silentLogger).child({ component: 'inbound' });
   const clock = o.clock ?? systemClock;
   const dst = formatHostPort(o.app);
-  const dialer = new TcpDialer(o.app, o.limits.connectTimeoutMs);
-  const app: Upstream =
-    o.appProtocol === 'h2c'
-      ? new H2Upstream({ dialer, scheme: 'http', dst, maxHeaderBytes: o.limits.maxHeaderBytes, logger })
+  const upstreamFor = (address: HostPort, protocol: 'http1' | 'h2c'): Upstream => {
+    const dialer = new TcpDialer(address, o.limits.connectTimeoutMs);
+    const name = formatHostPort(address);
+    return protocol === 'h2c'
+      ? new H2Upstream({ dialer, scheme: 'http', dst: name, maxHeaderBytes: o.limits.maxHeaderBytes, logger })
       : new H1Pool({
           dialer,
-          dst,
+          dst: name,
           maxConnections: o.limits.maxConnections,
           idleTimeoutMs: o.limits.idleTimeoutMs,
           requestTimeoutMs: o.limits.requestTimeoutMs,
           maxHeaderBytes: o.limits.maxHeaderBytes,
         });
+  };
+  const apps = new AppSelector(
+    upstreamFor(o.app, o.appProtocol),
+    new Map((o.appPorts ?? []).map((a) => [a.port, upstreamFor(a.app, a.appProtocol)] as const)),
+  );
 
   const route = (ex: Exchange): void => {
     const conn = ex.conn;
@@ -102,7 +123,7 @@ export function createInbound(o: InboundOptions): ProxyListener {
     // The app gets exactly the path that was authorized (policy/normalize-path.ts).
     if (d.forwardTarget !== undefined) ex.target = d.forwardTarget;
     ex.headers = o.headers.inbound(ex.headers, conn.caller!);
-    ex.forwardTo(app);
+    ex.forwardTo(apps.pick(ex.authority));
   };
 
   const front = new HttpFront({ direction: 'inbound', limits: o.limits, metrics: o.metrics, logger, accessLog: o.accessLog ?? false, clock, route });
@@ -139,7 +160,15 @@ export function createInbound(o: InboundOptions): ProxyListener {
   return {
     async start() {
       const r = await listenOn(server, o.listen);
-      logger.info({ listen: formatHostPort({ host: o.listen.host, port: r.port }), app: dst, app_protocol: o.appProtocol }, 'inbound listening');
+      logger.info(
+        {
+          listen: formatHostPort({ host: o.listen.host, port: r.port }),
+          app: dst,
+          app_protocol: o.appProtocol,
+          ...(o.appPorts?.length ? { app_ports: o.appPorts.map((a) => `${a.port}=${formatHostPort(a.app)}/${a.appProtocol}`) } : {}),
+        },
+        'inbound listening',
+      );
       return r;
     },
     stopAccepting: () => stopListening(server),
@@ -147,15 +176,15 @@ export function createInbound(o: InboundOptions): ProxyListener {
       await stopListening(server);
       const r = await front.drain(deadlineMs);
       // After a cut, a connection may still wait on a request nobody wants.
-      if (r.abandoned > 0) app.destroy();
-      else await app.close();
+      if (r.abandoned > 0) for (const a of apps.all()) a.destroy();
+      else await Promise.all(apps.all().map((a) => a.close()));
       return r;
     },
     activeRequests: () => front.activeRequests(),
     close() {
       if (server.listening) server.close();
       front.destroy();
-      app.destroy();
+      for (const a of apps.all()) a.destroy();
     },
   };
 }

@@ -2,14 +2,16 @@
  * inbound: the mTLS side of the sidecar. Accepts peer sidecars' mTLS
  * (SVID verified by sidecar/tls against own and federated bundles),
  * authorizes each request or tunnel with the policy, sets the caller's
- * identity headers for the app, and forwards to the local app.
+ * identity headers for the app, and forwards to the local app (or, by the
+ * port the caller addressed, to one of the configured app ports).
  *
  * Must not originate connections to other workloads (that is outbound),
  * read identity from request headers, or hold policy state of its own: the
  * current policy comes from the caller on every request.
  */
 export { createInbound } from './inbound-proxy.ts';
-export type { InboundOptions } from './inbound-proxy.ts';
+export type { InboundOptions, InboundAppPortOptions } from './inbound-proxy.ts';
+export { AppSelector, authorityPort } from './app-ports.ts';
 export { createTcpInbound } from './tcp-inbound.ts';
 export type { TcpInboundOptions } from './tcp-inbound.ts';
 export { createMtlsListener } from './mtls-listener.ts';

@@ -21,7 +21,10 @@ import {
   type ProxyLimits,
   type ProxyListener,
 } from '../forward/index.ts';
+import type { LookupFunction } from 'node:net';
+import { guardedLookup } from './dial-guard.ts';
 import { RouteTable, parseAuthority } from './route-table.ts';
+import { routeOutbound, type TransparentOptions } from './transparent-route.ts';
 
 /** One destination the app may call through the outbound listener. */
 export interface OutboundUpstreamOptions {
@@ -29,8 +32,12 @@ export interface OutboundUpstreamOptions {
   readonly host: string;
   /** Only this port matches when set; default: taken from `host` if it has one, else any port. */
   readonly port?: number | null;
-  /** The peer sidecar's inbound listener. */
-  readonly address: HostPort;
+  /**
+   * The peer sidecar's inbound listener. null (transparent mode only): dial
+   * the request's own host and port; the upstream then only pins the server
+   * identity and protocol for that host.
+   */
+  readonly address: HostPort | null;
   /** Which server SPIFFE IDs are acceptable; anything else is 502 with both IDs named. */
   readonly server: IdMatcher;
   /**
@@ -55,9 +62,25 @@ export interface OutboundOptions {
   readonly logger?: Logger;
   readonly accessLog?: boolean;
   readonly clock?: Clock;
+  /**
+   * Transparent mode (for pods whose traffic iptables redirects here): a
+   * request for a host no upstream routes is dialled at that host's own
+   * name and port. Off when absent: only configured upstreams are reachable.
+   */
+  readonly transparent?: TransparentOptions | undefined;
 }
 
-/** The connections to one configured upstream. */
+/** A configured upstream in the route table; `dest` is null for a transparent pin (no address). */
+interface ConfiguredRoute {
+  readonly address: HostPort | null;
+  readonly server: IdMatcher;
+  readonly protocol: 'http1' | 'h2';
+  readonly dest: Destination | null;
+}
+
+const DEFAULT_MAX_DESTINATIONS = 256;
+
+/** The connections to one upstream (configured, or a host dialled by name). */
 interface Destination {
   readonly name: string;
   readonly protocol: 'http1' | 'h2';
@@ -75,6 +98,10 @@ interface Destination {
  * Unknown host → 404 naming it; absolute-form targets → 400 and CONNECT →
  * 405 (never an open proxy); identity mismatch → 502 naming both IDs; peer
  * unreachable → 503; timeout → 504.
+ *
+ * With `transparent`, a host no upstream routes is dialled by its own name
+ * and port instead (see routeOutbound for what is refused), through a
+ * bounded set of per-destination pools.
  */
 export function createOutbound(o: OutboundOptions): ProxyListener {
   const logger = (o.logger ?? silentLogger).child({ component: 'outbound' });
@@ -83,18 +110,38 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
   // One store for every upstream: a rotation rebuilds one context, and every
   // pool sees the new generation at once.
   const store = new SecureContextStore({ svidSource: o.svidSource, bundleSource: o.bundleSource });
-  const dial = (u: OutboundUpstreamOptions, alpn: 'h2' | 'http/1.1'): MtlsDialer =>
-    new MtlsDialer({
-      address: u.address,
-      server: u.server,
-      svidSource: o.svidSource,
-      bundleSource: o.bundleSource,
-      store,
-      alpn,
-      connectTimeoutMs: l.connectTimeoutMs,
-      metrics: o.metrics,
-      clock,
-    });
+  const transparent = o.transparent;
+  // Names dialled in transparent mode go through the guard; configured
+  // addresses are the operator's choice and use the system resolver.
+  const transparentLookup: LookupFunction | undefined = transparent ? (transparent.lookup ?? guardedLookup()) : undefined;
+  const destination = (name: string, address: HostPort, server: IdMatcher, protocol: 'http1' | 'h2', lookup: LookupFunction | undefined): Destination => {
+    const dial = (alpn: 'h2' | 'http/1.1'): MtlsDialer =>
+      new MtlsDialer({
+        address,
+        server,
+        svidSource: o.svidSource,
+        bundleSource: o.bundleSource,
+        store,
+        alpn,
+        connectTimeoutMs: l.connectTimeoutMs,
+        metrics: o.metrics,
+        clock,
+        lookup,
+      });
+    return {
+      name,
+      protocol,
+      h1: new H1Pool({
+        dialer: dial('http/1.1'),
+        dst: name,
+        maxConnections: l.maxConnections,
+        idleTimeoutMs: l.idleTimeoutMs,
+        requestTimeoutMs: l.requestTimeoutMs,
+        maxHeaderBytes: l.maxHeaderBytes,
+      }),
+      h2: new H2Upstream({ dialer: dial('h2'), scheme: 'https', dst: name, maxHeaderBytes: l.maxHeaderBytes, logger }),
+    };
+  };
 
   const destinations: Destination[] = [];
   const entries = o.upstreams.map((u) => {
@@ -102,23 +149,39 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     const host = parsed?.host ?? u.host.toLowerCase();
     const port = u.port !== undefined ? u.port : (parsed?.port ?? null);
     const name = port === null ? host : `${host}:${port}`;
-    const d: Destination = {
-      name,
-      protocol: u.protocol,
-      h1: new H1Pool({
-        dialer: dial(u, 'http/1.1'),
-        dst: name,
-        maxConnections: l.maxConnections,
-        idleTimeoutMs: l.idleTimeoutMs,
-        requestTimeoutMs: l.requestTimeoutMs,
-        maxHeaderBytes: l.maxHeaderBytes,
-      }),
-      h2: new H2Upstream({ dialer: dial(u, 'h2'), scheme: 'https', dst: name, maxHeaderBytes: l.maxHeaderBytes, logger }),
-    };
-    destinations.push(d);
-    return { host, port, value: d };
+    if (u.address === null && transparent === undefined) {
+      throw new TypeError(`outbound: upstream ${name} has no address, which only transparent mode allows`);
+    }
+    const dest = u.address === null ? null : destination(name, u.address, u.server, u.protocol, undefined);
+    if (dest !== null) destinations.push(dest);
+    const value: ConfiguredRoute = { address: u.address, server: u.server, protocol: u.protocol, dest };
+    return { host, port, value };
   });
   const routes = new RouteTable(entries);
+  const routeNames = entries.map((e) => (e.port === null ? e.host : `${e.host}:${e.port}`));
+
+  // Transparent destinations by host:port, least recently used first. The
+  // bound keeps an app that calls many names from holding a pool for each.
+  const dialled = new Map<string, Destination>();
+  const maxDialled = transparent?.maxDestinations ?? DEFAULT_MAX_DESTINATIONS;
+  const dialledDestination = (t: TransparentOptions, host: string, port: number, pin: ConfiguredRoute | undefined): Destination => {
+    const name = formatHostPort({ host, port });
+    const known = dialled.get(name);
+    if (known !== undefined) {
+      dialled.delete(name);
+      dialled.set(name, known);
+      return known;
+    }
+    const d = destination(name, { host, port }, pin?.server ?? t.server, pin?.protocol ?? t.protocol ?? 'http1', transparentLookup);
+    dialled.set(name, d);
+    if (dialled.size > maxDialled) {
+      const [oldest, evicted] = dialled.entries().next().value as [string, Destination];
+      dialled.delete(oldest);
+      // Its in-flight requests finish; its idle connections close.
+      Promise.all([evicted.h1.close(), evicted.h2.close()]).catch(noop);
+    }
+    return d;
+  };
 
   const route = (ex: Exchange): void => {
     if (ex.path.charCodeAt(0) !== 0x2f) {
@@ -127,11 +190,18 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
       ex.reject(400, `request target ${quoteUntrusted(ex.path, 100)} refused: only origin-form targets ("/path") are forwarded, this sidecar is not a forward proxy`, 'absolute_form');
       return;
     }
-    const d = routes.lookup(ex.authority);
-    if (d === undefined) {
-      const host = ex.authority === '' ? 'no Host header' : `host ${quoteUntrusted(ex.authority, 100)}`;
-      ex.reject(404, `${host}: not a configured upstream of this sidecar`, 'unknown_host');
-      return;
+    const r = routeOutbound(ex.authority, routes, transparent);
+    let d: Destination;
+    switch (r.kind) {
+      case 'refuse':
+        ex.reject(r.status, r.message, r.reason);
+        return;
+      case 'upstream':
+        d = r.route.dest!;
+        break;
+      case 'dial':
+        d = dialledDestination(transparent!, r.host, r.port, r.pin);
+        break;
     }
     ex.headers = o.headers.outbound(ex.headers);
     // Upgrades need HTTP/1.1; HTTP/2 requests (gRPC) keep HTTP/2 so trailers survive.
@@ -157,12 +227,13 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     });
   });
 
+  const allDestinations = (): Destination[] => [...destinations, ...dialled.values()];
   const closeUpstreams = async (): Promise<void> => {
-    await Promise.all(destinations.flatMap((d) => [d.h1.close(), d.h2.close()]));
+    await Promise.all(allDestinations().flatMap((d) => [d.h1.close(), d.h2.close()]));
   };
 
   const destroyUpstreams = (): void => {
-    for (const d of destinations) {
+    for (const d of allDestinations()) {
       d.h1.destroy();
       d.h2.destroy();
     }
@@ -171,7 +242,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
   return {
     async start() {
       const r = await listenOn(server, o.listen);
-      logger.info({ listen: formatHostPort({ host: o.listen.host, port: r.port }), upstreams: destinations.map((d) => d.name) }, 'outbound listening');
+      logger.info({ listen: formatHostPort({ host: o.listen.host, port: r.port }), upstreams: routeNames, transparent: transparent !== undefined }, 'outbound listening');
       return r;
     },
     stopAccepting: () => stopListening(server),

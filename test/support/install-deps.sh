@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the tests and the demo need on a fresh Debian machine:
-# Debian packages (only the missing ones), npm packages from the lockfile,
-# and the pinned SPIRE build. Idempotent and quick when nothing is missing.
+# Installs what the tests, the demo and the benchmark need on a fresh Debian
+# machine: Debian packages (only the missing ones), npm packages from the
+# lockfile, and the pinned SPIRE and ghostunnel builds. Idempotent and quick
+# when nothing is missing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -19,6 +20,8 @@ declare -A pkgs=(
   [wrk]=wrk
   [h2load]=nghttp2-client
   [taskset]=util-linux
+  [setpriv]=util-linux
+  [pgrep]=procps
 )
 missing=()
 for cmd in "${!pkgs[@]}"; do
@@ -40,3 +43,5 @@ if [[ ! -x node_modules/.bin/node || package-lock.json -nt node_modules/.package
   npm ci --no-audit --no-fund >&2
 fi
 ./test/support/install-spire.sh >/dev/null
+# ghostunnel, the Go anchor of `make bench` (built once, like SPIRE).
+./bench/install-ghostunnel.sh >/dev/null

@@ -50,6 +50,13 @@ before(async () => {
   server.addService(EchoCtor.service, {
     Unary(call: grpc.ServerUnaryCall<{ text: string }, { text: string }>, cb: grpc.sendUnaryData<{ text: string }>) {
       seenCallers.push(String(call.metadata.get('x-client-spiffe-id')[0] ?? ''));
+      if (call.request.text === 'trailers-only') {
+        // No initial metadata: grpc-js answers with one HEADERS frame that ends the stream.
+        const trailer = new grpc.Metadata();
+        trailer.set('x-why', 'early');
+        cb({ code: grpc.status.NOT_FOUND, details: 'no such item', metadata: trailer });
+        return;
+      }
       const header = new grpc.Metadata();
       header.set('x-initial', 'hello');
       call.sendMetadata(header);
@@ -122,6 +129,13 @@ for (const protocol of ['http1', 'h2'] as const) {
       assert.equal(r.err?.code, grpc.status.INVALID_ARGUMENT);
       assert.equal(r.err?.details, 'text must not be "fail"');
       assert.deepEqual(r.err?.metadata.get('x-why'), ['because']);
+    });
+
+    test('unary error as a Trailers-Only response (no initial metadata): status, details and metadata intact', async () => {
+      const r = await unary(clientFor(port), 'trailers-only');
+      assert.equal(r.err?.code, grpc.status.NOT_FOUND, r.err?.details);
+      assert.equal(r.err?.details, 'no such item');
+      assert.deepEqual(r.err?.metadata.get('x-why'), ['early']);
     });
 
     test('bidirectional streaming: interleaved messages, then status and trailers', async () => {

@@ -96,7 +96,7 @@ describe('examples/sidecar.yaml', () => {
       'endpointSocket', 'svidHint', 'trustDomain', 'listen', 'app', 'appProtocol', 'policyFile', 'upstreams', 'host',
       'address', 'serverId', 'serverIds', 'serverTrustDomain', 'protocol', 'name', 'direction', 'target', 'spiffeId',
       'xfcc', 'maxHeaderBytes', 'maxConnections', 'idleTimeout', 'requestTimeout', 'headersTimeout', 'connectTimeout',
-      'timeout', 'level', 'accessLog', 'maxPeerIds',
+      'timeout', 'level', 'accessLog', 'maxPeerIds', 'appPorts', 'port', 'transparent', 'enabled', 'ports',
     ];
     for (const k of keys) assert.match(text, new RegExp(`^\\s*-? *${k}:`, 'm'), `examples/sidecar.yaml lacks ${k}`);
   });

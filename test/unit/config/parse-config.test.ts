@@ -152,6 +152,11 @@ const bad: BadRow[] = [
   { name: 'transparent ports not empty', input: base({ outbound: { transparent: { enabled: true, ports: [] } } }), problems: [['outbound.transparent.ports', /at least one port/]] },
   { name: 'transparent ports range', input: base({ outbound: { transparent: { enabled: true, ports: [80, 0] } } }), problems: [['outbound.transparent.ports[1]', /must be an integer 1-65535/]] },
   { name: 'transparent ports unique', input: base({ outbound: { transparent: { enabled: true, ports: [80, 80] } } }), problems: [['outbound.transparent.ports[1]', /listed twice/]] },
+  {
+    name: 'upstream address still required without transparent mode',
+    input: base({ outbound: { upstreams: [upstream({ address: undefined })], transparent: { enabled: false } } }),
+    problems: [['outbound.upstreams[0].address', /is required.*optional in transparent mode/]],
+  },
   { name: 'env TRANSPARENT invalid', input: base({ outbound: {} }), env: { SPIFFE_SIDECAR_TRANSPARENT: 'yes' }, problems: [['env SPIFFE_SIDECAR_TRANSPARENT', /must be true, false, 1 or 0/]] },
   { name: 'env TRANSPARENT invalid without an outbound section', input: base(), env: { SPIFFE_SIDECAR_TRANSPARENT: 'on' }, problems: [['env SPIFFE_SIDECAR_TRANSPARENT', /must be true, false, 1 or 0/]] },
   // tcp
@@ -433,6 +438,16 @@ const good: GoodRow[] = [
     name: 'transparent enabled: false leaves it off',
     input: base({ outbound: { upstreams: [upstream()], transparent: { enabled: false, ports: [80] } } }),
     check: (c) => assert.equal(c.outbound?.transparent, null),
+  },
+  {
+    name: 'transparent: an upstream without address pins the identity of a host dialled by name',
+    input: base({ outbound: { upstreams: [upstream({ host: 'payments', address: undefined })], transparent: { enabled: true } } }),
+    check: (c) => {
+      const u = c.outbound!.upstreams[0]!;
+      assert.equal(u.host, 'payments');
+      assert.equal(u.address, null);
+      assert.equal(u.server.kind, 'id');
+    },
   },
   {
     name: 'env TRANSPARENT=true alone enables the outbound proxy in transparent mode',

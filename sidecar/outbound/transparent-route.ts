@@ -1,0 +1,95 @@
+import { isIP, type LookupFunction } from 'node:net';
+import { quoteUntrusted, type IdMatcher } from '../spiffe/index.ts';
+import type { HostPort } from '../forward/index.ts';
+import { parseAuthority, type RouteTable } from './route-table.ts';
+
+/**
+ * Transparent mode of the outbound proxy (docs/config.md,
+ * "outbound.transparent"): with the pod's iptables redirect every
+ * connection of the app arrives here, and a request for a host no upstream
+ * routes is sent over mTLS to that host's own name and port.
+ */
+export interface TransparentOptions {
+  /** What a server dialled by its Host name must present, unless a route pins it. */
+  readonly server: IdMatcher;
+  /** Host ports that may be dialled by name; undefined means any. */
+  readonly ports?: readonly number[] | undefined;
+  /** What the sidecars speak inside mTLS to such servers (HTTP/2 requests keep HTTP/2 either way). Default http1. */
+  readonly protocol?: 'http1' | 'h2' | undefined;
+  /**
+   * Resolves the names dialled; default {@link guardedLookup}() (the system
+   * resolver, refusing loopback, link-local, multicast and unspecified
+   * addresses). Tests on loopback pass their own.
+   */
+  readonly lookup?: LookupFunction | undefined;
+  /** Destinations (host:port) kept with open connection pools; the least recently used beyond it are closed. Default 256. */
+  readonly maxDestinations?: number | undefined;
+}
+
+/** What the route table holds per configured upstream. */
+export interface RouteTarget {
+  /** The peer's inbound listener; null means "dial the request's own host and port" (transparent pins). */
+  readonly address: HostPort | null;
+}
+
+/** Where one outbound request goes, or why it goes nowhere. */
+export type OutboundRoute<T extends RouteTarget> =
+  /** A configured upstream with its own address. */
+  | { readonly kind: 'upstream'; readonly route: T }
+  /** Transparent: dial the Host's name and port; `pin` is the upstream that fixed the identity, if any. */
+  | { readonly kind: 'dial'; readonly host: string; readonly port: number; readonly pin: T | undefined }
+  /** Answered by the sidecar itself. */
+  | { readonly kind: 'refuse'; readonly status: number; readonly reason: string; readonly message: string };
+
+/** The HTTP default port: `Host: backend` means port 80 (RFC 9110 §4.2.1). */
+export const DEFAULT_HTTP_PORT = 80;
+
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function isDnsName(host: string): boolean {
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  return name.length > 0 && name.length <= 253 && name.split('.').every((l) => DNS_LABEL.test(l));
+}
+
+function refuse(status: number, reason: string, message: string): { kind: 'refuse'; status: number; reason: string; message: string } {
+  return { kind: 'refuse', status, reason, message };
+}
+
+/**
+ * Decides where a request for `authority` (Host / :authority) goes. Pure.
+ *
+ * 1. A configured upstream wins; one without an address (a transparent
+ *    pin) dials the request's own host with the upstream's identity.
+ * 2. Without transparent mode nothing else is routed (404): the outbound
+ *    listener must not become an open proxy.
+ * 3. In transparent mode a DNS name is dialled at its Host port (80 when
+ *    absent) if `ports` allows it; an IP literal is refused (403) because
+ *    an address names no workload, so no server identity can be derived
+ *    from it (SPIFFE X509-SVID §5: authorization of the server is the
+ *    client's job, and it needs an expectation to check against).
+ */
+export function routeOutbound<T extends RouteTarget>(authority: string, routes: RouteTable<T>, transparent: TransparentOptions | undefined): OutboundRoute<T> {
+  const configured = routes.lookup(authority);
+  if (configured !== undefined && configured.address !== null) return { kind: 'upstream', route: configured };
+  const shown = authority === '' ? 'no Host header' : `host ${quoteUntrusted(authority, 100)}`;
+  if (transparent === undefined) return refuse(404, 'unknown_host', `${shown}: not a configured upstream of this sidecar`);
+  const a = parseAuthority(authority);
+  if (a === undefined) {
+    return authority === ''
+      ? refuse(400, 'no_host', 'no Host header: transparent mode routes by the Host / :authority the app addressed')
+      : refuse(400, 'bad_host', `${shown}: not a valid host[:port]`);
+  }
+  if (configured === undefined && isIP(a.host) !== 0) {
+    return refuse(
+      403,
+      'ip_literal',
+      `${shown}: an IP address names no workload, so there is no server identity to expect from it; call the service by name or configure an upstream for this address`,
+    );
+  }
+  if (configured === undefined && !isDnsName(a.host)) return refuse(400, 'bad_host', `${shown}: not a DNS name`);
+  const port = a.port ?? DEFAULT_HTTP_PORT;
+  if (transparent.ports !== undefined && !transparent.ports.includes(port)) {
+    return refuse(403, 'port_not_allowed', `${shown}: port ${port} is not forwarded by this sidecar (outbound.transparent.ports)`);
+  }
+  return { kind: 'dial', host: a.host, port, pin: configured };
+}
