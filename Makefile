@@ -14,7 +14,9 @@ deps:
 typecheck: node_modules/.bin/tsc
 	$(TSC) -p tsconfig.json --noEmit
 
+## lint: types, plus the module map (folders import inward, only through index.ts)
 lint: typecheck
+	$(NODE) --test --disable-warning=ExperimentalWarning test/unit/architecture.test.ts
 
 ## test: every test (unit, integration with the dev agent, e2e with real SPIRE)
 test: deps lint

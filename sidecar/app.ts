@@ -315,6 +315,8 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
       metrics,
       readiness: ready,
       debug: { svid: debugSvid, config: () => redactedConfig(config) },
+      appProbes: config.admin.appProbes,
+      clock,
       logger: log.child({ component: 'admin' }),
     });
     try {

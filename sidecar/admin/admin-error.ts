@@ -1,10 +1,16 @@
 import { SidecarError } from '../core/index.ts';
 
-/** Raised when the admin listener cannot start ('admin.listen_failed'). */
-export class AdminError extends SidecarError {
-  declare readonly code: 'admin.listen_failed';
+/** Stable codes of {@link AdminError}. */
+export type AdminErrorCode = 'admin.listen_failed' | 'admin.app_probes_invalid';
 
-  constructor(code: 'admin.listen_failed', message: string, options?: { cause?: unknown }) {
+/**
+ * Raised when the admin listener cannot start ('admin.listen_failed') or is
+ * given app probes it cannot serve ('admin.app_probes_invalid').
+ */
+export class AdminError extends SidecarError {
+  declare readonly code: AdminErrorCode;
+
+  constructor(code: AdminErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }

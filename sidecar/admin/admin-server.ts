@@ -1,9 +1,10 @@
 import { Buffer } from 'node:buffer';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { describeError, silentLogger, type Logger } from '../core/index.ts';
+import { describeError, silentLogger, type Clock, type Logger } from '../core/index.ts';
 import type { SidecarMetrics } from '../metrics/index.ts';
 import { AdminError } from './admin-error.ts';
+import { APP_PROBE_PREFIX, AppProber, type AppProbeTarget } from './app-prober.ts';
 import { debugJson } from './debug-json.ts';
 import { isLoopbackPeer } from './loopback-peer.ts';
 
@@ -22,6 +23,13 @@ export interface AdminServerOptions {
   readonly readiness: () => Readiness;
   /** Sources for the loopback-only debug endpoints; must never return private keys. */
   readonly debug: { readonly svid: () => unknown; readonly config: () => unknown };
+  /**
+   * The app probes served under /app-probe/ (the injector's rewritten
+   * kubelet probes); every other path there is 404. Default: none.
+   */
+  readonly appProbes?: readonly AppProbeTarget[];
+  /** Times the app probes (default: the system clock). */
+  readonly clock?: Clock;
   readonly logger?: Logger;
 }
 
@@ -57,15 +65,37 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, body: s
   res.end(req.method === 'HEAD' ? undefined : bytes);
 }
 
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
 /**
  * Creates the admin HTTP listener: `/healthz` (process alive), `/readyz`
  * (ready for traffic; 503 with reasons, or `draining`), `/metrics`
- * (Prometheus), and `/debug/svid`, `/debug/config` (JSON, loopback peers
- * only). GET and HEAD only.
+ * (Prometheus), `/debug/svid`, `/debug/config` (JSON, loopback peers
+ * only), and `/app-probe/<port><path>` for the configured app probes only.
+ * GET and HEAD only. Throws AdminError 'admin.app_probes_invalid' for
+ * app probes it cannot serve.
  */
 export function createAdminServer(options: AdminServerOptions): AdminServer {
   const log = options.logger ?? silentLogger;
   let draining = false;
+  const prober = new AppProber(options.appProbes ?? [], { logger: log, ...(options.clock ? { clock: options.clock } : {}) });
+
+  const appProbeRoute: Handler = async (req, res) => {
+    const probe = prober.find(pathOf(req.url ?? ''));
+    // Exact paths only: anything else under the prefix would make the admin
+    // port a forwarder to any local port (docs/kubernetes.md "Probes").
+    if (probe === undefined) return send(req, res, 404, 'not found: no app probe is configured for this path\n');
+    // The idle timeout must not cut a probe that the app may take longer to answer.
+    if (probe.timeoutMs >= SOCKET_IDLE_TIMEOUT_MS) {
+      req.socket.setTimeout(probe.timeoutMs + 1_000);
+      res.once('finish', () => req.socket.setTimeout(SOCKET_IDLE_TIMEOUT_MS));
+    }
+    const answer = await prober.probe(probe);
+    send(req, res, answer.status, answer.body);
+  };
 
   const debugRoute =
     (source: () => unknown): Handler =>
@@ -113,8 +143,8 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     req.on('error', (err) => log.debug({ err: describeError(err) }, 'admin request error'));
     res.on('error', (err) => log.debug({ err: describeError(err) }, 'admin response error'));
     const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const handler = routes.get(q === -1 ? url : url.slice(0, q));
+    const path = pathOf(url);
+    const handler = routes.get(path) ?? (path.startsWith(APP_PROBE_PREFIX) ? appProbeRoute : undefined);
     if (handler === undefined) return send(req, res, 404, 'not found\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', ALLOW);
@@ -165,7 +195,7 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
           server.off('error', onError);
           server.on('error', (err) => log.error({ err: describeError(err) }, 'admin server error'));
           const bound = (server.address() as AddressInfo).port;
-          log.info({ host, port: bound }, 'admin listening');
+          log.info({ host, port: bound, app_probes: prober.paths() }, 'admin listening');
           resolve({ port: bound });
         });
       });

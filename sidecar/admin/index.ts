@@ -1,11 +1,16 @@
 /**
  * admin: the admin HTTP listener for probes and scrapes: /healthz, /readyz,
- * /metrics, and loopback-only /debug/svid and /debug/config.
+ * /metrics, loopback-only /debug/svid and /debug/config, and the kubelet's
+ * rewritten app probes (/app-probe/<port><path>, configured ones only).
  *
- * Must not carry application traffic, serve anything but GET/HEAD, or expose
- * private keys; it reads state only through the callbacks it is given.
+ * Must not carry application traffic, forward anything but the configured
+ * app probes, serve anything but GET/HEAD, or expose private keys; it reads
+ * state only through the callbacks it is given.
  */
 export { createAdminServer } from './admin-server.ts';
 export type { AdminServer, AdminServerOptions, Readiness } from './admin-server.ts';
 export { AdminError } from './admin-error.ts';
+export type { AdminErrorCode } from './admin-error.ts';
+export { AppProber, APP_PROBE_PREFIX, appProbePath } from './app-prober.ts';
+export type { AppProbeAnswer, AppProbeTarget } from './app-prober.ts';
 export { isLoopbackPeer } from './loopback-peer.ts';

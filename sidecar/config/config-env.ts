@@ -21,6 +21,11 @@ export const ENV_OUTBOUND_LISTEN = 'SPIFFE_SIDECAR_OUTBOUND_LISTEN';
 export const ENV_TRANSPARENT = 'SPIFFE_SIDECAR_TRANSPARENT';
 /** Overrides `admin.listen`. */
 export const ENV_ADMIN_LISTEN = 'SPIFFE_SIDECAR_ADMIN_LISTEN';
+/**
+ * Overrides `admin.appProbes` with a JSON array of the same entries; the
+ * injector sets it to exactly the probes it rewrote (docs/kubernetes.md).
+ */
+export const ENV_APP_PROBES = 'SPIFFE_SIDECAR_APP_PROBES';
 /** Overrides `inbound.policyFile`; setting it enables the inbound proxy. */
 export const ENV_POLICY_FILE = 'SPIFFE_SIDECAR_POLICY_FILE';
 /** Overrides `log.level`. */
@@ -40,6 +45,7 @@ export const CONFIG_ENV_VARS: readonly string[] = Object.freeze([
   ENV_OUTBOUND_LISTEN,
   ENV_TRANSPARENT,
   ENV_ADMIN_LISTEN,
+  ENV_APP_PROBES,
   ENV_POLICY_FILE,
   ENV_LOG_LEVEL,
   ENV_ACCESS_LOG,

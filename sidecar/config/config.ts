@@ -122,6 +122,30 @@ export interface HeaderNames {
   readonly xfcc: string;
 }
 
+/** One request header the sidecar sends with an app probe (name as configured). */
+export interface AppProbeHeader {
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * An app probe the admin listener forwards: the kubelet's httpGet probe of
+ * a captured port, rewritten by the injector to `/app-probe/<port><path>`
+ * (docs/kubernetes.md "Probes"). Only configured probes are served.
+ */
+export interface AppProbe {
+  /** The app's port on 127.0.0.1. */
+  readonly port: number;
+  /** The request-target sent to the app: a path starting with '/', optionally with a query. */
+  readonly target: string;
+  /** Always 'HTTP': the sidecar speaks plain HTTP to the app over loopback. */
+  readonly scheme: 'HTTP';
+  /** Sent to the app as given (the probe's httpHeaders); nothing from the caller is forwarded. */
+  readonly headers: readonly AppProbeHeader[];
+  /** How long the app gets to answer (the probe's timeoutSeconds). */
+  readonly timeoutMs: number;
+}
+
 /** Resource limits applied to every proxy listener. Durations in milliseconds. */
 export interface Limits {
   readonly maxHeaderBytes: number;
@@ -145,7 +169,7 @@ export interface Config {
   readonly outbound: OutboundConfig | null;
   readonly tcp: readonly TcpTunnel[];
   readonly headers: HeaderNames;
-  readonly admin: { readonly listen: Address };
+  readonly admin: { readonly listen: Address; readonly appProbes: readonly AppProbe[] };
   readonly limits: Limits;
   readonly drain: { readonly timeoutMs: number };
   readonly log: { readonly level: LogLevel; readonly accessLog: boolean };

@@ -13,6 +13,8 @@ export { ConfigError } from './config-error.ts';
 export type { ConfigErrorCode, ConfigProblem } from './config-error.ts';
 export { LOG_LEVELS } from './config.ts';
 export type {
+  AppProbe,
+  AppProbeHeader,
   AppProtocol,
   Config,
   HeaderNames,
@@ -43,6 +45,7 @@ export {
   ENV_ACCESS_LOG,
   ENV_ADMIN_LISTEN,
   ENV_APP_ADDRESS,
+  ENV_APP_PROBES,
   ENV_APP_PROTOCOL,
   ENV_DRAIN_TIMEOUT,
   ENV_ENDPOINT_SOCKET,

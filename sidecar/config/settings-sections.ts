@@ -1,7 +1,8 @@
 import { DEFAULT_SPIFFE_ID_HEADER, DEFAULT_XFCC_HEADER, HeaderError, IdentityHeaders } from '../headers/index.ts';
 import type { Address } from './address.ts';
 import { NO_ADDRESS, parseAddress } from './address.ts';
-import { LOG_LEVELS, type HeaderNames, type Limits, type LogLevel } from './config.ts';
+import { appProbesSection } from './app-probes-section.ts';
+import { LOG_LEVELS, type AppProbe, type HeaderNames, type Limits, type LogLevel } from './config.ts';
 import type { ConfigReader, Mapping } from './config-reader.ts';
 import { ENV_ACCESS_LOG, ENV_ADMIN_LISTEN, ENV_DRAIN_TIMEOUT, ENV_LOG_LEVEL } from './config-env.ts';
 import { deepFreeze } from './deep-freeze.ts';
@@ -11,7 +12,7 @@ import { envBoolean, headerName, integerIn, oneOf, yamlBoolean } from './field-p
 /** The settings shared by every listener: headers, admin, limits, drain, log, metrics. */
 export interface Settings {
   readonly headers: HeaderNames;
-  readonly admin: { readonly listen: Address };
+  readonly admin: { readonly listen: Address; readonly appProbes: readonly AppProbe[] };
   readonly limits: Limits;
   readonly drain: { readonly timeoutMs: number };
   readonly log: { readonly level: LogLevel; readonly accessLog: boolean };
@@ -21,7 +22,7 @@ export interface Settings {
 /** Default values, exported for docs and tests. */
 export const SETTINGS_DEFAULTS: Settings = deepFreeze({
   headers: { spiffeId: DEFAULT_SPIFFE_ID_HEADER, xfcc: DEFAULT_XFCC_HEADER },
-  admin: { listen: { host: '0.0.0.0', port: 15020 } },
+  admin: { listen: { host: '0.0.0.0', port: 15020 }, appProbes: [] },
   limits: {
     maxHeaderBytes: 16384,
     maxConnections: 4096,
@@ -54,7 +55,7 @@ const positive = (raw: unknown) => parseDuration(raw, { allowZero: false });
 const zeroOk = (raw: unknown) => parseDuration(raw, { allowZero: true });
 const logLevel = oneOf(LOG_LEVELS);
 
-/** Reads headers, admin, limits, drain, log and metrics, applying env overrides. */
+/** Reads headers, admin (with its app probes), limits, drain, log and metrics, applying env overrides. */
 export function settingsSections(r: ConfigReader, root: Mapping | undefined): Settings {
   const d = SETTINGS_DEFAULTS;
 
@@ -66,9 +67,10 @@ export function settingsSections(r: ConfigReader, root: Mapping | undefined): Se
   const headersProblem = identityHeadersProblem(headers);
   if (headersProblem !== undefined) r.problem('headers', headersProblem);
 
-  const a = r.section(root, 'admin', '', ['listen']);
+  const a = r.section(root, 'admin', '', ['listen', 'appProbes']);
   const fileAdmin = r.read(a, 'listen', 'admin', parseAddress, d.admin.listen, NO_ADDRESS);
-  const admin = { listen: r.override(fileAdmin, ENV_ADMIN_LISTEN, parseAddress, NO_ADDRESS) };
+  const adminListen = r.override(fileAdmin, ENV_ADMIN_LISTEN, parseAddress, NO_ADDRESS);
+  const admin = { listen: adminListen, appProbes: appProbesSection(r, a, adminListen) };
 
   const l = r.section(root, 'limits', '', [
     'maxHeaderBytes',

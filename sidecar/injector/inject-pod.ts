@@ -135,7 +135,7 @@ export function injectPodTemplate(template: unknown, base: string, where: string
   const probes = rewriteProbes(base, view.containers, view.initContainers, plan, s);
   const iptables = needsIptables(plan);
   const volumes = sidecarVolumes(plan, s);
-  const sidecar = sidecarContainer(plan, s);
+  const sidecar = sidecarContainer(plan, s, probes.appProbes);
   const init = iptables ? [initContainer(plan, s)] : [];
   const status = {
     version: STATUS_VERSION,

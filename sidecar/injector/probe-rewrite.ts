@@ -25,7 +25,82 @@ export interface ProbeRewrite {
   readonly ops: JsonPatchOp[];
   /** "container/probe" → original httpGet, for the app-probes annotation. */
   readonly originals: Record<string, Json>;
+  /**
+   * The probes the sidecar must serve, one per admin path, in the format of
+   * the sidecar's SPIFFE_SIDECAR_APP_PROBES (docs/config.md `admin.appProbes`):
+   * `{ port, target, timeout?, headers? }`.
+   */
+  readonly appProbes: JsonObject[];
   readonly warnings: string[];
+}
+
+/**
+ * The request-targets the sidecar accepts (sidecar/config app-probes-section.ts
+ * checks the same): an RFC 3986 path with an optional query, which the
+ * kubelet sends unescaped, so its request matches the served path exactly.
+ */
+const TARGET = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
+const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
+const MAX_TARGET_LENGTH = 2048;
+const MAX_TIMEOUT_SECONDS = 86_400;
+/** RFC 9110 §5.1 field-name. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Field-value characters node:http sends: no CR, LF or NUL. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Connection and framing headers, which the sidecar sets itself and refuses in its configuration. */
+const FRAMING_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect']);
+
+/** The probe's httpHeaders that the sidecar can send, warning about the others. */
+function probeHeaders(raw: Json | undefined, where: string, warnings: string[]): JsonObject[] {
+  if (!Array.isArray(raw)) return [];
+  const out: JsonObject[] = [];
+  for (const h of raw) {
+    if (!isJsonObject(h) || typeof h['name'] !== 'string' || typeof h['value'] !== 'string') continue;
+    const name = h['name'];
+    const value = h['value'];
+    if (!TOKEN.test(name) || FRAMING_HEADERS.has(name.toLowerCase()) || !FIELD_VALUE.test(value)) {
+      warnings.push(`${where}: header ${JSON.stringify(name)} is not sent to the app (the sidecar does not send connection headers or invalid names and values)`);
+      continue;
+    }
+    if (name.toLowerCase() === 'host' && out.some((o) => String(o['name']).toLowerCase() === 'host')) {
+      warnings.push(`${where}: only the first Host header is sent to the app`);
+      continue;
+    }
+    out.push({ name, value });
+  }
+  return out;
+}
+
+function targetPath(target: string): string {
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
+}
+
+/** The timeout an entry gets: the probe's timeoutSeconds, else the kubelet's (and the sidecar's) default of 1 s. */
+function entrySeconds(e: JsonObject): number {
+  return typeof e['timeout'] === 'string' ? Number(e['timeout'].slice(0, -1)) : 1;
+}
+
+/**
+ * Adds the entry for one rewritten probe. Probes of one port and path
+ * share one admin path, hence one entry: the same request keeps the
+ * longest timeout; a different query or headers cannot be told apart on
+ * that path, so the first probe's request is used and the user warned.
+ */
+function addEntry(entries: Map<string, { entry: JsonObject; where: string }>, entry: JsonObject, where: string, warnings: string[]): void {
+  const key = `${String(entry['port'])} ${targetPath(String(entry['target']))}`;
+  const first = entries.get(key);
+  if (first === undefined) {
+    entries.set(key, { entry, where });
+    return;
+  }
+  const same = first.entry['target'] === entry['target'] && JSON.stringify(first.entry['headers'] ?? []) === JSON.stringify(entry['headers'] ?? []);
+  if (!same) {
+    warnings.push(`${where}: probes the same port and path as ${first.where} with another query or headers; the sidecar sends ${first.where}'s request for both`);
+    return;
+  }
+  const seconds = Math.max(entrySeconds(first.entry), entrySeconds(entry));
+  if (seconds > 1) first.entry['timeout'] = `${seconds}s`;
 }
 
 function resolvePort(container: JsonObject, port: Json | undefined): number | undefined {
@@ -51,7 +126,8 @@ export function rewriteProbes(
   plan: PodPlan,
   s: InjectionSettings,
 ): ProbeRewrite {
-  const out: ProbeRewrite = { ops: [], originals: {}, warnings: [] };
+  const out: ProbeRewrite = { ops: [], originals: {}, appProbes: [], warnings: [] };
+  const entries = new Map<string, { entry: JsonObject; where: string }>();
   const lists: [string, readonly JsonObject[]][] = [['containers', containers]];
   // Native sidecars of the user are init containers with probes too.
   if (initContainers) lists.push(['initContainers', initContainers]);
@@ -77,10 +153,22 @@ export function rewriteProbes(
             continue;
           }
           const path = typeof get['path'] === 'string' && get['path'] !== '' ? get['path'] : '/';
-          const rewritten: JsonObject = { path: appProbePath(port, path), port: s.adminPort, scheme: 'HTTP' };
+          const target = path.startsWith('/') ? path : '/' + path;
+          if (target.length > MAX_TARGET_LENGTH || !TARGET.test(target) || BAD_PERCENT.test(target)) {
+            out.warnings.push(`${where}: path ${JSON.stringify(path)} cannot be forwarded by the sidecar (only URL characters, percent-encode the others); probe left unchanged and will fail`);
+            continue;
+          }
+          const rewritten: JsonObject = { path: appProbePath(port, target), port: s.adminPort, scheme: 'HTTP' };
           if (Array.isArray(get['httpHeaders'])) rewritten['httpHeaders'] = get['httpHeaders'];
           out.ops.push({ op: 'replace', path: `${base}${pointer('spec', field, i, kind, 'httpGet')}`, value: rewritten });
           out.originals[`${name}/${kind}`] = get;
+          const entry: JsonObject = { port, target };
+          const seconds = probe['timeoutSeconds'];
+          // The sidecar's durations stop at 24h; a longer probe timeout means "never" anyway.
+          if (typeof seconds === 'number' && Number.isInteger(seconds) && seconds > 1) entry['timeout'] = `${Math.min(seconds, MAX_TIMEOUT_SECONDS)}s`;
+          const headers = probeHeaders(get['httpHeaders'], where, out.warnings);
+          if (headers.length > 0) entry['headers'] = headers;
+          addEntry(entries, entry, `${name} ${kind}`, out.warnings);
         } else if (isJsonObject(probe['tcpSocket'])) {
           const port = resolvePort(c, probe['tcpSocket']['port']);
           if (port !== undefined && isCapturedInbound(port, plan, s)) {
@@ -95,5 +183,6 @@ export function rewriteProbes(
       }
     }
   }
+  out.appProbes.push(...[...entries.values()].map((e) => e.entry));
   return out;
 }

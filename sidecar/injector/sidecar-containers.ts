@@ -11,6 +11,7 @@ const ENV = {
   outboundListen: 'SPIFFE_SIDECAR_OUTBOUND_LISTEN',
   transparent: 'SPIFFE_SIDECAR_TRANSPARENT',
   adminListen: 'SPIFFE_SIDECAR_ADMIN_LISTEN',
+  appProbes: 'SPIFFE_SIDECAR_APP_PROBES',
   policyFile: 'SPIFFE_SIDECAR_POLICY_FILE',
   logLevel: 'SPIFFE_SIDECAR_LOG_LEVEL',
 } as const;
@@ -54,8 +55,10 @@ function readyWaitScript(adminPort: number, seconds: number): string {
  * `restartPolicy: Always` (Kubernetes >= 1.29 sidecar containers) whose
  * startupProbe on /readyz holds back the app containers until the sidecar
  * has its SVID. Fallback: a regular container with a postStart hook.
+ * `appProbes` are the rewritten probes the sidecar must serve (from
+ * rewriteProbes); the sidecar answers no other /app-probe/ path.
  */
-export function sidecarContainer(plan: PodPlan, s: InjectionSettings): JsonObject {
+export function sidecarContainer(plan: PodPlan, s: InjectionSettings, appProbes: readonly JsonObject[] = []): JsonObject {
   const env: JsonObject[] = [
     { name: ENV.endpointSocket, value: `unix://${MOUNT_PATHS.workloadApi}/${s.socketFileName}` },
     { name: ENV.adminListen, value: `0.0.0.0:${s.adminPort}` },
@@ -71,6 +74,7 @@ export function sidecarContainer(plan: PodPlan, s: InjectionSettings): JsonObjec
     // each request to its own Host over mTLS (docs/config.md `outbound`).
     if (plan.configConfigMap === undefined) env.push({ name: ENV.transparent, value: 'true' });
   }
+  if (appProbes.length > 0) env.push({ name: ENV.appProbes, value: JSON.stringify(appProbes) });
   if (plan.policyConfigMap !== undefined) env.push({ name: ENV.policyFile, value: `${MOUNT_PATHS.policyDir}/${CONFIGMAP_KEYS.policy}` });
   if (plan.logLevel !== undefined) env.push({ name: ENV.logLevel, value: plan.logLevel });
 

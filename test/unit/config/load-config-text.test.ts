@@ -82,6 +82,7 @@ describe('examples/sidecar.yaml', () => {
         ['reports', null, 'memberOf', 'http1'],
       ],
     );
+    assert.deepEqual(c.admin.appProbes.map((p) => [p.port, p.target, p.timeoutMs, p.headers.length]), [[8080, '/healthz', 2000, 1]]);
     assert.deepEqual(
       c.tcp.map((t) => [t.name, t.direction]),
       [
@@ -97,6 +98,7 @@ describe('examples/sidecar.yaml', () => {
       'address', 'serverId', 'serverIds', 'serverTrustDomain', 'protocol', 'name', 'direction', 'target', 'spiffeId',
       'xfcc', 'maxHeaderBytes', 'maxConnections', 'idleTimeout', 'requestTimeout', 'headersTimeout', 'connectTimeout',
       'timeout', 'level', 'accessLog', 'maxPeerIds', 'appPorts', 'port', 'transparent', 'enabled', 'ports',
+      'appProbes', 'scheme', 'headers', 'value',
     ];
     for (const k of keys) assert.match(text, new RegExp(`^\\s*-? *${k}:`, 'm'), `examples/sidecar.yaml lacks ${k}`);
   });

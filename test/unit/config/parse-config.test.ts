@@ -259,7 +259,7 @@ const good: GoodRow[] = [
       assert.equal(c.outbound, null);
       assert.deepEqual(c.tcp, []);
       assert.deepEqual(c.headers, { spiffeId: 'x-client-spiffe-id', xfcc: 'x-forwarded-client-cert' });
-      assert.deepEqual(c.admin, { listen: { host: '0.0.0.0', port: 15020 } });
+      assert.deepEqual(c.admin, { listen: { host: '0.0.0.0', port: 15020 }, appProbes: [] });
       assert.deepEqual(c.limits, {
         maxHeaderBytes: 16384,
         maxConnections: 4096,

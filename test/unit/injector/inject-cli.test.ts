@@ -1,7 +1,8 @@
 /**
  * `spiffe-sidecar inject` in-process (stdin and files, flags, report on
  * stderr), and the contract between the injector and the sidecar's config:
- * every SPIFFE_SIDECAR_* variable the injector sets is one the config reads.
+ * every SPIFFE_SIDECAR_* variable the injector sets is one the config reads,
+ * and the app probes it lists are valid and served at the rewritten paths.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,9 +13,10 @@ import { PassThrough, Readable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
 import { defaultImage, makeInjectCommand } from '../../../sidecar/cli/inject.ts';
 import { UsageError, type CliIo } from '../../../sidecar/cli/io.ts';
-import { CONFIG_ENV_VARS, ENV_ENDPOINT_SOCKET } from '../../../sidecar/config/index.ts';
+import { appProbePath } from '../../../sidecar/admin/index.ts';
+import { CONFIG_ENV_VARS, ENV_APP_PROBES, ENV_ENDPOINT_SOCKET, parseConfig } from '../../../sidecar/config/index.ts';
 import { applyJsonPatch, injectPod, type JsonObject } from '../../../sidecar/injector/index.ts';
-import { container, pod, settings } from './fixtures.ts';
+import { container, env, pod, settings } from './fixtures.ts';
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -111,5 +113,36 @@ describe('contract with the sidecar config', () => {
     const names = ((container(out, 'spiffe-sidecar')!['env'] as JsonObject[]).map((e) => e['name'] as string));
     assert.equal(names.length, 7);
     for (const n of names) assert.ok(known.has(n), `${n} is not a variable of docs/config.md`);
+  });
+});
+
+describe('contract with the sidecar: app probes', () => {
+  it('the SPIFFE_SIDECAR_APP_PROBES the injector writes is valid config, and serves exactly the rewritten paths', () => {
+    const p = pod({
+      containers: [{
+        name: 'app',
+        image: 'a',
+        ports: [{ name: 'http', containerPort: 8080 }],
+        livenessProbe: { httpGet: { path: '/live?deep=1', port: 'http', httpHeaders: [{ name: 'X-Probe', value: '1' }] }, timeoutSeconds: 4 },
+        readinessProbe: { httpGet: { path: 'ready', port: 8080 } },
+        startupProbe: { httpGet: { path: '/live?deep=1', port: 8080, httpHeaders: [{ name: 'X-Probe', value: '1' }] } },
+      }],
+    });
+    const out = applyJsonPatch(p, injectPod(p, { settings: settings() }).patch);
+    const value = env(container(out, 'spiffe-sidecar'), ENV_APP_PROBES);
+    assert.ok(value !== undefined);
+    const c = parseConfig({ spiffe: { endpointSocket: 'unix:///s.sock' } }, { [ENV_APP_PROBES]: value }, 'injected');
+    const app = container(out, 'app')!;
+    const rewritten = ['livenessProbe', 'readinessProbe', 'startupProbe'].map((k) => String(((app[k] as JsonObject)['httpGet'] as JsonObject)['path']));
+    // The kubelet sends the path with its query; the admin listener matches it without.
+    const served = new Set(c.admin.appProbes.map((x) => appProbePath(x.port, x.target)));
+    assert.deepEqual([...new Set(rewritten.map((r) => r.split('?')[0]))].sort(), [...served].sort());
+    assert.deepEqual(
+      c.admin.appProbes.map((x) => [x.port, x.target, x.timeoutMs, x.headers]),
+      [
+        [8080, '/live?deep=1', 4000, [{ name: 'X-Probe', value: '1' }]],
+        [8080, '/ready', 1000, []],
+      ],
+    );
   });
 });

@@ -1,0 +1,167 @@
+import type { Address } from './address.ts';
+import type { AppProbe, AppProbeHeader } from './config.ts';
+import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
+import { ENV_APP_PROBES } from './config-env.ts';
+import { parseDuration } from './duration.ts';
+import { anyString, integerIn } from './field-parsers.ts';
+import { accept, quoted, reject, typeName, type Parsed } from './parsed.ts';
+
+const ENTRY_KEYS = ['port', 'target', 'scheme', 'headers', 'timeout'] as const;
+const HEADER_KEYS = ['name', 'value'] as const;
+/** The kubelet's own default timeoutSeconds. */
+const DEFAULT_TIMEOUT_MS = 1000;
+const MAX_TARGET_LENGTH = 2048;
+
+/**
+ * RFC 3986 §3.3 path-absolute plus an optional §3.4 query: the characters a
+ * client (the kubelet among them) sends unescaped, so the path the kubelet
+ * requests is byte for byte the one matched here.
+ */
+const TARGET = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
+const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
+/** RFC 9110 §5.1 field-name (token). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 9110 §5.5 field-value characters as node:http accepts them: no CR, LF or NUL. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/**
+ * Headers that describe the connection or the message framing: the sidecar
+ * sets those itself for a body-less GET, and a configured copy would break
+ * the request (RFC 9110 §7.6.1 hop-by-hop, §8.6 Content-Length, §10.1.1 Expect).
+ */
+const FRAMING_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+  'expect',
+]);
+
+const port = integerIn(1, 65535);
+const timeout = (raw: unknown): Parsed<number> => parseDuration(raw, { allowZero: false });
+
+function target(raw: unknown): Parsed<string> {
+  if (typeof raw !== 'string') return reject(`must be a path such as /healthz, got ${typeName(raw)}`);
+  if (!raw.startsWith('/')) return reject(`${quoted(raw)}: must start with "/"`);
+  if (raw.length > MAX_TARGET_LENGTH) return reject(`${quoted(raw)}: must be at most ${MAX_TARGET_LENGTH} characters`);
+  if (!TARGET.test(raw) || BAD_PERCENT.test(raw)) {
+    return reject(`${quoted(raw)}: must be a URL path with an optional ?query (RFC 3986 characters; percent-encode the others)`);
+  }
+  return accept(raw);
+}
+
+function scheme(raw: unknown): Parsed<'HTTP'> {
+  if (raw === 'HTTP') return accept('HTTP');
+  if (typeof raw === 'string' && raw.toUpperCase() === 'HTTPS') {
+    // The forwarded request would have to verify the app's own certificate,
+    // whose trust the sidecar does not know; skipping verification would
+    // make the probe a TLS client that accepts anything.
+    return reject(
+      `${quoted(raw)}: HTTPS app probes are not supported: the sidecar probes the app in plain HTTP over loopback and cannot verify the app's own certificate; exclude the port from capture (spiffe-sidecar.io/exclude-inbound-ports) so the kubelet probes it directly, or use an exec probe`,
+    );
+  }
+  return reject(`${quoted(raw)}: must be HTTP`);
+}
+
+function headerName(raw: unknown): Parsed<string> {
+  if (typeof raw !== 'string') return reject(`must be a header name, got ${typeName(raw)}`);
+  if (!TOKEN.test(raw)) return reject(`${quoted(raw)}: must be an HTTP header name (letters, digits and !#$%&'*+-.^_\`|~)`);
+  if (FRAMING_HEADERS.has(raw.toLowerCase())) return reject(`${quoted(raw)}: the sidecar sets connection and framing headers itself`);
+  return accept(raw);
+}
+
+function headerValue(raw: unknown): Parsed<string> {
+  const s = anyString(raw);
+  if (!s.ok) return s;
+  return FIELD_VALUE.test(s.value) ? s : reject(`${quoted(raw)}: must not contain control characters (CR, LF, NUL)`);
+}
+
+function headers(r: ConfigReader, m: Mapping, path: string): AppProbeHeader[] {
+  const out: AppProbeHeader[] = [];
+  const listPath = childPath(path, 'headers');
+  let hostAt: string | undefined;
+  (r.list(m, 'headers', path) ?? []).forEach((raw, i) => {
+    const hPath = itemPath(listPath, i);
+    const h = r.mapping(raw, hPath, HEADER_KEYS);
+    if (h === undefined) return;
+    if (!r.has(h, 'name')) r.problem(childPath(hPath, 'name'), 'is required, e.g. X-Probe');
+    if (!r.has(h, 'value')) r.problem(childPath(hPath, 'value'), 'is required (may be "")');
+    const name = r.read(h, 'name', hPath, headerName, '');
+    const value = r.read(h, 'value', hPath, headerValue, '');
+    if (name.toLowerCase() === 'host') {
+      // Two Host fields make a request every server must refuse (RFC 9112 §3.2).
+      if (hostAt !== undefined) r.problem(childPath(hPath, 'name'), `Host is already set by ${hostAt}`);
+      hostAt ??= hPath;
+    }
+    out.push({ name, value });
+  });
+  return out;
+}
+
+/** The part of a target that identifies a probe: the path without its query. */
+function targetPath(t: string): string {
+  const q = t.indexOf('?');
+  return q === -1 ? t : t.slice(0, q);
+}
+
+function entries(r: ConfigReader, list: readonly unknown[], listPath: string, adminListen: Address): AppProbe[] {
+  const out: AppProbe[] = [];
+  const seen = new Map<string, string>();
+  list.forEach((raw, i) => {
+    const path = itemPath(listPath, i);
+    const m = r.mapping(raw, path, ENTRY_KEYS);
+    if (m === undefined) return;
+    if (!r.has(m, 'port')) r.problem(childPath(path, 'port'), "is required: the app's port, e.g. 8080");
+    if (!r.has(m, 'target')) r.problem(childPath(path, 'target'), 'is required: the path the app serves the probe on, e.g. /healthz');
+    const p = r.read(m, 'port', path, port, 0);
+    const t = r.read(m, 'target', path, target, '');
+    if (p !== 0 && p === adminListen.port) {
+      r.problem(childPath(path, 'port'), `${p} is the admin listener's own port: the probe would loop`);
+    }
+    if (p !== 0 && t !== '') {
+      // Served paths are matched without their query, so two targets that
+      // differ only in the query would answer to the same path.
+      const key = `${p} ${targetPath(t)}`;
+      const first = seen.get(key);
+      if (first !== undefined) r.problem(childPath(path, 'target'), `port ${p} path ${quoted(targetPath(t))} is already probed by ${first}`);
+      else seen.set(key, path);
+    }
+    out.push({
+      port: p,
+      target: t,
+      scheme: r.read(m, 'scheme', path, scheme, 'HTTP'),
+      headers: headers(r, m, path),
+      timeoutMs: r.read(m, 'timeout', path, timeout, DEFAULT_TIMEOUT_MS),
+    });
+  });
+  return out;
+}
+
+/**
+ * Reads `admin.appProbes` and its override, env SPIFFE_SIDECAR_APP_PROBES
+ * (a JSON array of the same entries, which replaces the file's list). The
+ * admin listener serves `/app-probe/<port><path>` for these entries only:
+ * serving any port and path would let every pod that reaches the admin port
+ * send requests to the app around the inbound mTLS and policy.
+ */
+export function appProbesSection(r: ConfigReader, admin: Mapping | undefined, adminListen: Address): AppProbe[] {
+  const fromFile = entries(r, r.list(admin, 'appProbes', 'admin') ?? [], 'admin.appProbes', adminListen);
+  const raw = r.env(ENV_APP_PROBES);
+  if (raw === undefined) return fromFile;
+  const envPath = `env ${ENV_APP_PROBES}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    r.problem(envPath, `is not valid JSON: ${quoted(err instanceof Error ? err.message : String(err))}`);
+    return [];
+  }
+  if (!Array.isArray(parsed)) {
+    r.problem(envPath, `must be a JSON array of probes, got ${typeName(parsed)}`);
+    return [];
+  }
+  return entries(r, parsed, envPath, adminListen);
+}
