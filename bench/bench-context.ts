@@ -70,7 +70,13 @@ export async function startNginx(ctx: BenchContext, name: string, conf: string, 
   // -e: the error log before the config is read (Debian's default is /var/log/nginx).
   const proc = ctx.procs.spawn(name, 'nginx', ['-p', dir, '-c', confPath, '-e', join(dir, 'startup-error.log'), '-g', 'daemon off;'], { cpu: ctx.cpu.proxies });
   for (const p of ports) await waitForPort(p, proc);
-  const workers = childPids(proc.pid);
+  // The master binds the ports before it forks the worker; wait for the worker
+  // too, or its CPU and memory would be missing from every figure.
+  let workers = childPids(proc.pid);
+  for (const deadline = performance.now() + 10_000; workers.length === 0; workers = childPids(proc.pid)) {
+    if (!proc.running() || performance.now() > deadline) throw new Error(`bench: ${name} has no worker process:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
   return { proc, group: { label: name, pids: [proc.pid, ...workers] } };
 }
 

@@ -15,6 +15,9 @@ export type BodySize = 'small' | '16k';
 export interface SideFigures {
   /** utime+stime of the side's processes during the throughput run, divided by completed requests. */
   readonly cpuUsPerRequest: number;
+  /** The user-space (utime) and kernel (stime) parts of cpuUsPerRequest. */
+  readonly userUsPerRequest: number;
+  readonly sysUsPerRequest: number;
   /** Peak summed VmRSS of the side's processes, sampled every 100 ms during the throughput run. */
   readonly rssPeakBytes: number;
 }
@@ -42,6 +45,8 @@ export interface CaseResult {
     readonly server?: SideFigures;
     /** CPU of the upstream app (nginx) per request. */
     readonly appCpuUsPerRequest: number;
+    /** The tool's summary output. */
+    readonly raw: string;
   };
   readonly latency: {
     readonly tool: string;
@@ -54,6 +59,8 @@ export interface CaseResult {
     readonly maxMs: number;
     readonly samples: number;
     readonly errors: number;
+    /** h2load's summary output. */
+    readonly raw: string;
   };
 }
 
@@ -65,6 +72,21 @@ export interface FamilyResult {
   readonly idleRssBytes: { readonly client?: number; readonly server?: number };
   /** Process ids per side (nginx: master and worker). */
   readonly pids: { readonly client?: readonly number[]; readonly server?: readonly number[] };
+  /** Sidecars only: V8 heap figures from their /metrics, idle and after the family's last run. */
+  readonly sidecarHeap?: { readonly idle: HeapBySide; readonly afterLoad?: HeapBySide };
+}
+
+/** prom-client's Node.js memory gauges of one sidecar process. */
+export interface HeapFigures {
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  readonly externalBytes: number;
+}
+
+/** Heap figures per side. */
+export interface HeapBySide {
+  readonly client?: HeapFigures;
+  readonly server?: HeapFigures;
 }
 
 /** Time from spawn to the first successful readiness answer. */
@@ -75,6 +97,14 @@ export interface ReadinessResult {
   readonly medianMs: number;
   readonly minMs: number;
   readonly maxMs: number;
+  /** RSS 1 s after the last run became ready (null for rows that are not servers). */
+  readonly rssAfterReadyBytes: number | null;
+}
+
+/** RSS of one stage of a sidecar's start (see bench.ts memoryStages). */
+export interface MemoryStage {
+  readonly what: string;
+  readonly rssBytes: number;
 }
 
 /** Requests under load while the dev agent rotates SVIDs on a short TTL. */
@@ -88,9 +118,13 @@ export interface RotationResult {
     readonly ok: number;
     readonly failed: number;
     readonly failures: Readonly<Record<string, number>>;
+    /** Latency from the scheduled send time (rate-client.ts), ms. */
+    readonly p50Ms: number;
     readonly p99Ms: number;
   }[];
   readonly failed: number;
+  /** The same load on a pair whose SVIDs do not rotate (1 h TTL), for comparison. */
+  readonly control: RotationResult['streams'];
   /** `rotated` events the dev agent logged during the window. */
   readonly agentRotations: number;
   /** sidecar_svid_rotations_total of each side at the end (undefined if unreadable). */
@@ -104,6 +138,8 @@ export interface BenchResults {
   readonly elapsedS: number;
   readonly command: string;
   readonly machine: Machine;
+  /** os.loadavg() (1, 5, 15 min) before and after the run: how busy the machine was with other work. */
+  readonly loadAverage: { readonly start: readonly number[]; readonly end: readonly number[] };
   readonly versions: Versions;
   readonly pinning: { readonly load: string | null; readonly proxies: string | null; readonly note: string };
   readonly settings: {
@@ -120,8 +156,11 @@ export interface BenchResults {
   readonly families: readonly FamilyResult[];
   readonly cases: readonly CaseResult[];
   readonly readiness: readonly ReadinessResult[];
+  readonly memory: readonly MemoryStage[];
   readonly rotation: RotationResult | null;
   readonly profile: ProfileSummary | null;
-  /** Checks or steps that failed without stopping the run (e.g. a gRPC sanity call). */
+  /** Steps that failed without stopping the run (a family that did not start, a failed gRPC check); the run exits 1. */
   readonly problems: readonly string[];
+  /** Observations that do not fail the run, such as requests that failed under load. */
+  readonly notes: readonly string[];
 }

@@ -97,11 +97,19 @@ export async function runCase(ctx: BenchContext, spec: CaseSpec, body: BodySize,
   const tp = await throughputRun(ctx, spec, t, s, s.throughputS);
   const { peaks } = sampler.stop();
   const cpuAfter = sides.map(groupCpuMicros);
-  const appUs = groupCpuMicros(app.group) - appBefore;
+  const appAfter = groupCpuMicros(app.group);
+  const appUs = appAfter.user + appAfter.sys - appBefore.user - appBefore.sys;
   const side = (g: ProcessGroup | undefined): SideFigures | undefined => {
     if (g === undefined) return undefined;
     const i = sides.indexOf(g);
-    return { cpuUsPerRequest: perRequest(cpuAfter[i]! - cpuBefore[i]!, tp.requests), rssPeakBytes: peaks[i]! };
+    const user = cpuAfter[i]!.user - cpuBefore[i]!.user;
+    const sys = cpuAfter[i]!.sys - cpuBefore[i]!.sys;
+    return {
+      cpuUsPerRequest: perRequest(user + sys, tp.requests),
+      userUsPerRequest: perRequest(user, tp.requests),
+      sysUsPerRequest: perRequest(sys, tp.requests),
+      rssPeakBytes: peaks[i]!,
+    };
   };
   const client = side(fam.client);
   const server = side(fam.server);
@@ -138,6 +146,7 @@ export async function runCase(ctx: BenchContext, spec: CaseSpec, body: BodySize,
       ...(client ? { client } : {}),
       ...(server ? { server } : {}),
       appCpuUsPerRequest: perRequest(appUs, tp.requests),
+      raw: tp.raw,
     },
     latency: {
       tool: spec.protocol === 'http/1.1' ? 'h2load --h1 --rps' : 'h2load --rps',
@@ -150,6 +159,7 @@ export async function runCase(ctx: BenchContext, spec: CaseSpec, body: BodySize,
       maxMs: round3(lat.maxMs),
       samples: lat.samples,
       errors: lat.errors,
+      raw: lat.raw,
     },
   };
 }

@@ -15,6 +15,7 @@ interface CpuProfile {
   readonly nodes: readonly {
     readonly id: number;
     readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+    readonly children?: readonly number[];
   }[];
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];
@@ -38,6 +39,8 @@ export interface ProcessProfile {
   readonly busyMs: number;
   readonly idleMs: number;
   readonly origins: readonly SelfTime[];
+  /** Self time per script (file or node: module). */
+  readonly files: readonly SelfTime[];
   readonly top: readonly SelfTime[];
 }
 
@@ -59,6 +62,9 @@ function shortUrl(url: string): string {
   return u;
 }
 
+/** Names of wasm modules for the profile being summarised (see originOf). */
+let wasmOrigin = new Map<string, string>();
+
 /** Which origin a frame belongs to. */
 function originOf(functionName: string, url: string): string {
   if (url === '') {
@@ -66,6 +72,10 @@ function originOf(functionName: string, url: string): string {
     return '(native: V8 builtins, C++ bindings)';
   }
   if (url.startsWith('node:')) return 'Node.js JavaScript (node:*)';
+  // Two WebAssembly modules run in a sidecar: Node's TypeScript type
+  // stripper (amaro, swc) while modules load, and undici's llhttp parser.
+  // Their URLs are content hashes; summariseProfile names them by caller.
+  if (url.startsWith('wasm://')) return wasmOrigin.get(url) ?? `wasm: ${url}`;
   const s = shortUrl(url);
   if (s.startsWith('sidecar/')) return `project: ${s.split('/').slice(0, 2).join('/')}/`;
   const nm = url.lastIndexOf('/node_modules/');
@@ -80,6 +90,25 @@ function originOf(functionName: string, url: string): string {
 export function summariseProfile(file: string, topN = 20): ProcessProfile {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
+  // Name each wasm module after the JavaScript that calls into it.
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const nodeById = new Map(p.nodes.map((n) => [n.id, n]));
+  wasmOrigin = new Map();
+  for (const n of p.nodes) {
+    const u = n.callFrame.url;
+    if (!u.startsWith('wasm://') || wasmOrigin.has(u)) continue;
+    let q = parent.get(n.id);
+    while (q !== undefined) {
+      const cf = nodeById.get(q)!.callFrame;
+      if (cf.url !== '' && !cf.url.startsWith('wasm://')) break;
+      q = parent.get(q);
+    }
+    const caller = q === undefined ? '' : nodeById.get(q)!.callFrame.url;
+    if (caller.includes('amaro')) wasmOrigin.set(u, 'wasm: TypeScript type stripping (amaro/swc)');
+    else if (caller.includes('/undici/')) wasmOrigin.set(u, 'wasm: undici llhttp parser');
+    else if (caller !== '') wasmOrigin.set(u, `wasm called from ${shortUrl(caller)}`);
+  }
   const selfUs = new Map<number, number>();
   // timeDeltas[i] is the gap before sample i, so the time a sample stands for is the next gap.
   for (let i = 0; i < p.samples.length; i++) {
@@ -89,6 +118,7 @@ export function summariseProfile(file: string, topN = 20): ProcessProfile {
   }
   const fns = new Map<string, { name: string; where: string; us: number }>();
   const origins = new Map<string, number>();
+  const files = new Map<string, number>();
   let idleUs = 0;
   let totalUs = 0;
   for (const [id, us] of selfUs) {
@@ -107,6 +137,8 @@ export function summariseProfile(file: string, topN = 20): ProcessProfile {
     fns.set(key, f);
     const o = originOf(cf.functionName, cf.url);
     origins.set(o, (origins.get(o) ?? 0) + us);
+    const file = cf.url === '' ? o : cf.url.startsWith('wasm://') ? o : shortUrl(cf.url);
+    files.set(file, (files.get(file) ?? 0) + us);
   }
   const busyUs = totalUs - idleUs;
   const pct = (us: number): number => (busyUs > 0 ? Math.round((us / busyUs) * 1000) / 10 : 0);
@@ -119,6 +151,10 @@ export function summariseProfile(file: string, topN = 20): ProcessProfile {
     origins: [...origins]
       .sort((a, b) => b[1] - a[1])
       .map(([name, us]) => ({ name, where: '', selfMs: ms(us), busyPct: pct(us) })),
+    files: [...files]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, topN)
+      .map(([name, us]) => ({ name, where: '', selfMs: ms(us), busyPct: pct(us) })),
     top: [...fns.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, topN)
@@ -129,11 +165,15 @@ export function summariseProfile(file: string, topN = 20): ProcessProfile {
 /** Markdown tables (origins, then top functions) for one profile. */
 export function profileMarkdown(p: ProcessProfile, topN = 15): string {
   const lines = [
-    `**${p.file}**: ${p.wallMs} ms profiled, ${p.busyMs} ms busy (${p.idleMs} ms idle). Self time as % of busy time.`,
+    `**${p.file}**: ${p.wallMs} ms profiled, ${p.busyMs} ms busy (${p.idleMs} ms idle). Self time as % of busy time; origins under 0.5 % left out.`,
     '',
     '| Origin | Self ms | % busy |',
     '|---|---:|---:|',
-    ...p.origins.map((o) => `| ${o.name} | ${o.selfMs} | ${o.busyPct} |`),
+    ...p.origins.filter((o) => o.busyPct >= 0.5).map((o) => `| ${o.name} | ${o.selfMs} | ${o.busyPct} |`),
+    '',
+    '| Script | Self ms | % busy |',
+    '|---|---:|---:|',
+    ...p.files.slice(0, topN).map((f) => `| \`${f.name}\` | ${f.selfMs} | ${f.busyPct} |`),
     '',
     '| Function | Where | Self ms | % busy |',
     '|---|---|---:|---:|',

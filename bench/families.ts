@@ -68,9 +68,12 @@ export interface SidecarProc {
   readonly adminUrl: string;
 }
 
-/** Spawns `spiffe-sidecar run --config FILE` pinned to the proxy CPU. */
-export function spawnSidecar(ctx: BenchContext, name: string, configFile: string, nodeFlags: readonly string[] = []): Spawned {
-  return ctx.procs.spawn(name, nodeBin, ['--disable-warning=ExperimentalWarning', ...nodeFlags, mainScript, 'run', '--config', configFile], {
+/**
+ * Spawns `spiffe-sidecar run --config FILE` pinned to the proxy CPU, from the
+ * TypeScript source (sidecar/cli/main.ts) unless another entry script is given.
+ */
+export function spawnSidecar(ctx: BenchContext, name: string, configFile: string, nodeFlags: readonly string[] = [], script: string = mainScript): Spawned {
+  return ctx.procs.spawn(name, nodeBin, ['--disable-warning=ExperimentalWarning', ...nodeFlags, script, 'run', '--config', configFile], {
     cpu: ctx.cpu.proxies,
     cwd: projectRoot,
   });
@@ -188,7 +191,7 @@ async function startGhostunnel(inp: FamilyInputs): Promise<RunningFamily> {
       '--verify-uri',
       SERVER_ID,
       '--status',
-      `127.0.0.1:${clientStatus}`,
+      `http://127.0.0.1:${clientStatus}`,
       '--quiet=conns',
     ],
     { cpu: ctx.cpu.proxies },
@@ -219,7 +222,7 @@ export function ghostunnelServerArgs(inp: Pick<FamilyInputs, 'app' | 'agent'>, p
     '--allow-uri',
     CLIENT_ID,
     '--status',
-    `127.0.0.1:${statusPort}`,
+    `http://127.0.0.1:${statusPort}`,
     '--quiet=conns',
   ];
 }

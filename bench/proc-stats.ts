@@ -22,11 +22,17 @@ function statFields(pid: number): string[] {
   return text.slice(text.lastIndexOf(')') + 2).split(' ');
 }
 
-/** utime + stime of `pid` in microseconds (fields 14 and 15 of proc(5), all threads). */
-export function cpuMicros(pid: number): number {
+/** CPU time in microseconds, user and kernel (system) separately. */
+export interface CpuTime {
+  readonly user: number;
+  readonly sys: number;
+}
+
+/** utime and stime of `pid` in microseconds (fields 14 and 15 of proc(5), all threads). */
+export function cpuMicros(pid: number): CpuTime {
   const f = statFields(pid);
-  const ticks = Number(f[11]) + Number(f[12]);
-  return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
+  const us = (ticks: string | undefined): number => (Number(ticks) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  return { user: us(f[11]), sys: us(f[12]) };
 }
 
 /** VmRSS of `pid` in bytes. */
@@ -59,9 +65,9 @@ export interface ProcessGroup {
   readonly pids: readonly number[];
 }
 
-/** Total CPU microseconds of a group. */
-export function groupCpuMicros(g: ProcessGroup): number {
-  return g.pids.reduce((s, p) => s + cpuMicros(p), 0);
+/** CPU microseconds of a group, summed over its processes. */
+export function groupCpuMicros(g: ProcessGroup): CpuTime {
+  return g.pids.map(cpuMicros).reduce((a, b) => ({ user: a.user + b.user, sys: a.sys + b.sys }), { user: 0, sys: 0 });
 }
 
 /** Total RSS bytes of a group. */

@@ -7,7 +7,7 @@
  * signal reaches nginx's workers too; the group is always one we created.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 
 /** How much of each child's output is kept for error messages. */
@@ -41,6 +41,13 @@ export interface Spawned {
 export class ProcessSet {
   readonly #procs = new Set<Spawned>();
   readonly #dirs = new Set<string>();
+  #logDir: string | undefined;
+
+  /** From now on, also append each new process's stdout and stderr to `<dir>/<name>-<pid>.log`. */
+  logTo(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    this.#logDir = dir;
+  }
 
   /** Starts `cmd args`, pinned with taskset when `opts.cpu` is given, in a new process group. */
   spawn(name: string, cmd: string, args: readonly string[], opts: SpawnOptions = {}): Spawned {
@@ -54,8 +61,11 @@ export class ProcessSet {
     if (child.pid === undefined) throw new Error(`bench: could not start ${name} (${cmd})`);
     let out = '';
     let partial = '';
+    const logFile: WriteStream | undefined = this.#logDir ? createWriteStream(join(this.#logDir, `${name}-${child.pid}.log`)) : undefined;
+    logFile?.on('error', () => {});
     const keep = (d: string): void => {
       out = (out + d).slice(-KEEP_OUTPUT);
+      logFile?.write(d);
     };
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       keep(d);
@@ -70,6 +80,7 @@ export class ProcessSet {
     const exited = new Promise<number | string>((resolve) =>
       child.once('exit', (code, signal) => {
         alive = false;
+        logFile?.end();
         resolve(code ?? signal ?? 'unknown');
       }),
     );
@@ -112,10 +123,10 @@ export class ProcessSet {
     this.#dirs.clear();
   }
 
-  /** Last resort from an 'exit' handler: SIGKILL every group and remove the directories, synchronously. */
-  killAllSync(): void {
+  /** Last resort from an 'exit' handler: SIGKILL every group and remove the directories (unless `keepDirs`), synchronously. */
+  killAllSync(keepDirs = false): void {
     for (const p of this.#procs) if (p.running()) signalGroup(p.pid, 'SIGKILL');
-    this.removeDirs();
+    if (!keepDirs) this.removeDirs();
   }
 }
 

@@ -1,4 +1,4 @@
-import { isAbsolute } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { parseDuration } from '../config/index.ts';
@@ -13,7 +13,7 @@ const HELP = `usage: spiffe-sidecar dev-agent --trust-domain TD --workload PATH=
 
 Runs an embedded SPIFFE Workload API server with an in-memory CA per trust
 domain. Identity is per socket: whoever can open PATH gets its SVIDs.
-For development and tests only: keys live in memory.
+For development and tests only: keys live in memory, or in DIR with --state-dir.
 
 options:
   --trust-domain TD        a trust domain to be the authority of (repeatable, required)
@@ -24,6 +24,8 @@ options:
   --jwt-ttl DURATION       JWT-SVID lifetime (default 5m)
   --key-type TYPE          ${KEY_TYPES.join(' | ')} (default ec-p256)
   --socket-mode MODE       octal file mode of the sockets (default 0600)
+  --state-dir DIR          keep each trust domain's CA and JWT key in DIR (created 0700, files 0600)
+                           so a restarted agent keeps its CA; a corrupt or mismatched file is an error
   -h, --help               show this help
 
 Durations: 500ms, 30s, 5m, 1h. Logs one JSON line per event on stdout; stops on SIGINT/SIGTERM.
@@ -50,6 +52,7 @@ function parseFlags(argv: readonly string[]) {
         'jwt-ttl': { type: 'string' },
         'key-type': { type: 'string' },
         'socket-mode': { type: 'string' },
+        'state-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -129,12 +132,16 @@ export function devAgentOptionsFromArgs(argv: readonly string[]): DevAgentOption
     socketMode = parseInt(m, 8);
   }
 
+  const stateDirFlag = v['state-dir'];
+  if (stateDirFlag !== undefined && stateDirFlag.trim() === '') throw new UsageError('--state-dir: must name a directory');
+
   return {
     trustDomains: tdNames.map((name) => ({ name, federatesWith: federates.get(name)! })),
     workloads: [...workloads].map(([socketPath, ids]) => ({ socketPath, ids, ...(socketMode !== undefined ? { socketMode } : {}) })),
     svidTtlMs,
     jwtTtlMs,
     ...(keyType ? { keyType } : {}),
+    ...(stateDirFlag !== undefined ? { stateDir: resolve(stateDirFlag) } : {}),
   };
 }
 
@@ -163,7 +170,13 @@ export const devAgentCommand: Command = async (argv, io) => {
   const logger = stdoutLogger(io);
   const agent = await DevAgent.start({ ...opts, logger });
   logger.info(
-    { event: 'ready', trust_domains: opts.trustDomains.map((t) => t.name), sockets: agent.socketPaths, svid_ttl_ms: opts.svidTtlMs },
+    {
+      event: 'ready',
+      trust_domains: opts.trustDomains.map((t) => t.name),
+      sockets: agent.socketPaths,
+      svid_ttl_ms: opts.svidTtlMs,
+      ...(opts.stateDir !== undefined ? { state_dir: opts.stateDir } : {}),
+    },
     'dev agent ready',
   );
   await new Promise<void>((resolve) => {

@@ -1,12 +1,12 @@
-import type { KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { X509Bundle } from '../bundle/index.ts';
 import { SidecarError, systemClock, type Clock } from '../core/index.ts';
 import type { SpiffeId, TrustDomain } from '../spiffe/index.ts';
 import { OID, decodeCertificate, type CertificateInfo } from '../x509/index.ts';
-import { buildCertificate, generateKey, randomSerial, type CertificateSpec, type KeyType, type NameAttribute } from './cert-builder.ts';
+import { buildCertificate, generateKey, keyTypeOf, randomSerial, type CertificateSpec, type KeyType, type NameAttribute } from './cert-builder.ts';
 
 /** Reasons the dev CA refuses to issue. */
-export type CaErrorCode = 'ca.foreign_trust_domain' | 'ca.bad_id' | 'ca.bad_ttl' | 'ca.expired';
+export type CaErrorCode = 'ca.foreign_trust_domain' | 'ca.bad_id' | 'ca.bad_ttl' | 'ca.expired' | 'ca.bad_state';
 
 /** Raised when the dev CA is asked for something SPIRE's CA would refuse. */
 export class CaError extends SidecarError {
@@ -27,6 +27,20 @@ export interface CertificateAuthorityOptions {
   readonly caTtlMs?: number;
   /** Issue from an intermediate CA signed by the root, as SPIRE does with an UpstreamAuthority. */
   readonly intermediate?: boolean;
+}
+
+/**
+ * What a CA needs to come back after a restart, from
+ * {@link CertificateAuthority.exportState}. Holds the signing key: whoever
+ * stores it must keep it private.
+ */
+export interface CertificateAuthorityState {
+  /** DER of every root still published, oldest first; the last one is the current root. */
+  readonly rootsDer: readonly Buffer[];
+  /** DER of the intermediate CA below the current root, in intermediate mode only. */
+  readonly intermediateDer?: Buffer;
+  /** PKCS#8 DER of the signing CA's key: the intermediate's when there is one, else the current root's. */
+  readonly signingKeyPkcs8Der: Buffer;
 }
 
 /** Options of {@link CertificateAuthority.issueX509Svid}. */
@@ -59,7 +73,8 @@ const DEFAULT_CA_TTL_MS = 24 * 60 * 60 * 1000;
  * An in-memory SPIFFE CA for the dev agent and tests. It issues X509-SVIDs
  * with SPIRE's profile (facts §4.4) from a self-signed root, or from an
  * intermediate below the root when `intermediate` is set. All times come
- * from the Clock. Keys never leave the process.
+ * from the Clock. The signing key leaves the object only through
+ * {@link CertificateAuthority.exportState}, for the dev agent's state directory.
  *
  * Rotation is explicit ({@link CertificateAuthority.rotate}); once the
  * signing CA has expired, issuing fails with 'ca.expired'.
@@ -91,6 +106,91 @@ export class CertificateAuthority {
     const ca = new CertificateAuthority(opts);
     await ca.rotate();
     return ca;
+  }
+
+  /**
+   * Brings back a CA saved with {@link CertificateAuthority.exportState}.
+   * `opts` are the options the CA runs with from now on; the state must fit
+   * them. Throws CaError 'ca.bad_state' when a certificate does not parse,
+   * is not a CA of `opts.trustDomain`, the chain does not link up, the key
+   * is not the signing CA's, or its type or the intermediate mode differs
+   * from `opts`. An expired CA is accepted: the caller rotates it.
+   */
+  static fromState(state: CertificateAuthorityState, opts: CertificateAuthorityOptions): CertificateAuthority {
+    const ca = new CertificateAuthority(opts);
+    const td = ca.trustDomain;
+    const bad = (what: string, cause?: unknown): CaError =>
+      new CaError('ca.bad_state', `ca: saved state of ${td.name}: ${what}`, cause === undefined ? undefined : { cause });
+    const decode = (der: unknown, what: string): CertificateInfo => {
+      if (!Buffer.isBuffer(der)) throw bad(`${what} is missing`);
+      try {
+        return decodeCertificate(der);
+      } catch (err) {
+        throw bad(`${what} is not a certificate`, err);
+      }
+    };
+    // Only certificates of this trust domain's CA may come back: a file
+    // copied from another trust domain would otherwise mint its SVIDs.
+    const checkAuthority = (c: CertificateInfo, what: string): void => {
+      if (!c.isCa) throw bad(`${what} is not a CA certificate`);
+      if (c.uriSans.length !== 1 || c.uriSans[0] !== td.idString()) {
+        throw bad(`${what} is for ${c.uriSans.join(', ') || 'no trust domain'}, not ${td.idString()}`);
+      }
+    };
+    if (!Array.isArray(state.rootsDer) || state.rootsDer.length === 0) throw bad('has no root certificate');
+    const roots = state.rootsDer.map((der, i) => {
+      const root = decode(der, `root ${i}`);
+      checkAuthority(root, `root ${i}`);
+      if (!root.x509.verify(root.publicKey)) throw bad(`root ${i} is not self-signed`);
+      return root;
+    });
+    let signerCert = roots[roots.length - 1]!;
+    let tail: Buffer[] = [];
+    if ((state.intermediateDer !== undefined) !== ca.#intermediate) {
+      throw bad(ca.#intermediate ? 'has no intermediate CA, but the CA is in intermediate mode' : 'has an intermediate CA, but the CA is not in intermediate mode');
+    }
+    if (state.intermediateDer !== undefined) {
+      const inter = decode(state.intermediateDer, 'the intermediate');
+      checkAuthority(inter, 'the intermediate');
+      if (!inter.x509.verify(signerCert.publicKey)) throw bad('the intermediate is not signed by the current root');
+      signerCert = inter;
+      tail = [inter.der];
+    }
+    let key: KeyObject;
+    try {
+      key = createPrivateKey({ key: state.signingKeyPkcs8Der, format: 'der', type: 'pkcs8' });
+    } catch (err) {
+      throw bad('the signing key is not a PKCS#8 private key', err);
+    }
+    const spki = (k: KeyObject): Buffer => k.export({ type: 'spki', format: 'der' });
+    if (!spki(createPublicKey(key)).equals(spki(signerCert.publicKey))) throw bad('the signing key does not belong to the signing CA certificate');
+    const keyType = keyTypeOf(key);
+    if (keyType !== ca.#keyType) throw bad(`the CA key is ${keyType ?? 'of an unsupported type'}, but the key type is ${ca.#keyType}`);
+    ca.#roots = roots;
+    ca.#signer = { certificate: signerCert, privateKey: key };
+    ca.#chainTail = tail;
+    return ca;
+  }
+
+  /**
+   * The CA's state for {@link CertificateAuthority.fromState}: the published
+   * roots (expired old ones left out), the intermediate if any, and the
+   * signing key. The key is in the result: keep it private.
+   */
+  exportState(): CertificateAuthorityState {
+    const now = this.#clock.now();
+    const current = this.#roots[this.#roots.length - 1]!;
+    const intermediate = this.#chainTail[0];
+    return {
+      rootsDer: this.#roots.filter((r) => r === current || r.notAfter.getTime() >= now).map((r) => r.der),
+      ...(intermediate ? { intermediateDer: intermediate } : {}),
+      signingKeyPkcs8Der: this.#signer.privateKey.export({ type: 'pkcs8', format: 'der' }),
+    };
+  }
+
+  /** When the signing CA expires; from then on issuing fails until {@link CertificateAuthority.rotate}. */
+  get signerNotAfter(): Date {
+    return this.#signer.certificate.notAfter;
   }
 
   /**

@@ -55,6 +55,20 @@ export async function generateKey(keyType: KeyType): Promise<KeyPair> {
   }
 }
 
+/** The KeyType of `key`, or undefined when it is none of the supported ones (e.g. a key loaded from a state file). */
+export function keyTypeOf(key: KeyObject): KeyType | undefined {
+  const d = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'ec') {
+    if (d?.namedCurve === 'prime256v1') return 'ec-p256';
+    if (d?.namedCurve === 'secp384r1') return 'ec-p384';
+  }
+  if (key.asymmetricKeyType === 'rsa') {
+    if (d?.modulusLength === 2048) return 'rsa-2048';
+    if (d?.modulusLength === 4096) return 'rsa-4096';
+  }
+  return undefined;
+}
+
 /** keyUsage bit names (RFC 5280 §4.2.1.3). */
 export type KeyUsageBit = keyof typeof KeyUsageFlags;
 

@@ -36,6 +36,14 @@ export interface DevAgentOptions {
   readonly logger?: Logger;
   /** Key type of CAs, workload keys and (where possible) JWT keys. Default ec-p256. */
   readonly keyType?: KeyType;
+  /**
+   * Absolute path of a directory that keeps each trust domain's CA and JWT
+   * key across restarts (created 0700, files 0600; see AuthorityStore), so a
+   * restarted agent serves the same trust bundle, as a restarted SPIRE agent
+   * does. Default: none; the authorities live in memory and every start is
+   * a new CA.
+   */
+  readonly stateDir?: string;
 }
 
 /** Parses workload IDs: valid, with a path, in a configured trust domain, no duplicates. Problems are appended. */
@@ -99,6 +107,9 @@ export function validateOptions(opts: DevAgentOptions): ValidatedConfig {
   if (!Number.isFinite(opts.svidTtlMs) || opts.svidTtlMs < 1000) problems.push('svidTtlMs: must be at least 1000 ms');
   if (opts.jwtTtlMs !== undefined && (!Number.isFinite(opts.jwtTtlMs) || opts.jwtTtlMs < 1000)) {
     problems.push('jwtTtlMs: must be at least 1000 ms');
+  }
+  if (opts.stateDir !== undefined && (typeof opts.stateDir !== 'string' || !isAbsolute(opts.stateDir))) {
+    problems.push('stateDir: must be an absolute path');
   }
   const workloads: ValidatedConfig['workloads'] = [];
   const paths = new Set<string>();

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { errorCode, systemClock, silentLogger, type Clock, type Logger } from '../core/index.ts';
+import { describeError, errorCode, systemClock, silentLogger, type Clock, type Logger } from '../core/index.ts';
 import { SpiffeId, type TrustDomain } from '../spiffe/index.ts';
 import { JwtBundleSet } from '../bundle/index.ts';
 import { parseAndValidateJwtSvid } from '../svid/index.ts';
@@ -11,7 +12,8 @@ import {
   type ValidateJwtSvidResponseMessage,
   type X509SvidResponseMessage,
 } from '../workload/index.ts';
-import { CertificateAuthority } from './ca.ts';
+import { AuthorityStore, type TrustDomainAuthorities } from './authority-store.ts';
+import { CertificateAuthority, type CertificateAuthorityOptions } from './ca.ts';
 import { parseIds, validateOptions, type DevAgentOptions } from './dev-agent-options.ts';
 import type { KeyType } from './cert-builder.ts';
 import { DevAgentError } from './dev-agent-error.ts';
@@ -40,7 +42,8 @@ const DEFAULT_CA_TTL_MS = 24 * 3_600_000;
 
 /**
  * An embedded SPIFFE Workload API server with an in-memory CA and JWT key
- * per trust domain: the development default and the test fixture.
+ * per trust domain: the development default and the test fixture. With
+ * `stateDir` the authorities are kept on disk, so a restart keeps the CA.
  *
  * It behaves like a SPIRE agent where that matters to clients: the security
  * header, PermissionDenied "no identity issued", a first message at once and
@@ -56,6 +59,7 @@ export class DevAgent {
   readonly #keyType: KeyType | undefined;
   readonly #clock: Clock;
   readonly #logger: Logger;
+  readonly #store: AuthorityStore | undefined;
   #stopped = false;
 
   private constructor(
@@ -63,7 +67,9 @@ export class DevAgent {
     workloads: Map<string, WorkloadState>,
     opts: DevAgentOptions,
     logger: Logger,
+    store: AuthorityStore | undefined,
   ) {
+    this.#store = store;
     this.#authorities = authorities;
     this.#workloads = workloads;
     this.#svidTtlMs = opts.svidTtlMs;
@@ -75,28 +81,31 @@ export class DevAgent {
 
   /**
    * Validates the options (every problem reported at once, as
-   * 'devagent.bad_config'), creates the authorities, issues the first SVIDs
-   * and starts one server per workload socket.
+   * 'devagent.bad_config'), loads the authorities from `stateDir` or creates
+   * them (and saves them there), issues the first SVIDs and starts one
+   * server per workload socket. A state file that cannot be used is
+   * 'devagent.bad_state' naming the file.
    */
   static async start(opts: DevAgentOptions): Promise<DevAgent> {
     const { tds, workloads } = validateOptions(opts);
     const logger = (opts.logger ?? silentLogger).child({ component: 'dev-agent' });
     const clock = opts.clock ?? systemClock;
+    const store = opts.stateDir === undefined ? undefined : await AuthorityStore.open(opts.stateDir);
     const authorities = new Map<string, Authority>();
     for (const [name, t] of tds) {
-      const ca = await CertificateAuthority.create({
+      const caOpts: CertificateAuthorityOptions = {
         trustDomain: t.td,
         clock,
         // Long enough that SVIDs are rarely capped by the CA's expiry.
         caTtlMs: Math.max(DEFAULT_CA_TTL_MS, 4 * opts.svidTtlMs),
         ...(opts.keyType ? { keyType: opts.keyType } : {}),
-      });
-      const jwt = JwtAuthority.generate(t.td, jwtKeyType(opts.keyType));
+      };
+      const { ca, jwt } = await openAuthorities(caOpts, jwtKeyType(opts.keyType), store, clock, logger);
       authorities.set(name, { td: t.td, ca, jwt, federatesWith: t.federatesWith, generation: 0, rotating: undefined });
     }
     const states = new Map<string, WorkloadState>();
     for (const w of workloads) states.set(w.socketPath, new WorkloadState(w.socketPath, w.mode, w.ids, w.hints));
-    const agent = new DevAgent(authorities, states, opts, logger);
+    const agent = new DevAgent(authorities, states, opts, logger, store);
     try {
       for (const w of states.values()) {
         await agent.#reissue(w, 'initial');
@@ -169,6 +178,7 @@ export class DevAgent {
           await a.ca.rotate();
           a.generation++;
           this.#logger.info({ event: 'ca_rotated', trust_domain: a.td.name, reason }, 'CA rotated');
+          await this.#saveAuthority(a);
         } finally {
           a.rotating = undefined;
         }
@@ -230,6 +240,20 @@ export class DevAgent {
     }
     await Promise.all([...this.#workloads.values()].map((w) => w.server?.stop()));
     this.#logger.info({ event: 'stopped' }, 'dev agent stopped');
+  }
+
+  /**
+   * Saves a rotated CA to the state directory. A failure is logged, not
+   * thrown: the new CA already serves, and failing the rotation would stop
+   * SVID renewal; the next restart then starts from the older saved CA.
+   */
+  async #saveAuthority(a: Authority): Promise<void> {
+    if (!this.#store) return;
+    try {
+      await this.#store.save(a);
+    } catch (err) {
+      this.#logger.error({ event: 'state_write_failed', trust_domain: a.td.name, err: describeError(err) }, 'could not save the rotated CA');
+    }
   }
 
   #ensureRunning(): void {
@@ -388,6 +412,44 @@ export class DevAgent {
       },
     };
   }
+}
+
+/**
+ * The authorities of one trust domain: loaded from the store when it has
+ * them (an expired CA is rotated and saved again), else created and, with
+ * a store, saved. Logs the bundle's fingerprint, never a key.
+ */
+async function openAuthorities(
+  caOpts: CertificateAuthorityOptions,
+  jwtType: JwtKeyType,
+  store: AuthorityStore | undefined,
+  clock: Clock,
+  logger: Logger,
+): Promise<TrustDomainAuthorities> {
+  const td = caOpts.trustDomain;
+  const describe = (a: TrustDomainAuthorities) => ({
+    trust_domain: td.name,
+    bundle_sha256: createHash('sha256').update(a.ca.bundleDer()).digest('hex'),
+    ca_not_after: a.ca.signerNotAfter.toISOString(),
+    jwt_kid: a.jwt.kid,
+  });
+  const loaded = await store?.load(td, { ca: caOpts, jwtKeyType: jwtType });
+  if (store && loaded) {
+    if (clock.now() >= loaded.ca.signerNotAfter.getTime()) {
+      // As the running agent does when its CA runs out: a new root, the old one kept while valid.
+      await loaded.ca.rotate();
+      await store.save(loaded);
+      logger.info({ event: 'ca_rotated', trust_domain: td.name, reason: 'expired_in_state' }, 'CA rotated');
+    }
+    logger.info({ event: 'authority_loaded', file: store.fileOf(td), ...describe(loaded) }, 'authorities loaded from the state directory');
+    return loaded;
+  }
+  const created = { ca: await CertificateAuthority.create(caOpts), jwt: JwtAuthority.generate(td, jwtType) };
+  if (store) {
+    await store.save(created);
+    logger.info({ event: 'authority_created', file: store.fileOf(td), ...describe(created) }, 'authorities created and saved to the state directory');
+  }
+  return created;
 }
 
 function jwtKeyType(k: KeyType | undefined): JwtKeyType {

@@ -3,15 +3,18 @@
  * (an X.509 CA and a JWT signing key). The development default and the test
  * fixture for everything that talks to a Workload API.
  *
- * Never for production trust: keys live in memory and are not persisted.
+ * Never for production trust: keys live in memory, or with `stateDir` in
+ * plain files of a private directory (so a restart keeps the CA).
  * May use `spiffe`, `x509`, `bundle`, `svid` and `workload` (for the
  * proto and message types it serves); nothing may import `devagent`
  * except the CLI, the composition root and tests.
  */
 export { JwtAuthority, JwtAuthorityError } from './jwt-authority.ts';
-export type { JwtKeyType, JwtSvidClaims } from './jwt-authority.ts';
+export type { JwtAuthorityErrorCode, JwtAuthorityState, JwtKeyType, JwtSvidClaims } from './jwt-authority.ts';
 export { CertificateAuthority, CaError } from './ca.ts';
-export type { CaErrorCode, CertificateAuthorityOptions, IssueX509SvidOptions, IssuedX509Svid } from './ca.ts';
+export type { CaErrorCode, CertificateAuthorityOptions, CertificateAuthorityState, IssueX509SvidOptions, IssuedX509Svid } from './ca.ts';
+export { AuthorityStore } from './authority-store.ts';
+export type { AuthorityLoadOptions, TrustDomainAuthorities } from './authority-store.ts';
 export { buildCertificate, generateKey, randomSerial } from './cert-builder.ts';
 export type { CertificateSpec, CertificateIssuer, KeyPair, KeyType, KeyUsageBit, NameAttribute, RawExtension } from './cert-builder.ts';
 export { DevAgent } from './dev-agent.ts';

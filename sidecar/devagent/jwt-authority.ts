@@ -1,20 +1,38 @@
-import { generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { SidecarError } from '../core/index.ts';
 import { SpiffeId, type TrustDomain } from '../spiffe/index.ts';
 import { JwtBundle } from '../bundle/index.ts';
 import { signJws, type JwtSvidAlgorithm } from '../svid/index.ts';
+import { keyTypeOf } from './cert-builder.ts';
 
 /** Key types a JWT authority can use, named as in SPIRE's `jwt_key_type`. */
 export type JwtKeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048';
 
-/** Raised when {@link JwtAuthority.sign} is asked for claims SPIRE would never mint. */
-export class JwtAuthorityError extends SidecarError {
-  declare readonly code: 'jwtauthority.bad_claims';
+/** Stable codes of {@link JwtAuthorityError}. */
+export type JwtAuthorityErrorCode =
+  /** {@link JwtAuthority.sign} was asked for claims SPIRE would never mint. */
+  | 'jwtauthority.bad_claims'
+  /** {@link JwtAuthority.fromState} was given a key or key ID it cannot use. */
+  | 'jwtauthority.bad_state';
 
-  constructor(message: string) {
-    super('jwtauthority.bad_claims', message);
+/** Raised when {@link JwtAuthority.sign} is asked for claims SPIRE would never mint, or a saved state is unusable. */
+export class JwtAuthorityError extends SidecarError {
+  declare readonly code: JwtAuthorityErrorCode;
+
+  constructor(message: string, code: JwtAuthorityErrorCode = 'jwtauthority.bad_claims', options?: { cause?: unknown }) {
+    super(code, message, options);
   }
+}
+
+/**
+ * What a JWT authority needs to come back after a restart, from
+ * {@link JwtAuthority.exportState}. Holds the private key: keep it private.
+ */
+export interface JwtAuthorityState {
+  readonly kid: string;
+  /** PKCS#8 DER of the signing key. */
+  readonly privateKeyPkcs8Der: Buffer;
 }
 
 /** The claims the dev agent puts in a JWT-SVID (facts §5.3), plus any extra ones. */
@@ -54,7 +72,8 @@ function b64urlJson(v: unknown): string {
  * An in-memory JWT signing authority for one trust domain: the dev agent's
  * stand-in for SPIRE's JWT key. Mints tokens shaped like SPIRE's (header
  * `{alg, kid, typ: 'JWT'}`) and publishes its key as a plain JWKS.
- * The private key never leaves this object.
+ * The private key leaves this object only through
+ * {@link JwtAuthority.exportState}, for the dev agent's state directory.
  */
 export class JwtAuthority {
   /** The trust domain whose JWT-SVIDs this authority signs. */
@@ -83,6 +102,32 @@ export class JwtAuthority {
     const keys = generateKey(keyType);
     // SPIRE's key IDs are random strings; 24 random bytes give 32 base64url characters.
     return new JwtAuthority(td, keyType, randomBytes(24).toString('base64url'), keys);
+  }
+
+  /**
+   * Brings back an authority saved with {@link JwtAuthority.exportState}.
+   * Throws JwtAuthorityError 'jwtauthority.bad_state' when the key is not a
+   * PKCS#8 private key of `keyType` or the key ID is not a short printable string.
+   */
+  static fromState(td: TrustDomain, state: JwtAuthorityState, keyType: JwtKeyType = 'ec-p256'): JwtAuthority {
+    const bad = (what: string, cause?: unknown): JwtAuthorityError =>
+      new JwtAuthorityError(`jwtauthority: saved state of ${td.name}: ${what}`, 'jwtauthority.bad_state', cause === undefined ? undefined : { cause });
+    // The kid goes into every token header and the JWKS; anything odd there is a damaged file.
+    if (typeof state.kid !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(state.kid)) throw bad('the key ID is not 1 to 128 printable ASCII characters');
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey({ key: state.privateKeyPkcs8Der, format: 'der', type: 'pkcs8' });
+    } catch (err) {
+      throw bad('the signing key is not a PKCS#8 private key', err);
+    }
+    const actual = keyTypeOf(privateKey);
+    if (actual !== keyType) throw bad(`the signing key is ${actual ?? 'of an unsupported type'}, but the key type is ${keyType}`);
+    return new JwtAuthority(td, keyType, state.kid, { privateKey, publicKey: createPublicKey(privateKey) });
+  }
+
+  /** The key ID and private key for {@link JwtAuthority.fromState}. The key is in the result: keep it private. */
+  exportState(): JwtAuthorityState {
+    return { kid: this.kid, privateKeyPkcs8Der: this.#privateKey.export({ type: 'pkcs8', format: 'der' }) };
   }
 
   /** The public key as a JWK with `kid` (no `use`, no private members), as SPIRE publishes it. */

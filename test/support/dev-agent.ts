@@ -6,6 +6,10 @@
  *
  * Pass the test context (or anything with `after`) as `cleanup` and the
  * agent, the process and the directory are torn down even when the test fails.
+ *
+ * A spawned agent keeps its authorities in `<dir>/agent-state` by default,
+ * so an agent restarted on the same `dir` keeps its CA, as a restarted
+ * SPIRE agent does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +40,12 @@ export interface TestAgentOptions {
   readonly jwtTtlMs?: number;
   /** Reuse this directory (e.g. to restart an agent on the same sockets); it is then not removed. */
   readonly dir?: string;
+  /**
+   * The agent's state directory (CA and JWT key kept across restarts), or
+   * false for none (every start is a new CA). Default: `<dir>/agent-state`
+   * for {@link spawnDevAgent}, none for {@link startDevAgent}.
+   */
+  readonly stateDir?: string | false;
   readonly cleanup?: Cleanup;
 }
 
@@ -89,6 +99,7 @@ export async function startDevAgent(opts: TestAgentOptions & Partial<Pick<DevAge
     ...(opts.jwtTtlMs !== undefined ? { jwtTtlMs: opts.jwtTtlMs } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
   });
   opts.cleanup?.after(() => agent.stop());
   return { ...s, agent, stop: () => agent.stop() };
@@ -114,6 +125,11 @@ export interface AgentProcess extends AgentSockets {
   kill(): Promise<void>;
 }
 
+/** The state directory a spawned agent in `dir` uses when the options do not say. */
+export function defaultStateDir(dir: string): string {
+  return join(dir, 'agent-state');
+}
+
 /** Builds the `dev-agent` command line for the given options. */
 export function devAgentArgs(dir: string, opts: TestAgentOptions): string[] {
   const specs = opts.workloads ?? defaultWorkloads;
@@ -125,12 +141,15 @@ export function devAgentArgs(dir: string, opts: TestAgentOptions): string[] {
   for (const [name, spec] of Object.entries(specs)) args.push('--workload', `${join(dir, `${name}.sock`)}=${idsOf(spec).ids.join(',')}`);
   args.push('--ttl', `${opts.svidTtlMs ?? 3_600_000}ms`);
   if (opts.jwtTtlMs !== undefined) args.push('--jwt-ttl', `${opts.jwtTtlMs}ms`);
+  const stateDir = opts.stateDir ?? defaultStateDir(dir);
+  if (stateDir !== false) args.push('--state-dir', stateDir);
   return args;
 }
 
 /**
  * Spawns `node sidecar/cli/main.ts dev-agent ...` and resolves once it
- * logged `ready`. Killed (SIGKILL) at cleanup if still running.
+ * logged `ready`. Killed (SIGKILL) at cleanup if still running. Unless
+ * `stateDir` says otherwise, the authorities are kept in `<dir>/agent-state`.
  */
 export async function spawnDevAgent(opts: TestAgentOptions & { readonly extraArgs?: readonly string[] } = {}): Promise<AgentProcess> {
   const dir = opts.dir ?? makeSocketDir(opts.cleanup);

@@ -2,7 +2,9 @@
  * The dev agent as a real process (`node sidecar/cli/main.ts dev-agent`):
  * killed with SIGKILL, the source keeps serving its last good SVID; started
  * again on the same socket, the client reconnects by itself and picks up
- * the new agent's SVID.
+ * the new agent's SVID. The agent runs without a state directory on
+ * purpose: the restart is also a CA change, which the client must accept.
+ * (test/integration/app/agent-restart.test.ts covers the kept CA.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +14,7 @@ import { spawnDevAgent } from '../../support/dev-agent.ts';
 
 test('agent killed and restarted on the same socket: last good SVID kept, then replaced', async (t) => {
   const workloads = { api: ['spiffe://example.org/api'] };
-  const first = await spawnDevAgent({ cleanup: t, workloads });
+  const first = await spawnDevAgent({ cleanup: t, workloads, stateDir: false });
   const source = await X509Source.create({ address: first.address(), timeoutMs: 15_000, backoff: { initialMs: 100, maxMs: 1_000 } });
   t.after(() => source.close());
   const before = source.getX509Svid();
@@ -27,7 +29,7 @@ test('agent killed and restarted on the same socket: last good SVID kept, then r
   assert.ok(source.isReady(), 'still ready while the SVID is valid');
 
   const replaced = new Promise<X509SourceUpdate>((resolve) => source.on('update', resolve));
-  const second = await spawnDevAgent({ cleanup: t, workloads, dir: first.dir });
+  const second = await spawnDevAgent({ cleanup: t, workloads, dir: first.dir, stateDir: false });
   const ev = await withTimeout(replaced, 30_000, () => `no update after restart; errors: ${errors.join()}`);
   assert.equal(ev.svid!.id.toString(), 'spiffe://example.org/api');
   assert.ok(!ev.svid!.certificates[0]!.der.equals(before.certificates[0]!.der), 'an SVID from the new agent');
