@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { devAgentOptionsFromArgs } from '../../../sidecar/cli/dev-agent.ts';
 import { UsageError } from '../../../sidecar/cli/io.ts';
-import { makeSocketDir, spawnDevAgent } from '../../support/dev-agent.ts';
+import { devAgentArgs, makeSocketDir, spawnDevAgent } from '../../support/dev-agent.ts';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const main = join(root, 'sidecar', 'cli', 'main.ts');
@@ -88,6 +88,7 @@ for (const [args, flag] of [
   [['--trust-domain', 'example.org', '--workload', '/tmp/x.sock=spiffe://example.org/x', '--federate', 'example.org=nowhere.org'], '--federate'],
   [['--trust-domain', 'example.org', '--workload', '/tmp/x.sock=spiffe://example.org/x', '--key-type', 'dsa'], '--key-type'],
   [['--trust-domain', 'example.org', '--workload', '/tmp/x.sock=spiffe://example.org/x', '--socket-mode', 'rw'], '--socket-mode'],
+  [['--trust-domain', 'example.org', '--workload', '/tmp/x.sock=spiffe://example.org/x', '--state-dir', ''], '--state-dir'],
 ] as const) {
   test(`dev-agent ${args.join(' ')} → UsageError naming ${flag}`, () => {
     assert.throws(
@@ -119,6 +120,31 @@ test('dev-agent flags map to DevAgent options', () => {
     jwtTtlMs: 60_000,
     keyType: 'ec-p384',
   });
+});
+
+test('dev-agent --state-dir: resolved against the working directory; in the help', async () => {
+  const opts = devAgentOptionsFromArgs(['--trust-domain', 'example.org', '--workload', '/run/a.sock=spiffe://example.org/a', '--state-dir', 'dev-state']);
+  assert.equal(opts !== 'help' && opts.stateDir, resolve('dev-state'));
+  const r = await run(['dev-agent', '--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /--state-dir DIR/);
+});
+
+test('dev-agent: a corrupt state file exits 1 naming the file; the agent restarted on a good one keeps its CA', async (t) => {
+  const first = await spawnDevAgent({ cleanup: t });
+  const created = await first.waitForEvent((e) => e.event === 'authority_created');
+  assert.equal(await first.stop(), 0);
+  const second = await spawnDevAgent({ cleanup: t, dir: first.dir });
+  const loaded = await second.waitForEvent((e) => e.event === 'authority_loaded');
+  assert.equal(loaded['bundle_sha256'], created['bundle_sha256']);
+  assert.equal(await second.stop(), 0);
+  const file = String(created['file']);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  writeFileSync(file, 'not json', { mode: 0o600 });
+  const r = await run(devAgentArgs(first.dir, {}));
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stderr.includes(file), r.stderr);
+  assert.match(r.stderr, /is not valid JSON.*\[devagent\.bad_state\]/);
 });
 
 test('dev-agent: a usage error exits 2 and names the flag', async () => {

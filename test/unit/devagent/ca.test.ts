@@ -147,3 +147,96 @@ test('key types: the CA key and the SVID key follow the options', async () => {
   const dflt = await ca.issueX509Svid({ id: ID, ttlMs: HOUR });
   assert.deepEqual(describe(parseX509Svid(dflt.chainDer, dflt.keyPkcs8Der).privateKey), expected['ec-p384']);
 });
+
+test('exportState/fromState round trip: same roots and key, SVIDs verify across the restart', async () => {
+  const clock = new ManualClock(T0);
+  const ca = await CertificateAuthority.create({ trustDomain: TD, clock, caTtlMs: 10 * HOUR });
+  const before = await ca.issueX509Svid({ id: ID, ttlMs: 20 * HOUR });
+  clock.advance(5 * HOUR);
+  await ca.rotate();
+  const state = ca.exportState();
+  assert.equal(state.rootsDer.length, 2, 'the old root is kept during a rotation');
+  assert.equal(state.intermediateDer, undefined);
+  const restored = CertificateAuthority.fromState(state, { trustDomain: TD, clock, caTtlMs: 10 * HOUR });
+  assert.ok(restored.bundleDer().equals(ca.bundleDer()));
+  assert.equal(restored.signerNotAfter.getTime(), ca.signerNotAfter.getTime());
+  const after = await restored.issueX509Svid({ id: ID, ttlMs: HOUR });
+  // Issued by the restored CA, trusted by the original's bundle, and the other way round.
+  assert.equal(verifyX509SvidChain(splitDerCertificates(after.chainDer), X509BundleSet.of([ca.bundle()]), { clock }).id.toString(), ID.toString());
+  assert.equal(verifyX509SvidChain(splitDerCertificates(before.chainDer), X509BundleSet.of([restored.bundle()]), { clock }).id.toString(), ID.toString());
+  // Once the old root has expired, it is no longer exported.
+  clock.advance(5 * HOUR + SECOND);
+  assert.equal(restored.exportState().rootsDer.length, 1);
+});
+
+test('exportState/fromState round trip in intermediate mode', async () => {
+  const clock = new ManualClock(T0);
+  const ca = await CertificateAuthority.create({ trustDomain: TD, clock, intermediate: true });
+  const state = ca.exportState();
+  assert.ok(state.intermediateDer);
+  const restored = CertificateAuthority.fromState(state, { trustDomain: TD, clock, intermediate: true });
+  const chain = splitDerCertificates((await restored.issueX509Svid({ id: ID, ttlMs: HOUR })).chainDer);
+  assert.equal(chain.length, 2);
+  assert.ok(chain[1]!.equals(state.intermediateDer));
+  assert.equal(verifyX509SvidChain(chain, X509BundleSet.of([ca.bundle()]), { clock }).verifiedChain.length, 3);
+});
+
+test('fromState accepts an expired CA; it refuses to issue until rotated', async () => {
+  const clock = new ManualClock(T0);
+  const ca = await CertificateAuthority.create({ trustDomain: TD, clock, caTtlMs: 2 * HOUR });
+  const state = ca.exportState();
+  clock.advance(3 * HOUR);
+  const restored = CertificateAuthority.fromState(state, { trustDomain: TD, clock, caTtlMs: 2 * HOUR });
+  assert.ok(restored.signerNotAfter.getTime() < clock.now());
+  await assert.rejects(restored.issueX509Svid({ id: ID, ttlMs: HOUR }), caError('ca.expired'));
+  await restored.rotate();
+  const issued = await restored.issueX509Svid({ id: ID, ttlMs: HOUR });
+  assert.equal(verifyX509SvidChain(splitDerCertificates(issued.chainDer), X509BundleSet.of([restored.bundle()]), { clock }).id.toString(), ID.toString());
+  assert.equal(restored.exportState().rootsDer.length, 1, 'the expired root is dropped');
+});
+
+test('fromState refuses a state that is corrupt or does not fit the options', async () => {
+  const clock = new ManualClock(T0);
+  const plain = (await CertificateAuthority.create({ trustDomain: TD, clock })).exportState();
+  const plain2 = (await CertificateAuthority.create({ trustDomain: TD, clock })).exportState();
+  const inter = await CertificateAuthority.create({ trustDomain: TD, clock, intermediate: true });
+  const interState = inter.exportState();
+  const interLeaf = splitDerCertificates((await inter.issueX509Svid({ id: ID, ttlMs: HOUR })).chainDer)[0]!;
+  const otherTd = TrustDomain.parse('other.org');
+  const other = (await CertificateAuthority.create({ trustDomain: otherTd, clock })).exportState();
+  const otherInter = (await CertificateAuthority.create({ trustDomain: otherTd, clock, intermediate: true })).exportState();
+  const p384 = (await CertificateAuthority.create({ trustDomain: TD, clock, keyType: 'ec-p384' })).exportState();
+  const plainCa = CertificateAuthority.fromState(plain, { trustDomain: TD, clock });
+  const leaf = splitDerCertificates((await plainCa.issueX509Svid({ id: ID, ttlMs: HOUR })).chainDer)[0]!;
+  const rows: { name: string; state: typeof plain; intermediate?: boolean; message: RegExp }[] = [
+    { name: 'no root', state: { ...plain, rootsDer: [] }, message: /has no root certificate/ },
+    { name: 'root not DER', state: { ...plain, rootsDer: [Buffer.from('not a certificate')] }, message: /root 0 is not a certificate/ },
+    { name: 'root of another trust domain', state: other, message: /root 0 is for spiffe:\/\/other\.org, not spiffe:\/\/example\.org/ },
+    { name: 'root is a leaf', state: { ...plain, rootsDer: [leaf] }, message: /root 0 is not a CA certificate/ },
+    {
+      name: 'root not self-signed',
+      state: { rootsDer: [interState.intermediateDer!], signingKeyPkcs8Der: interState.signingKeyPkcs8Der },
+      message: /root 0 is not self-signed/,
+    },
+    { name: 'intermediate missing in intermediate mode', state: plain, intermediate: true, message: /has no intermediate CA/ },
+    { name: 'intermediate present outside intermediate mode', state: interState, message: /has an intermediate CA/ },
+    { name: 'intermediate of another trust domain', state: { ...interState, intermediateDer: otherInter.intermediateDer! }, intermediate: true, message: /the intermediate is for spiffe:\/\/other\.org/ },
+    { name: 'intermediate is a leaf', state: { ...interState, intermediateDer: interLeaf }, intermediate: true, message: /the intermediate is not a CA certificate/ },
+    { name: 'intermediate not signed by the current root', state: { ...interState, rootsDer: plain.rootsDer }, intermediate: true, message: /not signed by the current root/ },
+    { name: 'key not PKCS#8', state: { ...plain, signingKeyPkcs8Der: Buffer.from('junk') }, message: /not a PKCS#8 private key/ },
+    { name: 'key of another CA', state: { ...plain, signingKeyPkcs8Der: plain2.signingKeyPkcs8Der }, message: /does not belong to the signing CA certificate/ },
+    { name: 'key type differs from the options', state: p384, message: /the CA key is ec-p384, but the key type is ec-p256/ },
+  ];
+  for (const row of rows) {
+    assert.throws(
+      () => CertificateAuthority.fromState(row.state, { trustDomain: TD, clock, ...(row.intermediate ? { intermediate: true } : {}) }),
+      (err: unknown) => {
+        caError('ca.bad_state')(err);
+        assert.match((err as Error).message, /^ca: saved state of example\.org: /, row.name);
+        assert.match((err as Error).message, row.message, row.name);
+        return true;
+      },
+      row.name,
+    );
+  }
+});
