@@ -14,7 +14,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchResults, CaseResult, FamilyResult, HeapBySide, HeapFigures, MemoryStage, ReadinessResult, RotationResult } from './bench-results.ts';
 import { startAgent, startApp, writeSvids, nodeBin, projectRoot, type Agent, type App, type BenchContext } from './bench-context.ts';
@@ -335,6 +335,7 @@ async function profileScenario(ctx: BenchContext, app: App, agent: Agent, certDi
     scenario:
       `spiffe-sidecar pair, HTTP/1.1, 64 B body, wrk -t1 -c${s.h1Connections} for ${s.profileS} s after ${s.warmupS} s warm-up ` +
       '(the two load profiles cover each process from start to exit); then one server-side start-up alone (spawn → /readyz 200 → SIGTERM)',
+    dir: relative(projectRoot, outDir),
     processes: ['client', 'server', 'startup'].map((side) => summariseProfile(join(outDir, `sidecar-${side}.cpuprofile`), 20)),
   };
 }

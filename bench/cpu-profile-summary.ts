@@ -30,6 +30,8 @@ export interface SelfTime {
   readonly selfMs: number;
   /** Percent of busy time (everything but `(idle)`). */
   readonly busyPct: number;
+  /** Native functions only: the nearest caller outside Node's own JavaScript, with its share of this function's self time. */
+  readonly calledFrom?: readonly { readonly caller: string; readonly pct: number }[];
 }
 
 /** Summary of one profile. */
@@ -47,8 +49,14 @@ export interface ProcessProfile {
 /** Summaries of the profiled processes, with how the load was generated. */
 export interface ProfileSummary {
   readonly scenario: string;
+  /** Where the .cpuprofile files are, relative to the project root. */
+  readonly dir: string;
   readonly processes: readonly ProcessProfile[];
 }
+
+/** How to read the figures; printed with every summary. */
+export const PROFILE_CAVEAT =
+  "V8 samples by wall clock: while a process is preempted by its peers on the shared core, the time is charged to the function that was running, most often the socket write that woke the peer. The native write shares are therefore inflated; the user/kernel CPU split per request in the table above is the CPU truth.";
 
 const projectRoot = resolve(import.meta.dirname, '..');
 
@@ -77,7 +85,10 @@ function originOf(functionName: string, url: string): string {
   // Their URLs are content hashes; summariseProfile names them by caller.
   if (url.startsWith('wasm://')) return wasmOrigin.get(url) ?? `wasm: ${url}`;
   const s = shortUrl(url);
-  if (s.startsWith('sidecar/')) return `project: ${s.split('/').slice(0, 2).join('/')}/`;
+  if (s.startsWith('sidecar/')) {
+    const parts = s.split('/');
+    return parts.length > 2 ? `project: ${parts[0]}/${parts[1]}/` : `project: ${s}`;
+  }
   const nm = url.lastIndexOf('/node_modules/');
   if (nm >= 0) {
     const parts = url.slice(nm + '/node_modules/'.length).split('/');
@@ -116,7 +127,7 @@ export function summariseProfile(file: string, topN = 20): ProcessProfile {
     const id = p.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, next));
   }
-  const fns = new Map<string, { name: string; where: string; us: number }>();
+  const fns = new Map<string, { name: string; where: string; us: number; callers: Map<string, number> }>();
   const origins = new Map<string, number>();
   const files = new Map<string, number>();
   let idleUs = 0;
@@ -132,9 +143,20 @@ export function summariseProfile(file: string, topN = 20): ProcessProfile {
     const name = cf.functionName || '(anonymous)';
     const where = cf.url === '' ? '' : `${shortUrl(cf.url)}:${cf.lineNumber + 1}`;
     const key = `${name}\u0000${where}`;
-    const f = fns.get(key) ?? { name, where, us: 0 };
+    const f = fns.get(key) ?? { name, where, us: 0, callers: new Map<string, number>() };
     f.us += us;
     fns.set(key, f);
+    if (cf.url === '') {
+      // Walk up to the first frame that is not Node's own JavaScript (streams, net, http).
+      let q = parent.get(id);
+      while (q !== undefined) {
+        const pcf = nodeById.get(q)!.callFrame;
+        if (pcf.url !== '' && !pcf.url.startsWith('node:') && !pcf.url.startsWith('wasm://')) break;
+        q = parent.get(q);
+      }
+      const c = q === undefined ? '(no JavaScript caller)' : `${nodeById.get(q)!.callFrame.functionName || '(anonymous)'} ${shortUrl(nodeById.get(q)!.callFrame.url)}:${nodeById.get(q)!.callFrame.lineNumber + 1}`;
+      f.callers.set(c, (f.callers.get(c) ?? 0) + us);
+    }
     const o = originOf(cf.functionName, cf.url);
     origins.set(o, (origins.get(o) ?? 0) + us);
     const file = cf.url === '' ? o : cf.url.startsWith('wasm://') ? o : shortUrl(cf.url);
@@ -158,7 +180,20 @@ export function summariseProfile(file: string, topN = 20): ProcessProfile {
     top: [...fns.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, topN)
-      .map((f) => ({ name: f.name, where: f.where, selfMs: ms(f.us), busyPct: pct(f.us) })),
+      .map((f) => ({
+        name: f.name,
+        where: f.where,
+        selfMs: ms(f.us),
+        busyPct: pct(f.us),
+        ...(f.callers.size > 0
+          ? {
+              calledFrom: [...f.callers]
+                .sort((a, b) => b[1] - a[1])
+                .slice(0, 2)
+                .map(([caller, us]) => ({ caller, pct: f.us > 0 ? Math.round((us / f.us) * 100) : 0 })),
+            }
+          : {}),
+      })),
   };
 }
 
@@ -177,7 +212,11 @@ export function profileMarkdown(p: ProcessProfile, topN = 15): string {
     '',
     '| Function | Where | Self ms | % busy |',
     '|---|---|---:|---:|',
-    ...p.top.slice(0, topN).map((f) => `| \`${f.name}\` | ${f.where ? `\`${f.where}\`` : '(native)'} | ${f.selfMs} | ${f.busyPct} |`),
+    ...p.top.slice(0, topN).map((f) => {
+      const callers = f.calledFrom?.filter((c) => c.caller !== '(no JavaScript caller)').map((c) => `\`${c.caller}\` ${c.pct} %`) ?? [];
+      const where = f.where ? `\`${f.where}\`` : callers.length > 0 ? `(native) via ${callers.join(', ')}` : '(native)';
+      return `| \`${f.name}\` | ${where} | ${f.selfMs} | ${f.busyPct} |`;
+    }),
   ];
   return lines.join('\n');
 }

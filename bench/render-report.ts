@@ -3,10 +3,14 @@
  *   node bench/render-report.ts bench/results/bench-full-<time>.json [--write]
  * Error counts are re-read from the tools' own output kept in the record,
  * so a record made before a parser fix renders with the corrected counts;
- * every other figure is printed as stored. --write also replaces the JSON
+ * the CPU profile summary is recomputed when the .cpuprofile files are
+ * still there; every other figure is printed as stored. --write also replaces the JSON
  * record and its .md next to it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from './bench-context.ts';
+import { summariseProfile, type ProfileSummary } from './cpu-profile-summary.ts';
 import type { BenchResults, CaseResult } from './bench-results.ts';
 import { parseH2load, parseWrk } from './load-tools.ts';
 import { renderReport } from './report.ts';
@@ -27,7 +31,17 @@ export function recount(r: BenchResults): BenchResults {
     ...r.notes.filter((n) => !n.includes('failed requests under throughput load')),
     ...cases.filter((c) => c.throughput.errors > 0 || c.latency.errors > 0).map(failedRequestsNote),
   ];
-  return { ...r, cases, notes };
+  return { ...r, cases, notes, profile: resummarise(r) };
+}
+
+/** Summarises the record's .cpuprofile files again with the current summariser, when they are still there. */
+function resummarise(r: BenchResults): BenchResults['profile'] {
+  if (r.profile === null) return null;
+  const stored = r.profile as Partial<ProfileSummary> & Pick<ProfileSummary, 'scenario' | 'processes'>;
+  const dir = stored.dir ?? join('bench', 'results', `profile-${r.startedAt.replace(/[:-]/g, '')}`);
+  const files = stored.processes.map((p) => join(projectRoot, dir, p.file));
+  if (!files.every((f) => existsSync(f))) return { ...stored, dir };
+  return { scenario: stored.scenario, dir, processes: files.map((f) => summariseProfile(f, 20)) };
 }
 
 function main(argv: readonly string[]): void {

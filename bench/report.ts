@@ -5,7 +5,7 @@
  * the issue (reported, not enforced), and the CPU profile summary.
  */
 import type { BenchResults, CaseResult, SideFigures } from './bench-results.ts';
-import { profileMarkdown } from './cpu-profile-summary.ts';
+import { PROFILE_CAVEAT, profileMarkdown } from './cpu-profile-summary.ts';
 
 const MiB = 2 ** 20;
 
@@ -183,7 +183,7 @@ export function renderReport(r: BenchResults): string {
   lines.push('', '### Targets (reported, not enforced)', '', '| Target | Measured | Met |', '|---|---|---|');
   for (const t of targetRows(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? '?' : t.met ? 'yes' : 'no'} |`);
   if (r.profile) {
-    lines.push('', `### CPU profile: ${r.profile.scenario}`, '');
+    lines.push('', `### CPU profile: ${r.profile.scenario}`, '', `Files: \`${r.profile.dir}/\`. ${PROFILE_CAVEAT}`, '');
     for (const p of r.profile.processes) lines.push(profileMarkdown(p, 12), '');
   }
   if (r.notes.length > 0) {

@@ -1,7 +1,8 @@
 /**
- * Runs the test suites with node's built-in runner in one invocation, so the
- * closing summary counts every test. `node test/support/run-tests.ts unit`
- * limits the run to the named folders under test/.
+ * Runs the test suites with node's built-in runner: unit, integration and
+ * e2e in one invocation (one summary for them), then the quick benchmark on
+ * its own. `node test/support/run-tests.ts unit` limits the run to the named
+ * folders under test/.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
 const suites = process.argv.slice(2);
-const folders = suites.length > 0 ? suites : ['unit', 'integration', 'e2e'];
+const folders = suites.length > 0 ? suites : ['unit', 'integration', 'e2e', 'bench'];
 
 function collect(dir: string, out: string[]): void {
   let entries: string[];
@@ -25,17 +26,26 @@ function collect(dir: string, out: string[]): void {
   }
 }
 
-const files: string[] = [];
-for (const f of folders) collect(join(root, 'test', f), files);
-if (files.length === 0) {
-  console.error(`run-tests: no test files under ${folders.join(', ')}`);
-  process.exit(1);
+function runSuite(folderList: readonly string[]): number {
+  const files: string[] = [];
+  for (const f of folderList) collect(join(root, 'test', f), files);
+  if (files.length === 0) {
+    console.error(`run-tests: no test files under ${folderList.join(', ')}`);
+    return 1;
+  }
+  // Integration and e2e tests start real processes; two files at a time keeps
+  // a 2-core machine responsive enough for timing-sensitive rotation tests.
+  const res = spawnSync(
+    process.execPath,
+    ['--test', '--test-concurrency=2', '--test-timeout=600000', '--disable-warning=ExperimentalWarning', ...files],
+    { cwd: root, stdio: 'inherit' },
+  );
+  return res.status ?? 1;
 }
-// Integration and e2e tests start real processes; two files at a time keeps
-// a 2-core machine responsive enough for timing-sensitive rotation tests.
-const res = spawnSync(
-  process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=600000', '--disable-warning=ExperimentalWarning', ...files],
-  { cwd: root, stdio: 'inherit' },
-);
-process.exit(res.status ?? 1);
+
+// The quick benchmark keeps both cores busy for minutes, so it runs on its
+// own after the other suites instead of beside timing-sensitive tests.
+const main = folders.filter((f) => f !== 'bench');
+let status = main.length > 0 ? runSuite(main) : 0;
+if (suites.length === 0 || folders.includes('bench')) status = runSuite(['bench']) || status;
+process.exit(status);

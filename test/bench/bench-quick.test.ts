@@ -10,11 +10,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { BenchResults } from '../../../bench/bench-results.ts';
-import { CASES } from '../../../bench/cases.ts';
-import { requireTools } from '../../support/tools.ts';
+import type { BenchResults } from '../../bench/bench-results.ts';
+import { CASES } from '../../bench/cases.ts';
+import { requireTools } from '../support/tools.ts';
 
-const root = resolve(import.meta.dirname, '..', '..', '..');
+const root = resolve(import.meta.dirname, '..', '..');
 const ghostunnel = join(root, '.cache', 'ghostunnel', 'v1.11.0', 'bin', 'ghostunnel');
 
 /** Runs the harness; resolves with its exit code and everything it printed. */
