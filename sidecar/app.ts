@@ -96,7 +96,7 @@ function transparentOptions(config: Config, identity: X509SvidSource): Transpare
   if (!t) return undefined;
   const td = config.spiffe.trustDomain;
   const server = t.server ? peerIdMatcher(t.server) : td ? matchMemberOf(td) : matchOwnTrustDomain(identity);
-  return { server, ...(t.ports ? { ports: t.ports } : {}) };
+  return { server, webSocket: t.webSocket, ...(t.ports ? { ports: t.ports } : {}) };
 }
 
 /** Builds the sidecar described by `config`; nothing is bound until start(). */
@@ -129,6 +129,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
         app: c.app,
         appProtocol: c.appProtocol,
         appPorts: c.appPorts,
+        webSocket: c.webSocket,
         localId: () => identity.getX509Svid().id,
         policy: policies.provider(c.policy),
         headers,
@@ -142,7 +143,14 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
       createOutbound({
         ...common,
         listen: c.listen,
-        upstreams: c.upstreams.map((u) => ({ host: u.host, port: u.port, address: u.address, server: peerIdMatcher(u.server), protocol: u.protocol })),
+        upstreams: c.upstreams.map((u) => ({
+          host: u.host,
+          port: u.port,
+          address: u.address,
+          server: peerIdMatcher(u.server),
+          protocol: u.protocol,
+          webSocket: u.webSocket,
+        })),
         transparent: transparentOptions(config, identity),
         headers,
         accessLog: config.log.accessLog,

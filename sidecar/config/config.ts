@@ -57,6 +57,8 @@ export interface InboundConfig {
   /** Further app ports chosen by the Host / :authority port; unique ports. */
   readonly appPorts: readonly InboundAppPort[];
   readonly policy: PolicySource;
+  /** Callers may open WebSockets to the app (an uninspected tunnel once upgraded). Default false. */
+  readonly webSocket: boolean;
 }
 
 /** One route of the HTTP outbound proxy. */
@@ -73,6 +75,8 @@ export interface Upstream {
   /** Which server identities this upstream may present. */
   readonly server: PeerIdMatch;
   readonly protocol: UpstreamProtocol;
+  /** The app may open WebSockets to this host. Default false. */
+  readonly webSocket: boolean;
 }
 
 /**
@@ -85,6 +89,8 @@ export interface TransparentOutbound {
   readonly server: PeerIdMatch | null;
   /** The Host ports that may be forwarded this way; null means any. */
   readonly ports: readonly number[] | null;
+  /** WebSockets may be opened to hosts dialled by name. Default false. */
+  readonly webSocket: boolean;
 }
 
 /** The HTTP outbound proxy: plaintext local listener → mTLS to peer sidecars. */

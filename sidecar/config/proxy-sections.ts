@@ -11,12 +11,12 @@ export const DEFAULT_INBOUND_LISTEN: Address = Object.freeze({ host: '0.0.0.0', 
 /** Loopback by default: the outbound listener sends with this workload's identity. */
 export const DEFAULT_OUTBOUND_LISTEN: Address = Object.freeze({ host: '127.0.0.1', port: 15001 });
 
-const INBOUND_KEYS = ['listen', 'app', 'appProtocol', 'appPorts', 'policyFile'] as const;
+const INBOUND_KEYS = ['listen', 'app', 'appProtocol', 'appPorts', 'policyFile', 'webSocket'] as const;
 const APP_PORT_KEYS = ['port', 'app', 'appProtocol'] as const;
 const INBOUND_ENV = [ENV_INBOUND_LISTEN, ENV_APP_ADDRESS, ENV_APP_PROTOCOL, ENV_POLICY_FILE] as const;
 const OUTBOUND_KEYS = ['listen', 'upstreams', 'transparent'] as const;
-const TRANSPARENT_KEYS = ['enabled', 'ports', ...SERVER_MATCH_KEYS] as const;
-const UPSTREAM_KEYS = ['host', 'address', 'protocol', ...SERVER_MATCH_KEYS] as const;
+const TRANSPARENT_KEYS = ['enabled', 'ports', 'webSocket', ...SERVER_MATCH_KEYS] as const;
+const UPSTREAM_KEYS = ['host', 'address', 'protocol', 'webSocket', ...SERVER_MATCH_KEYS] as const;
 const TCP_INBOUND_KEYS = ['name', 'direction', 'listen', 'target', 'policyFile'] as const;
 const TCP_OUTBOUND_KEYS = ['name', 'direction', 'listen', 'address', ...SERVER_MATCH_KEYS] as const;
 const TCP_KEYS: readonly string[] = [...new Set<string>([...TCP_INBOUND_KEYS, ...TCP_OUTBOUND_KEYS])];
@@ -71,7 +71,8 @@ export function inboundSection(r: ConfigReader, root: Mapping | undefined): Inbo
   const protocol = r.override(r.read(m, 'appProtocol', 'inbound', appProtocol, 'http1'), ENV_APP_PROTOCOL, appProtocol);
   const file = r.override(r.read(m, 'policyFile', 'inbound', nonEmptyString, undefined), ENV_POLICY_FILE, nonEmptyString);
   warnIfNotLoopback(r, app, 'inbound.app', PLAINTEXT_TO_APP);
-  return { listen, app, appProtocol: protocol, appPorts: appPorts(r, m), policy: policyFrom(file) };
+  const webSocket = r.read(m, 'webSocket', 'inbound', yamlBoolean, false);
+  return { listen, app, appProtocol: protocol, appPorts: appPorts(r, m), policy: policyFrom(file), webSocket };
 }
 
 /**
@@ -118,7 +119,8 @@ function upstream(r: ConfigReader, raw: unknown, path: string, transparent: bool
       : requiredAddress(r, m, 'address', path, "10.0.0.5:15006 (the peer sidecar's inbound listener; optional in transparent mode)");
   const server = readPeerIdMatch(r, m, path);
   const protocol = r.read(m, 'protocol', path, upstreamProtocol, 'http1');
-  return { host: match.host, port: match.port, address, server, protocol };
+  const webSocket = r.read(m, 'webSocket', path, yamlBoolean, false);
+  return { host: match.host, port: match.port, address, server, protocol, webSocket };
 }
 
 /** Reads a list of unique ports at `path`; undefined when absent. */
@@ -153,14 +155,16 @@ function transparentSection(r: ConfigReader, m: Mapping | undefined): Transparen
   let enabled = false;
   let server: PeerIdMatch | null = null;
   let ports: number[] | null = null;
+  let webSocket = false;
   if (t !== undefined) {
+    webSocket = r.read(t, 'webSocket', path, yamlBoolean, false);
     if (!r.has(t, 'enabled')) r.problem(childPath(path, 'enabled'), 'is required: true or false');
     else enabled = r.read(t, 'enabled', path, yamlBoolean, false);
     if (SERVER_MATCH_KEYS.some((k) => r.has(t, k))) server = readPeerIdMatch(r, t, path);
     ports = portList(r, t, 'ports', path) ?? null;
   }
   enabled = r.override(enabled, ENV_TRANSPARENT, envBoolean, false);
-  return enabled ? { server, ports } : null;
+  return enabled ? { server, ports, webSocket } : null;
 }
 
 /** Reads `outbound:`; enabled when the file has the section, or the outbound listen or transparent env var (true) is set. */

@@ -7,10 +7,18 @@
  * Removed when forwarding: Connection and every header it names,
  * Keep-Alive, TE (except the `trailers` token, which gRPC needs and HTTP/2
  * allows), Transfer-Encoding (each hop frames the body itself), Upgrade
- * (carried separately, and only on an upgrade), every Proxy-* header
- * (meant for a proxy, and this is not one the app chose), HTTP/2
+ * (carried separately, and only on a WebSocket upgrade), HTTP2-Settings
+ * (RFC 9113 §3.2.1 defines it as connection-specific), every Proxy-*
+ * header (meant for a proxy, and this is not one the app chose), HTTP/2
  * pseudo-headers (rebuilt for the next hop), and Expect on requests (this
  * hop already answered `100 Continue`).
+ *
+ * Upgrades are an allow-list of one: WebSocket (RFC 6455 §4.1). Any other
+ * protocol, `h2c` above all (RFC 7540 §3.2), is dropped with its headers and
+ * the request forwarded as plain HTTP/1.1, as a server that ignores Upgrade
+ * answers (RFC 9110 §7.8). Forwarding an h2c upgrade would let the caller
+ * speak HTTP/2 straight to the app after the 101, past policy and identity
+ * headers, for the life of the connection (docs/security.md).
  */
 
 /** What a request scan reports besides the headers to forward. */
@@ -23,7 +31,11 @@ export interface RequestHeadSink {
   hasHostHeader: boolean;
   /** HTTP/1.1: Content-Length above zero or Transfer-Encoding present. */
   hasBody: boolean;
-  /** The Upgrade header's value when Connection lists `upgrade`; '' otherwise. */
+  /**
+   * `websocket` when the request asks for a WebSocket upgrade (Connection
+   * lists `upgrade` and Upgrade is that one protocol); '' otherwise, which
+   * makes every other upgrade a plain request.
+   */
   upgrade: string;
   /** Size of the head as HTTP/2 counts it (RFC 9113 §6.5.2: name + value + 32 per field). */
   headerBytes: number;
@@ -80,7 +92,8 @@ function kindOf(name: string): number {
       if (lowerEquals(name, 'connection')) return CONNECTION;
       return lowerEquals(name, 'keep-alive') ? DROP : OTHER;
     case 14:
-      return lowerEquals(name, 'content-length') ? CONTENT_LENGTH : OTHER;
+      if (lowerEquals(name, 'content-length')) return CONTENT_LENGTH;
+      return lowerEquals(name, 'http2-settings') ? DROP : OTHER;
     case 17:
       return lowerEquals(name, 'transfer-encoding') ? TRANSFER_ENCODING : OTHER;
     default:
@@ -206,8 +219,34 @@ export function scanRequestHead(raw: readonly string[], sink: RequestHeadSink): 
   sink.authority = pseudoAuthority !== '' ? pseudoAuthority : authority;
   sink.hasHostHeader = hasHost;
   sink.hasBody = hasBody;
-  sink.upgrade = upgrade !== '' && connection !== undefined && hasToken(connection, 'upgrade') ? upgrade : '';
+  sink.upgrade = connection !== undefined && hasToken(connection, 'upgrade') && isWebSocketUpgrade(upgrade) ? WEBSOCKET : '';
   sink.headerBytes = bytes;
+}
+
+const WEBSOCKET = 'websocket';
+
+/**
+ * True when an Upgrade value asks for WebSocket and nothing else. A list
+ * (`websocket, h2c`) is refused: the server would pick, and the proxy
+ * could not tell which protocol the 101 switched to.
+ */
+export function isWebSocketUpgrade(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  let s = 0;
+  let e = value.length;
+  while (s < e && isSpace(value.charCodeAt(s))) s++;
+  while (e > s && isSpace(value.charCodeAt(e - 1))) e--;
+  return e - s === WEBSOCKET.length && lowerEquals(value.slice(s, e), WEBSOCKET);
+}
+
+/**
+ * node:http's `shouldUpgradeCallback`: only WebSocket upgrades leave the
+ * request path. Every other Upgrade request is parsed as a normal request,
+ * body included, and forwarded without its upgrade headers.
+ */
+export function acceptsUpgrade(req: { readonly headers: { readonly upgrade?: string | undefined; readonly connection?: string | undefined } }): boolean {
+  const c = req.headers.connection;
+  return c !== undefined && hasToken(c, 'upgrade') && isWebSocketUpgrade(req.headers.upgrade);
 }
 
 function str(v: string | Buffer): string {

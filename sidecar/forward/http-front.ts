@@ -7,6 +7,7 @@ import type { Direction, ProxyMetrics } from '../metrics/index.ts';
 import type { ConnInfo, Exchange } from './exchange.ts';
 import { H1Exchange } from './h1-exchange.ts';
 import { H2Exchange } from './h2-exchange.ts';
+import { acceptsUpgrade } from './hop-by-hop.ts';
 import type { ProxyLimits } from './proxy-limits.ts';
 import { UpgradeExchange } from './upgrade-exchange.ts';
 
@@ -80,6 +81,9 @@ export class HttpFront {
       keepAliveTimeout: l.idleTimeoutMs,
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(l.headersTimeoutMs / 4))),
       noDelay: true,
+      // Only WebSocket takes the raw-socket path; h2c and any other upgrade
+      // are served as ordinary requests (hop-by-hop.ts says why).
+      shouldUpgradeCallback: acceptsUpgrade,
     });
     this.#h1.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res));
     this.#h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));

@@ -28,7 +28,7 @@ export { ForwardError } from './forward-error.ts';
 export type { ForwardErrorCode } from './forward-error.ts';
 export { errorResponse } from './error-response.ts';
 export type { ErrorResponse } from './error-response.ts';
-export { scanRequestHead, scanResponseHead, trailersToForward, hasToken, lowerEquals } from './hop-by-hop.ts';
+export { scanRequestHead, scanResponseHead, trailersToForward, hasToken, lowerEquals, acceptsUpgrade, isWebSocketUpgrade } from './hop-by-hop.ts';
 export type { RequestHeadSink, ResponseHeadSink } from './hop-by-hop.ts';
 export { sniffProtocol } from './protocol-sniffer.ts';
 export { joinStreams } from './join-streams.ts';

@@ -44,6 +44,11 @@ export interface InboundOptions {
   readonly bundleSource: X509BundleSetProvider;
   /** Our own SPIFFE ID (the XFCC `By=`). */
   readonly localId: () => SpiffeId;
+  /**
+   * Whether callers may open WebSockets to the app. Default false: after
+   * the 101 the connection is an uninspected tunnel (docs/security.md).
+   */
+  readonly webSocket?: boolean | undefined;
   /** The current policy; called per request, so a reload applies to the next request. */
   readonly policy: () => Policy;
   readonly headers: IdentityHeaders;
@@ -116,6 +121,12 @@ export function createInbound(o: InboundOptions): ProxyListener {
       } else {
         ex.reject(403, `forbidden: ${DENY_TEXT[d.reason] ?? d.reason}`, d.reason);
       }
+      return;
+    }
+    if (ex.upgrade !== '' && o.webSocket !== true) {
+      ex.decision = 'deny';
+      o.metrics.authzDecision('deny', conn.peerId);
+      ex.reject(403, 'forbidden: WebSocket is not permitted on this listener (inbound.webSocket)', 'upgrade_not_allowed');
       return;
     }
     ex.decision = 'allow';

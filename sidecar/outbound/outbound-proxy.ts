@@ -46,6 +46,12 @@ export interface OutboundUpstreamOptions {
    * request but upgrades goes over one multiplexed HTTP/2 session.
    */
   readonly protocol: 'http1' | 'h2';
+  /**
+   * Whether the app may open WebSockets to this host. Default false: an
+   * upgraded connection is an uninspected byte tunnel for its whole life,
+   * so it is opt-in per route (docs/security.md).
+   */
+  readonly webSocket?: boolean | undefined;
 }
 
 /** Options of {@link createOutbound}. */
@@ -75,6 +81,7 @@ interface ConfiguredRoute {
   readonly address: HostPort | null;
   readonly server: IdMatcher;
   readonly protocol: 'http1' | 'h2';
+  readonly webSocket: boolean;
   readonly dest: Destination | null;
 }
 
@@ -154,7 +161,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     }
     const dest = u.address === null ? null : destination(name, u.address, u.server, u.protocol, undefined);
     if (dest !== null) destinations.push(dest);
-    const value: ConfiguredRoute = { address: u.address, server: u.server, protocol: u.protocol, dest };
+    const value: ConfiguredRoute = { address: u.address, server: u.server, protocol: u.protocol, webSocket: u.webSocket === true, dest };
     return { host, port, value };
   });
   const routes = new RouteTable(entries);
@@ -192,16 +199,23 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     }
     const r = routeOutbound(ex.authority, routes, transparent);
     let d: Destination;
+    let webSocket: boolean;
     switch (r.kind) {
       case 'refuse':
         ex.reject(r.status, r.message, r.reason);
         return;
       case 'upstream':
         d = r.route.dest!;
+        webSocket = r.route.webSocket;
         break;
       case 'dial':
         d = dialledDestination(transparent!, r.host, r.port, r.pin);
+        webSocket = r.pin !== undefined ? r.pin.webSocket : transparent!.webSocket === true;
         break;
+    }
+    if (ex.upgrade !== '' && !webSocket) {
+      ex.reject(403, `WebSocket to ${d.name} is not permitted: the upstream does not set webSocket: true`, 'upgrade_not_allowed');
+      return;
     }
     ex.headers = o.headers.outbound(ex.headers);
     // Upgrades need HTTP/1.1; HTTP/2 requests (gRPC) keep HTTP/2 so trailers survive.

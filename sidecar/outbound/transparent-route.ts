@@ -24,6 +24,8 @@ export interface TransparentOptions {
   readonly lookup?: LookupFunction | undefined;
   /** Destinations (host:port) kept with open connection pools; the least recently used beyond it are closed. Default 256. */
   readonly maxDestinations?: number | undefined;
+  /** Whether WebSockets may be opened to hosts dialled by name (a pinned route decides for its host). Default false. */
+  readonly webSocket?: boolean | undefined;
 }
 
 /** What the route table holds per configured upstream. */

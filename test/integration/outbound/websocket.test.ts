@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { parsePolicy } from '../../../sidecar/policy/index.ts';
-import { Cleanup, makePki, type Pki } from '../forward/proxy-fixtures.ts';
+import { Cleanup, eventually, makePki, type Pki } from '../forward/proxy-fixtures.ts';
 import { FRONTEND_ID, startMesh } from '../forward/mesh.ts';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -111,9 +111,12 @@ function upgrade(port: number, path: string): Promise<{ status: number; socket?:
   });
 }
 
+/** WebSocket is opt-in on both sides (an upgraded connection is an uninspected tunnel). */
+const WS = { upstream: { webSocket: true }, inbound: { webSocket: true } } as const;
+
 for (const protocol of ['http1', 'h2'] as const) {
   test(`WebSocket upgrade and echo through both sidecars (${protocol} link configured)`, async () => {
-    const m = await startMesh(pki, cleanup, { appPort, protocol });
+    const m = await startMesh(pki, cleanup, { appPort, protocol, ...WS });
     const r = await upgrade(m.outboundPort, '/ws');
     assert.equal(r.status, 101);
     r.socket!.write(frame('hello', true));
@@ -127,8 +130,24 @@ for (const protocol of ['http1', 'h2'] as const) {
 test('policy applies to upgrade requests: a denied path gets 403 and never reaches the app', async () => {
   const before = upgradeRequests.length;
   const policy = parsePolicy({ version: 1, rules: [{ name: 'ws', from: [{ id: FRONTEND_ID }], to: [{ paths: ['/ws'] }] }] }, 'ws-policy');
-  const m = await startMesh(pki, cleanup, { appPort, inbound: { policy: () => policy } });
+  const m = await startMesh(pki, cleanup, { appPort, upstream: { webSocket: true }, inbound: { webSocket: true, policy: () => policy } });
   assert.equal((await upgrade(m.outboundPort, '/ws/../admin')).status, 403);
   assert.equal(upgradeRequests.length, before);
   assert.equal((await upgrade(m.outboundPort, '/ws')).status, 101);
 });
+
+// Each row fails without its permission check: the app would answer 101.
+for (const [name, opts, refusedBy] of [
+  ['outbound route without webSocket', { inbound: { webSocket: true } }, 'outbound'],
+  ['inbound listener without webSocket', { upstream: { webSocket: true } }, 'inbound'],
+] as const) {
+  test(`WebSocket refused with 403 when not permitted: ${name}`, async () => {
+    const before = upgradeRequests.length;
+    const m = await startMesh(pki, cleanup, { appPort, ...opts });
+    assert.equal((await upgrade(m.outboundPort, '/ws')).status, 403);
+    assert.equal(upgradeRequests.length, before, 'the app never saw the upgrade');
+    const logger = refusedBy === 'outbound' ? m.outLogger : m.inLogger;
+    // The access line is written when the refused connection closes.
+    await eventually(() => logger.lines.some((l) => l.obj['reason'] === 'upgrade_not_allowed'), 5000, `${refusedBy} logs reason upgrade_not_allowed`);
+  });
+}

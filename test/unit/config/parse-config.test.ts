@@ -315,6 +315,7 @@ const good: GoodRow[] = [
         appProtocol: 'http1',
         appPorts: [],
         policy: { kind: 'sameTrustDomain' },
+        webSocket: false,
       });
     },
   },
@@ -324,6 +325,18 @@ const good: GoodRow[] = [
     check: (c) => {
       assert.deepEqual(c.inbound?.policy, { kind: 'file', path: '/etc/p.yaml' });
       assert.equal(c.inbound?.appProtocol, 'h2c');
+    },
+  },
+  {
+    name: 'webSocket is opt-in per inbound listener, upstream and transparent mode',
+    input: base({
+      inbound: { app: '127.0.0.1:8080', webSocket: true },
+      outbound: { upstreams: [{ host: 'a', serverId: 'spiffe://example.org/a', webSocket: true }, { host: 'b', serverId: 'spiffe://example.org/b' }], transparent: { enabled: true, webSocket: true } },
+    }),
+    check: (c) => {
+      assert.equal(c.inbound?.webSocket, true);
+      assert.deepEqual(c.outbound?.upstreams.map((u) => u.webSocket), [true, false]);
+      assert.equal(c.outbound?.transparent?.webSocket, true);
     },
   },
   {
@@ -342,6 +355,7 @@ const good: GoodRow[] = [
         appProtocol: 'h2c',
         appPorts: [],
         policy: { kind: 'file', path: '/b.yaml' },
+        webSocket: false,
       });
     },
   },
@@ -421,7 +435,7 @@ const good: GoodRow[] = [
     name: 'transparent enabled: own trust domain, any port, no upstreams needed',
     input: base({ outbound: { transparent: { enabled: true } } }),
     check: (c) => {
-      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null });
+      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null, webSocket: false });
       assert.deepEqual(c.outbound?.upstreams, []);
     },
   },
@@ -455,7 +469,7 @@ const good: GoodRow[] = [
     env: { SPIFFE_SIDECAR_TRANSPARENT: 'true' },
     check: (c) => {
       assert.deepEqual(c.outbound?.listen, { host: '127.0.0.1', port: 15001 });
-      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null });
+      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null, webSocket: false });
     },
   },
   {

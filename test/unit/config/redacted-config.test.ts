@@ -23,11 +23,12 @@ describe('redactedConfig', () => {
       appProtocol: 'http1',
       appPorts: [],
       policy: { kind: 'sameTrustDomain' },
+      webSocket: false,
     });
     assert.deepEqual(out['outbound'], {
       listen: '127.0.0.1:15001',
       upstreams: [
-        { host: 'backend', port: 8080, address: '10.0.0.5:15006', server: { kind: 'oneOf', ids: ['spiffe://example.org/a'] }, protocol: 'http1' },
+        { host: 'backend', port: 8080, address: '10.0.0.5:15006', server: { kind: 'oneOf', ids: ['spiffe://example.org/a'] }, protocol: 'http1', webSocket: false },
       ],
       transparent: null,
     });

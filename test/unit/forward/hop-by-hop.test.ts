@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasToken, scanRequestHead, scanResponseHead, trailersToForward, type RequestHeadSink, type ResponseHeadSink } from '../../../sidecar/forward/index.ts';
+import { acceptsUpgrade, hasToken, scanRequestHead, scanResponseHead, trailersToForward, type RequestHeadSink, type ResponseHeadSink } from '../../../sidecar/forward/index.ts';
 
 function req(raw: string[]): RequestHeadSink {
   const sink: RequestHeadSink = { headers: [], authority: '', hasHostHeader: false, hasBody: false, upgrade: '', headerBytes: 0 };
@@ -58,6 +58,38 @@ test('request: upgrade only when Connection lists upgrade', () => {
   assert.equal(req(['Connection', 'Upgrade', 'Upgrade', 'websocket']).upgrade, 'websocket');
   assert.equal(req(['Upgrade', 'websocket']).upgrade, '');
   assert.equal(req(['Connection', 'keep-alive', 'Upgrade', 'websocket']).upgrade, '');
+});
+
+// Upgrades are an allow-list of one (RFC 6455 §4.1); h2c must never pass (RFC 7540 §3.2).
+for (const [upgrade, expected] of [
+  ['websocket', 'websocket'],
+  ['WebSocket', 'websocket'],
+  [' websocket ', 'websocket'],
+  ['h2c', ''],
+  ['H2C', ''],
+  ['websocket, h2c', ''],
+  ['h2c, websocket', ''],
+  ['TLS/1.2', ''],
+  ['websocketx', ''],
+  ['', ''],
+] as const) {
+  test(`request: Upgrade ${JSON.stringify(upgrade)} → upgrade ${JSON.stringify(expected)}`, () => {
+    const s = req(['Host', 'b', 'Connection', 'Upgrade, HTTP2-Settings', 'Upgrade', upgrade, 'HTTP2-Settings', 'AAMAAABk']);
+    assert.equal(s.upgrade, expected);
+    assert.deepEqual(s.headers, ['Host', 'b'], 'Upgrade, Connection and HTTP2-Settings are never forwarded as headers');
+  });
+}
+
+test('request: HTTP2-Settings is hop-by-hop even when Connection does not name it', () => {
+  assert.deepEqual(req(['Host', 'b', 'http2-settings', 'AAMAAABk', 'X-A', '1']).headers, ['Host', 'b', 'X-A', '1']);
+});
+
+test('acceptsUpgrade: only a WebSocket upgrade leaves the request path', () => {
+  assert.equal(acceptsUpgrade({ headers: { connection: 'Upgrade', upgrade: 'websocket' } }), true);
+  assert.equal(acceptsUpgrade({ headers: { connection: 'keep-alive, Upgrade', upgrade: 'WebSocket' } }), true);
+  assert.equal(acceptsUpgrade({ headers: { connection: 'Upgrade, HTTP2-Settings', upgrade: 'h2c' } }), false);
+  assert.equal(acceptsUpgrade({ headers: { upgrade: 'websocket' } }), false);
+  assert.equal(acceptsUpgrade({ headers: { connection: 'Upgrade', upgrade: 'websocket, h2c' } }), false);
 });
 
 test('request: header bytes count name + value + 32 per field (RFC 9113 §6.5.2)', () => {
