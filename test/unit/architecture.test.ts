@@ -22,14 +22,16 @@ const allowed: Record<string, readonly string[]> = {
   policy: ['core', 'spiffe'],
   headers: ['core', 'spiffe'],
   metrics: ['core', 'spiffe'],
+  auth: ['core', 'spiffe', 'x509', 'bundle', 'svid'],
   injector: ['core', 'spiffe'],
   iptables: ['core'],
   devagent: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'workload'],
   forward: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'tls', 'headers', 'metrics'],
-  inbound: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'tls', 'policy', 'headers', 'metrics', 'forward'],
-  outbound: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'tls', 'policy', 'headers', 'metrics', 'forward'],
+  enforcement: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'policy', 'headers', 'metrics', 'auth'],
+  inbound: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'tls', 'policy', 'headers', 'metrics', 'forward', 'auth', 'enforcement'],
+  outbound: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'tls', 'policy', 'headers', 'metrics', 'forward', 'auth', 'enforcement'],
   admin: ['core', 'spiffe', 'x509', 'bundle', 'svid', 'metrics'],
-  config: ['core', 'spiffe', 'policy', 'headers', 'tls', 'metrics'],
+  config: ['core', 'spiffe', 'policy', 'headers', 'tls', 'metrics', 'auth'],
 };
 /** Folders at the top: may import anything below, nothing imports them except the CLI. */
 const top = new Set(['cli', 'demo', 'runtime', '.']);
