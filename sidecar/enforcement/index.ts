@@ -1,0 +1,17 @@
+/**
+ * enforcement: the one place an inbound request or connection is
+ * authorized. Peer identity (verified by TLS) → end-user token (auth) →
+ * policy → identity headers, and the closed set of local answers
+ * (400/401/403/431/503) with their statuses, bodies and headers.
+ *
+ * Pure decision code over a request record: no sockets, no HTTP framing,
+ * no upstreams. It must never read identity from request headers other
+ * than through the authenticator, and never let a request through when a
+ * check could not be made.
+ */
+export { InboundEnforcement } from './inbound-enforcement.ts';
+export type { InboundEnforcementOptions, InboundRequest, RequestAuthenticator, EnforcementObserver } from './inbound-enforcement.ts';
+export { INBOUND_ANSWERS, ANSWER_REASONS } from './local-answer.ts';
+export type { AnswerReason, LocalAnswer } from './local-answer.ts';
+export { forwardedFor, MAX_FORWARDED_HOPS } from './forwarded-for.ts';
+export type { ForwardedFor } from './forwarded-for.ts';
