@@ -44,6 +44,14 @@ export interface DevAgentOptions {
    * a new CA.
    */
   readonly stateDir?: string;
+  /**
+   * Issue X509-SVIDs from an intermediate CA below each trust domain's root,
+   * as SPIRE does with an UpstreamAuthority: the Workload API then sends
+   * leaf + intermediate in `x509_svid` while the bundle holds only the root.
+   * Default false (leaf signed by the root). A CA saved in `stateDir` in the
+   * other mode is refused, not converted.
+   */
+  readonly intermediate?: boolean;
 }
 
 /** Parses workload IDs: valid, with a path, in a configured trust domain, no duplicates. Problems are appended. */
@@ -108,6 +116,7 @@ export function validateOptions(opts: DevAgentOptions): ValidatedConfig {
   if (opts.jwtTtlMs !== undefined && (!Number.isFinite(opts.jwtTtlMs) || opts.jwtTtlMs < 1000)) {
     problems.push('jwtTtlMs: must be at least 1000 ms');
   }
+  if (opts.intermediate !== undefined && typeof opts.intermediate !== 'boolean') problems.push('intermediate: must be true or false');
   if (opts.stateDir !== undefined && (typeof opts.stateDir !== 'string' || !isAbsolute(opts.stateDir))) {
     problems.push('stateDir: must be an absolute path');
   }

@@ -48,8 +48,9 @@ const DEFAULT_CA_TTL_MS = 24 * 3_600_000;
  * It behaves like a SPIRE agent where that matters to clients: the security
  * header, PermissionDenied "no identity issued", a first message at once and
  * a new one on every rotation (at half the SVID lifetime), per-call JWT-SVIDs,
- * federation through `federated_bundles`. Identity is per socket because
- * Node cannot read a socket peer's credentials.
+ * federation through `federated_bundles`, and with `intermediate` the
+ * leaf + intermediate chains of a SPIRE server behind an UpstreamAuthority.
+ * Identity is per socket because Node cannot read a socket peer's credentials.
  */
 export class DevAgent {
   readonly #authorities: ReadonlyMap<string, Authority>;
@@ -99,6 +100,7 @@ export class DevAgent {
         // Long enough that SVIDs are rarely capped by the CA's expiry.
         caTtlMs: Math.max(DEFAULT_CA_TTL_MS, 4 * opts.svidTtlMs),
         ...(opts.keyType ? { keyType: opts.keyType } : {}),
+        ...(opts.intermediate ? { intermediate: true } : {}),
       };
       const { ca, jwt } = await openAuthorities(caOpts, jwtKeyType(opts.keyType), store, clock, logger);
       authorities.set(name, { td: t.td, ca, jwt, federatesWith: t.federatesWith, generation: 0, rotating: undefined });

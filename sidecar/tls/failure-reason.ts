@@ -24,6 +24,19 @@ const byOpensslCode: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Labels that name the same fact under another word in another layer: the
+ * SPIFFE verifier says 'no_certificates' where OpenSSL's alerts say
+ * 'no_certificate'. A peer without a certificate is counted under one label
+ * whichever layer noticed it.
+ */
+const sameFact: Readonly<Record<string, string>> = { no_certificates: 'no_certificate' };
+
+/** The one label used for `reason` (see {@link sameFact}); other labels are returned unchanged. */
+export function canonicalReason(reason: string): string {
+  return sameFact[reason] ?? reason;
+}
+
+/**
  * The reason label of any TLS failure: the `reason` of our own errors
  * (PeerVerificationError, PeerNotAuthorized, PeerHandshakeRejected), the
  * mapped OpenSSL code for Node's verify errors, else 'handshake_failed'.
@@ -31,7 +44,7 @@ const byOpensslCode: Readonly<Record<string, string>> = {
 export function tlsFailureReason(err: unknown): string {
   if (err instanceof SidecarError) {
     const reason = (err as { reason?: unknown }).reason;
-    if (typeof reason === 'string') return reason;
+    if (typeof reason === 'string') return canonicalReason(reason);
   }
   if (err !== null && typeof err === 'object') {
     const code = (err as { code?: unknown }).code;

@@ -6,7 +6,7 @@ import type { Authorizer } from './authorizer.ts';
 import { reasonForOpensslCode } from './failure-reason.ts';
 import { PeerHandshakeRejected } from './peer-handshake-rejected.ts';
 import { verifyPeerSocket, type PeerVerification } from './peer-verification.ts';
-import { SecureContextStore, currentBundleSet, type X509BundleSetProvider } from './secure-context-store.ts';
+import { SecureContextStore, currentBundleSet, type SecureContextSnapshot, type X509BundleSetProvider } from './secure-context-store.ts';
 
 /** Configuration shared by the mTLS server helpers. */
 export interface MtlsServerConfig {
@@ -34,7 +34,12 @@ export type MtlsServerOptions = TlsOptions & { readonly requestCert: true; reado
 export interface PeerRejectedEvent {
   /** Short label for metrics: 'no_certificate', 'expired', 'unknown_authority', 'not_authorized', ... */
   readonly reason: string;
-  /** 'handshake': OpenSSL/Node refused the certificate; 'verification': the SPIFFE check; 'authorization': the authorizer. */
+  /**
+   * 'verification': the SPIFFE check (a missing certificate included);
+   * 'authorization': the authorizer; 'handshake': OpenSSL/Node refused the
+   * certificate, which an attached server only sees if its `requestCert` or
+   * `rejectUnauthorized` were changed after attach().
+   */
   readonly stage: 'handshake' | 'verification' | 'authorization';
   readonly error: Error;
   /** The client's SPIFFE ID when it verified but was not authorized. */
@@ -54,7 +59,8 @@ export interface MtlsServer {
   /**
    * Options for creating the server. On their own they only make OpenSSL
    * check client certificates against the union of all roots; pass the
-   * server to {@link attach} for the SPIFFE check and rotation.
+   * server to {@link attach}, which moves the whole check to the SPIFFE
+   * verifier and keeps the credentials current.
    */
   readonly options: MtlsServerOptions;
   /** The credentials store (shared with clients built on the same sources, if wanted). */
@@ -63,8 +69,10 @@ export interface MtlsServer {
   verifyPeer(socket: TLSSocket): PeerVerification;
   /**
    * Wires a server created from {@link options}: new connections get the
-   * current SVID and bundles, every 'secureConnection' is verified before
-   * anyone else sees it, and refusals are emitted as 'peerRejected'.
+   * current SVID, every client certificate chain is verified as an
+   * X509-SVID (intermediates included) before anyone else sees the socket,
+   * and refusals are emitted as 'peerRejected'. A verified socket has
+   * `authorized` true.
    */
   attach<S extends Server>(server: S): S & MtlsServerEvents;
 }
@@ -77,26 +85,30 @@ const attached = new WeakSet<Server>();
  * enforces SPIFFE authentication and authorization. Throws what the SVID
  * source throws when it has no SVID yet (create the X509Source first).
  *
- * What each layer does (observed on Node 24 / OpenSSL 3):
- * - requestCert + rejectUnauthorized make OpenSSL demand a client
- *   certificate (a client without one gets a `certificate_required` alert)
- *   and verify it against `ca` = every trust domain's roots. A chain OpenSSL
- *   rejects (unknown CA, self-signed, expired, a CA certificate as leaf →
- *   INVALID_PURPOSE) does NOT fail the handshake with an alert: Node
- *   completes it, then silently destroys the socket before 'secureConnection'
- *   and reports only `socket.authorizationError` through 'tlsClientError'.
- *   attach() turns those into 'peerRejected' with stage 'handshake'.
- * - The SPIFFE check in JS is still the authority: OpenSSL trusts the union
- *   of roots, so a certificate from trust domain A claiming an ID in B
- *   passes it; SPIFFE requires the bundle of the peer's own trust domain
- *   (Workload API spec §4.6). OpenSSL also knows nothing of the X509-SVID
- *   leaf rules (one URI SAN, non-root path) nor of the authorizer, and it
- *   uses the wall clock where we use the injected Clock.
+ * What each layer does once attached (observed on Node 24 / OpenSSL 3; see
+ * docs/decisions/009-peer-chain.md):
+ * - OpenSSL requests a client certificate and checks that the client holds
+ *   its key (CertificateVerify), but trusts no root: the server's `ca` store
+ *   is empty and `rejectUnauthorized` is off, so its chain check always
+ *   fails and Node passes the socket on unauthorized. That keeps the chain
+ *   the client sent readable: on Node 24.21 a chain OpenSSL accepted loses
+ *   its intermediates before 'secureConnection' (nodejs/node#65579), which
+ *   refused every SVID issued through an intermediate CA.
+ * - The SPIFFE check in JS is the only authority: the chain the client sent
+ *   must lead to the bundle of the trust domain in its own ID (Workload API
+ *   spec §4.6; a union of roots would let trust domain A vouch for an ID in
+ *   B), the X509-SVID leaf rules hold, the authorizer allows it, all with
+ *   the injected Clock. A client without a certificate completes the
+ *   handshake and is refused here as 'no_certificate' (RFC 8446 §4.4.2.4
+ *   lets the server either abort or continue, then decide).
  * - TLS 1.3: the client finishes its handshake (and may send data) one
  *   flight before the server has seen its certificate; the server's
  *   'secureConnection' fires only after the client's Certificate and
  *   Finished arrived, so the peer chain is available there. A rejected
- *   client sees 'secureConnect' and then a reset or an alert.
+ *   client sees 'secureConnect' and then a reset.
+ * The unattached {@link MtlsServer.options} keep `ca` = every root and
+ * `rejectUnauthorized`, so a server someone forgets to attach still
+ * refuses clients no trusted root issued.
  */
 export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
   const store = new SecureContextStore({
@@ -120,7 +132,23 @@ export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
   const attach = <S extends Server>(server: S): S & MtlsServerEvents => {
     if (attached.has(server)) throw new TypeError('tls: mtlsServer().attach() called twice on the same server');
     attached.add(server);
-    let applied = first.generation;
+    // From here on our verifier decides alone (see mtlsServer above). The
+    // two properties are read by Node for every new connection.
+    const settings = server as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
+    settings.requestCert = true;
+    settings.rejectUnauthorized = false;
+    let applied = -1;
+    const install = (snap: SecureContextSnapshot): void => {
+      // ca: [] is an empty store, not Node's default roots (those come only
+      // when `ca` is absent), and it sends no CA names in CertificateRequest.
+      server.setSecureContext({ ...options, ...snap.options, ca: [] });
+      applied = snap.generation;
+    };
+    try {
+      install(store.snapshot());
+    } catch {
+      // No SVID right now: the first connection retries and is refused if it still fails.
+    }
     const reject = (socket: TLSSocket | undefined, ev: Omit<PeerRejectedEvent, 'remoteAddress'>): void => {
       const remoteAddress = socket?.remoteAddress;
       logger.debug({ reason: ev.reason, stage: ev.stage, ...(ev.presentedId ? { peer_id: ev.presentedId } : {}), remote: remoteAddress }, 'peer rejected');
@@ -137,8 +165,7 @@ export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
       try {
         const snap = store.snapshot();
         if (snap.generation !== applied) {
-          server.setSecureContext({ ...options, ...snap.options });
-          applied = snap.generation;
+          install(snap);
           logger.info({ generation: snap.generation, spiffe_id: snap.svid.id.toString() }, 'server credentials updated');
         }
         return true;
@@ -161,7 +188,12 @@ export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
         socket.destroy();
         return false;
       }
-      if (result.ok) return true;
+      if (result.ok) {
+        // Node left these at OpenSSL's (always failing) verdict; the socket is authorized by the SPIFFE check.
+        socket.authorized = true;
+        (socket as { authorizationError: unknown }).authorizationError = null;
+        return true;
+      }
       reject(socket, {
         reason: result.reason,
         stage: result.error.code === 'tls.peer_not_authorized' ? 'authorization' : 'verification',
@@ -186,10 +218,12 @@ export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
     } as S['emit'];
 
     server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-      // Node reports a client certificate that failed OpenSSL's check only
-      // through socket.authorizationError (the error is a plain reset).
+      // With rejectUnauthorized off OpenSSL refuses no certificate, so this
+      // only fires if the server's settings were changed after attach():
+      // Node then reports a client certificate that failed OpenSSL's check
+      // only through socket.authorizationError (the error is a plain reset).
       const code = typeof socket.authorizationError === 'string' ? socket.authorizationError : socket.authorizationError?.message;
-      if (code) {
+      if (code && settings.rejectUnauthorized) {
         reject(socket, { reason: reasonForOpensslCode(code), stage: 'handshake', error: new PeerHandshakeRejected(reasonForOpensslCode(code), code, { cause: err }) });
       } else if (err.code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') {
         reject(socket, { reason: 'no_certificate', stage: 'handshake', error: new PeerHandshakeRejected('no_certificate', err.code, { cause: err }) });

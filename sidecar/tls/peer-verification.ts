@@ -6,6 +6,7 @@ import type { SpiffeId } from '../spiffe/index.ts';
 import { PeerVerificationError, verifyX509SvidChain } from '../svid/index.ts';
 import type { CertificateInfo } from '../x509/index.ts';
 import type { Authorizer } from './authorizer.ts';
+import { canonicalReason } from './failure-reason.ts';
 import { PeerNotAuthorized } from './peer-not-authorized.ts';
 
 /**
@@ -44,11 +45,15 @@ export interface PeerVerifierOptions {
  * The peer's chain as DER, leaf first, from Node's detailed peer certificate.
  *
  * Why this shape: Node offers no "chain as presented" API. getPeerCertificate(true)
- * rebuilds a chain by following issuer names through what the peer sent, then
- * appends the issuer it finds in our own `ca` store (observed on Node 24: a peer
- * sending only its leaf yields [leaf, our root]). A self-issued root points to
- * itself. So the list may hold one of OUR anchors that the peer never sent; see
- * {@link verifyPeerChain} for why that is harmless.
+ * starts at the peer's leaf and follows issuers through the certificates the
+ * peer sent (certificates that link to nothing are left out), then appends
+ * the issuer it finds in the socket's own `ca` store (observed on Node 24: a
+ * client whose server sent [leaf, intermediate] gets [leaf, intermediate, our
+ * root]). A self-issued root points to itself. So on a client the list may
+ * end with one of OUR anchors that the peer never sent; see
+ * {@link verifyPeerChain} for why that is harmless. A server set up by
+ * mtlsServer().attach() has an empty `ca` store, so there the list holds only
+ * what the peer sent (docs/decisions/009-peer-chain.md).
  */
 export function peerChainDer(cert: PeerCertificate | DetailedPeerCertificate | undefined): Buffer[] {
   const out: Buffer[] = [];
@@ -83,7 +88,7 @@ export function verifyPeerChain(chainDer: readonly Buffer[], opts: PeerVerifierO
   try {
     ({ id, verifiedChain } = verifyX509SvidChain(chain, opts.bundles, { clock: opts.clock }));
   } catch (err) {
-    if (err instanceof PeerVerificationError) return { ok: false, reason: err.reason, error: err };
+    if (err instanceof PeerVerificationError) return { ok: false, reason: canonicalReason(err.reason), error: err };
     throw err;
   }
   const decision = opts.authorize(id, verifiedChain);
@@ -105,6 +110,13 @@ const kPeerIdentity = Symbol('spiffe-sidecar.peerIdentity');
 /**
  * Verifies the peer of a connected TLS socket and, on success, remembers the
  * identity on the socket for {@link peerIdentity}.
+ *
+ * Must run before anything on the socket calls getPeerX509Certificate():
+ * on Node 24.21 (nodejs/node#65579) that call removes a certificate from
+ * OpenSSL's record of the peer's chain on the server side, after which
+ * getPeerCertificate(true) no longer shows the intermediates. Node's own
+ * server makes that call only when OpenSSL verified the client, which an
+ * attached server never lets happen (docs/decisions/009-peer-chain.md).
  */
 export function verifyPeerSocket(socket: TLSSocket, opts: PeerVerifierOptions): PeerVerification {
   const result = verifyPeerChain(peerChainDer(socket.getPeerCertificate(true)), opts);

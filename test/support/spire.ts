@@ -28,6 +28,13 @@ export interface SpireOptions {
   readonly trustDomain?: string;
   /** Server default X509-SVID lifetime as a Go duration (`1h`, `30s`); default `1h`. Entries can override it. */
   readonly x509SvidTtl?: string;
+  /**
+   * Run the server behind the `disk` UpstreamAuthority with this self-signed
+   * root (spire-config/upstream-authority-disk.conf): SVIDs then come as
+   * leaf + SPIRE's intermediate and the bundle is the root. Absolute paths
+   * of PEM files the server can read. Default: SPIRE signs its own CA.
+   */
+  readonly upstreamAuthority?: { readonly certFile: string; readonly keyFile: string };
 }
 
 /** A registration entry to create with {@link Spire.createEntry}. */
@@ -188,6 +195,21 @@ export function renderTemplate(text: string, values: Readonly<Record<string, str
   });
 }
 
+/**
+ * Inserts the `disk` UpstreamAuthority block (spire-config/upstream-authority-disk.conf,
+ * filled with the files' paths) at the top of the server config's `plugins` section.
+ */
+export function withUpstreamAuthority(serverConf: string, files: { readonly certFile: string; readonly keyFile: string }): string {
+  const block = renderTemplate(readFileSync(join(templates, 'upstream-authority-disk.conf'), 'utf8'), {
+    UPSTREAM_CERT_FILE: files.certFile,
+    UPSTREAM_KEY_FILE: files.keyFile,
+  });
+  const at = /^plugins \{\n/m.exec(serverConf);
+  if (!at) throw new Error('spire: server.conf has no "plugins {" line to add the UpstreamAuthority to');
+  const end = at.index + at[0].length;
+  return `${serverConf.slice(0, end)}${block}\n${serverConf.slice(end)}`;
+}
+
 /** Every SPIRE started by this process, so the 'exit' hook can kill what a crashed test left. */
 const live = new Set<{ procs: ChildProcess[]; dir: string }>();
 let exitHookInstalled = false;
@@ -316,7 +338,9 @@ export async function startSpire(opts: SpireOptions = {}): Promise<Spire> {
       BOOTSTRAP_BUNDLE: bootstrap,
       X509_SVID_TTL: opts.x509SvidTtl ?? '1h',
     };
-    writeFileSync(join(dir, 'server.conf'), renderTemplate(readFileSync(join(templates, 'server.conf'), 'utf8'), values));
+    let serverConf = renderTemplate(readFileSync(join(templates, 'server.conf'), 'utf8'), values);
+    if (opts.upstreamAuthority) serverConf = withUpstreamAuthority(serverConf, opts.upstreamAuthority);
+    writeFileSync(join(dir, 'server.conf'), serverConf);
     writeFileSync(join(dir, 'agent.conf'), renderTemplate(readFileSync(join(templates, 'agent.conf'), 'utf8'), values));
 
     const serverProc = startLogged(serverBin, ['run', '-config', join(dir, 'server.conf')], serverLog);

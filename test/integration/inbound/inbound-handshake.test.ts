@@ -78,7 +78,7 @@ function attempt(creds: PemCreds | undefined): Promise<{ response: string; error
 
 const rows: { name: string; reason: string; creds: () => Promise<PemCreds | undefined> }[] = [
   { name: 'no client certificate', reason: 'no_certificate', creds: async () => undefined },
-  { name: 'unknown trust domain (other.org is not trusted)', reason: 'unknown_authority', creds: async () => pemOf(await svidFor(pki.other, 'spiffe://other.org/client')) },
+  { name: 'unknown trust domain (other.org is not trusted)', reason: 'no_bundle', creds: async () => pemOf(await svidFor(pki.other, 'spiffe://other.org/client')) },
   { name: 'expired leaf from a trusted root', reason: 'expired', creds: () => badCreds(pki, 'expired') },
   { name: 'CA certificate used as the leaf', reason: 'leaf_is_ca', creds: () => badCreds(pki, 'caAsLeaf') },
   { name: 'self-signed leaf with the right URI SAN', reason: 'unknown_authority', creds: () => badCreds(pki, 'selfSigned') },

@@ -148,27 +148,28 @@ const badPeers: BadPeer[] = [
   {
     name: 'expired leaf',
     creds: () => makeLeaf(caA, 'spiffe://a.test/peer', past),
-    serverSide: { reason: 'expired', stage: 'handshake' },
+    serverSide: { reason: 'expired', stage: 'verification' },
     clientSide: { code: 'CERT_HAS_EXPIRED', reason: 'expired' },
   },
   {
     name: 'unknown CA',
     creds: () => makeLeaf(caX, 'spiffe://a.test/peer'),
-    serverSide: { reason: 'unknown_authority', stage: 'handshake' },
+    serverSide: { reason: 'unknown_authority', stage: 'verification' },
     clientSide: { code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', reason: 'unknown_authority' },
   },
   {
     name: 'self-signed leaf with the right URI SAN',
     creds: () => makeLeaf(null, 'spiffe://a.test/peer'),
-    serverSide: { reason: 'unknown_authority', stage: 'handshake' },
+    serverSide: { reason: 'unknown_authority', stage: 'verification' },
     clientSide: { code: 'DEPTH_ZERO_SELF_SIGNED_CERT', reason: 'unknown_authority' },
   },
   {
-    // A bundle root presented as a leaf: OpenSSL refuses it for TLS because
-    // its keyUsage has no digitalSignature.
+    // A bundle root presented as a leaf: OpenSSL (the client's pre-filter)
+    // refuses it for TLS because its keyUsage has no digitalSignature; the
+    // SPIFFE leaf rules (the server's only check) refuse its root ID first.
     name: 'root CA certificate as leaf',
     creds: async () => caAsLeaf(caA),
-    serverSide: { reason: 'invalid_purpose', stage: 'handshake' },
+    serverSide: { reason: 'root_path', stage: 'verification' },
     clientSide: { code: 'INVALID_PURPOSE', reason: 'invalid_purpose' },
   },
   {
@@ -219,16 +220,18 @@ describe('server refuses a bad client', { timeout: 30_000 }, () => {
     });
   }
 
-  test('client without a certificate → handshake no_certificate (TLS 1.3 alert certificate_required)', async () => {
+  test('client without a certificate → verification no_certificate; the handshake completes, then the socket is closed unread', async () => {
     const srv = await sourceFor(caA, serverId);
     const { server, port, accepted } = await echoServer(srv, authorizeAny());
     const rejection = nextRejection(server);
     const out = await exchange({ rejectUnauthorized: false }, port);
     const ev = await rejection;
     assert.equal(ev.reason, 'no_certificate');
-    assert.equal(ev.stage, 'handshake');
-    assert.equal(out.error?.code, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
-    assert.equal(tlsFailureReason(out.error), 'no_certificate');
+    assert.equal(ev.stage, 'verification');
+    assert.equal(tlsFailureReason(ev.error), 'no_certificate');
+    // RFC 8446 §4.4.2.4: the server may continue without client authentication and decide afterwards.
+    assert.equal(out.sawSecureConnect, true);
+    assert.equal(out.reply, undefined);
     assert.equal(accepted.length, 0);
   });
 
@@ -377,7 +380,7 @@ describe('rotation', { timeout: 30_000 }, () => {
     const rejection = nextRejection(server);
     const no = await exchange(opts, port);
     assert.equal(no.reply, undefined);
-    assert.equal((await rejection).reason, 'unknown_authority');
+    assert.equal((await rejection).reason, 'no_bundle');
     ok.socket!.destroy();
   });
 

@@ -8,6 +8,8 @@ const nodeError = (code: string): Error => Object.assign(new Error(code), { code
 const rows: { input: unknown; want: string }[] = [
   { input: new PeerVerificationError('x509svid.expired', 'x509svid: expired'), want: 'expired' },
   { input: new PeerVerificationError('x509svid.no_bundle', 'x509svid: no bundle'), want: 'no_bundle' },
+  // One label for a peer without a certificate, whichever layer noticed it.
+  { input: new PeerVerificationError('x509svid.no_certificates', 'x509svid: peer presented no certificates'), want: 'no_certificate' },
   { input: new PeerNotAuthorized('spiffe://a/x', 'spiffe://a/y', 'unexpected'), want: 'not_authorized' },
   { input: new PeerHandshakeRejected('invalid_purpose', 'INVALID_PURPOSE'), want: 'invalid_purpose' },
   { input: nodeError('CERT_HAS_EXPIRED'), want: 'expired' },

@@ -5,7 +5,7 @@ import type { DetailedPeerCertificate } from 'node:tls';
 import { ManualClock } from '../../../sidecar/core/index.ts';
 import { PeerVerificationError } from '../../../sidecar/svid/index.ts';
 import { PeerNotAuthorized, authorizeAny, authorizeId, peerChainDer, peerIdentity, verifyPeerChain } from '../../../sidecar/tls/index.ts';
-import { bundleSetOf, makeCa, makeLeaf } from './tls-pki.ts';
+import { bundleSetOf, makeCa, makeIntermediate, makeLeaf } from './tls-pki.ts';
 
 const caA = await makeCa('a.test');
 const caB = await makeCa('b.test');
@@ -59,7 +59,21 @@ test('verifyPeerChain: expiry follows the injected clock, not the wall clock', (
 test('verifyPeerChain: an empty chain is refused', () => {
   const r = verifyPeerChain([], { bundles, authorize: authorizeAny(), clock });
   assert.equal(r.ok, false);
-  if (!r.ok) assert.equal(r.error.code, 'x509svid.no_certificates');
+  if (!r.ok) {
+    assert.equal(r.error.code, 'x509svid.no_certificates');
+    // The metrics label OpenSSL's certificate_required alert also maps to.
+    assert.equal(r.reason, 'no_certificate');
+  }
+});
+
+test('verifyPeerChain: a chain through an intermediate verifies, and one without it does not', async () => {
+  const inter = await makeIntermediate(caA);
+  const chained = await makeLeaf(inter, 'spiffe://a.test/chained');
+  const ok = verifyPeerChain(chained.chainDer, { bundles, authorize: authorizeAny(), clock });
+  assert.equal(ok.ok, true);
+  const bare = verifyPeerChain(chained.chainDer.slice(0, 1), { bundles, authorize: authorizeAny(), clock });
+  assert.equal(bare.ok, false);
+  if (!bare.ok) assert.equal(bare.reason, 'unknown_authority');
 });
 
 test('verifyPeerChain: the authorizer runs only after verification and its refusal is typed', () => {

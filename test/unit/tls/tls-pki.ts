@@ -49,6 +49,49 @@ export async function makeCa(td: string, keyType: KeyType = 'ec-p256'): Promise<
   return { td: trustDomain, certificate, privateKey: k.privateKey, bundle: X509Bundle.fromCertificates(trustDomain, [certificate]) };
 }
 
+/** Anything that can sign: a root CA or an intermediate, with the certificates to send between the leaf and the root. */
+export interface TestIssuer {
+  readonly certificate: CertificateInfo;
+  readonly privateKey: KeyObject;
+  /** DER of the intermediates from this issuer up to (not including) the root; empty or absent for a root. */
+  readonly chainTail?: readonly Buffer[];
+}
+
+/** Options of {@link makeIntermediate}; defaults give a SPIRE-like intermediate CA (cA=true, critical keyCertSign|cRLSign). */
+export interface IntermediateOptions {
+  /** basicConstraints cA; false keeps the extension with cA=false, 'absent' leaves it out. Default true. */
+  readonly ca?: boolean | 'absent';
+  readonly usages?: readonly KeyUsageBit[];
+  /** URI SAN; default the parent's trust-domain ID. */
+  readonly uri?: string;
+}
+
+let intermediates = 0;
+
+/** An intermediate CA signed by `parent`, as SPIRE's server CA below an UpstreamAuthority. */
+export async function makeIntermediate(parent: TestIssuer, opts: IntermediateOptions = {}): Promise<TestIssuer> {
+  const k = await generateKey('ec-p256');
+  const ca = opts.ca ?? true;
+  const der = buildCertificate(
+    {
+      subject: [{ type: 'O', value: 'SPIFFE' }, { type: 'CN', value: `intermediate ${++intermediates}` }],
+      notBefore: new Date(Date.now() - HOUR),
+      notAfter: new Date(Date.now() + 12 * HOUR),
+      uriSans: [opts.uri ?? parent.certificate.uriSans[0]!],
+      ...(ca === 'absent' ? {} : { basicConstraints: { ca } }),
+      keyUsage: { usages: opts.usages ?? ['keyCertSign', 'cRLSign'] },
+    },
+    k.publicKey,
+    { certificate: parent.certificate, privateKey: parent.privateKey },
+  );
+  return { certificate: decodeCertificate(der), privateKey: k.privateKey, chainTail: [der, ...(parent.chainTail ?? [])] };
+}
+
+/** The same leaf and key presented with another chain after the leaf (e.g. none, to leave out its intermediate). */
+export function withChain(c: TestCreds, tail: readonly Buffer[]): TestCreds {
+  return credsOf([c.chainDer[0]!, ...tail], c.key);
+}
+
 /** Options of {@link makeLeaf}; defaults give a valid X509-SVID leaf (SPIRE's profile). */
 export interface LeafOptions {
   readonly keyType?: KeyType;
@@ -59,8 +102,8 @@ export interface LeafOptions {
   readonly usages?: readonly KeyUsageBit[];
 }
 
-/** A leaf for `id` signed by `ca`, or self-signed when `ca` is null. */
-export async function makeLeaf(ca: TestCa | null, id: string, opts: LeafOptions = {}): Promise<TestCreds> {
+/** A leaf for `id` signed by `ca` (sent with its chain tail), or self-signed when `ca` is null. */
+export async function makeLeaf(ca: TestIssuer | null, id: string, opts: LeafOptions = {}): Promise<TestCreds> {
   const k = await generateKey(opts.keyType ?? 'ec-p256');
   const der = buildCertificate(
     {
@@ -75,7 +118,7 @@ export async function makeLeaf(ca: TestCa | null, id: string, opts: LeafOptions 
     ca ? k.publicKey : k.privateKey,
     ca ? { certificate: ca.certificate, privateKey: ca.privateKey } : undefined,
   );
-  return credsOf([der], k.privateKey);
+  return credsOf([der, ...(ca?.chainTail ?? [])], k.privateKey);
 }
 
 /** The CA's own certificate and key, presented as if it were a leaf. */
