@@ -1,3 +1,53 @@
 #!/usr/bin/env node
-// Published entry: runs the compiled CLI. In a checkout, `node sidecar/cli/main.ts` runs the source directly.
-import '../dist/cli/main.js';
+// The `spiffe-sidecar` command (package.json "bin"). Plain JavaScript that
+// any Node.js with ES modules parses, so that every Node reaches either the
+// CLI's own version check (sidecar/cli/node-support.ts, the first thing
+// sidecar/cli/main.ts runs) or the message below, never a confusing error.
+//
+// Which code it runs: in a source checkout, the TypeScript sources (Node's
+// type stripping), so a stale dist/ from an old `npm run build` is never
+// run by mistake; in an installed package, which ships no sources, or where
+// Node refuses to strip types (under node_modules), the compiled dist/.
+import { existsSync, readFileSync } from 'node:fs';
+import { sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = new URL('../', import.meta.url);
+const sources = new URL('sidecar/cli/main.ts', root);
+const compiled = new URL('dist/cli/main.js', root);
+
+function pick() {
+  const haveSources = existsSync(fileURLToPath(sources));
+  const haveCompiled = existsSync(fileURLToPath(compiled));
+  const installed = fileURLToPath(root).split(sep).includes('node_modules');
+  if (haveSources && !(installed && haveCompiled)) return sources;
+  return haveCompiled ? compiled : undefined;
+}
+
+function supportedRange() {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
+    return pkg.engines && typeof pkg.engines.node === 'string' ? pkg.engines.node : 'a newer version';
+  } catch {
+    return 'a newer version';
+  }
+}
+
+const entry = pick();
+if (entry === undefined) {
+  process.stderr.write(
+    'spiffe-sidecar: found neither sidecar/cli/main.ts nor dist/cli/main.js next to bin/; ' +
+      'in a checkout run `npm ci`, in a package run `npm run build`\n',
+  );
+  process.exitCode = 70;
+} else if (entry === sources && !process.features.typescript) {
+  // Node before 22.18 (and 23.6) cannot load .ts files at all: it would stop
+  // with "Unknown file extension .ts" before the CLI's check could run.
+  process.stderr.write(
+    `spiffe-sidecar: needs Node.js ${supportedRange()}, found ${process.versions.node} (${process.execPath}).\n` +
+      'In a source checkout, `npm ci` installs Node 24 into node_modules; `npx spiffe-sidecar` and the make targets use it.\n',
+  );
+  process.exitCode = 2;
+} else {
+  await import(entry.href);
+}

@@ -10,15 +10,17 @@ import { createAdminServer, type AdminServer, type Readiness } from './admin/ind
 import { formatAddress, peerIdMatcher, redactedConfig, type Address, type Config } from './config/index.ts';
 import { describeError, errorCode, systemClock, type Clock, type Logger, type TimerHandle } from './core/index.ts';
 import type { ProxyListener } from './forward/index.ts';
-import { IdentityHeaders } from './headers/index.ts';
+import { InboundEnforcement, type EnforcementObserver } from './enforcement/index.ts';
+import { IdentityHeaders, UserHeaders } from './headers/index.ts';
 import { createInbound, createTcpInbound } from './inbound/index.ts';
-import { SidecarMetrics } from './metrics/index.ts';
+import { AuthMetrics, SidecarMetrics } from './metrics/index.ts';
 import { createOutbound, createTcpOutbound, matchOwnTrustDomain, type TransparentOptions } from './outbound/index.ts';
-import { evaluate } from './policy/index.ts';
-import { AppError, ConnectionTrackingClient, IdentityHolder, Policies, svidDebug } from './runtime/index.ts';
+import type { Decision, Policy } from './policy/index.ts';
+import type { SpiffeId } from './spiffe/index.ts';
+import { AppError, ConnectionTrackingClient, EndUserAuth, IdentityHolder, JwtBundleHolder, Policies, svidDebug } from './runtime/index.ts';
 import { matchMemberOf } from './spiffe/index.ts';
 import type { X509Svid, X509SvidSource } from './svid/index.ts';
-import { X509Source, type BackoffOptions, type X509SourceUpdate } from './workload/index.ts';
+import { JwtSource, X509Source, type BackoffOptions, type X509SourceUpdate } from './workload/index.ts';
 
 /** What {@link buildSidecar} needs from its caller. */
 export interface SidecarDeps {
@@ -99,11 +101,22 @@ function transparentOptions(config: Config, identity: X509SvidSource): Transpare
   return { server, webSocket: t.webSocket, ...(t.ports ? { ports: t.ports } : {}) };
 }
 
+/** A TCP tunnel's connection check: the enforcement stage's, without a request or token. */
+function tcpEnforcement(
+  policy: () => Policy,
+  headers: IdentityHeaders,
+  observer: EnforcementObserver,
+): (peerId: SpiffeId, peerAddress: string | undefined) => Decision {
+  const stage = new InboundEnforcement({ policy, headers, observer });
+  return (peerId, peerAddress) => stage.decideConnection(peerId, peerAddress);
+}
+
 /** Builds the sidecar described by `config`; nothing is bound until start(). */
 export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
   const log = deps.logger;
   const clock = deps.clock ?? systemClock;
   const metrics = new SidecarMetrics({ maxPeerIds: config.metrics.maxPeerIds });
+  const enforcementObserver = new AuthMetrics(metrics.registry);
   metrics.workloadApiConnected(false);
   const identity = new IdentityHolder();
   const policies = new Policies({
@@ -113,7 +126,14 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
     trustDomain: config.spiffe.trustDomain,
     ...(deps.policyPollMs !== undefined ? { pollMs: deps.policyPollMs } : {}),
   });
-  const headers = new IdentityHeaders({ spiffeIdHeader: config.headers.spiffeId, xfccHeader: config.headers.xfcc });
+  const headers = new IdentityHeaders({
+    spiffeIdHeader: config.headers.spiffeId,
+    xfccHeader: config.headers.xfcc,
+    user: new UserHeaders({ ...config.headers.user, claimHeaders: config.headers.claimHeaders }),
+  });
+  const jwtBundles = new JwtBundleHolder();
+  const endUserAuth =
+    config.auth === null ? undefined : EndUserAuth.build(config.auth, { identity, jwtBundles, observer: enforcementObserver, clock, logger: log });
   const common = { metrics, limits: config.limits, clock, logger: log, svidSource: identity, bundleSource: identity } as const;
 
   const slots: Slot[] = [];
@@ -133,6 +153,9 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
         localId: () => identity.getX509Svid().id,
         policy: policies.provider(c.policy),
         headers,
+        authenticator: endUserAuth?.authenticator,
+        forwardToken: config.auth?.forwardToken,
+        enforcementObserver,
         accessLog: config.log.accessLog,
       }),
     );
@@ -160,13 +183,13 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
   for (const t of config.tcp) {
     if (t.direction === 'inbound') {
       slot(`tcp-inbound:${t.name}`, t.listen, true, () => {
-        const policy = policies.provider(t.policy);
+        const policy = policies.provider(t.policy, 'tcp');
         return createTcpInbound({
           ...common,
           logger: log.child({ tunnel: t.name }),
           listen: t.listen,
           target: t.target,
-          authorizeCaller: (peerId) => evaluate(policy(), { peerId }),
+          authorizeCaller: tcpEnforcement(policy, headers, enforcementObserver),
         });
       });
     } else {
@@ -188,6 +211,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
   let fatalReported = false;
   let lastSvid: X509Svid | undefined;
   let expiryTimer: TimerHandle | undefined;
+  let jwtSource: JwtSource | undefined;
 
   const fatal = (err: Error): void => {
     if (fatalReported || stopping) return;
@@ -279,6 +303,21 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
       throw new AppError('app.workload_api', `app: the Workload API at ${config.spiffe.endpointSocket} refused us: ${describeError(err)}`, { cause: err });
     });
     serving.catch((err: unknown) => fatal(err instanceof Error ? err : new Error(String(err))));
+    if (endUserAuth?.needsJwtBundles) {
+      // JWT-SVIDs as bearer tokens: their keys are the Workload API's JWT bundles.
+      void JwtSource.create({ client: c, clock, logger: log, signal: creating.signal }).then(
+        (s) => {
+          if (stopping) s.close();
+          else {
+            jwtSource = s;
+            jwtBundles.set(s);
+          }
+        },
+        (err: unknown) => {
+          if (!creating.signal.aborted) log.error({ err: describeError(err) }, 'JWT bundles unavailable: JWT-SVID bearer tokens get 503');
+        },
+      );
+    }
   };
 
   const svidReasons = (): string[] => {
@@ -296,6 +335,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
 
   const ready = (): Readiness => {
     const reasons = svidReasons();
+    if (endUserAuth !== undefined) reasons.push(...endUserAuth.readinessReasons());
     if (!adminBound) reasons.push('admin listener not bound');
     for (const s of slots) if (!s.bound) reasons.push(`${s.name} listener not bound yet (${s.address})`);
     return { ready: reasons.length === 0, reasons };
@@ -316,8 +356,11 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
   const start = async (): Promise<void> => {
     if (started || stopping) throw new AppError('app.lifecycle', 'app: start() may be called once, before stop()');
     started = true;
-    const policySources = [...(config.inbound ? [config.inbound.policy] : []), ...config.tcp.flatMap((t) => (t.direction === 'inbound' ? [t.policy] : []))];
-    await policies.load(policySources);
+    await policies.load(config.inbound ? [config.inbound.policy] : []);
+    await policies.load(
+      config.tcp.flatMap((t) => (t.direction === 'inbound' ? [t.policy] : [])),
+      'tcp',
+    );
     admin = createAdminServer({
       listen: config.admin.listen,
       metrics,
@@ -335,6 +378,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
     adminBound = true;
     log.info({ listener: 'admin', address: formatAddress(config.admin.listen) }, 'listening');
     for (const s of slots) if (!s.needsSvid) await bind(s);
+    endUserAuth?.start();
     startSource();
     policies.watch();
   };
@@ -364,6 +408,8 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
     policies.close();
     expiryTimer?.cancel();
     identity.source?.close();
+    jwtSource?.close();
+    await endUserAuth?.close();
     client?.close();
     await admin?.stop();
     adminBound = false;

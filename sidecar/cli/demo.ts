@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { runDemo } from '../demo/index.ts';
-import { durationFlag } from './dev-agent.ts';
 import { UsageError, type Command } from './io.ts';
+import { durationFlag } from './duration-flag.ts';
+import { parseFlags } from './parse-flags.ts';
 
 const HELP = `usage: spiffe-sidecar demo [--once] [--svid-ttl DURATION]
 
@@ -22,17 +22,7 @@ options:
 
 /** `spiffe-sidecar demo`: see {@link HELP}. */
 export const demoCommand: Command = async (argv, io) => {
-  let v;
-  try {
-    v = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: { once: { type: 'boolean' }, 'svid-ttl': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }).values;
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const v = parseFlags(argv, { once: { type: 'boolean' }, 'svid-ttl': { type: 'string' } }).values;
   if (v.help) {
     io.stdout.write(HELP);
     return 0;

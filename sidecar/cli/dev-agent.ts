@@ -26,6 +26,8 @@ options:
   --socket-mode MODE       octal file mode of the sockets (default 0600)
   --state-dir DIR          keep each trust domain's CA and JWT key in DIR (created 0700, files 0600)
                            so a restarted agent keeps its CA; a corrupt or mismatched file is an error
+  --intermediate           issue SVIDs from an intermediate CA below each root, as SPIRE does with an
+                           UpstreamAuthority: SVID chains are leaf + intermediate, bundles only the root
   -h, --help               show this help
 
 Durations: 500ms, 30s, 5m, 1h. Logs one JSON line per event on stdout; stops on SIGINT/SIGTERM.
@@ -53,6 +55,7 @@ function parseFlags(argv: readonly string[]) {
         'key-type': { type: 'string' },
         'socket-mode': { type: 'string' },
         'state-dir': { type: 'string' },
+        intermediate: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -142,6 +145,7 @@ export function devAgentOptionsFromArgs(argv: readonly string[]): DevAgentOption
     jwtTtlMs,
     ...(keyType ? { keyType } : {}),
     ...(stateDirFlag !== undefined ? { stateDir: resolve(stateDirFlag) } : {}),
+    ...(v.intermediate ? { intermediate: true } : {}),
   };
 }
 
@@ -176,6 +180,7 @@ export const devAgentCommand: Command = async (argv, io) => {
       sockets: agent.socketPaths,
       svid_ttl_ms: opts.svidTtlMs,
       ...(opts.stateDir !== undefined ? { state_dir: opts.stateDir } : {}),
+      ...(opts.intermediate ? { intermediate: true } : {}),
     },
     'dev agent ready',
   );

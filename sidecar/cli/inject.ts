@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import {
   DEFAULT_INJECTION_SETTINGS,
   NAMESPACE_INJECT_LABEL,
@@ -15,16 +13,14 @@ import {
   type Parsed,
 } from '../injector/index.ts';
 import { UsageError, type Command } from './io.ts';
+import { parseFlags } from './parse-flags.ts';
+import { packageVersion } from './version.ts';
 
 /** The default sidecar image: this package's name and version (never a moving tag). */
 export function defaultImage(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    if (typeof pkg.version === 'string') return `spiffe-sidecar:${pkg.version}`;
-  } catch {
-    // fall through: --image is then required
-  }
-  return '';
+  const version = packageVersion();
+  // Without a version --image is required.
+  return version === '' ? '' : `spiffe-sidecar:${version}`;
 }
 
 /** Flags shared by `inject` and `webhook` that become {@link InjectionSettings}. */
@@ -112,23 +108,12 @@ async function readAll(stream: Readable): Promise<string> {
 /** Builds the `inject` command; `stdin` is injectable for tests. */
 export function makeInjectCommand(stdin: () => Readable): Command {
   return async (argv, io) => {
-    let v;
-    try {
-      v = parseArgs({
-        args: [...argv],
-        strict: true,
-        allowPositionals: false,
-        options: {
-          filename: { type: 'string', short: 'f' },
-          output: { type: 'string', short: 'o' },
-          'only-annotated': { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-          ...SETTINGS_FLAGS,
-        },
-      }).values;
-    } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
-    }
+    const v = parseFlags(argv, {
+      filename: { type: 'string', short: 'f' },
+      output: { type: 'string', short: 'o' },
+      'only-annotated': { type: 'boolean' },
+      ...SETTINGS_FLAGS,
+    }).values;
     if (v.help) {
       io.stdout.write(HELP);
       return 0;

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { X509Bundle, X509BundleSet } from '../bundle/index.ts';
 import { SidecarError } from '../core/index.ts';
 import { TrustDomain } from '../spiffe/index.ts';
 import { parsePemCertificates, parseX509SvidCertificates, verifyX509SvidChain, type CertificateInfo } from '../svid/index.ts';
 import { UsageError, type CliIo, type Command } from './io.ts';
+import { parseFlags } from './parse-flags.ts';
 
 const USAGE = `usage: spiffe-sidecar inspect [--bundle [TRUST_DOMAIN=]BUNDLE.pem ...] [--at ISO-TIME] CHAIN.pem
 
@@ -25,27 +25,12 @@ Exit status: 0 valid, 1 invalid or unreadable input, 2 bad usage.
  * rule's code and message on failure (exit 1).
  */
 export const inspectCommand: Command = async (argv: readonly string[], io: CliIo): Promise<number> => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        bundle: { type: 'string', multiple: true },
-        at: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(argv, { bundle: { type: 'string', multiple: true }, at: { type: 'string' } }, true);
   if (values.help) {
     io.stdout.write(USAGE);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(`expected exactly one CHAIN.pem argument, got ${positionals.length}\n\n${USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`expected exactly one CHAIN.pem argument, got ${positionals.length}`);
   const chainFile = positionals[0]!;
   const at = values.at === undefined ? undefined : parseTime(values.at);
   const bundleArgs = (values.bundle ?? []).map(parseBundleArg);

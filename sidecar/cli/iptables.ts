@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   DEFAULT_IPTABLES_OPTIONS,
   applyIptables,
@@ -11,6 +10,7 @@ import {
 } from '../iptables/index.ts';
 import { parseIpv4CidrList, parsePort, parsePortList, parsePortsOrAll, type Parsed } from '../injector/index.ts';
 import { UsageError, type Command } from './io.ts';
+import { parseFlags } from './parse-flags.ts';
 
 const HELP = `usage: spiffe-sidecar iptables apply|clean|plan [options]
 
@@ -34,31 +34,22 @@ options:
   -h, --help                    show this help
 `;
 
-function parseFlags(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        'proxy-uid': { type: 'string' },
-        'inbound-port': { type: 'string' },
-        'outbound-port': { type: 'string' },
-        'admin-port': { type: 'string' },
-        'inbound-ports': { type: 'string' },
-        'exclude-inbound-ports': { type: 'string' },
-        'no-outbound': { type: 'boolean' },
-        'exclude-outbound-ports': { type: 'string' },
-        'exclude-outbound-cidrs': { type: 'string' },
-        iptables: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-}
+const FLAGS = {
+  'proxy-uid': { type: 'string' },
+  'inbound-port': { type: 'string' },
+  'outbound-port': { type: 'string' },
+  'admin-port': { type: 'string' },
+  'inbound-ports': { type: 'string' },
+  'exclude-inbound-ports': { type: 'string' },
+  'no-outbound': { type: 'boolean' },
+  'exclude-outbound-ports': { type: 'string' },
+  'exclude-outbound-cidrs': { type: 'string' },
+  iptables: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+} as const;
+
+/** The parsed flag values of `iptables`. */
+type IptablesFlags = ReturnType<typeof parseFlags<typeof FLAGS>>['values'];
 
 function flag<T>(name: string, value: string | undefined, parse: (s: string) => Parsed<T>, fallback: T): T {
   if (value === undefined) return fallback;
@@ -68,7 +59,7 @@ function flag<T>(name: string, value: string | undefined, parse: (s: string) => 
 }
 
 /** Turns the flags into validated options; every problem is a UsageError naming its flag. */
-export function iptablesOptionsFromArgs(v: ReturnType<typeof parseFlags>['values']): IptablesOptions {
+export function iptablesOptionsFromArgs(v: IptablesFlags): IptablesOptions {
   const d = DEFAULT_IPTABLES_OPTIONS;
   const uid = (s: string): Parsed<number> =>
     /^[1-9][0-9]{0,9}$/.test(s) ? { ok: true, value: Number(s) } : { ok: false, message: `"${s}" is not a non-root uid` };
@@ -98,7 +89,7 @@ function shown(arg: string): string {
 /** Builds the `iptables` command with an injectable runner (tests record the calls). */
 export function makeIptablesCommand(runner?: CommandRunner): Command {
   return async (argv, io) => {
-    const { values: v, positionals } = parseFlags(argv);
+    const { values: v, positionals } = parseFlags(argv, FLAGS, true);
     if (v.help) {
       io.stdout.write(HELP);
       return 0;

@@ -1,11 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import type { Logger as PinoLogger } from 'pino';
 import { buildSidecar } from '../app.ts';
 import { ConfigError, loadConfigText, type Config } from '../config/index.ts';
 import { describeError, errorCode } from '../core/index.ts';
 import { createRootLogger } from './logger.ts';
-import { UsageError, type CliIo, type Command } from './io.ts';
+import { describeCliError } from './cli-error.ts';
+import { EXIT_USAGE } from './exit-codes.ts';
+import type { CliIo, Command } from './io.ts';
+import { parseFlags } from './parse-flags.ts';
+import { lintPolicyFile } from './policy-lint.ts';
+import { configProblems, countProblems, formatProblems, type Problem } from './problem-report.ts';
 
 const HELP = `usage: spiffe-sidecar run [--config FILE]
 
@@ -20,25 +24,13 @@ options:
 
 Logs JSON lines on stdout. On SIGTERM or SIGINT: /readyz turns 503, in-flight
 requests get drain.timeout to finish, then the process exits 0.
-Exit codes: 0 stopped cleanly, 1 failed at start-up or at runtime, 2 bad usage
-or configuration (every problem is printed).
+Exit status: 0 stopped cleanly; 1 failed at start-up or at runtime; 2 bad
+usage, or an unusable configuration or policy file: nothing is started and
+every problem is printed on stderr, one per line as FILE: PATH: MESSAGE.
 `;
 
 /** How long a stopped sidecar may linger because of a forgotten handle before it is made to exit. */
 const EXIT_GRACE_MS = 3_000;
-
-function parseFlags(argv: readonly string[]): { config?: string | undefined; help?: boolean | undefined } {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }).values;
-  } catch (err) {
-    throw new UsageError(describeError(err));
-  }
-}
 
 /** Reads and validates the configuration; prints every problem and returns undefined when it is unusable. */
 async function readConfig(path: string | undefined, io: CliIo): Promise<Config | undefined> {
@@ -47,19 +39,50 @@ async function readConfig(path: string | undefined, io: CliIo): Promise<Config |
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      io.stderr.write(`spiffe-sidecar run: cannot read config file ${path}: ${describeError(err)}\n`);
+      io.stderr.write(`spiffe-sidecar run: ${describeCliError(err)}\n`);
       return undefined;
     }
   }
+  const source = path ?? '(environment)';
   try {
-    return loadConfigText(text, io.env, path ?? '(environment)');
+    return loadConfigText(text, io.env, source);
   } catch (err) {
     if (err instanceof ConfigError) {
-      io.stderr.write(`spiffe-sidecar run: ${err.message}\n`);
+      reportProblems(io, 'the configuration', configProblems(err, source));
       return undefined;
     }
     throw err;
   }
+}
+
+/**
+ * The policy files the configuration names (HTTP inbound and inbound TCP
+ * tunnels; sidecar/app.ts loads the same list), each once.
+ */
+function policyFiles(config: Config): string[] {
+  const sources = [...(config.inbound ? [config.inbound.policy] : []), ...config.tcp.flatMap((t) => (t.direction === 'inbound' ? [t.policy] : []))];
+  return [...new Set(sources.flatMap((s) => (s.kind === 'file' ? [s.path] : [])))];
+}
+
+/**
+ * Checks every policy file before anything starts, so a bad one is reported
+ * as readable lines (exit 2) like a bad configuration, not as a start-up
+ * failure in the JSON log. Returns false when one is unusable.
+ */
+async function checkPolicies(config: Config, io: CliIo): Promise<boolean> {
+  const problems: Problem[] = [];
+  for (const file of policyFiles(config)) {
+    const r = await lintPolicyFile(file);
+    if (!r.ok) problems.push(...r.problems);
+  }
+  if (problems.length === 0) return true;
+  reportProblems(io, 'the policy', problems);
+  return false;
+}
+
+/** Prints problems one per line after a header saying nothing was started. */
+function reportProblems(io: CliIo, what: string, problems: readonly Problem[]): void {
+  io.stderr.write(`spiffe-sidecar run: ${what} has ${countProblems(problems.length)}; nothing was started:\n${formatProblems(problems)}`);
 }
 
 /**
@@ -90,13 +113,13 @@ function installCrashHandlers(logger: PinoLogger): () => void {
  * or runtime failures.
  */
 export const runCommand: Command = async (argv, io) => {
-  const flags = parseFlags(argv);
+  const flags = parseFlags(argv, { config: { type: 'string' } }).values;
   if (flags.help) {
     io.stdout.write(HELP);
     return 0;
   }
   const config = await readConfig(flags.config, io);
-  if (config === undefined) return 2;
+  if (config === undefined || !(await checkPolicies(config, io))) return EXIT_USAGE;
 
   const logger = createRootLogger(io.stdout, config.log.level);
   for (const warning of config.warnings) logger.warn({ config: config.source }, warning);

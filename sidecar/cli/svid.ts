@@ -1,6 +1,5 @@
 import { mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { verifyX509SvidChain, type X509Svid } from '../svid/index.ts';
 import {
   SPIFFE_ENDPOINT_SOCKET,
@@ -9,8 +8,11 @@ import {
   parseEndpointAddress,
   type X509Context,
 } from '../workload/index.ts';
-import { parseDuration } from '../config/index.ts';
 import { UsageError, type Command } from './io.ts';
+import { describeCliError } from './cli-error.ts';
+import { durationFlag } from './duration-flag.ts';
+import { parseFlags } from './parse-flags.ts';
+import { terminalSafe } from './problem-report.ts';
 
 const HELP = `usage: spiffe-sidecar svid [--socket URI] [--json] [--write DIR] [--timeout 5s]
 
@@ -26,25 +28,6 @@ options:
   --timeout DURATION  give up after this long (default 5s)
   -h, --help        show this help
 `;
-
-function parseFlags(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        socket: { type: 'string' },
-        json: { type: 'boolean' },
-        write: { type: 'string' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-}
 
 /** The `--json` output shape. */
 export interface SvidJson {
@@ -130,9 +113,30 @@ async function writeFiles(dir: string, svid: X509Svid, ctx: X509Context): Promis
   return written;
 }
 
-function failureText(err: unknown): string {
-  if (err instanceof WorkloadApiError && err.status) return `${err.status.name}: ${err.status.details}`;
-  return err instanceof Error ? err.message : String(err);
+/** What a failed connect means to an operator, by the errno grpc-js reports. */
+const UNREACHABLE: Readonly<Record<string, string>> = {
+  ENOENT: 'no socket at that path (is the agent running, and is the path right?)',
+  ECONNREFUSED: 'connection refused (nothing is listening there)',
+  EACCES: 'permission denied (check the socket file and its directory)',
+  EPERM: 'permission denied (check the socket file and its directory)',
+  ENOTSOCK: 'that path is not a socket',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+};
+
+/**
+ * The failure in this CLI's words. grpc-js describes an unreachable server
+ * in its own phrasing ("No connection established. Last error: ...
+ * Resolution note: "); only the errno in it is kept.
+ */
+export function failureText(err: unknown, target: string): string {
+  if (err instanceof WorkloadApiError && err.status) {
+    if (err.status.name !== 'Unavailable') return `${err.status.name}: ${terminalSafe(err.status.details)}`;
+    const errno = /\b(E[A-Z]{3,})\b/.exec(err.status.details)?.[1];
+    const why = errno === undefined ? 'the agent is unavailable' : (UNREACHABLE[errno] ?? errno);
+    return `cannot reach the Workload API at ${target}: ${why}`;
+  }
+  return describeCliError(err);
 }
 
 /**
@@ -141,17 +145,12 @@ function failureText(err: unknown): string {
  * message on failure, e.g. "PermissionDenied: no identity issued".
  */
 export const svidCommand: Command = async (argv, io) => {
-  const v = parseFlags(argv);
+  const v = parseFlags(argv, { socket: { type: 'string' }, json: { type: 'boolean' }, write: { type: 'string' }, timeout: { type: 'string' } }).values;
   if (v.help) {
     io.stdout.write(HELP);
     return 0;
   }
-  let timeoutMs = 5_000;
-  if (v.timeout !== undefined) {
-    const r = parseDuration(v.timeout, { allowZero: false });
-    if (!r.ok) throw new UsageError(`--timeout: ${r.message}`);
-    timeoutMs = r.value;
-  }
+  const timeoutMs = v.timeout === undefined ? 5_000 : durationFlag('--timeout', v.timeout);
   if (v.socket !== undefined) {
     try {
       parseEndpointAddress(v.socket);
@@ -163,11 +162,12 @@ export const svidCommand: Command = async (argv, io) => {
     io.stderr.write(`spiffe-sidecar svid: ${message}\n`);
     return 1;
   };
+  const shownAddress = v.socket ?? io.env[SPIFFE_ENDPOINT_SOCKET] ?? '';
   let client: WorkloadApiClient;
   try {
     client = new WorkloadApiClient({ ...(v.socket !== undefined ? { address: v.socket } : {}), env: io.env });
   } catch (err) {
-    return fail(failureText(err));
+    return fail(failureText(err, shownAddress));
   }
   const abort = new AbortController();
   // A ref'd timer on purpose: the CLI must stay alive until it answers.
@@ -181,9 +181,9 @@ export const svidCommand: Command = async (argv, io) => {
       ctx = await client.fetchX509Context({ signal: abort.signal });
     } catch (err) {
       if (err instanceof WorkloadApiError && err.code === 'workload.aborted') {
-        return fail(io.stopSignal.aborted ? 'interrupted' : `no answer from ${client.address.target} within ${v.timeout ?? '5s'}`);
+        return fail(io.stopSignal.aborted ? 'interrupted' : `no answer from ${shownAddress} within ${v.timeout ?? '5s'}`);
       }
-      return fail(failureText(err));
+      return fail(failureText(err, shownAddress));
     }
     const elapsed = Math.round(performance.now() - started);
     // Like spire-agent: check every SVID against its own trust domain's bundle.
@@ -191,7 +191,7 @@ export const svidCommand: Command = async (argv, io) => {
       try {
         verifyX509SvidChain(s.certificates.map((c) => c.der), ctx.bundles);
       } catch (err) {
-        return fail(`"${s.id.toString()}" SVID failed verification against bundle: ${failureText(err)}`);
+        return fail(`"${s.id.toString()}" SVID failed verification against bundle: ${describeCliError(err)}`);
       }
     }
     const written = v.write !== undefined ? await writeFiles(v.write, ctx.svids[0]!, ctx) : [];

@@ -1,10 +1,11 @@
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { parseAddress, parseDuration } from '../config/index.ts';
+import { parseAddress } from '../config/index.ts';
 import type { Logger } from '../core/index.ts';
 import { createWebhookServer } from '../injector/index.ts';
 import { SETTINGS_FLAGS, SETTINGS_HELP, settingsFromFlags } from './inject.ts';
 import { UsageError, type CliIo, type Command } from './io.ts';
+import { durationFlag } from './duration-flag.ts';
+import { choiceFlag, parseFlags } from './parse-flags.ts';
 
 const HELP = `usage: spiffe-sidecar webhook --cert FILE --key FILE [options]
 
@@ -35,25 +36,14 @@ function logger(io: CliIo, level: string): Logger {
 
 /** `spiffe-sidecar webhook`: serves until the stop signal, then closes and exits 0. */
 export const webhookCommand: Command = async (argv, io) => {
-  let v;
-  try {
-    v = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        cert: { type: 'string' },
-        key: { type: 'string' },
-        listen: { type: 'string' },
-        'cert-check-interval': { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        ...SETTINGS_FLAGS,
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const v = parseFlags(argv, {
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    listen: { type: 'string' },
+    'cert-check-interval': { type: 'string' },
+    'log-level': { type: 'string' },
+    ...SETTINGS_FLAGS,
+  }).values;
   if (v.help) {
     io.stdout.write(HELP);
     return 0;
@@ -65,14 +55,8 @@ export const webhookCommand: Command = async (argv, io) => {
   const listen = parseAddress(anyPort ? `${rawListen.slice(0, -2)}:1` : rawListen);
   if (!listen.ok) throw new UsageError(`--listen: ${listen.message}`);
   const listenAt = anyPort ? { ...listen.value, port: 0 } : listen.value;
-  let intervalMs = 10_000;
-  if (v['cert-check-interval'] !== undefined) {
-    const d = parseDuration(v['cert-check-interval'], { allowZero: false });
-    if (!d.ok) throw new UsageError(`--cert-check-interval: ${d.message}`);
-    intervalMs = d.value;
-  }
-  const level = v['log-level'] ?? 'info';
-  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level: "${level}" must be debug, info, warn or error`);
+  const intervalMs = v['cert-check-interval'] === undefined ? 10_000 : durationFlag('--cert-check-interval', v['cert-check-interval']);
+  const level = choiceFlag('--log-level', v['log-level'], ['debug', 'info', 'warn', 'error'], 'info');
   const settings = settingsFromFlags(v);
   const log = logger(io, level);
   const server = createWebhookServer({

@@ -18,14 +18,44 @@ export function formatAddress(a: Address): string {
   return isIPv6(a.host) ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
-/** Checks a host without port: an IPv4 literal, a bare IPv6 literal (brackets removed by the caller) or a DNS name. */
+/**
+ * The WHATWG URL Standard's "ends in a number" (§3.5): the last label (a
+ * trailing dot ignored) is all digits, or `0x` and hex digits. Such a host
+ * is parsed as an IPv4 address, never as a name.
+ */
+function endsInNumber(host: string): boolean {
+  const labels = host.split('.');
+  if (labels.length > 1 && labels.at(-1) === '') labels.pop();
+  const last = labels.at(-1) ?? '';
+  return /^[0-9]+$/.test(last) || /^0x[0-9a-f]*$/.test(last);
+}
+
+/**
+ * Checks a host without port: an IPv4 literal (dotted quad), a bare IPv6
+ * literal (brackets removed by the caller) or a DNS name. Other spellings
+ * of an IPv4 address (`127.1`, `0x7f000001`, `2130706433`, `0177.0.0.1`)
+ * are refused naming the address they stand for: resolvers and the
+ * sidecar's own route checks read them as that address (outbound
+ * route-table.ts), so only one spelling may appear in a config.
+ */
 export function checkHost(host: string): string | undefined {
   if (host === '') return 'host is missing (use 0.0.0.0 for all interfaces)';
   if (isIPv4(host) || isIPv6(host)) return undefined;
   if (host.length > 253) return 'host name is longer than 253 characters';
   const labels = host.split('.');
-  // A name made only of digits and dots is a mistyped IPv4 address, not a DNS name.
-  if (labels.every((l) => /^\d+$/.test(l))) return `${host} is not a valid IPv4 address`;
+  if (!labels.every((l) => LABEL.test(l) || l === '')) return 'host must be an IP address or a DNS name (letters, digits, dashes and dots)';
+  if (endsInNumber(host)) {
+    let reading: string | undefined;
+    try {
+      // Only letters, digits, dashes and dots get here, so nothing but the host is parsed.
+      reading = new URL(`http://${host}/`).hostname;
+    } catch {
+      reading = undefined;
+    }
+    return reading === undefined
+      ? `${host} is not a valid IPv4 address (a host name cannot end in a number)`
+      : `${host} is read as the IPv4 address ${reading} by URL parsers and resolvers; write ${reading}`;
+  }
   if (!labels.every((l) => LABEL.test(l))) return 'host must be an IP address or a DNS name (letters, digits, dashes and dots)';
   return undefined;
 }

@@ -1,3 +1,4 @@
+import type { AuthConfig } from './auth-section.ts';
 import type { SpiffeId, TrustDomain } from '../spiffe/index.ts';
 import type { Address } from './address.ts';
 
@@ -126,6 +127,31 @@ export type TcpTunnel = InboundTcpTunnel | OutboundTcpTunnel;
 export interface HeaderNames {
   readonly spiffeId: string;
   readonly xfcc: string;
+  /** The verified end user's headers (docs/end-user-identity.md). */
+  readonly user: UserHeaderNames;
+  /** Claims copied into headers of their own. */
+  readonly claimHeaders: readonly ClaimHeader[];
+  /**
+   * Request headers the inbound proxy removes before the app sees them
+   * (lowercase): by default the method-override and original-URL headers,
+   * so the app runs the method and path the policy authorized.
+   */
+  readonly stripInbound: readonly string[];
+}
+
+/** Names of the headers carrying the verified end user. */
+export interface UserHeaderNames {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly scopes: string;
+  readonly claims: string;
+}
+
+/** One claim → header mapping; `claim` is the claim's path, one segment per nesting level. */
+export interface ClaimHeader {
+  readonly claim: readonly string[];
+  readonly header: string;
 }
 
 /** One request header the sidecar sends with an app probe (name as configured). */
@@ -162,6 +188,14 @@ export interface Limits {
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** Requests one downstream connection may have upstream at once; also HTTP/2 max concurrent streams. */
+  readonly maxConcurrentRequestsPerConnection: number;
+  /** Requests one caller (peer SPIFFE ID; the local app outbound) may have upstream at once. */
+  readonly maxConcurrentRequestsPerCaller: number;
+  /** A request body idle this long is cut off (408); 0 = off (and minUploadBytesPerSecond with it). */
+  readonly requestBodyIdleTimeoutMs: number;
+  /** Least average upload rate of a body holding an HTTP/1.1 upstream connection; 0 = off. */
+  readonly minUploadBytesPerSecond: number;
 }
 
 /** The whole validated sidecar configuration; deeply frozen. */
@@ -175,6 +209,8 @@ export interface Config {
   readonly outbound: OutboundConfig | null;
   readonly tcp: readonly TcpTunnel[];
   readonly headers: HeaderNames;
+  /** End-user token authentication on inbound; null when not configured. */
+  readonly auth: AuthConfig | null;
   readonly admin: { readonly listen: Address; readonly appProbes: readonly AppProbe[] };
   readonly limits: Limits;
   readonly drain: { readonly timeoutMs: number };

@@ -16,6 +16,8 @@ export type {
   AppProbe,
   AppProbeHeader,
   AppProtocol,
+  ClaimHeader,
+  UserHeaderNames,
   Config,
   HeaderNames,
   InboundAppPort,
@@ -35,6 +37,7 @@ export type {
 } from './config.ts';
 export { formatAddress, isLoopbackHost, parseAddress } from './address.ts';
 export type { Address } from './address.ts';
+export type { AuthConfig, JwtProviderConfig, IntrospectionConfig, IntrospectionClientAuthConfig } from './auth-section.ts';
 export { parseDuration, MAX_DURATION_MS } from './duration.ts';
 export { peerIdMatcher } from './peer-id-match.ts';
 export { SETTINGS_DEFAULTS } from './settings-sections.ts';

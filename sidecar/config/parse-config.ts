@@ -6,11 +6,12 @@ import { CONFIG_ENV_VARS, ENV_PREFIX } from './config-env.ts';
 import { deepFreeze } from './deep-freeze.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { typeName } from './parsed.ts';
+import { authSection } from './auth-section.ts';
 import { inboundSection, outboundSection, tcpSection } from './proxy-sections.ts';
 import { settingsSections } from './settings-sections.ts';
 import { spiffeSection } from './spiffe-section.ts';
 
-const TOP_KEYS = ['spiffe', 'inbound', 'outbound', 'tcp', 'headers', 'admin', 'limits', 'drain', 'log', 'metrics'] as const;
+const TOP_KEYS = ['spiffe', 'inbound', 'outbound', 'tcp', 'auth', 'headers', 'admin', 'limits', 'drain', 'log', 'metrics'] as const;
 
 /** Listeners we bind, and the addresses we forward plaintext to, for collision checks. */
 function checkSockets(r: ConfigReader, c: Omit<Config, 'warnings' | 'source'>): void {
@@ -74,7 +75,9 @@ export function parseConfig(input: unknown, env: Env, source: string): Config {
   const outbound = outboundSection(r, root);
   const tcp = tcpSection(r, root);
   const settings = settingsSections(r, root);
-  const body = { spiffe, inbound, outbound, tcp, ...settings };
+  const auth = authSection(r, root);
+  if (auth !== null && inbound === null) r.warn('auth is configured but inbound is not: tokens are checked only on inbound requests');
+  const body = { spiffe, inbound, outbound, tcp, auth, ...settings };
   checkSockets(r, body);
   warnUnknownEnv(r);
   if (inbound === null && outbound === null && tcp.length === 0 && r.problems.length === 0) {

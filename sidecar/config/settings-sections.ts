@@ -1,13 +1,14 @@
-import { DEFAULT_SPIFFE_ID_HEADER, DEFAULT_XFCC_HEADER, HeaderError, IdentityHeaders } from '../headers/index.ts';
+import { DEFAULT_SPIFFE_ID_HEADER, DEFAULT_USER_HEADERS, DEFAULT_XFCC_HEADER, HeaderError, IdentityHeaders, UserHeaders } from '../headers/index.ts';
+import { ClaimPath } from '../policy/index.ts';
 import type { Address } from './address.ts';
 import { NO_ADDRESS, parseAddress } from './address.ts';
 import { appProbesSection } from './app-probes-section.ts';
-import { LOG_LEVELS, type AppProbe, type HeaderNames, type Limits, type LogLevel } from './config.ts';
-import type { ConfigReader, Mapping } from './config-reader.ts';
+import { LOG_LEVELS, type AppProbe, type ClaimHeader, type HeaderNames, type Limits, type LogLevel } from './config.ts';
+import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
 import { ENV_ACCESS_LOG, ENV_ADMIN_LISTEN, ENV_DRAIN_TIMEOUT, ENV_LOG_LEVEL } from './config-env.ts';
 import { deepFreeze } from './deep-freeze.ts';
 import { parseDuration } from './duration.ts';
-import { envBoolean, headerName, integerIn, oneOf, yamlBoolean } from './field-parsers.ts';
+import { envBoolean, headerName, integerIn, nonEmptyString, oneOf, yamlBoolean } from './field-parsers.ts';
 
 /** The settings shared by every listener: headers, admin, limits, drain, log, metrics. */
 export interface Settings {
@@ -21,7 +22,14 @@ export interface Settings {
 
 /** Default values, exported for docs and tests. */
 export const SETTINGS_DEFAULTS: Settings = deepFreeze({
-  headers: { spiffeId: DEFAULT_SPIFFE_ID_HEADER, xfcc: DEFAULT_XFCC_HEADER },
+  headers: {
+    spiffeId: DEFAULT_SPIFFE_ID_HEADER,
+    xfcc: DEFAULT_XFCC_HEADER,
+    user: { ...DEFAULT_USER_HEADERS },
+    claimHeaders: [],
+    // The same list as forward's DEFAULT_STRIPPED_REQUEST_HEADERS (a unit test keeps them equal).
+    stripInbound: ['x-http-method-override', 'x-method-override', 'x-http-method', 'x-original-url', 'x-rewrite-url'],
+  },
   admin: { listen: { host: '0.0.0.0', port: 15020 }, appProbes: [] },
   limits: {
     maxHeaderBytes: 16384,
@@ -30,6 +38,11 @@ export const SETTINGS_DEFAULTS: Settings = deepFreeze({
     requestTimeoutMs: 0,
     headersTimeoutMs: 10_000,
     connectTimeoutMs: 5_000,
+    // docs/security.md "Upstream budget" says why these values.
+    maxConcurrentRequestsPerConnection: 100,
+    maxConcurrentRequestsPerCaller: 256,
+    requestBodyIdleTimeoutMs: 30_000,
+    minUploadBytesPerSecond: 1024,
   },
   drain: { timeoutMs: 20_000 },
   log: { level: 'info', accessLog: false },
@@ -43,12 +56,49 @@ export const SETTINGS_DEFAULTS: Settings = deepFreeze({
  */
 function identityHeadersProblem(h: HeaderNames): string | undefined {
   try {
-    new IdentityHeaders({ spiffeIdHeader: h.spiffeId, xfccHeader: h.xfcc });
+    new IdentityHeaders({ spiffeIdHeader: h.spiffeId, xfccHeader: h.xfcc, user: new UserHeaders({ ...h.user, claimHeaders: h.claimHeaders }) });
     return undefined;
   } catch (err) {
     if (err instanceof HeaderError) return err.message.replace(/^headers: /, '');
     throw err;
   }
+}
+
+const USER_HEADER_KEYS = ['subject', 'issuer', 'clientId', 'scopes', 'claims'] as const;
+
+/** Reads `headers.claimHeaders`: `{ claim: <claim path as in policies>, header: <name> }` entries. */
+function claimHeaders(r: ConfigReader, h: Mapping | undefined): ClaimHeader[] {
+  const out: ClaimHeader[] = [];
+  (r.list(h, 'claimHeaders', 'headers') ?? []).forEach((raw, i) => {
+    const path = itemPath('headers.claimHeaders', i);
+    const e = r.mapping(raw, path, ['claim', 'header']);
+    if (e === undefined) return;
+    if (!r.has(e, 'claim')) r.problem(childPath(path, 'claim'), 'is required: a claim path such as customer_id, org.id or ["https://example.com/tenant"]');
+    if (!r.has(e, 'header')) r.problem(childPath(path, 'header'), 'is required, e.g. x-customer-id');
+    const text = r.read(e, 'claim', path, nonEmptyString, '');
+    const header = r.read(e, 'header', path, headerName, '');
+    if (text === '' || header === '') return;
+    const parsed = ClaimPath.parse(text);
+    if (!parsed.ok) return r.problem(childPath(path, 'claim'), parsed.problem);
+    out.push({ claim: parsed.path.segments, header });
+  });
+  return out;
+}
+
+/** An RFC 9110 §5.1 field name (a token), lowercase. */
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
+/** Reads `headers.stripInbound`: header names, `[]` to strip none. */
+function strippedHeaders(r: ConfigReader, h: Mapping | undefined, fallback: readonly string[]): readonly string[] {
+  const raw = r.list(h, 'stripInbound', 'headers');
+  if (raw === undefined) return fallback;
+  const out: string[] = [];
+  raw.forEach((v, i) => {
+    const name = typeof v === 'string' ? v.trim().toLowerCase() : '';
+    if (FIELD_NAME.test(name)) out.push(name);
+    else r.problem(itemPath('headers.stripInbound', i), `must be a header name such as x-http-method-override, got ${JSON.stringify(v)}`);
+  });
+  return out;
 }
 
 const positive = (raw: unknown) => parseDuration(raw, { allowZero: false });
@@ -59,10 +109,21 @@ const logLevel = oneOf(LOG_LEVELS);
 export function settingsSections(r: ConfigReader, root: Mapping | undefined): Settings {
   const d = SETTINGS_DEFAULTS;
 
-  const h = r.section(root, 'headers', '', ['spiffeId', 'xfcc']);
+  const h = r.section(root, 'headers', '', ['spiffeId', 'xfcc', 'user', 'claimHeaders', 'stripInbound']);
+  const u = r.section(h, 'user', 'headers', USER_HEADER_KEYS);
+  const du = d.headers.user;
   const headers = {
     spiffeId: r.read(h, 'spiffeId', 'headers', headerName, d.headers.spiffeId),
     xfcc: r.read(h, 'xfcc', 'headers', headerName, d.headers.xfcc),
+    user: {
+      subject: r.read(u, 'subject', 'headers.user', headerName, du.subject),
+      issuer: r.read(u, 'issuer', 'headers.user', headerName, du.issuer),
+      clientId: r.read(u, 'clientId', 'headers.user', headerName, du.clientId),
+      scopes: r.read(u, 'scopes', 'headers.user', headerName, du.scopes),
+      claims: r.read(u, 'claims', 'headers.user', headerName, du.claims),
+    },
+    claimHeaders: claimHeaders(r, h),
+    stripInbound: strippedHeaders(r, h, d.headers.stripInbound),
   };
   const headersProblem = identityHeadersProblem(headers);
   if (headersProblem !== undefined) r.problem('headers', headersProblem);
@@ -79,6 +140,10 @@ export function settingsSections(r: ConfigReader, root: Mapping | undefined): Se
     'requestTimeout',
     'headersTimeout',
     'connectTimeout',
+    'maxConcurrentRequestsPerConnection',
+    'maxConcurrentRequestsPerCaller',
+    'requestBodyIdleTimeout',
+    'minUploadBytesPerSecond',
   ]);
   const limits: Limits = {
     maxHeaderBytes: r.read(l, 'maxHeaderBytes', 'limits', integerIn(1024, 1_048_576), d.limits.maxHeaderBytes),
@@ -87,7 +152,16 @@ export function settingsSections(r: ConfigReader, root: Mapping | undefined): Se
     requestTimeoutMs: r.read(l, 'requestTimeout', 'limits', zeroOk, d.limits.requestTimeoutMs),
     headersTimeoutMs: r.read(l, 'headersTimeout', 'limits', positive, d.limits.headersTimeoutMs),
     connectTimeoutMs: r.read(l, 'connectTimeout', 'limits', positive, d.limits.connectTimeoutMs),
+    // 1-65536: HTTP/2 advertises this as SETTINGS_MAX_CONCURRENT_STREAMS.
+    maxConcurrentRequestsPerConnection: r.read(l, 'maxConcurrentRequestsPerConnection', 'limits', integerIn(1, 65_536), d.limits.maxConcurrentRequestsPerConnection),
+    maxConcurrentRequestsPerCaller: r.read(l, 'maxConcurrentRequestsPerCaller', 'limits', integerIn(1, 1_000_000), d.limits.maxConcurrentRequestsPerCaller),
+    requestBodyIdleTimeoutMs: r.read(l, 'requestBodyIdleTimeout', 'limits', zeroOk, d.limits.requestBodyIdleTimeoutMs),
+    minUploadBytesPerSecond: r.read(l, 'minUploadBytesPerSecond', 'limits', integerIn(0, 1_073_741_824), d.limits.minUploadBytesPerSecond),
   };
+  // The rate check measures against the idle timeout as its grace period (forward/upload-watch.ts).
+  if (limits.minUploadBytesPerSecond > 0 && limits.requestBodyIdleTimeoutMs === 0 && !r.problems.some((p) => p.path === 'limits.minUploadBytesPerSecond' || p.path === 'limits.requestBodyIdleTimeout')) {
+    r.problem('limits.minUploadBytesPerSecond', 'needs limits.requestBodyIdleTimeout above 0 (its grace period); set both to 0 to turn body limits off');
+  }
   // node:http refuses a server whose headersTimeout exceeds a non-zero
   // requestTimeout. Checked only when both values themselves were valid.
   const timeoutsValid = !r.problems.some((p) => p.path === 'limits.requestTimeout' || p.path === 'limits.headersTimeout');

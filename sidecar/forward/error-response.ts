@@ -8,7 +8,12 @@ export interface ErrorResponse {
   readonly body: string;
   /** Short stable label for the access log and metrics. */
   readonly reason: string;
+  /** Seconds for a `retry-after` header (RFC 9110 §10.2.3), when retrying later may succeed; 0 = none. */
+  readonly retryAfter: number;
 }
+
+/** `retry-after` of an overflow 503: the budget frees up as soon as any request of the caller ends. */
+export const OVERFLOW_RETRY_AFTER_SECONDS = 1;
 
 const byForwardCode: Readonly<Record<string, readonly [number, string]>> = {
   'forward.connect_failed': [503, 'upstream_unavailable'],
@@ -19,6 +24,8 @@ const byForwardCode: Readonly<Record<string, readonly [number, string]>> = {
   'forward.no_svid': [503, 'no_svid'],
   'forward.closed': [503, 'shutting_down'],
   'forward.unsupported': [502, 'unsupported'],
+  'forward.overloaded': [503, 'upstream_overloaded'],
+  'forward.cancelled': [502, 'cancelled'],
 };
 
 /** undici and node error codes that mean "the upstream went away before answering". */
@@ -34,7 +41,7 @@ const RESET_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', '
 export function errorResponse(err: unknown): ErrorResponse {
   if (err instanceof ForwardError) {
     const [status, reason] = byForwardCode[err.code] ?? [502, 'upstream_error'];
-    return { status, body: err.detail, reason };
+    return { status, body: err.detail, reason, retryAfter: err.code === 'forward.overloaded' ? OVERFLOW_RETRY_AFTER_SECONDS : 0 };
   }
   if (err instanceof PeerNotAuthorized) {
     // The ID is verified (it chained to a trusted bundle), so naming it is
@@ -43,26 +50,27 @@ export function errorResponse(err: unknown): ErrorResponse {
       status: 502,
       body: `upstream identity mismatch: expected ${err.expected ?? 'an authorized ID'}, presented ${err.presentedId}`,
       reason: 'identity_mismatch',
+      retryAfter: 0,
     };
   }
   const e = (err ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
   if (code.startsWith('x509svid.') || code === 'tls.peer_handshake_rejected') {
-    return { status: 502, body: `upstream TLS verification failed: ${typeof e.reason === 'string' ? e.reason : code}`, reason: 'upstream_tls' };
+    return { status: 502, body: `upstream TLS verification failed: ${typeof e.reason === 'string' ? e.reason : code}`, reason: 'upstream_tls', retryAfter: 0 };
   }
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, body: 'upstream timeout: no response headers in time', reason: 'upstream_timeout' };
-  if (code === 'UND_ERR_BODY_TIMEOUT') return { status: 504, body: 'upstream timeout: response body stalled', reason: 'upstream_timeout' };
-  if (code === 'UND_ERR_HEADERS_OVERFLOW') return { status: 502, body: 'upstream response headers too large', reason: 'upstream_protocol' };
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, body: 'upstream timeout: no response headers in time', reason: 'upstream_timeout', retryAfter: 0 };
+  if (code === 'UND_ERR_BODY_TIMEOUT') return { status: 504, body: 'upstream timeout: response body stalled', reason: 'upstream_timeout', retryAfter: 0 };
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') return { status: 502, body: 'upstream response headers too large', reason: 'upstream_protocol', retryAfter: 0 };
   if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
-    return { status: 400, body: `request cannot be forwarded: ${typeof e.message === 'string' ? e.message : code}`, reason: 'bad_request' };
+    return { status: 400, body: `request cannot be forwarded: ${typeof e.message === 'string' ? e.message : code}`, reason: 'bad_request', retryAfter: 0 };
   }
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
-    return { status: 400, body: 'request body does not match its content-length', reason: 'bad_request' };
+    return { status: 400, body: 'request body does not match its content-length', reason: 'bad_request', retryAfter: 0 };
   }
-  if (code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') return { status: 499, body: 'request aborted', reason: 'client_abort' };
-  if (RESET_CODES.has(code)) return { status: 502, body: `upstream connection closed before a response (${code})`, reason: 'upstream_reset' };
+  if (code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') return { status: 499, body: 'request aborted', reason: 'client_abort', retryAfter: 0 };
+  if (RESET_CODES.has(code)) return { status: 502, body: `upstream connection closed before a response (${code})`, reason: 'upstream_reset', retryAfter: 0 };
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || reasonForOpensslCode(code) !== 'handshake_failed') {
-    return { status: 502, body: `upstream TLS error: ${code}`, reason: 'upstream_tls' };
+    return { status: 502, body: `upstream TLS error: ${code}`, reason: 'upstream_tls', retryAfter: 0 };
   }
-  return { status: 502, body: `upstream error: ${code || 'unknown'}`, reason: 'upstream_error' };
+  return { status: 502, body: `upstream error: ${code || 'unknown'}`, reason: 'upstream_error', retryAfter: 0 };
 }

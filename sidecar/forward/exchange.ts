@@ -3,12 +3,15 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { SpiffeId } from '../spiffe/index.ts';
 import type { CallerIdentity } from '../headers/index.ts';
-import { errorResponse } from './error-response.ts';
+import type { BodyTimeoutReason } from '../metrics/index.ts';
+import { OVERFLOW_RETRY_AFTER_SECONDS, errorResponse } from './error-response.ts';
 import { ForwardError } from './forward-error.ts';
 import type { H1PoolRequest, PoolSlot } from './h1-pool.ts';
 import { scanResponseHead, trailersToForward, type RequestHeadSink, type ResponseHeadSink } from './hop-by-hop.ts';
 import type { HttpFront } from './http-front.ts';
+import { resetStream } from './stream-reset.ts';
 import type { Upstream } from './upstream.ts';
+import type { WatchedUpload } from './upload-watch.ts';
 
 /** What the proxy knows about the connection a request came in on. */
 export interface ConnInfo {
@@ -18,6 +21,19 @@ export interface ConnInfo {
   readonly peerId: string;
   /** The identity header values for this caller, computed once per connection (inbound). */
   readonly caller: CallerIdentity | undefined;
+  /** SHA-256 of the peer's leaf certificate, hex (inbound): what a certificate-bound token must name (RFC 8705 §3). */
+  readonly peerCertSha256Hex?: string | undefined;
+  /** The direct peer's IP address (inbound). */
+  readonly peerAddress?: string | undefined;
+}
+
+/**
+ * The requests of one downstream connection (an HTTP/1.1 socket or an
+ * HTTP/2 session) that hold upstream capacity now, for
+ * limits.maxConcurrentRequestsPerConnection.
+ */
+export interface ConnLoad {
+  active: number;
 }
 
 /** The connection info of the app's plain connections to the outbound listener. */
@@ -40,6 +56,9 @@ export function tag(o: object, ex: Exchange): void {
 }
 
 const NO_SNI = 'upstream';
+const NO_HEADERS: readonly string[] = Object.freeze([]);
+/** The extra header of a 503 for a full upstream budget. */
+const RETRY_AFTER: readonly string[] = Object.freeze(['retry-after', String(OVERFLOW_RETRY_AFTER_SECONDS)]);
 /** undici's request options as its Request reads them (the types omit `servername`). */
 type UndiciOptions = Dispatcher.DispatchOptions & { servername: string };
 
@@ -61,9 +80,11 @@ const RETRYABLE_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
  * goes away first aborts the other; when the downstream closes, the request
  * is counted and logged exactly once.
  */
-export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1PoolRequest {
+export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1PoolRequest, WatchedUpload {
   readonly front: HttpFront;
   readonly conn: ConnInfo;
+  /** The downstream connection's count of requests holding upstream capacity. */
+  readonly load: ConnLoad;
   /** The method as received. */
   readonly method: string;
   /** The request-target as received (for logs and policy). */
@@ -100,8 +121,25 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   dst = '';
   decision = '';
   reason = '';
+  /** The policy rule that decided (inbound); '' when none did. */
+  rule = '';
+  /** The verified end user's `sub` and OAuth client (inbound); '' without a token. */
+  subject = '';
+  clientId = '';
 
   slot: PoolSlot | null = null;
+  /** Request body bytes received (counted where the proxy reads the body itself). */
+  bodyBytes = 0;
+  /** Response body bytes relayed downstream. */
+  responseBytes = 0;
+  /** Set before a local answer that must also end the downstream connection (HTTP/1.1) or stream (HTTP/2). */
+  closeAfterLocal = false;
+  // UploadWatch's state (see WatchedUpload).
+  watchStartedAt = 0;
+  watchBase = 0;
+  watchSeen = 0;
+  watchIdleSince = 0;
+  watchMinRate = false;
   readonly #startedAt: number;
   #upstream: Upstream | null = null;
   #controller: Dispatcher.DispatchController | null = null;
@@ -113,10 +151,19 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   #downstreamClosed = false;
   #recorded = false;
   #retried = false;
+  /** Counted against the connection's and the caller's upstream budget (HttpFront.admit). */
+  #admitted = false;
+  /** The request body arrived complete (END_STREAM / the last chunk), not cut off. */
+  #bodyDone = false;
+  /** The body is written to #h2 by this exchange (onBodyData), not by undici. */
+  #pipingBody = false;
+  /** The proxy stopped the upstream itself; the failure that follows is not the upstream's to report. */
+  #cancelled = false;
 
-  constructor(front: HttpFront, conn: ConnInfo, method: string, path: string) {
+  constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, method: string, path: string) {
     this.front = front;
     this.conn = conn;
+    this.load = load;
     this.method = method;
     this.path = path;
     this.target = path;
@@ -148,20 +195,113 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
 
   // ---- route decisions ----------------------------------------------------
 
-  /** Answers the request from the proxy itself (policy denial, bad route, ...). */
-  reject(status: number, body: string, reason: string): void {
+  /**
+   * Extra response headers (name, value, ...) of the local answer being
+   * sent, e.g. `www-authenticate` on a 401 (RFC 6750 §3); empty otherwise.
+   */
+  localHeaders: readonly string[] = NO_HEADERS;
+
+  /** Answers the request from the proxy itself (policy denial, bad route, ...), with optional extra headers. */
+  reject(status: number, body: string, reason: string, headers: readonly string[] = NO_HEADERS): void {
     this.reason = reason;
+    this.localHeaders = headers;
     if (this.#downstreamClosed) return;
     if (this.headSent()) this.abortDownstream();
     else this.sendLocal(status, body);
   }
 
-  /** Hands the request to `upstream`. */
+  /** True once the downstream went away; a decision that finished late (a token fetch) then does nothing. */
+  get clientGone(): boolean {
+    return this.#downstreamClosed;
+  }
+
+  /**
+   * Hands the request to `upstream`, if the connection's and the caller's
+   * upstream budget allow one more request; otherwise answers 503 with
+   * `retry-after` at once (never a queue: docs/security.md).
+   */
   forwardTo(upstream: Upstream): void {
-    this.#upstream = upstream;
     this.dst = upstream.dst;
+    if (this.#downstreamClosed) return;
+    const full = this.front.admit(this);
+    if (full !== null) {
+      this.front.metrics.upstreamOverflow(this.front.direction, full);
+      this.reject(
+        503,
+        full === 'connection'
+          ? 'too many concurrent requests on this connection (limits.maxConcurrentRequestsPerConnection)'
+          : 'too many concurrent requests from this caller (limits.maxConcurrentRequestsPerCaller)',
+        full === 'connection' ? 'connection_overflow' : 'caller_overflow',
+        RETRY_AFTER,
+      );
+      return;
+    }
+    this.#admitted = true;
+    this.#upstream = upstream;
     this.#upstreamActive = true;
+    const body = this.body;
+    if (this.hasBody && body !== null) {
+      tag(body, this);
+      body.once('end', onBodyEnd);
+    }
     upstream.forward(this);
+  }
+
+  /** True when the request body that ended is the whole body (subclasses tell a reset apart). */
+  bodyComplete(): boolean {
+    return true;
+  }
+
+  /** A count that grows as request body bytes arrive (UploadWatch). */
+  bodyProgress(): number {
+    return this.bodyBytes;
+  }
+
+  /**
+   * The body stalled or crawled (UploadWatch): reset the upstream request so
+   * the app never sees it complete, and answer 408 closing the connection
+   * (the rest of the body will not be read), or reset a started response.
+   */
+  uploadTimedOut(reason: BodyTimeoutReason): void {
+    this.front.metrics.requestBodyTimeout(this.front.direction, reason);
+    const detail =
+      reason === 'idle'
+        ? 'request body stalled (limits.requestBodyIdleTimeout)'
+        : 'request body too slow (limits.minUploadBytesPerSecond)';
+    this.#cancelUpstream(detail);
+    this.reason = reason === 'idle' ? 'request_body_timeout' : 'request_body_too_slow';
+    if (this.#downstreamClosed) return;
+    this.closeAfterLocal = true;
+    if (this.headSent()) this.abortDownstream();
+    else this.sendLocal(408, detail);
+  }
+
+  /** @internal The request body ended: pass END_STREAM on only when the body is really complete. */
+  bodyEnded(): void {
+    if (!this.bodyComplete()) {
+      // A reset ended it (node:http2 ends a stream's readable side on
+      // RST_STREAM); the stream's 'close' follows and resets the upstream.
+      return;
+    }
+    this.#bodyDone = true;
+    this.front.uploads.delete(this);
+    if (this.#pipingBody && this.#h2 !== null && !this.#h2.destroyed) this.#h2.end();
+  }
+
+  /** @internal A body chunk for the HTTP/2 upstream, with backpressure. */
+  bodyData(chunk: Buffer): void {
+    this.bodyBytes += chunk.length;
+    const up = this.#h2;
+    if (up === null || up.destroyed) return;
+    if (!up.write(chunk)) {
+      this.body!.pause();
+      up.once('drain', onUpstreamDrain);
+    }
+  }
+
+  /** @internal The HTTP/2 upstream drained: read the body on. */
+  resumeBody(): void {
+    this.body?.resume();
   }
 
   // ---- undici (HTTP/1.1 upstream) -----------------------------------------
@@ -180,6 +320,9 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
       // undici reads async iterables too (its docs say so; its types do not).
       const body = (this.hasBody ? this.undiciBody() : null) as Readable | null;
       opts = { method: this.method, path: this.target, headers, body, servername: NO_SNI };
+      // The body holds an upstream connection of its own until it ends, so
+      // the minimum upload rate applies as well as the idle timeout.
+      if (body !== null && !this.#bodyDone) this.front.uploads.add(this, true);
     }
     return opts;
   }
@@ -191,7 +334,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
 
   /** undici: the request got a connection; a client that already left aborts it here. */
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (this.#downstreamClosed) {
+    if (this.#downstreamClosed || this.#cancelled) {
       controller.abort(new ForwardError('forward.upstream_reset', 'client went away'));
       return;
     }
@@ -208,6 +351,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
 
   /** undici: a body chunk; pauses the upstream while the downstream is full. */
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.responseBytes += chunk.length;
     if (!this.writeBody(chunk)) {
       controller.pause();
       this.waitForDrain();
@@ -223,6 +367,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   /** undici: the request failed (also called synchronously when dispatch refuses the options). */
   onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
     this.#upstreamFinished();
+    if (this.#cancelled) return;
     if (this.#shouldRetry(err)) {
       this.#retried = true;
       this.#controller = null;
@@ -276,10 +421,22 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
     // ManualClock would not make it cheaper or more testable than undici's own.
     if (timeout > 0) this.#timer = setTimeout(onH2Timeout, timeout, this).unref();
     if (this.#downstreamClosed) {
-      stream.close(h2constants.NGHTTP2_CANCEL);
+      resetStream(stream, 'client went away');
       return;
     }
-    if (this.hasBody && this.body) this.body.pipe(stream);
+    const body = this.body;
+    if (!this.hasBody || body === null) return;
+    if (this.#bodyDone) {
+      stream.end();
+      return;
+    }
+    // Not body.pipe(stream): pipe ends the upstream on the body's 'end',
+    // which node emits after a reset too; bodyEnded() ends it only for a
+    // complete body, and a broken one resets it (stream-reset.ts).
+    this.#pipingBody = true;
+    body.on('data', onBodyData);
+    // Multiplexed: a slow body holds a stream, not a connection, so only the idle timeout applies.
+    this.front.uploads.add(this, false);
   }
 
   /** @internal */
@@ -296,6 +453,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
 
   /** @internal */
   h2Data(stream: ClientHttp2Stream, chunk: Buffer): void {
+    this.responseBytes += chunk.length;
     if (!this.writeBody(chunk)) {
       stream.pause();
       this.waitForDrain();
@@ -330,7 +488,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   h2TimedOut(): void {
     if (!this.#upstreamActive || this.headSent()) return;
     this.#upstreamFinished();
-    this.#h2?.close(h2constants.NGHTTP2_CANCEL);
+    if (this.#h2 !== null) resetStream(this.#h2, 'no response headers in time');
     this.upstreamFailed(new ForwardError('forward.timeout', `upstream timeout: no response headers within ${this.front.limits.requestTimeoutMs}ms`));
   }
 
@@ -352,6 +510,11 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
     const r = errorResponse(err);
     this.reason = r.reason;
     this.front.upstreamError(this, r.reason, err);
+    if (r.retryAfter > 0) {
+      this.localHeaders = RETRY_AFTER;
+      // The only retryable ForwardError: every pool connection was busy.
+      this.front.metrics.upstreamOverflow(this.front.direction, 'pool');
+    }
     if (this.headSent()) this.abortDownstream();
     else this.sendLocal(r.status, r.body);
   }
@@ -363,10 +526,13 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   protected downstreamClosed(): void {
     if (this.#downstreamClosed) return;
     this.#downstreamClosed = true;
+    if (this.reason === '' && this.status === 0) this.reason = 'client_abort';
     if (this.#upstreamActive) {
-      if (this.#controller) this.#controller.abort(new ForwardError('forward.upstream_reset', 'client went away'));
-      else if (this.#h2 && !this.#h2.closed) this.#h2.close(h2constants.NGHTTP2_CANCEL);
-      if (this.reason === '' && this.status === 0) this.reason = 'client_abort';
+      this.#cancelUpstream('client went away');
+    } else if (this.#h2 !== null && !this.#bodyDone && this.#pipingBody) {
+      // The response is complete but the body was still being sent: the app
+      // must not see it end (stream-reset.ts).
+      resetStream(this.#h2, 'client went away');
     }
     this.record();
   }
@@ -375,6 +541,11 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   protected record(): void {
     if (this.#recorded) return;
     this.#recorded = true;
+    this.front.uploads.delete(this);
+    if (this.#admitted) {
+      this.#admitted = false;
+      this.front.release(this);
+    }
     const seconds = (performance.now() - this.#startedAt) / 1000;
     this.front.requestDone(this, seconds);
   }
@@ -388,7 +559,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
       // node:http and node:http2 refuse malformed names or values from the upstream.
       this.status = 0;
       if (this.#controller) this.#controller.abort(err as Error);
-      else this.#h2?.close(h2constants.NGHTTP2_CANCEL);
+      else if (this.#h2 !== null) resetStream(this.#h2, 'invalid response head');
       this.#upstreamFinished();
       this.reason = 'upstream_protocol';
       if (!this.headSent()) this.sendLocal(502, `upstream sent an invalid response head: ${(err as Error).message}`);
@@ -396,7 +567,21 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
     }
   }
 
+  /**
+   * Stops the upstream request now: undici destroys its connection (the
+   * app sees the request cut off), an HTTP/2 stream gets RST_STREAM and
+   * never END_STREAM (stream-reset.ts).
+   */
+  #cancelUpstream(why: string): void {
+    if (!this.#upstreamActive) return;
+    this.#cancelled = true;
+    if (this.#controller) this.#controller.abort(new ForwardError('forward.cancelled', why));
+    else if (this.#h2 !== null) resetStream(this.#h2, why);
+    this.#upstreamFinished();
+  }
+
   #upstreamFinished(): void {
+    this.front.uploads.delete(this);
     if (!this.#upstreamActive) return;
     this.#upstreamActive = false;
     if (this.#timer) {
@@ -437,4 +622,13 @@ function onH2Close(this: ClientHttp2Stream): void {
 }
 function onH2Timeout(ex: Exchange): void {
   ex.h2TimedOut();
+}
+function onBodyEnd(this: Readable): void {
+  exchangeOf(this).bodyEnded();
+}
+function onBodyData(this: Readable, chunk: Buffer): void {
+  exchangeOf(this).bodyData(chunk);
+}
+function onUpstreamDrain(this: ClientHttp2Stream): void {
+  exchangeOf(this).resumeBody();
 }

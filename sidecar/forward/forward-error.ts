@@ -17,7 +17,11 @@ export type ForwardErrorCode =
   /** The proxy is shutting down and takes no new requests. */
   | 'forward.closed'
   /** The request cannot be forwarded as it is (e.g. an upgrade to an HTTP/2-only app). */
-  | 'forward.unsupported';
+  | 'forward.unsupported'
+  /** Every upstream connection the pool may open is busy; queueing would wait behind unfinished requests. */
+  | 'forward.overloaded'
+  /** The proxy reset the upstream request itself (client gone, body cut off or truncated). */
+  | 'forward.cancelled';
 
 /**
  * A forwarding failure. `detail` is the sentence shown to the client in the

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Exchange, exchangeOf, tag, type ConnInfo } from './exchange.ts';
+import { Exchange, exchangeOf, tag, type ConnInfo, type ConnLoad } from './exchange.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
 import type { HttpFront } from './http-front.ts';
 import { localBody } from './local-body.ts';
@@ -9,11 +9,11 @@ export class H1Exchange extends Exchange {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
 
-  constructor(front: HttpFront, conn: ConnInfo, req: IncomingMessage, res: ServerResponse) {
-    super(front, conn, req.method ?? 'GET', req.url ?? '/');
+  constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, req: IncomingMessage, res: ServerResponse) {
+    super(front, conn, load, req.method ?? 'GET', req.url ?? '/');
     this.#req = req;
     this.#res = res;
-    scanRequestHead(req.rawHeaders, this);
+    scanRequestHead(req.rawHeaders, this, front.droppedRequestHeaders);
     if (this.hasBody) this.body = req;
     tag(res, this);
     res.on('close', onResClose);
@@ -31,6 +31,21 @@ export class H1Exchange extends Exchange {
     return this.#res.write(chunk);
   }
 
+  /** node:http emits 'end' only for a body that arrived whole; checked all the same. */
+  override bodyComplete(): boolean {
+    return this.#req.complete;
+  }
+
+  /**
+   * Bytes read on the connection: while a body streams nothing else moves
+   * on an HTTP/1.1 connection, and reading the socket's counter needs no
+   * listener on the body (undici reads it, and a second 'data' listener
+   * would start it flowing before undici is there).
+   */
+  override bodyProgress(): number {
+    return this.#req.socket?.bytesRead ?? 0;
+  }
+
   protected endBody(trailers: string[] | null): void {
     // HTTP/1.1 can carry trailers only in a chunked body.
     if (trailers !== null && this.responseChunked) this.#res.addTrailers(pairs(trailers));
@@ -42,8 +57,9 @@ export class H1Exchange extends Exchange {
     if (res.destroyed) return;
     this.status = status;
     const b = localBody(body);
-    const h = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(b.length)];
-    if (this.front.draining) h.push('connection', 'close');
+    const h = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(b.length), ...this.localHeaders];
+    // Draining, or the rest of the request body will not be read: the connection ends after this answer.
+    if (this.front.draining || this.closeAfterLocal) h.push('connection', 'close');
     res.writeHead(status, h);
     res.end(b);
   }

@@ -17,7 +17,11 @@ export interface H1PoolOptions {
   readonly dialer: Dialer;
   /** Name for logs and the access log's `dst`. */
   readonly dst: string;
-  /** Most connections open at once; beyond it requests queue on the least busy one. */
+  /**
+   * Most connections open at once. A request that finds them all busy fails
+   * with `forward.overloaded` (503) rather than queueing on one of them,
+   * where it would wait behind a request whose body may never end.
+   */
   readonly maxConnections: number;
   /** Keep-alive time of an idle connection when the server gives no Keep-Alive hint. */
   readonly idleTimeoutMs: number;
@@ -55,6 +59,8 @@ export class PoolSlot {
 /**
  * A keep-alive HTTP/1.1 pool over undici Clients, one per connection, with
  * our own dialer (plain TCP to the app, or SPIFFE mTLS to a peer sidecar).
+ * A connection carries one request at a time: never a second one queued
+ * behind a request still sending its body (issue 12; docs/security.md).
  *
  * Why not undici's Pool: a request's handler must learn which connection
  * (so which verified server ID) served it, and connections made before a
@@ -80,7 +86,7 @@ export class H1Pool implements Upstream {
     this.dispatch(ex);
   }
 
-  /** Sends `req` on an idle connection, a new one, or (at the cap) the least busy. */
+  /** Sends `req` on an idle connection or a new one; at the cap it fails with `forward.overloaded`. */
   dispatch(req: H1PoolRequest): void {
     if (this.#closed) {
       req.onResponseError?.(null as never, new ForwardError('forward.closed', 'proxy is shutting down'));
@@ -92,7 +98,13 @@ export class H1Pool implements Upstream {
       this.#retireAll();
     }
     let slot = this.#idle.pop();
-    if (slot === undefined) slot = this.#all.size < this.#o.maxConnections ? this.#newSlot() : this.#leastBusy();
+    if (slot === undefined) {
+      if (this.#all.size >= this.#o.maxConnections) {
+        req.onResponseError?.(null as never, new ForwardError('forward.overloaded', `all ${this.#o.maxConnections} connections to ${this.dst} are busy`));
+        return;
+      }
+      slot = this.#newSlot();
+    }
     slot.inflight++;
     req.slot = slot;
     slot.client.dispatch(req.h1DispatchOptions(), req);
@@ -154,12 +166,6 @@ export class H1Pool implements Upstream {
     slot = new PoolSlot(this, client);
     this.#all.add(slot);
     return slot;
-  }
-
-  #leastBusy(): PoolSlot {
-    let best: PoolSlot | undefined;
-    for (const s of this.#all) if (best === undefined || s.inflight < best.inflight) best = s;
-    return best!;
   }
 
   #retireAll(): void {

@@ -162,12 +162,17 @@ function removeNamedByConnection(headers: string[], connection: string): string[
   return out;
 }
 
+/** Header names a request scan drops on top of the hop-by-hop ones (see HeaderNameSet). */
+export interface DroppedHeaders {
+  has(name: string): boolean;
+}
+
 /**
  * Scans a request head (`req.rawHeaders`, or the raw headers of an HTTP/2
  * stream) into `sink`: the end-to-end headers to forward plus authority,
- * body and upgrade facts.
+ * body and upgrade facts. Headers named in `drop` are not forwarded.
  */
-export function scanRequestHead(raw: readonly string[], sink: RequestHeadSink): void {
+export function scanRequestHead(raw: readonly string[], sink: RequestHeadSink, drop: DroppedHeaders | null = null): void {
   let out: string[] = [];
   let connection: string | undefined;
   let upgrade = '';
@@ -183,7 +188,7 @@ export function scanRequestHead(raw: readonly string[], sink: RequestHeadSink): 
     bytes += name.length + value.length + 32;
     switch (kindOf(name)) {
       case OTHER:
-        out.push(name, value);
+        if (drop === null || !drop.has(name)) out.push(name, value);
         break;
       case PSEUDO:
         if (name === ':authority') pseudoAuthority = value;

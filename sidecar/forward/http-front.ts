@@ -3,13 +3,15 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHt
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Clock, Logger, TimerHandle } from '../core/index.ts';
-import type { Direction, ProxyMetrics } from '../metrics/index.ts';
-import type { ConnInfo, Exchange } from './exchange.ts';
+import type { Direction, OverflowLimit, ProxyMetrics } from '../metrics/index.ts';
+import type { ConnInfo, ConnLoad, Exchange } from './exchange.ts';
 import { H1Exchange } from './h1-exchange.ts';
 import { H2Exchange } from './h2-exchange.ts';
+import { DEFAULT_STRIPPED_REQUEST_HEADERS, HeaderNameSet } from './header-name-set.ts';
 import { acceptsUpgrade } from './hop-by-hop.ts';
-import type { ProxyLimits } from './proxy-limits.ts';
+import { UPSTREAM_BUDGET_DEFAULTS, type ProxyLimits } from './proxy-limits.ts';
 import { UpgradeExchange } from './upgrade-exchange.ts';
+import { UploadWatch } from './upload-watch.ts';
 
 /** Options of {@link HttpFront}. */
 export interface HttpFrontOptions {
@@ -22,18 +24,29 @@ export interface HttpFrontOptions {
   readonly clock: Clock;
   /** Decides each request: `ex.reject(...)` or `ex.forwardTo(upstream)`. Must not throw. */
   readonly route: (ex: Exchange) => void;
+  /**
+   * Request headers removed before the route sees the request (any case).
+   * Default: {@link DEFAULT_STRIPPED_REQUEST_HEADERS} inbound (the
+   * method-override and original-URL headers), none outbound.
+   */
+  readonly stripRequestHeaders?: readonly string[] | undefined;
 }
 
 /** Per-session bookkeeping for an HTTP/2 downstream connection. */
-export interface H2SessionState {
+export interface H2SessionState extends ConnLoad {
   readonly conn: ConnInfo;
   /** Streams open on the session (an idle session is closed after idleTimeoutMs). */
   streams: number;
 }
 
+/** Per-socket bookkeeping for an HTTP/1.1 downstream connection. */
+interface H1ConnState extends ConnLoad {
+  readonly conn: ConnInfo;
+}
+
 const kConn = Symbol('spiffe-sidecar.conn');
 const kSession = Symbol('spiffe-sidecar.h2session');
-type WithConn = { [kConn]?: ConnInfo };
+type WithConn = { [kConn]?: H1ConnState };
 type WithSession = { [kSession]?: H2SessionState };
 
 /**
@@ -52,6 +65,17 @@ export class HttpFront {
   readonly accessLog: boolean;
   /** True once {@link drain} started: responses close their HTTP/1.1 connection. */
   draining = false;
+  /** Request headers every request loses before the route sees it; null when none. */
+  readonly droppedRequestHeaders: HeaderNameSet | null;
+  /** @internal Request bodies in flight upstream, cut off when they stall or crawl. */
+  readonly uploads: UploadWatch;
+  readonly #maxPerConnection: number;
+  readonly #maxPerCaller: number;
+  /** Requests holding upstream capacity, by caller (peer SPIFFE ID inbound, '' for the local app). */
+  readonly #perCaller = new Map<string, number>();
+  /** HTTP/2 requests waiting for the end of the current I/O turn (see #onStream). */
+  #deferred: H2Exchange[] = [];
+  #flushScheduled = false;
   readonly #clock: Clock;
   readonly #route: (ex: Exchange) => void;
   readonly #h1: http.Server;
@@ -72,6 +96,12 @@ export class HttpFront {
     this.#clock = o.clock;
     this.#route = o.route;
     const l = o.limits;
+    const d = UPSTREAM_BUDGET_DEFAULTS;
+    this.#maxPerConnection = l.maxConcurrentRequestsPerConnection ?? d.maxConcurrentRequestsPerConnection;
+    this.#maxPerCaller = l.maxConcurrentRequestsPerCaller ?? d.maxConcurrentRequestsPerCaller;
+    this.uploads = new UploadWatch(o.clock, l.requestBodyIdleTimeoutMs ?? d.requestBodyIdleTimeoutMs, l.minUploadBytesPerSecond ?? d.minUploadBytesPerSecond);
+    const strip = o.stripRequestHeaders ?? (o.direction === 'inbound' ? DEFAULT_STRIPPED_REQUEST_HEADERS : []);
+    this.droppedRequestHeaders = strip.length > 0 ? new HeaderNameSet(strip) : null;
 
     this.#h1 = http.createServer({
       maxHeaderSize: l.maxHeaderBytes,
@@ -95,7 +125,10 @@ export class HttpFront {
 
     this.#h2 = http2.createServer({
       maxHeaderListPairs: 1024,
-      settings: { enablePush: false, maxConcurrentStreams: 1000, maxHeaderListSize: l.maxHeaderBytes },
+      // Streams beyond the upstream budget of a connection could only be
+      // answered 503, so the client is told the budget up front (RFC 9113
+      // §6.5.2) and nghttp2 refuses more with REFUSED_STREAM, which clients retry.
+      settings: { enablePush: false, maxConcurrentStreams: this.#maxPerConnection, maxHeaderListSize: l.maxHeaderBytes },
     });
     this.#h2.on('session', (session: ServerHttp2Session) => this.#onSession(session));
     this.#h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) =>
@@ -110,7 +143,7 @@ export class HttpFront {
       socket.destroy();
       return;
     }
-    (socket as WithConn)[kConn] = conn;
+    (socket as WithConn)[kConn] = { conn, active: 0 };
     this.#sockets.add(socket);
     socket.once('close', () => {
       this.#sockets.delete(socket);
@@ -180,6 +213,7 @@ export class HttpFront {
   /** Destroys every connection now. */
   destroy(): void {
     this.draining = true;
+    this.uploads.clear();
     for (const s of this.#sockets) s.destroy();
     for (const s of this.#sessions) s.destroy();
     this.#h1.closeAllConnections();
@@ -189,6 +223,37 @@ export class HttpFront {
   /** @internal Counted by each Exchange on creation. */
   requestStarted(): void {
     this.#inflight++;
+  }
+
+  /**
+   * @internal Takes one unit of the upstream budget for `ex`: its
+   * connection's and its caller's (the peer's SPIFFE ID; the local app is
+   * one caller). Returns which cap is full instead, and takes nothing.
+   * Paired with {@link release} when the request is over.
+   */
+  admit(ex: Exchange): OverflowLimit | null {
+    if (ex.load.active >= this.#maxPerConnection) return 'connection';
+    const caller = ex.conn.peerId;
+    const n = this.#perCaller.get(caller) ?? 0;
+    if (n >= this.#maxPerCaller) return 'caller';
+    this.#perCaller.set(caller, n + 1);
+    ex.load.active++;
+    return null;
+  }
+
+  /** @internal Returns what {@link admit} took. */
+  release(ex: Exchange): void {
+    ex.load.active--;
+    const caller = ex.conn.peerId;
+    const n = (this.#perCaller.get(caller) ?? 1) - 1;
+    // Deleted at zero, so the map holds only callers with requests in flight.
+    if (n <= 0) this.#perCaller.delete(caller);
+    else this.#perCaller.set(caller, n);
+  }
+
+  /** Requests holding upstream capacity for `caller` (peer SPIFFE ID, '' for the local app). */
+  callerLoad(caller: string): number {
+    return this.#perCaller.get(caller) ?? 0;
   }
 
   /** @internal Metrics, access log and drain accounting for a finished request. */
@@ -207,7 +272,10 @@ export class HttpFront {
           path: q === -1 ? ex.path : ex.path.slice(0, q),
           code: ex.status,
           decision: ex.decision,
+          rule: ex.rule,
           reason: ex.reason,
+          subject: ex.subject,
+          client_id: ex.clientId,
           duration_ms: Math.round(seconds * 1e6) / 1e3,
         },
         'request',
@@ -239,21 +307,21 @@ export class HttpFront {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const conn = (req.socket as WithConn)[kConn];
-    if (conn === undefined) {
+    const state = (req.socket as WithConn)[kConn];
+    if (state === undefined) {
       res.destroy();
       return;
     }
-    this.#dispatch(new H1Exchange(this, conn, req, res));
+    this.#dispatch(new H1Exchange(this, state.conn, state, req, res));
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const conn = (socket as WithConn)[kConn];
-    if (conn === undefined) {
+    const state = (socket as WithConn)[kConn];
+    if (state === undefined) {
       socket.destroy();
       return;
     }
-    this.#dispatch(new UpgradeExchange(this, conn, req, socket, head));
+    this.#dispatch(new UpgradeExchange(this, state.conn, state, req, socket, head));
   }
 
   #onSession(session: ServerHttp2Session): void {
@@ -262,7 +330,7 @@ export class HttpFront {
       session.destroy();
       return;
     }
-    const state: H2SessionState = { conn, streams: 0 };
+    const state: H2SessionState = { conn, streams: 0, active: 0 };
     (session as WithSession)[kSession] = state;
     this.#sessions.add(session);
     session.on('error', (err) => this.logger.debug({ err: err.message }, 'HTTP/2 session error'));
@@ -292,7 +360,30 @@ export class HttpFront {
       ex.reject(405, 'CONNECT is not supported: this sidecar forwards requests only to configured destinations', 'connect_refused');
       return;
     }
-    this.#dispatch(ex);
+    // Why not route now: node:http2 emits 'stream' for a HEADERS frame
+    // before it has read the frames after it, so a RST_STREAM in the same
+    // read (rapid reset, CVE-2023-44487) is seen only later in this I/O
+    // turn. Routing at the end of the turn lets a stream reset by then cost
+    // nothing upstream: it is never dispatched.
+    this.#deferred.push(ex);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(flushDeferred, this);
+    }
+  }
+
+  /** @internal Routes the HTTP/2 requests of the last I/O turn whose streams are still open. */
+  flushDeferred(): void {
+    const list = this.#deferred;
+    this.#deferred = [];
+    this.#flushScheduled = false;
+    for (const ex of list) {
+      if (ex.resetByClient) {
+        this.metrics.streamResetBeforeUpstream(this.direction);
+        continue;
+      }
+      this.#dispatch(ex);
+    }
   }
 
   #dispatch(ex: Exchange): void {
@@ -303,6 +394,10 @@ export class HttpFront {
       ex.reject(500, 'internal error in the sidecar', 'internal');
     }
   }
+}
+
+function flushDeferred(front: HttpFront): void {
+  front.flushDeferred();
 }
 
 /** Answers an HTTP/1.1 CONNECT: this is not a forward proxy (outbound) nor a tunnel endpoint (inbound). */

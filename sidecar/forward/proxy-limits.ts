@@ -6,7 +6,8 @@ export interface HostPort {
 
 /**
  * Resource limits of one proxy listener (the config module's `Limits`).
- * Durations are milliseconds.
+ * Durations are milliseconds. The upstream budget fields are optional so
+ * that a proxy built without them gets {@link UPSTREAM_BUDGET_DEFAULTS}.
  */
 export interface ProxyLimits {
   /** Largest request head accepted; more is answered 431 (HTTP/1.1) or 431 on the stream (HTTP/2). */
@@ -21,7 +22,42 @@ export interface ProxyLimits {
   readonly headersTimeoutMs: number;
   /** Time to establish a connection (TCP, and TLS when there is one) to an upstream. */
   readonly connectTimeoutMs: number;
+  /**
+   * Requests one downstream connection may have in flight upstream at once
+   * (HTTP/2 streams, or pipelined HTTP/1.1 requests); more are answered 503.
+   * Also the HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS this listener announces.
+   */
+  readonly maxConcurrentRequestsPerConnection?: number | undefined;
+  /**
+   * Requests one caller may have in flight upstream at once over all its
+   * connections: the peer's SPIFFE ID inbound, the local app (one caller)
+   * outbound. More are answered 503.
+   */
+  readonly maxConcurrentRequestsPerCaller?: number | undefined;
+  /**
+   * A request body that moves no byte (and gets no response byte) for this
+   * long is cut off: 408, and the upstream request is reset. Also the grace
+   * period of {@link minUploadBytesPerSecond}. 0 turns both off.
+   */
+  readonly requestBodyIdleTimeoutMs?: number | undefined;
+  /**
+   * Average rate a request body must keep up while it holds an HTTP/1.1
+   * upstream connection: it may fall behind by at most
+   * requestBodyIdleTimeoutMs (mod_reqtimeout's MinRate model). 0 = off.
+   */
+  readonly minUploadBytesPerSecond?: number | undefined;
 }
+
+/**
+ * Defaults of the upstream budget (docs/security.md says why each value):
+ * the config module's defaults are the same numbers.
+ */
+export const UPSTREAM_BUDGET_DEFAULTS = Object.freeze({
+  maxConcurrentRequestsPerConnection: 100,
+  maxConcurrentRequestsPerCaller: 256,
+  requestBodyIdleTimeoutMs: 30_000,
+  minUploadBytesPerSecond: 1024,
+});
 
 /** `host:port`, bracketing IPv6 literals, for messages and URLs. */
 export function formatHostPort(a: HostPort): string {

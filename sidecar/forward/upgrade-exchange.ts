@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Exchange, exchangeOf, tag, type ConnInfo } from './exchange.ts';
+import { Exchange, exchangeOf, tag, type ConnInfo, type ConnLoad } from './exchange.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
 import type { HttpFront } from './http-front.ts';
 import { localBody } from './local-body.ts';
@@ -18,11 +18,11 @@ export class UpgradeExchange extends Exchange {
   #upSocket: Duplex | null = null;
   #headSent = false;
 
-  constructor(front: HttpFront, conn: ConnInfo, req: IncomingMessage, socket: Duplex, head: Buffer) {
-    super(front, conn, req.method ?? 'GET', req.url ?? '/');
+  constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, req: IncomingMessage, socket: Duplex, head: Buffer) {
+    super(front, conn, load, req.method ?? 'GET', req.url ?? '/');
     this.#socket = socket;
     this.#head = head;
-    scanRequestHead(req.rawHeaders, this);
+    scanRequestHead(req.rawHeaders, this, front.droppedRequestHeaders);
     this.hasBody = false;
     tag(socket, this);
     socket.on('error', noop);
@@ -45,7 +45,7 @@ export class UpgradeExchange extends Exchange {
     if (this.#socket.destroyed) return;
     this.status = status;
     const b = localBody(body);
-    this.#writeHead(status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(b.length), 'connection', 'close']);
+    this.#writeHead(status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(b.length), ...this.localHeaders, 'connection', 'close']);
     this.#socket.end(b);
   }
 

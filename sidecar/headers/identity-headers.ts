@@ -1,6 +1,7 @@
 import type { CallerIdentity } from './caller-identity.ts';
 import { HeaderError } from './header-error.ts';
 import { headerNameProblem, nameEquals, nameEqualsAt } from './header-name.ts';
+import { UserHeaders, type UserIdentity } from './user-identity.ts';
 
 /** Default name of the header carrying the caller's SPIFFE ID. */
 export const DEFAULT_SPIFFE_ID_HEADER = 'x-client-spiffe-id';
@@ -11,6 +12,8 @@ export const DEFAULT_XFCC_HEADER = 'x-forwarded-client-cert';
 export interface IdentityHeaderOptions {
   readonly spiffeIdHeader?: string | undefined;
   readonly xfccHeader?: string | undefined;
+  /** The end user's headers (names, claim mappings); defaults when absent. Always stripped, set only for a verified user. */
+  readonly user?: UserHeaders | undefined;
 }
 
 /** A header object as node:http and node:http2 give them (`req.headers`). */
@@ -37,6 +40,8 @@ export class IdentityHeaders {
   readonly spiffeIdHeader: string;
   /** Name of the XFCC header. */
   readonly xfccHeader: string;
+  /** The end user's header names and claim mappings. */
+  readonly user: UserHeaders;
   /** Everything stripped: the configured names and, when renamed, the defaults. */
   readonly #stripped: readonly string[];
 
@@ -60,9 +65,12 @@ export class IdentityHeaders {
     }
     this.spiffeIdHeader = spiffeIdHeader;
     this.xfccHeader = xfccHeader;
+    this.user = options.user ?? new UserHeaders();
+    const clash = this.user.names.find((n) => n === spiffeIdHeader || n === xfccHeader);
+    if (clash !== undefined) throw new HeaderError('headers.invalid_name', `headers: ${JSON.stringify(clash)} is both a caller and a user identity header`);
     // Renaming must not let a caller-supplied x-forwarded-client-cert reach an
     // app framework that reads the default name on its own.
-    this.#stripped = [...new Set([spiffeIdHeader, xfccHeader, DEFAULT_SPIFFE_ID_HEADER, DEFAULT_XFCC_HEADER])];
+    this.#stripped = [...new Set([spiffeIdHeader, xfccHeader, DEFAULT_SPIFFE_ID_HEADER, DEFAULT_XFCC_HEADER, ...this.user.names])];
     Object.freeze(this);
   }
 
@@ -83,9 +91,12 @@ export class IdentityHeaders {
    * front of the app) would delete the identity we set. Dropping those
    * tokens (and a `Connection` left empty) makes the set headers stick.
    */
-  inbound(rawHeaders: readonly string[], caller: CallerIdentity): string[] {
+  inbound(rawHeaders: readonly string[], caller: CallerIdentity, user?: UserIdentity): string[] {
     const out = this.#strip(rawHeaders);
     out.push(this.spiffeIdHeader, caller.peerId, this.xfccHeader, caller.xfcc);
+    // The user's headers exist only when a token was verified for this very
+    // request; stripping above removed every copy a caller or app sent.
+    if (user !== undefined) this.user.append(out, user);
     return out;
   }
 

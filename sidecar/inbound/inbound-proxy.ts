@@ -1,8 +1,9 @@
 import type { TLSSocket } from 'node:tls';
 import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import { InboundEnforcement, type EnforcementObserver, type LocalAnswer, type RequestAuthenticator } from '../enforcement/index.ts';
 import { callerIdentity, type IdentityHeaders } from '../headers/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
-import { evaluate, normalizePath, type Policy } from '../policy/index.ts';
+import type { Policy } from '../policy/index.ts';
 import type { SpiffeId } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import type { PeerIdentity, X509BundleSetProvider } from '../tls/index.ts';
@@ -52,6 +53,12 @@ export interface InboundOptions {
   /** The current policy; called per request, so a reload applies to the next request. */
   readonly policy: () => Policy;
   readonly headers: IdentityHeaders;
+  /** End-user token authentication; absent: tokens are neither checked nor stripped. */
+  readonly authenticator?: RequestAuthenticator | undefined;
+  /** Keep the end user's credential for the app (default false). */
+  readonly forwardToken?: boolean | undefined;
+  /** Token, dry-run and refusal counters. */
+  readonly enforcementObserver?: EnforcementObserver | undefined;
   readonly metrics: ProxyMetrics;
   readonly limits: ProxyLimits;
   readonly logger?: Logger;
@@ -69,21 +76,16 @@ export interface InboundAppPortOptions {
   readonly appProtocol: 'http1' | 'h2c';
 }
 
-/** Human words for the policy's deny reasons, for the 403 body. */
-const DENY_TEXT: Readonly<Record<string, string>> = {
-  caller_not_listed: 'caller is not allowed by the inbound policy',
-  no_matching_rule: 'no inbound policy rule allows this request',
-};
-
 /**
  * The inbound HTTP proxy: accepts mTLS from peer sidecars (h2 and
- * http/1.1 on one port by ALPN), authorizes each request with the policy on
- * the normalised path, replaces the caller-identity headers, and forwards
- * to the local app (keep-alive HTTP/1.1 pool or one h2c session).
+ * http/1.1 on one port by ALPN), has each request decided by the
+ * enforcement stage (token, policy on the normalised path, identity
+ * headers), and forwards the allowed ones to the local app (keep-alive
+ * HTTP/1.1 pool or one h2c session).
  *
- * Denied requests never reach the app: 403 with a short reason (400 for a
- * path that cannot be normalised), counted with metrics.authzDecision and
- * logged with the peer ID. App down → 503, app too slow → 504.
+ * Refused requests never reach the app: the stage's local answer
+ * (sidecar/enforcement/local-answer.ts), counted with
+ * metrics.authzDecision. App down → 503, app too slow → 504.
  */
 export function createInbound(o: InboundOptions): ProxyListener {
   const logger = (o.logger ?? silentLogger).child({ component: 'inbound' });
@@ -108,33 +110,33 @@ export function createInbound(o: InboundOptions): ProxyListener {
     new Map((o.appPorts ?? []).map((a) => [a.port, upstreamFor(a.app, a.appProtocol)] as const)),
   );
 
-  const route = (ex: Exchange): void => {
-    const conn = ex.conn;
-    const d = evaluate(o.policy(), { peerId: conn.peer!, method: ex.method, path: ex.path });
-    if (!d.allow) {
-      ex.decision = 'deny';
-      o.metrics.authzDecision('deny', conn.peerId);
-      logger.info({ peer_id: conn.peerId, method: ex.method, decision: 'deny', reason: d.reason, detail: d.detail }, 'request denied');
-      if (d.reason === 'bad_path') {
-        const n = normalizePath(ex.path);
-        ex.reject(400, `bad request path: ${n.ok ? 'refused' : n.reason}`, d.reason);
-      } else {
-        ex.reject(403, `forbidden: ${DENY_TEXT[d.reason] ?? d.reason}`, d.reason);
-      }
+  const enforcement = new InboundEnforcement({
+    policy: o.policy,
+    headers: o.headers,
+    authenticator: o.authenticator,
+    forwardToken: o.forwardToken,
+    webSocket: o.webSocket,
+    observer: o.enforcementObserver,
+    logger,
+  });
+
+  /** Sends the stage's verdict: the local answer, or the request to the app with the rewritten head. */
+  const apply = (ex: Exchange, answer: LocalAnswer | null): void => {
+    if (ex.clientGone) return;
+    if (answer !== null) {
+      o.metrics.authzDecision('deny', ex.conn.peerId);
+      ex.reject(answer.status, answer.body, answer.reason, answer.headers);
       return;
     }
-    if (ex.upgrade !== '' && o.webSocket !== true) {
-      ex.decision = 'deny';
-      o.metrics.authzDecision('deny', conn.peerId);
-      ex.reject(403, 'forbidden: WebSocket is not permitted on this listener (inbound.webSocket)', 'upgrade_not_allowed');
-      return;
-    }
-    ex.decision = 'allow';
-    o.metrics.authzDecision('allow', conn.peerId);
-    // The app gets exactly the path that was authorized (policy/normalize-path.ts).
-    if (d.forwardTarget !== undefined) ex.target = d.forwardTarget;
-    ex.headers = o.headers.inbound(ex.headers, conn.caller!);
+    o.metrics.authzDecision('allow', ex.conn.peerId);
     ex.forwardTo(apps.pick(ex.authority));
+  };
+
+  const route = (ex: Exchange): void => {
+    const v = enforcement.decide(ex);
+    // A promise only when the token needed I/O (a key or introspection fetch).
+    if (v instanceof Promise) void v.then((answer) => apply(ex, answer));
+    else apply(ex, v);
   };
 
   const front = new HttpFront({ direction: 'inbound', limits: o.limits, metrics: o.metrics, logger, accessLog: o.accessLog ?? false, clock, route });
@@ -144,7 +146,7 @@ export function createInbound(o: InboundOptions): ProxyListener {
     try {
       const r = callerIdentity({ id: peer.id, leafSha256Hex: peer.leafSha256Hex }, o.localId());
       if (!r.ok) throw r.error;
-      conn = { peer: peer.id, peerId: peer.id.toString(), caller: r.identity };
+      conn = { peer: peer.id, peerId: peer.id.toString(), caller: r.identity, peerCertSha256Hex: peer.leafSha256Hex, peerAddress: socket.remoteAddress };
     } catch (err) {
       logger.error({ peer_id: peer.id.toString(), err: describeError(err) }, 'cannot build caller identity; closing connection');
       socket.destroy();

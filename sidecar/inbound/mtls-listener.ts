@@ -39,7 +39,8 @@ function handshakeReason(err: Error & { code?: string }): string {
  * by reason with metrics.handshakeError('inbound', reason).
  *
  * The handshake must finish within headersTimeoutMs, and the listener holds
- * at most maxConnections connections.
+ * at most maxConnections connections. Client-initiated renegotiation (TLS
+ * 1.2) is refused.
  */
 export function createMtlsListener(o: MtlsListenerOptions): Server {
   const m = mtlsServer({
@@ -78,6 +79,11 @@ export function createMtlsListener(o: MtlsListenerOptions): Server {
   server.on('drop', () => o.logger.warn({ max_connections: o.limits.maxConnections }, 'connection refused: listener at maxConnections'));
   server.on('secureConnection', (socket: TLSSocket) => {
     socket.on('error', noop);
+    // A TLS 1.2 client may ask for a new handshake at any time (RFC 5746);
+    // each costs the server a full handshake and may change the client
+    // certificate under requests already authorized, so it is refused and
+    // the connection closed (TLS 1.3 has no renegotiation, RFC 8446 §4.1).
+    socket.disableRenegotiation();
     const peer = peerIdentity(socket);
     if (peer === undefined) {
       socket.destroy();

@@ -18,7 +18,7 @@ export interface TcpInboundOptions {
   readonly svidSource: X509SvidSource;
   readonly bundleSource: X509BundleSetProvider;
   /** Decides per connection on the verified caller (e.g. `evaluate(policy, { peerId })`). */
-  readonly authorizeCaller: (peerId: SpiffeId) => Decision;
+  readonly authorizeCaller: (peerId: SpiffeId, peerAddress: string | undefined) => Decision;
   readonly metrics: ProxyMetrics;
   readonly limits: ProxyLimits;
   readonly logger?: Logger;
@@ -38,7 +38,7 @@ export function createTcpInbound(o: TcpInboundOptions): ProxyListener {
 
   const onPeer = (socket: TLSSocket, peer: PeerIdentity): void => {
     const peerId = peer.id.toString();
-    const d = o.authorizeCaller(peer.id);
+    const d = o.authorizeCaller(peer.id, socket.remoteAddress);
     if (!d.allow) {
       o.metrics.authzDecision('deny', peerId);
       logger.info({ peer_id: peerId, decision: 'deny', reason: d.reason, detail: d.detail }, 'tunnel denied');

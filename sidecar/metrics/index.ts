@@ -7,7 +7,8 @@
  * or let label values grow without bound.
  */
 export { SidecarMetrics, REQUEST_DURATION_BUCKETS } from './sidecar-metrics.ts';
+export { AuthMetrics } from './auth-metrics.ts';
 export type { SidecarMetricsOptions } from './sidecar-metrics.ts';
-export { noopProxyMetrics } from './proxy-metrics.ts';
-export type { Direction, ProxyMetrics } from './proxy-metrics.ts';
+export { noopProxyMetrics, OVERFLOW_LIMITS, BODY_TIMEOUT_REASONS } from './proxy-metrics.ts';
+export type { Direction, ProxyMetrics, OverflowLimit, BodyTimeoutReason } from './proxy-metrics.ts';
 export { OTHER_METHOD, OVERFLOW_LABEL } from './label-values.ts';

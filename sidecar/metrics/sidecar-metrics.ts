@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Direction, ProxyMetrics } from './proxy-metrics.ts';
+import { BODY_TIMEOUT_REASONS, OVERFLOW_LIMITS, type BodyTimeoutReason, type Direction, type OverflowLimit, type ProxyMetrics } from './proxy-metrics.ts';
 import { BoundedLabel, METHOD_LABELS, OVERFLOW_LABEL, codeLabel, codeNumber, methodIndex } from './label-values.ts';
 
 /** Histogram buckets for proxied request latency: from a loopback hop (0.5 ms) to slow backends (10 s). */
@@ -33,6 +33,28 @@ interface PeerSeries {
 }
 
 const DIRECTION_INDEX: Readonly<Record<Direction, number>> = { inbound: 0, outbound: 1 };
+const DIRECTIONS: readonly Direction[] = ['inbound', 'outbound'];
+
+type Inc = { inc(): void };
+
+/**
+ * The label-bound children of `counter` for every direction and every value
+ * of `values`: the label sets are closed, so each series exists (at 0) from
+ * the start and an increment is two property reads.
+ */
+function byDirectionAnd<V extends string>(counter: Counter<'direction' | string>, values: readonly V[]): Readonly<Record<Direction, Readonly<Record<V, Inc>>>> {
+  const out = {} as Record<Direction, Record<V, Inc>>;
+  for (const d of DIRECTIONS) {
+    const row = {} as Record<V, Inc>;
+    for (const v of values) {
+      const child = counter.labels(d, v);
+      child.inc(0);
+      row[v] = child;
+    }
+    out[d] = row;
+  }
+  return out;
+}
 
 /**
  * The sidecar's metrics, on a Registry of its own (never prom-client's
@@ -55,10 +77,13 @@ export class SidecarMetrics implements ProxyMetrics {
   readonly #workloadApi: Gauge;
   readonly #policyReloadErrors: Counter;
   readonly #connections: Readonly<Record<Direction, { inc(): void; dec(): void }>>;
+  readonly #overflow: Readonly<Record<Direction, Readonly<Record<OverflowLimit, Inc>>>>;
+  readonly #bodyTimeouts: Readonly<Record<Direction, Readonly<Record<BodyTimeoutReason, Inc>>>>;
+  readonly #resetBeforeUpstream: Readonly<Record<Direction, Inc>>;
   readonly #maxPeers: number;
   /** Admitted peers by ID (at most maxPeerIds of them, plus '' for "no peer"). */
   readonly #peers = new Map<string, PeerSeries>();
-  readonly #overflow: PeerSeries = newPeerSeries(OVERFLOW_LABEL);
+  readonly #overflowPeer: PeerSeries = newPeerSeries(OVERFLOW_LABEL);
   readonly #reasons = new BoundedLabel(MAX_HANDSHAKE_REASONS, 'other');
   readonly #handshakeSeries = new Map<string, { inc(): void }>();
 
@@ -123,6 +148,38 @@ export class SidecarMetrics implements ProxyMetrics {
       help: 'Policy file reloads that failed; the previous policy stays in force until a reload succeeds.',
       registers,
     });
+    this.#overflow = byDirectionAnd(
+      new Counter({
+        name: 'sidecar_upstream_overflow_total',
+        help:
+          'Requests answered 503 (with retry-after) instead of being queued, because an upstream concurrency cap was full: ' +
+          'limit="connection" (limits.maxConcurrentRequestsPerConnection), "caller" (limits.maxConcurrentRequestsPerCaller) ' +
+          'or "pool" (limits.maxConnections upstream connections, all busy).',
+        labelNames: ['direction', 'limit'],
+        registers,
+      }),
+      OVERFLOW_LIMITS,
+    );
+    this.#bodyTimeouts = byDirectionAnd(
+      new Counter({
+        name: 'sidecar_request_body_timeouts_total',
+        help:
+          'Requests cut off because their body stalled (reason="idle": no byte for limits.requestBodyIdleTimeout) ' +
+          'or fell behind limits.minUploadBytesPerSecond (reason="min_rate"); the upstream request was reset.',
+        labelNames: ['direction', 'reason'],
+        registers,
+      }),
+      BODY_TIMEOUT_REASONS,
+    );
+    const resets = new Counter({
+      name: 'sidecar_streams_reset_before_upstream_total',
+      help: 'HTTP/2 streams the client reset before their request was sent upstream; none of them reached the upstream (rapid reset shows here).',
+      labelNames: ['direction'],
+      registers,
+    });
+    resets.inc({ direction: 'inbound' }, 0);
+    resets.inc({ direction: 'outbound' }, 0);
+    this.#resetBeforeUpstream = { inbound: resets.labels('inbound'), outbound: resets.labels('outbound') };
     // Zero series for both directions so dashboards show 0, not "no data".
     connections.set({ direction: 'inbound' }, 0);
     connections.set({ direction: 'outbound' }, 0);
@@ -149,7 +206,7 @@ export class SidecarMetrics implements ProxyMetrics {
     if (p !== undefined) return p;
     // The '' entry does not count towards the cap.
     const admitted = this.#peers.size - (this.#peers.has('') ? 1 : 0);
-    if (peerId !== '' && admitted >= this.#maxPeers) return this.#overflow;
+    if (peerId !== '' && admitted >= this.#maxPeers) return this.#overflowPeer;
     p = newPeerSeries(peerId);
     this.#peers.set(peerId, p);
     return p;
@@ -198,6 +255,18 @@ export class SidecarMetrics implements ProxyMetrics {
 
   connectionClosed(direction: Direction): void {
     this.#connections[direction].dec();
+  }
+
+  upstreamOverflow(direction: Direction, limit: OverflowLimit): void {
+    this.#overflow[direction][limit].inc();
+  }
+
+  requestBodyTimeout(direction: Direction, reason: BodyTimeoutReason): void {
+    this.#bodyTimeouts[direction][reason].inc();
+  }
+
+  streamResetBeforeUpstream(direction: Direction): void {
+    this.#resetBeforeUpstream[direction].inc();
   }
 
   /** Records the current SVID's expiry; `rotated` is false for the first SVID and true for each replacement. */

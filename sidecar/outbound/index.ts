@@ -14,7 +14,7 @@ export { createOutbound } from './outbound-proxy.ts';
 export type { OutboundOptions, OutboundUpstreamOptions } from './outbound-proxy.ts';
 export { createTcpOutbound } from './tcp-outbound.ts';
 export type { TcpOutboundOptions } from './tcp-outbound.ts';
-export { RouteTable, parseAuthority } from './route-table.ts';
+export { RouteTable, parseAuthority, canonicalHost } from './route-table.ts';
 export type { Authority, RouteEntry } from './route-table.ts';
 export { routeOutbound, DEFAULT_HTTP_PORT } from './transparent-route.ts';
 export type { OutboundRoute, RouteTarget, TransparentOptions } from './transparent-route.ts';

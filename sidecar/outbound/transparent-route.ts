@@ -65,7 +65,8 @@ function refuse(status: number, reason: string, message: string): { kind: 'refus
  * 2. Without transparent mode nothing else is routed (404): the outbound
  *    listener must not become an open proxy.
  * 3. In transparent mode a DNS name is dialled at its Host port (80 when
- *    absent) if `ports` allows it; an IP literal is refused (403) because
+ *    absent) if `ports` allows it; an IP literal, in any spelling the URL
+ *    Standard reads as an address (`0x7f000001`, `10.5`), is refused (403) because
  *    an address names no workload, so no server identity can be derived
  *    from it (SPIFFE X509-SVID §5: authorization of the server is the
  *    client's job, and it needs an expectation to check against).
@@ -81,11 +82,13 @@ export function routeOutbound<T extends RouteTarget>(authority: string, routes: 
       ? refuse(400, 'no_host', 'no Host header: transparent mode routes by the Host / :authority the app addressed')
       : refuse(400, 'bad_host', `${shown}: not a valid host[:port]`);
   }
+  // parseAuthority made every IP spelling canonical (route-table.ts), so
+  // `2130706433` or `10.5` are refused here like 127.0.0.1 and 10.0.0.5.
   if (configured === undefined && isIP(a.host) !== 0) {
     return refuse(
       403,
       'ip_literal',
-      `${shown}: an IP address names no workload, so there is no server identity to expect from it; call the service by name or configure an upstream for this address`,
+      `${shown}: an IP address (${a.host}) names no workload, so there is no server identity to expect from it; call the service by name or configure an upstream for this address`,
     );
   }
   if (configured === undefined && !isDnsName(a.host)) return refuse(400, 'bad_host', `${shown}: not a DNS name`);

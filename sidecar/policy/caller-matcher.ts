@@ -53,7 +53,8 @@ export class CallerMatcher implements IdMatcher {
   matchesParts(id: string, trustDomain: string): boolean {
     if (this.#ids.has(id) || this.#trustDomains.has(trustDomain)) return true;
     // SPIFFE IDs never end in '/', so a prefix match always has a segment after it.
-    for (const p of this.#prefixes) if (id.startsWith(p)) return true;
+    const prefixes = this.#prefixes;
+    for (let i = 0; i < prefixes.length; i++) if (id.startsWith(prefixes[i]!)) return true;
     return false;
   }
 }

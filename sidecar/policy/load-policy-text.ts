@@ -1,6 +1,6 @@
 import { parseDocument } from 'yaml';
 import { describeError } from '../core/index.ts';
-import { parsePolicy } from './parse-policy.ts';
+import { parsePolicy, type ParsePolicyOptions } from './parse-policy.ts';
 import { PolicyError } from './policy-error.ts';
 import type { Policy } from './policy.ts';
 
@@ -12,12 +12,13 @@ const MAX_ALIAS_COUNT = 100;
  * `parsePolicy`. Syntax problems, duplicate keys, multiple documents and
  * unknown tags throw a {@link PolicyError} with code 'policy.syntax' whose
  * lines read `<source>:<line>:<column>: <problem>`; a well-formed but wrong
- * document throws code 'policy.invalid'.
+ * document throws code 'policy.invalid'. `options` are parsePolicy's (e.g.
+ * `{ context: 'tcp' }` for a policy guarding TCP tunnels).
  *
  * Why YAML 1.2 core schema: `yes`/`no`/`on` stay strings and `<<` merge keys
  * are off, so what a reader sees is what the parser gets.
  */
-export function loadPolicyText(text: string, source: string): Policy {
+export function loadPolicyText(text: string, source: string, options: ParsePolicyOptions = {}): Policy {
   const doc = parseDocument(text, {
     version: '1.2',
     schema: 'core',
@@ -46,7 +47,7 @@ export function loadPolicyText(text: string, source: string): Policy {
   } catch (err) {
     throw new PolicyError('policy.syntax', source, [`${source}: ${describeError(err)}`], { cause: err });
   }
-  return parsePolicy(input, source);
+  return parsePolicy(input, source, options);
 }
 
 /** The yaml package's message without its " at line L, column C:" suffix and code excerpt. */

@@ -1,13 +1,15 @@
 import type { TrustDomain } from '../spiffe/index.ts';
-import { CallerMatcher, type CallerEntry } from './caller-matcher.ts';
-import { RequestMatcher, type RequestEntry } from './request-matcher.ts';
+import { CompiledRule, type RuleDocument } from './compiled-rule.ts';
+import { RemoteAddress, type RemoteAddressDocument } from './remote-address.ts';
 
-/** A validated rule in document form (canonical spellings), as {@link Policy.describe} shows it. */
-export interface RuleDocument {
-  readonly name: string;
-  readonly from: readonly CallerEntry[];
-  /** Absent: any request, and plain TCP connections. */
-  readonly to?: readonly RequestEntry[];
+/** Listener kind a policy was loaded for: 'tcp' policies were checked to have no request-level keys. */
+export type PolicyContext = 'http' | 'tcp';
+
+/** A validated document, as the parser hands it over. */
+export interface PolicyDocument {
+  readonly version: 1 | 2;
+  readonly rules: readonly RuleDocument[];
+  readonly remoteAddress?: RemoteAddressDocument;
 }
 
 /** What {@link Policy.describe} returns: JSON-ready, for /debug and logs. */
@@ -16,58 +18,73 @@ export interface PolicyDescription {
   readonly source: string;
   /** True for {@link allowAll}: no policy configured, every authenticated peer is allowed. */
   readonly allowAll: boolean;
-  /** The rules in evaluation order; `{ version: 1, rules }` parses back to the same policy. */
+  /**
+   * Present (2) for version 2 documents; absent for version 1 and the
+   * built-in policies. `{ version: version ?? 1, rules, remoteAddress }`
+   * parses back to the same policy.
+   */
+  readonly version?: 2;
+  /** The top-level `remoteAddress` settings, when the document has them. */
+  readonly remoteAddress?: RemoteAddressDocument;
+  /** The rules in document order. */
   readonly rules: readonly RuleDocument[];
-}
-
-/** One rule compiled for evaluation. */
-export interface CompiledRule {
-  readonly name: string;
-  readonly callers: CallerMatcher;
-  /** null when the rule has no `to`: any request, and TCP. */
-  readonly requests: readonly RequestMatcher[] | null;
 }
 
 /** Rule name reported in decisions made by {@link allowAll}; no user rule can have it (names are [A-Za-z0-9._-]). */
 export const ALLOW_ALL_RULE = '(allow-all)';
 
-let create: (source: string, rules: readonly RuleDocument[], allowsAll: boolean) => Policy;
+let create: (source: string, doc: PolicyDocument, allowsAll: boolean, context: PolicyContext) => Policy;
 
 /**
- * A loaded authorization policy: allow rules, compiled once, evaluated with
- * `evaluate()`. Anything no rule allows is denied. Built only by
- * `parsePolicy`/`loadPolicyText` (which validate) or {@link allowAll}.
+ * A loaded authorization policy, compiled once and evaluated with
+ * `evaluate()`. Anything no enforced allow rule allows is denied, and an
+ * enforced deny rule wins over every allow rule. Built only by
+ * `parsePolicy`/`loadPolicyText` (which validate) or the built-ins.
  */
 export class Policy {
   /** Where the policy came from, for messages. */
   readonly source: string;
   /** True only for {@link allowAll}. */
   readonly allowsAll: boolean;
-  /** Compiled rules in document order; the first match names the decision. */
+  /** The document version (1 for the built-ins). */
+  readonly version: 1 | 2;
+  /** What the policy was checked for; a 'tcp' policy has no request-level keys. */
+  readonly context: PolicyContext;
+  /** Every compiled rule in document order. */
   readonly rules: readonly CompiledRule[];
+  /** Enforced deny rules, in document order. */
+  readonly denyRules: readonly CompiledRule[];
+  /** Enforced allow rules, in document order; the first match names the decision. */
+  readonly allowRules: readonly CompiledRule[];
+  /** Rules with `dryRun: true`, in document order. */
+  readonly dryRunRules: readonly CompiledRule[];
+  /** The compiled `remoteAddress` settings, when given. */
+  readonly remoteAddress: RemoteAddress | undefined;
   readonly #description: PolicyDescription;
 
-  private constructor(source: string, rules: readonly RuleDocument[], allowsAll: boolean) {
+  private constructor(source: string, doc: PolicyDocument, allowsAll: boolean, context: PolicyContext) {
     this.source = source;
     this.allowsAll = allowsAll;
-    this.rules = Object.freeze(
-      rules.map((r) =>
-        Object.freeze({
-          name: r.name,
-          callers: new CallerMatcher(r.from),
-          requests: r.to === undefined ? null : Object.freeze(r.to.map((t) => new RequestMatcher(t))),
-        }),
-      ),
+    this.version = doc.version;
+    this.context = context;
+    this.rules = Object.freeze(doc.rules.map((r) => new CompiledRule(r)));
+    this.denyRules = Object.freeze(this.rules.filter((r) => !r.dryRun && r.action === 'deny'));
+    this.allowRules = Object.freeze(this.rules.filter((r) => !r.dryRun && r.action === 'allow'));
+    this.dryRunRules = Object.freeze(this.rules.filter((r) => r.dryRun));
+    this.remoteAddress = doc.remoteAddress === undefined ? undefined : new RemoteAddress(doc.remoteAddress);
+    const rules = structuredClone(doc.rules);
+    const remote = doc.remoteAddress === undefined ? {} : { remoteAddress: structuredClone(doc.remoteAddress) };
+    this.#description = deepFreeze(
+      doc.version === 1 ? { source, allowAll: allowsAll, rules } : { source, allowAll: allowsAll, version: 2 as const, ...remote, rules },
     );
-    this.#description = deepFreeze({ source, allowAll: allowsAll, rules: structuredClone(rules) });
     Object.freeze(this);
   }
 
   static {
-    create = (source, rules, allowsAll) => new Policy(source, rules, allowsAll);
+    create = (source, doc, allowsAll, context) => new Policy(source, doc, allowsAll, context);
   }
 
-  /** The policy as data, for /debug: source, whether it allows all, and the rules in document form. */
+  /** The policy as data, for /debug: source, whether it allows all, and the document in canonical form. */
   describe(): PolicyDescription {
     return this.#description;
   }
@@ -80,9 +97,9 @@ export class Policy {
   }
 }
 
-/** Builds a Policy from rules the parser has validated; internal to this folder. */
-export function policyFromValidatedRules(source: string, rules: readonly RuleDocument[]): Policy {
-  return create(source, rules, false);
+/** Builds a Policy from a document the parser has validated; internal to this folder. */
+export function policyFromValidatedDocument(source: string, doc: PolicyDocument, context: PolicyContext): Policy {
+  return create(source, doc, false, context);
 }
 
 /**
@@ -92,7 +109,7 @@ export function policyFromValidatedRules(source: string, rules: readonly RuleDoc
  * Paths are still normalised, so the app sees the same paths whether or not
  * a policy is loaded.
  */
-export const allowAll: Policy = create('(no policy configured)', [], true);
+export const allowAll: Policy = create('(no policy configured)', { version: 1, rules: [] }, true, 'http');
 
 /** Rule name reported in decisions made by {@link sameTrustDomainPolicy}. */
 export const SAME_TRUST_DOMAIN_RULE = '(same-trust-domain)';
@@ -105,7 +122,7 @@ export const SAME_TRUST_DOMAIN_RULE = '(same-trust-domain)';
  */
 export function sameTrustDomainPolicy(td: TrustDomain): Policy {
   const rule: RuleDocument = { name: SAME_TRUST_DOMAIN_RULE, from: [{ trustDomain: td.name }] };
-  return create(`(no policy file: same trust domain ${td.name})`, [rule], false);
+  return create(`(no policy file: same trust domain ${td.name})`, { version: 1, rules: [rule] }, false, 'http');
 }
 
 function deepFreeze<T>(o: T): T {

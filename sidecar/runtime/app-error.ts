@@ -11,7 +11,9 @@ export type AppErrorCode =
   /** The Workload API answered with a status retrying cannot fix (InvalidArgument, Unimplemented). */
   | 'app.workload_api'
   /** start() was called twice, or after stop(). */
-  | 'app.lifecycle';
+  | 'app.lifecycle'
+  /** End-user authentication cannot be built (an unreadable CA or secret file, a refused option). */
+  | 'app.auth';
 
 /** Failures of the sidecar's composition root and lifecycle. */
 export class AppError extends SidecarError {

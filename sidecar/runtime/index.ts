@@ -17,3 +17,5 @@ export { Policies } from './policies.ts';
 export type { PoliciesOptions, PolicyProvider } from './policies.ts';
 export { svidDebug } from './svid-debug.ts';
 export type { SvidDebug } from './svid-debug.ts';
+export { EndUserAuth, JwtBundleHolder } from './end-user-auth.ts';
+export type { EndUserAuthDeps } from './end-user-auth.ts';

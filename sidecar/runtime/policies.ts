@@ -1,6 +1,6 @@
 import { describeError, type Clock, type Logger } from '../core/index.ts';
 import type { PolicySource } from '../config/index.ts';
-import { parsePolicy, sameTrustDomainPolicy, type Policy } from '../policy/index.ts';
+import { parsePolicy, sameTrustDomainPolicy, type Policy, type PolicyContext } from '../policy/index.ts';
 import type { TrustDomain } from '../spiffe/index.ts';
 import { AppError } from './app-error.ts';
 import { PolicyFile } from './policy-file.ts';
@@ -18,6 +18,15 @@ export interface PoliciesOptions {
   readonly trustDomain: TrustDomain | null;
   /** Poll interval of policy files besides change events (default 10 s). */
   readonly pollMs?: number;
+}
+
+/**
+ * Files are kept per (path, context): one file used by HTTP inbound and by
+ * a tunnel is parsed twice, so a request-level rule is refused for the
+ * tunnel (it could never be checked there) and accepted for HTTP.
+ */
+function fileKey(path: string, context: PolicyContext): string {
+  return `${context}:${path}`;
 }
 
 /** Until our trust domain is known, "same trust domain" admits nobody. */
@@ -43,12 +52,13 @@ export class Policies {
    * Loads every policy file among `sources`; throws one AppError
    * 'app.policy_file' naming each file that cannot be used.
    */
-  async load(sources: readonly PolicySource[]): Promise<void> {
-    const paths = [...new Set(sources.flatMap((s) => (s.kind === 'file' ? [s.path] : [])))].filter((p) => !this.#files.has(p));
+  async load(sources: readonly PolicySource[], context: PolicyContext = 'http'): Promise<void> {
+    const paths = [...new Set(sources.flatMap((s) => (s.kind === 'file' ? [s.path] : [])))].filter((p) => !this.#files.has(fileKey(p, context)));
     const results = await Promise.allSettled(
       paths.map((path) =>
         PolicyFile.load({
           path,
+          context,
           logger: this.#o.logger,
           clock: this.#o.clock,
           onReloadError: this.#o.onReloadError,
@@ -59,7 +69,7 @@ export class Policies {
     const problems: string[] = [];
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') {
-        this.#files.set(paths[i]!, r.value);
+        this.#files.set(fileKey(paths[i]!, context), r.value);
         this.#o.logger.info({ path: r.value.path, rules: r.value.current().rules.length }, 'policy loaded');
       } else {
         problems.push(describeError(r.reason));
@@ -70,9 +80,9 @@ export class Policies {
   }
 
   /** The provider for one configured source; files must have been loaded. */
-  provider(source: PolicySource): PolicyProvider {
+  provider(source: PolicySource, context: PolicyContext = 'http'): PolicyProvider {
     if (source.kind === 'sameTrustDomain') return () => this.#sameTd;
-    const file = this.#files.get(source.path);
+    const file = this.#files.get(fileKey(source.path, context));
     if (file === undefined) throw new AppError('app.policy_file', `app: policy file ${source.path} was not loaded`);
     return () => file.current();
   }

@@ -2,13 +2,15 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { describeError, errorCode, type Clock, type Logger, type TimerHandle } from '../core/index.ts';
-import { loadPolicyText, type Policy } from '../policy/index.ts';
+import { loadPolicyText, type Policy, type PolicyContext } from '../policy/index.ts';
 import { AppError } from './app-error.ts';
 
 /** Options of {@link PolicyFile.load}. */
 export interface PolicyFileOptions {
   /** The policy file; relative paths are resolved against the working directory. */
   readonly path: string;
+  /** What the policy guards: HTTP requests (default) or TCP tunnels, whose rules cannot look at requests. */
+  readonly context?: PolicyContext | undefined;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Called after each failed reload; the previous policy stays in force. */
@@ -67,7 +69,7 @@ export class PolicyFile {
     }
     let policy: Policy;
     try {
-      policy = loadPolicyText(text, path);
+      policy = loadPolicyText(text, path, { context: o.context ?? 'http' });
     } catch (err) {
       throw new AppError('app.policy_file', `app: policy file ${path} is invalid: ${describeError(err)}`, { cause: err });
     }
@@ -159,7 +161,7 @@ export class PolicyFile {
     this.#lastText = text;
     let policy: Policy;
     try {
-      policy = loadPolicyText(text, this.path);
+      policy = loadPolicyText(text, this.path, { context: this.#o.context ?? 'http' });
     } catch (err) {
       this.#fail(err);
       return;

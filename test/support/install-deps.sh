@@ -45,3 +45,7 @@ fi
 ./test/support/install-spire.sh >/dev/null
 # ghostunnel, the Go anchor of `make bench` (built once, like SPIRE).
 ./bench/install-ghostunnel.sh >/dev/null
+# Keycloak, the real OIDC issuer of the end-user token e2e tests (once, like SPIRE).
+./test/support/install-keycloak.sh >/dev/null
+# hypercorn (h2c-capable ASGI server) for the security regression tests, in .cache/venv.
+./test/support/install-python-tools.sh >/dev/null

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds the pinned SPIRE server and agent from the Go module proxy into the
-# project's cache folder, once. cgo is required: SPIRE's sqlite datastore is
-# behind a `cgo` build tag and fails at runtime without it.
+# Builds the pinned SPIRE server and agent, and SPIRE's OIDC Discovery
+# Provider (support/oidc-discovery-provider, same module and tag), from the Go
+# module proxy into the project's cache folder, once. cgo is required: SPIRE's
+# sqlite datastore is behind a `cgo` build tag and fails at runtime without it.
 set -euo pipefail
 SPIRE_VERSION="${SPIRE_VERSION:-v1.15.3}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 bin="$root/.cache/spire/$SPIRE_VERSION/bin"
-if [[ -x "$bin/spire-server" && -x "$bin/spire-agent" ]]; then
+if [[ -x "$bin/spire-server" && -x "$bin/spire-agent" && -x "$bin/oidc-discovery-provider" ]]; then
   echo "$bin"
   exit 0
 fi
@@ -22,6 +23,7 @@ echo "install-spire: building SPIRE $SPIRE_VERSION into $bin (first run only)" >
 export CGO_ENABLED=1 GOFLAGS="-buildvcs=false -mod=readonly"
 [[ "$SPIRE_VERSION" == v1.15.3 ]] || { echo "install-spire: spire-config/build pins v1.15.3; update its go.mod to build $SPIRE_VERSION" >&2; exit 1; }
 (cd "$root/spire-config/build" && go build -trimpath -o "$bin/" \
-  github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent) >&2
+  github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent \
+  github.com/spiffe/spire/support/oidc-discovery-provider) >&2
 "$bin/spire-server" --version >&2 2>&1 || true
 echo "$bin"

@@ -81,6 +81,8 @@ export interface PairOptions {
   readonly inbound?: Record<string, unknown>;
   /** Extra top-level keys for both configs (e.g. drain). */
   readonly common?: Record<string, unknown>;
+  /** Extra top-level keys for the backend's config only (e.g. auth). */
+  readonly backend?: Record<string, unknown>;
   readonly waitReady?: boolean;
 }
 
@@ -96,6 +98,7 @@ export async function startPair(cleanup: Cleanup, o: PairOptions): Promise<Pair>
       name: 'backend.yaml',
       config: {
         ...o.common,
+        ...o.backend,
         spiffe: { endpointSocket: o.agent.address('backend') },
         inbound: { listen: `127.0.0.1:${inboundPort}`, app: `127.0.0.1:${app.port}`, ...o.inbound },
       },

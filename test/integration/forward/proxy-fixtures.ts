@@ -15,7 +15,7 @@ import { X509Bundle, X509BundleSet } from '../../../sidecar/bundle/index.ts';
 import { silentLogger, type Logger } from '../../../sidecar/core/index.ts';
 import { CertificateAuthority, buildCertificate, generateKey } from '../../../sidecar/devagent/index.ts';
 import { IdentityHeaders } from '../../../sidecar/headers/index.ts';
-import type { Direction, ProxyMetrics } from '../../../sidecar/metrics/index.ts';
+import type { BodyTimeoutReason, Direction, OverflowLimit, ProxyMetrics } from '../../../sidecar/metrics/index.ts';
 import { SpiffeId, TrustDomain } from '../../../sidecar/spiffe/index.ts';
 import { parseX509Svid, type X509Svid, type X509SvidSource } from '../../../sidecar/svid/index.ts';
 import { mtlsClientOptions, authorizeAny, type Authorizer } from '../../../sidecar/tls/index.ts';
@@ -181,6 +181,9 @@ export class RecordingMetrics implements ProxyMetrics {
   readonly decisions: { decision: 'allow' | 'deny'; peerId: string }[] = [];
   readonly open = { inbound: 0, outbound: 0 };
   readonly opened = { inbound: 0, outbound: 0 };
+  readonly overflows: { direction: Direction; limit: OverflowLimit }[] = [];
+  readonly bodyTimeouts: { direction: Direction; reason: BodyTimeoutReason }[] = [];
+  readonly resetsBeforeUpstream = { inbound: 0, outbound: 0 };
 
   requestDone(direction: Direction, method: string, code: number, peerId: string, seconds: number): void {
     this.requests.push({ direction, method, code, peerId, seconds });
@@ -197,6 +200,15 @@ export class RecordingMetrics implements ProxyMetrics {
   }
   connectionClosed(direction: Direction): void {
     this.open[direction]--;
+  }
+  upstreamOverflow(direction: Direction, limit: OverflowLimit): void {
+    this.overflows.push({ direction, limit });
+  }
+  requestBodyTimeout(direction: Direction, reason: BodyTimeoutReason): void {
+    this.bodyTimeouts.push({ direction, reason });
+  }
+  streamResetBeforeUpstream(direction: Direction): void {
+    this.resetsBeforeUpstream[direction]++;
   }
 }
 

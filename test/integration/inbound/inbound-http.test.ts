@@ -181,7 +181,7 @@ describe('policy', () => {
         assert.match(r.headers['content-type'] ?? '', /^text\/plain/);
         assert.ok(r.body.length > 0 && r.body.length < 200, `short reason: ${r.body}`);
         assert.deepEqual(metrics.decisions, [{ decision: 'deny', peerId: CLIENT_ID }]);
-        const denied = logger.lines.find((l) => l.msg === 'request denied');
+        const denied = logger.lines.find((l) => l.msg === 'request refused');
         assert.equal(denied?.obj['peer_id'], CLIENT_ID);
         assert.equal(denied?.obj['reason'], row.reason);
       }

@@ -8,7 +8,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { UsageError, type CliIo } from '../../../sidecar/cli/io.ts';
-import { svidCommand } from '../../../sidecar/cli/svid.ts';
+import { failureText, svidCommand } from '../../../sidecar/cli/svid.ts';
+import { statusError } from '../../../sidecar/workload/index.ts';
 import { parseX509SvidPem } from '../../../sidecar/svid/index.ts';
 import { makeSocketDir, startDevAgent } from '../../support/dev-agent.ts';
 
@@ -80,10 +81,29 @@ test('PermissionDenied: exit 1 with the status name and the agent message', asyn
   assert.equal(io.out(), '');
 });
 
-test('missing socket: exit 1 naming Unavailable', async (t) => {
+test('missing socket: exit 1, one line naming the address and the reason, no grpc-js wording', async (t) => {
   const io = fakeIo();
-  assert.equal(await svidCommand(['--socket', `unix://${join(makeSocketDir(t), 'none.sock')}`, '--timeout', '2s'], io), 1);
-  assert.match(io.err(), /Unavailable/);
+  const address = `unix://${join(makeSocketDir(t), 'none.sock')}`;
+  assert.equal(await svidCommand(['--socket', address, '--timeout', '2s'], io), 1);
+  assert.equal(io.err(), `spiffe-sidecar svid: cannot reach the Workload API at ${address}: no socket at that path (is the agent running, and is the path right?)\n`);
+});
+
+test('failureText: one row per way the Workload API call fails', () => {
+  const unavailable = (details: string) => statusError('FetchX509SVID', { code: 14, details });
+  const rows: Array<[unknown, string]> = [
+    [unavailable('No connection established. Last error: Error: connect ENOENT /x.sock. Resolution note: '), 'cannot reach the Workload API at A: no socket at that path (is the agent running, and is the path right?)'],
+    [unavailable('No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: '), 'cannot reach the Workload API at A: connection refused (nothing is listening there)'],
+    [unavailable('No connection established. Last error: Error: connect EACCES /x.sock. Resolution note: '), 'cannot reach the Workload API at A: permission denied (check the socket file and its directory)'],
+    [unavailable('No connection established. Last error: Error: connect EWHATEVER /x. Resolution note: '), 'cannot reach the Workload API at A: EWHATEVER'],
+    [unavailable('Connection dropped'), 'cannot reach the Workload API at A: the agent is unavailable'],
+    [statusError('FetchX509SVID', { code: 7, details: 'no identity issued' }), 'PermissionDenied: no identity issued'],
+    [statusError('FetchX509SVID', { code: 7, details: 'evil \u001b[2J' }), 'PermissionDenied: evil \\u001b[2J'],
+  ];
+  for (const [err, want] of rows) {
+    const text = failureText(err, 'A');
+    assert.equal(text, want);
+    assert.doesNotMatch(text, /Resolution note|Last error/);
+  }
 });
 
 test('no socket configured: exit 1 naming SPIFFE_ENDPOINT_SOCKET', async () => {

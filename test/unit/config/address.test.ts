@@ -63,6 +63,18 @@ describe('parseHostMatch', () => {
     ['fd00::5', /must be in brackets/],
     ['backend:http', /port must be 1-65535/],
     ['', /host is missing/],
+    // Other spellings of an IPv4 address (WHATWG URL host parsing, issue 12):
+    // refused naming the address, so a config holds one spelling only.
+    ['2130706433', /read as the IPv4 address 127\.0\.0\.1 .*write 127\.0\.0\.1/],
+    ['0x7f000001', /read as the IPv4 address 127\.0\.0\.1/],
+    ['127.1:8080', /read as the IPv4 address 127\.0\.0\.1/],
+    ['0177.0.0.1', /read as the IPv4 address 127\.0\.0\.1/],
+    ['10.5', /read as the IPv4 address 10\.0\.0\.5/],
+    ['0x0a.0x0.0x0.0x05', /read as the IPv4 address 10\.0\.0\.5/],
+    ['10.0.0.5.', /read as the IPv4 address 10\.0\.0\.5/],
+    ['backend.123', /not a valid IPv4 address \(a host name cannot end in a number\)/],
+    ['1.2.3.4.5', /not a valid IPv4 address/],
+    ['09.1', /not a valid IPv4 address/],
   ];
   for (const [raw, expected] of rows) {
     it(`${expected instanceof RegExp ? 'rejects' : 'accepts'} ${JSON.stringify(raw)}`, () => {

@@ -214,6 +214,14 @@ const bad: BadRow[] = [
     problems: [['limits.headersTimeout', /10000ms must not exceed limits.requestTimeout \(5000ms\)/]],
   },
   { name: 'limits unknown key', input: base({ limits: { timeout: '1s' } }), problems: [['limits.timeout', /unknown key/]] },
+  { name: 'maxConcurrentRequestsPerConnection minimum', input: base({ limits: { maxConcurrentRequestsPerConnection: 0 } }), problems: [['limits.maxConcurrentRequestsPerConnection', /must be an integer 1-65536/]] },
+  { name: 'maxConcurrentRequestsPerConnection maximum (HTTP/2 setting)', input: base({ limits: { maxConcurrentRequestsPerConnection: 65_537 } }), problems: [['limits.maxConcurrentRequestsPerConnection', /must be an integer 1-65536/]] },
+  { name: 'maxConcurrentRequestsPerCaller minimum', input: base({ limits: { maxConcurrentRequestsPerCaller: 0 } }), problems: [['limits.maxConcurrentRequestsPerCaller', /must be an integer 1-1000000/]] },
+  { name: 'requestBodyIdleTimeout syntax', input: base({ limits: { requestBodyIdleTimeout: 'never' } }), problems: [['limits.requestBodyIdleTimeout', /must be a duration such as/]] },
+  { name: 'minUploadBytesPerSecond type', input: base({ limits: { minUploadBytesPerSecond: '1k' } }), problems: [['limits.minUploadBytesPerSecond', /must be an integer 0-1073741824, got string/]] },
+  { name: 'minUploadBytesPerSecond needs its grace period', input: base({ limits: { requestBodyIdleTimeout: 0 } }), problems: [['limits.minUploadBytesPerSecond', /needs limits.requestBodyIdleTimeout above 0/]] },
+  { name: 'headers.stripInbound must be a list', input: base({ headers: { stripInbound: 'x-http-method' } }), problems: [['headers.stripInbound', /must be a list, got string/]] },
+  { name: 'headers.stripInbound entries are header names', input: base({ headers: { stripInbound: ['x ok', 7] } }), problems: [['headers.stripInbound[0]', /must be a header name/], ['headers.stripInbound[1]', /must be a header name/]] },
   // drain
   { name: 'drain.timeout syntax', input: base({ drain: { timeout: '-1s' } }), problems: [['drain.timeout', /must be a duration/]] },
   { name: 'env DRAIN_TIMEOUT needs a unit', input: base(), env: { SPIFFE_SIDECAR_DRAIN_TIMEOUT: '20' }, problems: [['env SPIFFE_SIDECAR_DRAIN_TIMEOUT', /add a unit/]] },
@@ -258,7 +266,8 @@ const good: GoodRow[] = [
       assert.equal(c.inbound, null);
       assert.equal(c.outbound, null);
       assert.deepEqual(c.tcp, []);
-      assert.deepEqual(c.headers, { spiffeId: 'x-client-spiffe-id', xfcc: 'x-forwarded-client-cert' });
+      assert.deepEqual([c.headers.spiffeId, c.headers.xfcc], ['x-client-spiffe-id', 'x-forwarded-client-cert']);
+      assert.deepEqual(c.headers.stripInbound, ['x-http-method-override', 'x-method-override', 'x-http-method', 'x-original-url', 'x-rewrite-url']);
       assert.deepEqual(c.admin, { listen: { host: '0.0.0.0', port: 15020 }, appProbes: [] });
       assert.deepEqual(c.limits, {
         maxHeaderBytes: 16384,
@@ -267,6 +276,10 @@ const good: GoodRow[] = [
         requestTimeoutMs: 0,
         headersTimeoutMs: 10_000,
         connectTimeoutMs: 5_000,
+        maxConcurrentRequestsPerConnection: 100,
+        maxConcurrentRequestsPerCaller: 256,
+        requestBodyIdleTimeoutMs: 30_000,
+        minUploadBytesPerSecond: 1024,
       });
       assert.deepEqual(c.drain, { timeoutMs: 20_000 });
       assert.deepEqual(c.log, { level: 'info', accessLog: false });
@@ -505,7 +518,7 @@ const good: GoodRow[] = [
   {
     name: 'custom header names are lowercased',
     input: base({ headers: { spiffeId: 'X-Peer-Id', xfcc: 'X-Fwd-Cert' } }),
-    check: (c) => assert.deepEqual(c.headers, { spiffeId: 'x-peer-id', xfcc: 'x-fwd-cert' }),
+    check: (c) => assert.deepEqual([c.headers.spiffeId, c.headers.xfcc], ['x-peer-id', 'x-fwd-cert']),
   },
   {
     name: 'limits, durations as strings or integer milliseconds',
@@ -520,7 +533,35 @@ const good: GoodRow[] = [
         requestTimeoutMs: 30_000,
         headersTimeoutMs: 1500,
         connectTimeoutMs: 1500,
+        maxConcurrentRequestsPerConnection: 100,
+        maxConcurrentRequestsPerCaller: 256,
+        requestBodyIdleTimeoutMs: 30_000,
+        minUploadBytesPerSecond: 1024,
       }),
+  },
+  {
+    name: 'limits: the upstream budget and the request body limits',
+    input: base({ limits: { maxConcurrentRequestsPerConnection: 10, maxConcurrentRequestsPerCaller: 40, requestBodyIdleTimeout: '2m', minUploadBytesPerSecond: 0 } }),
+    check: (c) =>
+      assert.deepEqual(
+        [c.limits.maxConcurrentRequestsPerConnection, c.limits.maxConcurrentRequestsPerCaller, c.limits.requestBodyIdleTimeoutMs, c.limits.minUploadBytesPerSecond],
+        [10, 40, 120_000, 0],
+      ),
+  },
+  {
+    name: 'limits: body limits off together',
+    input: base({ limits: { requestBodyIdleTimeout: 0, minUploadBytesPerSecond: 0 } }),
+    check: (c) => assert.deepEqual([c.limits.requestBodyIdleTimeoutMs, c.limits.minUploadBytesPerSecond], [0, 0]),
+  },
+  {
+    name: 'headers.stripInbound: names lowercased',
+    input: base({ headers: { stripInbound: ['X-HTTP-Method-Override', 'X-Forwarded-Prefix'] } }),
+    check: (c) => assert.deepEqual(c.headers.stripInbound, ['x-http-method-override', 'x-forwarded-prefix']),
+  },
+  {
+    name: 'headers.stripInbound: [] strips none',
+    input: base({ headers: { stripInbound: [] } }),
+    check: (c) => assert.deepEqual(c.headers.stripInbound, []),
   },
   {
     name: 'env ADMIN_LISTEN, DRAIN_TIMEOUT, LOG_LEVEL, ACCESS_LOG beat the file',

@@ -9,7 +9,15 @@ import { PeerNotAuthorized } from '../../../sidecar/tls/index.ts';
 
 const err = (code: string, extra: Record<string, unknown> = {}): Error => Object.assign(new Error(code), { code, ...extra });
 
-const rows: { name: string; error: unknown; status: number; reason: string; body?: string | RegExp }[] = [
+const rows: { name: string; error: unknown; status: number; reason: string; body?: string | RegExp; retryAfter?: number }[] = [
+  {
+    name: 'every pool connection busy → 503 with retry-after (no queue behind unfinished requests)',
+    error: new ForwardError('forward.overloaded', 'all 4 connections to 127.0.0.1:8080 are busy'),
+    status: 503,
+    reason: 'upstream_overloaded',
+    retryAfter: 1,
+  },
+  { name: 'upstream cancelled by the proxy → 502', error: new ForwardError('forward.cancelled', 'x'), status: 502, reason: 'cancelled' },
   {
     name: 'connect refused → 503 naming the address',
     error: new ForwardError('forward.connect_failed', 'upstream connect error: ECONNREFUSED 127.0.0.1:8080'),
@@ -44,6 +52,7 @@ for (const row of rows) {
     const r = errorResponse(row.error);
     assert.equal(r.status, row.status);
     assert.equal(r.reason, row.reason);
+    assert.equal(r.retryAfter, row.retryAfter ?? 0, 'retry-after only where retrying can help');
     if (typeof row.body === 'string') assert.equal(r.body, row.body);
     else if (row.body) assert.match(r.body, row.body);
     assert.ok(!r.body.includes('\n'), 'one line');

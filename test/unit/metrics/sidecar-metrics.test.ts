@@ -62,6 +62,9 @@ describe('SidecarMetrics: names, types and labels', () => {
     { name: 'sidecar_svid_rotations_total', type: 'counter', labels: [] },
     { name: 'sidecar_workload_api_connected', type: 'gauge', labels: [] },
     { name: 'sidecar_policy_reload_errors_total', type: 'counter', labels: [] },
+    { name: 'sidecar_upstream_overflow_total', type: 'counter', labels: ['direction', 'limit'] },
+    { name: 'sidecar_request_body_timeouts_total', type: 'counter', labels: ['direction', 'reason'] },
+    { name: 'sidecar_streams_reset_before_upstream_total', type: 'counter', labels: ['direction'] },
   ];
 
   const m = new SidecarMetrics({ processMetrics: false });
@@ -237,6 +240,38 @@ describe('SidecarMetrics: isolation', () => {
   });
 });
 
+describe('SidecarMetrics: upstream budget and body limits', () => {
+  it('every overflow limit and body timeout reason has a series from the start, at 0 (closed label sets)', async () => {
+    const e = await scrape(new SidecarMetrics({ processMetrics: false }));
+    for (const direction of ['inbound', 'outbound']) {
+      for (const limit of ['connection', 'caller', 'pool']) assert.equal(value(e, 'sidecar_upstream_overflow_total', { direction, limit }), 0);
+      for (const reason of ['idle', 'min_rate']) assert.equal(value(e, 'sidecar_request_body_timeouts_total', { direction, reason }), 0);
+      assert.equal(value(e, 'sidecar_streams_reset_before_upstream_total', { direction }), 0);
+    }
+    assert.equal(find(e, 'sidecar_upstream_overflow_total').length, 6, 'no other label values');
+  });
+
+  it('counts each overflow, body timeout and early reset under its own labels', async () => {
+    const m = new SidecarMetrics({ processMetrics: false });
+    m.upstreamOverflow('inbound', 'caller');
+    m.upstreamOverflow('inbound', 'caller');
+    m.upstreamOverflow('outbound', 'pool');
+    m.upstreamOverflow('inbound', 'connection');
+    m.requestBodyTimeout('inbound', 'min_rate');
+    m.requestBodyTimeout('outbound', 'idle');
+    m.streamResetBeforeUpstream('inbound');
+    const e = await scrape(m);
+    assert.equal(value(e, 'sidecar_upstream_overflow_total', { direction: 'inbound', limit: 'caller' }), 2);
+    assert.equal(value(e, 'sidecar_upstream_overflow_total', { direction: 'inbound', limit: 'connection' }), 1);
+    assert.equal(value(e, 'sidecar_upstream_overflow_total', { direction: 'outbound', limit: 'pool' }), 1);
+    assert.equal(value(e, 'sidecar_upstream_overflow_total', { direction: 'outbound', limit: 'caller' }), 0);
+    assert.equal(value(e, 'sidecar_request_body_timeouts_total', { direction: 'inbound', reason: 'min_rate' }), 1);
+    assert.equal(value(e, 'sidecar_request_body_timeouts_total', { direction: 'outbound', reason: 'idle' }), 1);
+    assert.equal(value(e, 'sidecar_streams_reset_before_upstream_total', { direction: 'inbound' }), 1);
+    assert.equal(value(e, 'sidecar_streams_reset_before_upstream_total', { direction: 'outbound' }), 0);
+  });
+});
+
 describe('noopProxyMetrics', () => {
   it('accepts every call of the ProxyMetrics interface', () => {
     const p: ProxyMetrics = noopProxyMetrics;
@@ -245,6 +280,9 @@ describe('noopProxyMetrics', () => {
     p.authzDecision('deny', PEER);
     p.connectionOpened('inbound');
     p.connectionClosed('inbound');
+    p.upstreamOverflow('inbound', 'caller');
+    p.requestBodyTimeout('outbound', 'idle');
+    p.streamResetBeforeUpstream('inbound');
     assert.ok(Object.isFrozen(p));
   });
 });

@@ -23,6 +23,9 @@ const destinations: [address: string, forbidden: boolean, why: string][] = [
   ['192.0.2.10', false, 'an ordinary unicast address'],
   ['fd00::5', false, 'IPv6 unique local'],
   ['::ffff:10.0.0.5', false, 'IPv4-mapped unicast'],
+  ['::ffff:7f00:1', true, 'IPv4-mapped loopback in hex'],
+  ['::7f00:1', true, 'IPv4-compatible loopback (::/96, RFC 4291 §2.5.5.1)'],
+  ['2130706433', true, 'not an address a resolver answers: fail closed'],
 ];
 
 describe('isForbiddenDestination', () => {
@@ -85,6 +88,24 @@ describe('guardedLookup', () => {
     const all = await lookupOnce('mixed', true);
     assert.deepEqual(all.address, [{ address: '10.213.7.4', family: 4 }]);
   });
+
+  // Names getaddrinfo would read as addresses (issue 12) are refused unresolved.
+  for (const host of ['2130706433', '0x7f000001', '127.1', '0177.0.0.1', '10.5', '167772165', '::ffff:7f00:1', '1.2.3.4.5']) {
+    it(`refuses ${host} without resolving it: an address, not a name`, async () => {
+      let resolved = false;
+      const spy = ((h: string, o: object, cb: (e: null, l: LookupAddress[]) => void) => {
+        resolved = true;
+        cb(null, [{ address: '10.0.0.5', family: 4 }]);
+      }) as unknown as typeof import('node:dns').lookup;
+      const r = await new Promise<{ err: unknown }>((done) => {
+        (guardedLookup(spy) as unknown as (h: string, o: object, cb: (e: unknown) => void) => void)(host, { all: false }, (err) => done({ err }));
+      });
+      assert.ok(r.err instanceof ForwardError, `got ${String(r.err)}`);
+      assert.equal(r.err.code, 'forward.connect_failed');
+      assert.match(r.err.message, /not a name/);
+      assert.equal(resolved, false);
+    });
+  }
 
   it('passes resolver errors through (ENOTFOUND becomes 503 in the dialer)', async () => {
     const r = await lookupOnce('nowhere', false);

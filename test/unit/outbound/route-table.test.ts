@@ -1,13 +1,15 @@
 /** Host-based routing of the outbound listener: one row per matching rule. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RouteTable, parseAuthority } from '../../../sidecar/outbound/index.ts';
+import { RouteTable, canonicalHost, parseAuthority } from '../../../sidecar/outbound/index.ts';
 
 const table = new RouteTable<string>([
   { host: 'backend', port: null, value: 'backend-any-port' },
   { host: 'backend', port: 8443, value: 'backend-8443' },
   { host: 'Api.Internal', port: null, value: 'api' },
   { host: '::1', port: 9000, value: 'v6' },
+  { host: '10.0.0.5', port: 8080, value: 'by-ip' },
+  { host: '0:0:0:0:0:ffff:a00:6', port: null, value: 'mapped' },
 ]);
 
 const rows: { authority: string; want: string | undefined; rule: string }[] = [
@@ -24,6 +26,12 @@ const rows: { authority: string; want: string | undefined; rule: string }[] = [
   { authority: 'backend:99999', want: undefined, rule: 'invalid port' },
   { authority: 'backend:', want: undefined, rule: 'empty port' },
   { authority: 'user@backend', want: undefined, rule: 'userinfo is not a host' },
+  // An IP address matches its route in any spelling (WHATWG URL host parsing; issue 12).
+  { authority: '167772165:8080', want: 'by-ip', rule: 'IPv4 as one decimal number' },
+  { authority: '10.5:8080', want: 'by-ip', rule: 'IPv4 with fewer parts' },
+  { authority: '0x0a.0.0.05:8080', want: 'by-ip', rule: 'IPv4 with hex and octal parts' },
+  { authority: '[::ffff:10.0.0.6]', want: 'mapped', rule: 'IPv6 route keyed canonically' },
+  { authority: '[foo]', want: undefined, rule: 'brackets hold IPv6 only' },
 ];
 
 for (const row of rows) {
@@ -39,3 +47,41 @@ test('parseAuthority', () => {
   assert.equal(parseAuthority('[fe80::1'), undefined);
   assert.equal(parseAuthority('h:0'), undefined);
 });
+
+// canonicalHost against the WHATWG URL parser itself (differential): every
+// spelling from issue 12, and the forms it must leave alone.
+const spellings: { host: string; want: string | undefined }[] = [
+  { host: '2130706433', want: '127.0.0.1' },
+  { host: '0x7f000001', want: '127.0.0.1' },
+  { host: '127.1', want: '127.0.0.1' },
+  { host: '0177.0.0.1', want: '127.0.0.1' },
+  { host: '10.5', want: '10.0.0.5' },
+  { host: '167772165', want: '10.0.0.5' },
+  { host: '127.0.0.1.', want: '127.0.0.1' },
+  { host: '0x7f.1', want: '127.0.0.1' },
+  { host: '::ffff:7f00:1', want: '::ffff:7f00:1' },
+  { host: '0:0:0:0:0:ffff:127.0.0.1', want: '::ffff:7f00:1' },
+  { host: '::ffff:127.0.0.1', want: '::ffff:7f00:1' },
+  { host: '1.2.3.4.5', want: undefined },
+  { host: '09.1', want: undefined },
+  { host: '4294967296', want: undefined },
+  { host: 'backend.123', want: undefined },
+  { host: 'backend', want: 'backend' },
+  { host: 'backend.demo.svc.', want: 'backend.demo.svc.' },
+  { host: '1.2.3.x', want: '1.2.3.x' },
+];
+for (const { host, want } of spellings) {
+  test(`canonicalHost(${JSON.stringify(host)}) is what the URL parser reads: ${want}`, () => {
+    assert.equal(canonicalHost(host), want);
+    let url: string | undefined;
+    try {
+      const h = new URL(`http://${host.includes(':') ? `[${host}]` : host}/`).hostname;
+      url = h.startsWith('[') ? h.slice(1, -1) : h;
+    } catch {
+      url = undefined;
+    }
+    // Names are left as written (the URL parser would drop nothing from these).
+    if (want !== undefined && want === host) assert.equal(url, host);
+    else assert.equal(url, want);
+  });
+}

@@ -38,7 +38,7 @@ describe('loadPolicyText', () => {
   it('loads YAML', () => {
     const p = loadPolicyText(VALID, 'policy.yaml');
     const d = evaluate(p, { peerId: SpiffeId.parse('spiffe://example.org/frontend'), method: 'GET', path: '/api/x' });
-    assert.deepEqual(d, { allow: true, rule: 'frontend-reads', forwardTarget: '/api/x' });
+    assert.deepEqual(d, { allow: true, rule: 'frontend-reads', forwardTarget: '/api/x', dryRun: [] });
   });
 
   it('loads JSON', () => {

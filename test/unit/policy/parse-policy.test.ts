@@ -34,7 +34,7 @@ const rows: Row[] = [
   { name: 'document null (empty file)', input: null, problems: [/^\(document\): .* got null$/] },
   { name: 'unknown top-level key', input: doc({}, { rule: [] }), problems: [/^rule: unknown key \(expected version, rules\); did you mean "rules"\?$/] },
   { name: 'version missing', input: { rules: [] }, problems: [/^version: required/] },
-  { name: 'version unsupported', input: doc({}, { version: 2 }), problems: [/^version: unsupported version 2; this sidecar reads version 1$/] },
+  { name: 'version unsupported', input: doc({}, { version: 3 }), problems: [/^version: unsupported version 3; this sidecar reads versions 1 and 2$/] },
   { name: 'version as a string', input: doc({}, { version: '1' }), problems: [/^version: unsupported version "1"/] },
   { name: 'rules missing', input: { version: 1 }, problems: [/^rules: required/] },
   { name: 'rules not a list', input: { version: 1, rules: 'yes' }, problems: [/^rules: expected a list, got string "yes"$/] },

@@ -1,0 +1,336 @@
+/**
+ * A real OAuth 2.0 authorization server for tests: the `oidc-provider`
+ * package on 127.0.0.1, run as a child process by test/support/oidc-provider.ts.
+ *
+ *   node server.ts <config.json>
+ *
+ * It enables the client credentials grant, RFC 7662 introspection (and the
+ * RFC 9701 JWT response), RFC 7009 revocation, RFC 8707 resource indicators
+ * with RFC 9068 JWT or opaque access tokens per resource, an RFC 8693 token
+ * exchange grant (oidc-provider has none built in, so it is registered here),
+ * and, when the config has `tls`, RFC 8705 mTLS client authentication and
+ * certificate-bound tokens.
+ *
+ * A second, plain-HTTP server on 127.0.0.1 is the control endpoint tests use
+ * to mint or revoke tokens, rotate the signing key, read the request log and
+ * inject introspection faults. It never listens on anything but loopback.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { generateKeyPairSync, randomBytes, X509Certificate, type JsonWebKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import Provider, { errors, type BaseToken, type KoaContextWithOidc } from 'oidc-provider';
+import {
+  READY_PREFIX,
+  type IntrospectionFault,
+  type IssueTokenRequest,
+  type LoggedRequest,
+  type OidcResourceConfig,
+  type OidcServerConfig,
+} from './config.ts';
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const TT_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+const TT_JWT = 'urn:ietf:params:oauth:token-type:jwt';
+const INTROSPECTION_PATH = '/token/introspection';
+const MAX_LOG = 10_000;
+
+const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as OidcServerConfig;
+const defaultTtl = config.accessTokenTtlSeconds ?? 600;
+const resources = new Map<string, OidcResourceConfig>(config.resources.map((r) => [r.identifier, r]));
+
+/** Signing keys, newest first: oidc-provider signs with the first RS256 key and publishes all. */
+const signingKeys: JsonWebKey[] = [newSigningKey()];
+const requestLog: LoggedRequest[] = [];
+let fault: IntrospectionFault = 'none';
+let provider: Provider;
+let handler: (req: IncomingMessage, res: ServerResponse) => void;
+
+function newSigningKey(): JsonWebKey {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), use: 'sig', alg: 'RS256' };
+}
+
+// ---- the authorization server -------------------------------------------------
+
+const server: Server = config.tls
+  ? createHttpsServer({
+      cert: config.tls.certPem,
+      key: config.tls.keyPem,
+      ca: config.tls.clientCaPem,
+      // RFC 8705 §2: the AS asks for a certificate; whether one is needed is
+      // the client's registered method, decided by oidc-provider per request.
+      requestCert: true,
+      rejectUnauthorized: false,
+    })
+  : createHttpServer();
+
+server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const path = (req.url ?? '/').split('?')[0]!;
+  if (requestLog.length < MAX_LOG) requestLog.push({ method: req.method ?? '', path, accept: req.headers.accept ?? '' });
+  if (path === INTROSPECTION_PATH && fault !== 'none') {
+    injectFault(req, res, fault);
+    return;
+  }
+  handler(req, res);
+});
+
+function injectFault(req: IncomingMessage, res: ServerResponse, f: IntrospectionFault): void {
+  if (f !== 'ignore-jwt-accept') req.resume();
+  switch (f) {
+    case 'status-500':
+      res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"server_error"}');
+      return;
+    case 'not-json':
+      res.writeHead(200, { 'content-type': 'application/json' }).end('<html>maintenance</html>');
+      return;
+    case 'wrong-content-type':
+      res.writeHead(200, { 'content-type': 'text/html' }).end('{"active":true}');
+      return;
+    case 'oversized':
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ active: true, pad: 'x'.repeat(100 * 1024) }));
+      return;
+    case 'missing-active':
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"scope":"read"}');
+      return;
+    case 'hang':
+      // Never answer; the socket closes when the client gives up.
+      return;
+    case 'ignore-jwt-accept':
+      // Behave like a server without RFC 9701: plain JSON whatever was asked.
+      req.headers.accept = 'application/json';
+      handler(req, res);
+      return;
+    case 'none':
+      handler(req, res);
+  }
+}
+
+function clientCertificatePem(ctx: KoaContextWithOidc): string | undefined {
+  const socket = ctx.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.raw) return undefined;
+  return new X509Certificate(cert.raw).toString();
+}
+
+function sanUris(pem: string): string[] {
+  const san = new X509Certificate(pem).subjectAltName ?? '';
+  return san
+    .split(', ')
+    .filter((s) => s.startsWith('URI:'))
+    .map((s) => s.slice(4));
+}
+
+function resourceServerInfo(identifier: string): Record<string, unknown> {
+  const r = resources.get(identifier);
+  if (!r) throw new errors.InvalidTarget(`unknown resource ${identifier}`);
+  return {
+    scope: r.scope,
+    audience: r.identifier,
+    accessTokenFormat: r.format,
+    accessTokenTTL: defaultTtl,
+    ...(r.format === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+  };
+}
+
+function buildProvider(issuer: string): Provider {
+  const p = new Provider(issuer, {
+    clients: config.clients,
+    // Every scope a client or resource names; oidc-provider refuses unknown ones.
+    scopes: [...new Set([...config.clients, ...config.resources].flatMap((c) => (c.scope ?? '').split(' ').filter(Boolean)))],
+    jwks: { keys: signingKeys },
+    cookies: { keys: [randomBytes(16).toString('hex')] },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', ...(config.tls ? ['tls_client_auth', 'self_signed_tls_client_auth'] : [])],
+    ttl: { AccessToken: defaultTtl, ClientCredentials: defaultTtl, Grant: 3600, Session: 3600, Interaction: 600 },
+    findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id }) }),
+    // Tokens minted by the control endpoint carry their claims in `extra`;
+    // oidc-provider overwrites `extra` with this hook's result at save.
+    extraTokenClaims: (_ctx: unknown, token: BaseToken) => token.extra,
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      jwtIntrospection: { enabled: true },
+      revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (_ctx: unknown, _client: unknown, oneOf: unknown) => oneOf ?? undefined,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx: unknown, identifier: string) => resourceServerInfo(identifier),
+      },
+      mTLS: config.tls
+        ? {
+            enabled: true,
+            certificateBoundAccessTokens: true,
+            tlsClientAuth: true,
+            selfSignedTlsClientAuth: true,
+            getCertificate: clientCertificatePem,
+            certificateAuthorized: (ctx: KoaContextWithOidc) => (ctx.socket as TLSSocket).authorized === true,
+            certificateSubjectMatches: (ctx: KoaContextWithOidc, property: string, expected: string) => {
+              const pem = clientCertificatePem(ctx);
+              return property === 'tls_client_auth_san_uri' && pem !== undefined && sanUris(pem).includes(expected);
+            },
+          }
+        : { enabled: false },
+    },
+  });
+  p.registerGrantType(TOKEN_EXCHANGE, tokenExchange, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope']);
+  p.on('server_error', (_ctx: unknown, err: unknown) => console.error('server_error', err));
+  return p;
+}
+
+/**
+ * RFC 8693 token exchange, reduced to what the sidecar needs: an active
+ * access token (opaque or client credentials) in, an RFC 9068 JWT access
+ * token for one known resource out, with the same subject, client, scope,
+ * claims and certificate binding, expiring no later than the subject token.
+ */
+async function tokenExchange(ctx: KoaContextWithOidc): Promise<void> {
+  const { params } = ctx.oidc;
+  if (params['subject_token_type'] !== TT_ACCESS_TOKEN) throw new errors.InvalidRequest('subject_token_type must be an access token');
+  const requested = params['requested_token_type'] ?? TT_JWT;
+  if (requested !== TT_JWT && requested !== TT_ACCESS_TOKEN) throw new errors.InvalidRequest('unsupported requested_token_type');
+  const subject = await findActive(params['subject_token'] ?? '');
+  if (!subject) throw new errors.InvalidGrant('subject_token is not active');
+  const audience = params['audience'] ?? params['resource'] ?? config.resources.find((r) => r.format === 'jwt')?.identifier;
+  if (!audience || resources.get(audience)?.format !== 'jwt') throw new errors.InvalidTarget('audience is not a JWT resource');
+  const client = await provider.Client.find(subject.clientId);
+  if (!client) throw new errors.InvalidGrant('subject_token client is gone');
+  const remaining = (subject.exp ?? 0) - Math.floor(Date.now() / 1000);
+  const token = new provider.AccessToken({
+    client,
+    accountId: subject.accountId,
+    scope: subject.scope,
+    extra: subject.extra,
+    'x5t#S256': subject['x5t#S256'],
+    expiresIn: Math.max(1, Math.min(defaultTtl, remaining)),
+  });
+  token.resourceServer = new provider.ResourceServer(audience, resourceServerInfo(audience));
+  const value = await token.save();
+  ctx.body = { access_token: value, issued_token_type: requested, token_type: 'Bearer', expires_in: Math.max(1, Math.min(defaultTtl, remaining)) };
+}
+
+async function findActive(value: string): Promise<BaseToken | undefined> {
+  const found = (await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value));
+  if (!found || !found.isValid) return undefined;
+  if (found.grantId && !(await provider.Grant.find(found.grantId))) return undefined;
+  return found;
+}
+
+// ---- control endpoint ---------------------------------------------------------
+
+async function issueToken(r: IssueTokenRequest): Promise<string> {
+  const client = await provider.Client.find(r.clientId);
+  if (!client) throw new Error(`unknown client ${r.clientId}`);
+  const fields: Record<string, unknown> = { client, scope: r.scope, extra: r.claims ? { ...r.claims } : undefined };
+  if (r.expiresInSeconds !== undefined) fields['expiresIn'] = r.expiresInSeconds;
+  if (r.x5tS256 !== undefined) fields['x5t#S256'] = r.x5tS256;
+  let token: BaseToken;
+  if (r.subject === undefined && r.format === 'opaque') {
+    token = new provider.ClientCredentials(fields);
+  } else {
+    if (r.subject !== undefined) {
+      // Introspection only answers for a user's token while its grant exists.
+      const grant = new provider.Grant({ accountId: r.subject, clientId: r.clientId });
+      if (r.scope) grant.addOIDCScope(r.scope);
+      fields['grantId'] = await grant.save();
+      fields['accountId'] = r.subject;
+    }
+    token = new provider.AccessToken(fields);
+  }
+  if (r.format === 'jwt') {
+    if (!r.audience || resources.get(r.audience)?.format !== 'jwt') throw new Error('a jwt token needs the audience of a jwt resource');
+    token.resourceServer = new provider.ResourceServer(r.audience, resourceServerInfo(r.audience));
+  } else if (r.audience !== undefined) {
+    token.setAudience(r.audience);
+  }
+  return token.save();
+}
+
+async function revokeToken(value: string): Promise<boolean> {
+  const found = (await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value));
+  if (!found) return false;
+  await found.destroy();
+  return true;
+}
+
+function rotateKeys(): string {
+  const key = newSigningKey();
+  signingKeys.unshift(key);
+  // oidc-provider reads its key set once; a new instance over the same
+  // (module-wide) memory store takes over the listening socket.
+  provider = buildProvider(provider.issuer);
+  handler = provider.callback();
+  return key.kid as string;
+}
+
+const FAULTS = new Set<IntrospectionFault>(['none', 'status-500', 'not-json', 'oversized', 'hang', 'missing-active', 'wrong-content-type', 'ignore-jwt-accept']);
+
+async function control(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
+  const reply = (status: number, value: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+  };
+  const route = `${req.method} ${req.url}`;
+  switch (route) {
+    case 'POST /tokens':
+      return reply(200, { token: await issueToken(body as unknown as IssueTokenRequest) });
+    case 'POST /revoke':
+      return reply(200, { revoked: await revokeToken(String(body['token'])) });
+    case 'POST /rotate-keys':
+      return reply(200, { kid: rotateKeys() });
+    case 'GET /log':
+      return reply(200, { requests: requestLog });
+    case 'POST /log/reset':
+      requestLog.length = 0;
+      return reply(200, {});
+    case 'POST /fault': {
+      const f = body['introspection'] as IntrospectionFault;
+      if (!FAULTS.has(f)) return reply(400, { error: `unknown fault ${String(f)}` });
+      fault = f;
+      return reply(200, {});
+    }
+    default:
+      return reply(404, { error: `no route ${route}` });
+  }
+}
+
+const controlServer = createHttpServer((req, res) => {
+  control(req, res).catch((err: unknown) => {
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
+  });
+});
+
+server.on('clientError', (_err, socket) => socket.destroy());
+controlServer.on('clientError', (_err, socket) => socket.destroy());
+
+function listen(s: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port));
+  });
+}
+
+const port = await listen(server);
+const issuer = `${config.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+provider = buildProvider(issuer);
+handler = provider.callback();
+const controlPort = await listen(controlServer);
+
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(sig, () => {
+    server.closeAllConnections();
+    controlServer.closeAllConnections();
+    server.close();
+    controlServer.close();
+    process.exit(0);
+  });
+}
+
+console.log(`${READY_PREFIX}${JSON.stringify({ issuer, controlPort })}`);

@@ -1,0 +1,53 @@
+/**
+ * auth: end-user token authentication on the inbound side. Finds the
+ * request's bearer token, verifies JWTs against each configured issuer's
+ * keys (JWKS URL, OpenID Connect discovery, key file, or the Workload API's
+ * JWT bundles) and hands opaque tokens to an introspection verifier
+ * (RFC 7662), producing a {@link TokenOutcome}.
+ *
+ * It must not decide what a request may do (that is `policy` and the
+ * enforcement stage), answer HTTP, log or return tokens, or trust keys a
+ * token names itself (`jku`, `x5u`, `jwk`, `x5c`). Depends on `core`,
+ * `spiffe`, `bundle` and `svid` (plus undici towards issuers) only; metrics
+ * plug in through {@link AuthObserver}.
+ */
+
+// Shared vocabulary.
+export type {
+  TokenKind,
+  VerifiedToken,
+  TokenInvalidReason,
+  TokenUnavailableReason,
+  TokenRequestReason,
+  TokenOutcome,
+} from './verified-token.ts';
+
+// JWT authentication.
+export { TokenAuthenticator } from './token-authenticator.ts';
+export type { OpaqueTokenVerifier, TokenAuthenticatorDeps, AuthReadiness } from './token-authenticator.ts';
+export { tokenAuthenticatorProblems } from './token-authenticator-options.ts';
+export type { TokenAuthenticatorOptions } from './token-authenticator-options.ts';
+export { DEFAULT_KEY_SET_CACHE } from './jwt-provider-options.ts';
+export type { JwtProviderOptions, KeySetCacheOptions } from './jwt-provider-options.ts';
+export { DEFAULT_TOKEN_LOCATIONS, withoutTokenLocations } from './token-location.ts';
+export type { TokenLocation } from './token-location.ts';
+export { DEFAULT_JWS_ALGORITHMS, SUPPORTED_JWS_ALGORITHMS } from './jws-algorithm.ts';
+export type { JwsAlgorithm } from './jws-algorithm.ts';
+export { AuthOptionsError } from './auth-options-error.ts';
+export type { AuthOptionsProblem, AuthOptionsProblemCode } from './auth-options-error.ts';
+export { KeySetError } from './key-set-error.ts';
+export type { KeySetErrorCode } from './key-set-error.ts';
+export type { KeySetStatus } from './key-set-cache.ts';
+export { noopAuthObserver } from './auth-observer.ts';
+export type { AuthObserver, TokenCheckResult, KeyFetchResult } from './auth-observer.ts';
+
+// ---- Opaque-token introspection (RFC 7662): exports go here, below this line. ----
+export { IntrospectionVerifier, MAX_INTROSPECTION_RESPONSE_BYTES } from './introspection-verifier.ts';
+export type { IntrospectionVerifierDeps } from './introspection-verifier.ts';
+export { resolveIntrospectionOptions, MAX_NEGATIVE_CACHE_TTL_MS } from './introspection-options.ts';
+export type { IntrospectionOptions, IntrospectionClientAuth, TlsClientCertificate, PhantomSource, ResolvedIntrospectionOptions } from './introspection-options.ts';
+export { IntrospectionError, IntrospectionOptionsError } from './introspection-error.ts';
+export type { IntrospectionErrorCode, IntrospectionOptionsProblem, IntrospectionOptionsProblemCode } from './introspection-error.ts';
+export { noopIntrospectionObserver } from './introspection-observer.ts';
+export type { IntrospectionObserver, IntrospectionRequestResult } from './introspection-observer.ts';
+// ---- End of introspection exports. ----

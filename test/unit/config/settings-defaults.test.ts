@@ -1,0 +1,26 @@
+/**
+ * The config defaults of the upstream budget and of the stripped inbound
+ * headers are the forward module's own defaults: config cannot import
+ * forward (module map), so the numbers are written twice and kept equal here.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SETTINGS_DEFAULTS } from '../../../sidecar/config/index.ts';
+import { DEFAULT_STRIPPED_REQUEST_HEADERS, UPSTREAM_BUDGET_DEFAULTS } from '../../../sidecar/forward/index.ts';
+
+test('limits defaults equal forward UPSTREAM_BUDGET_DEFAULTS', () => {
+  const l = SETTINGS_DEFAULTS.limits;
+  assert.deepEqual(
+    {
+      maxConcurrentRequestsPerConnection: l.maxConcurrentRequestsPerConnection,
+      maxConcurrentRequestsPerCaller: l.maxConcurrentRequestsPerCaller,
+      requestBodyIdleTimeoutMs: l.requestBodyIdleTimeoutMs,
+      minUploadBytesPerSecond: l.minUploadBytesPerSecond,
+    },
+    { ...UPSTREAM_BUDGET_DEFAULTS },
+  );
+});
+
+test('headers.stripInbound default equals forward DEFAULT_STRIPPED_REQUEST_HEADERS', () => {
+  assert.deepEqual([...SETTINGS_DEFAULTS.headers.stripInbound], [...DEFAULT_STRIPPED_REQUEST_HEADERS]);
+});
