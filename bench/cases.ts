@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { BodySize, CaseResult, Protocol, SideFigures } from './bench-results.ts';
 import { BODY_BYTES, GRPC_PATH, type App, type BenchContext } from './bench-context.ts';
 import type { FamilyId, RunningFamily } from './families.ts';
+import { benchToken } from './bench-token.ts';
 import { runH2load, runLatency, runWrk, type LoadResult } from './load-tools.ts';
 import { RssSampler, groupCpuMicros, type ProcessGroup } from './proc-stats.ts';
 
@@ -22,6 +23,8 @@ export interface CaseSpec {
   readonly bodies: readonly BodySize[];
   readonly directId: string;
   readonly nginxId: string;
+  /** Every request carries the run's end-user JWT (bench/bench-token.ts). */
+  readonly withToken?: boolean;
 }
 
 const both: readonly BodySize[] = ['small', '16k'];
@@ -33,6 +36,7 @@ const grpc = { protocol: 'grpc', bodies: ['small'], directId: 'direct-grpc', ngi
 export const CASES: readonly CaseSpec[] = [
   { id: 'direct', label: 'direct (no proxy)', family: 'direct', entry: 'h1', ...h1 },
   { id: 'sidecar', label: 'spiffe-sidecar pair, HTTP', family: 'sidecar-h1', entry: 'h1', ...h1 },
+  { id: 'sidecar-jwt', label: 'spiffe-sidecar pair, HTTP + end-user JWT', family: 'sidecar-h1', entry: 'h1', ...h1, withToken: true },
   { id: 'nginx', label: 'nginx mTLS pair', family: 'nginx-h1', entry: 'h1', ...h1 },
   { id: 'ghostunnel', label: 'ghostunnel pair (L4)', family: 'ghostunnel', entry: 'h1', ...h1 },
   { id: 'sidecar-tcp', label: 'spiffe-sidecar pair, TCP mode (L4)', family: 'sidecar-h1', entry: 'tcp', ...h1 },
@@ -58,18 +62,18 @@ export interface LoadSettings {
 }
 
 /** How the load generator addresses one row. */
-function target(spec: CaseSpec, body: BodySize, fam: RunningFamily, app: App): { url: string; grpc?: { dataFile: string; headers: string[] } } {
+function target(ctx: BenchContext, spec: CaseSpec, body: BodySize, fam: RunningFamily, app: App): { url: string; headers: string[]; grpc?: { dataFile: string; headers: string[] } } {
   const base = fam.entries[spec.entry];
   if (base === undefined) throw new Error(`bench: family ${fam.id} has no ${spec.entry} entry for ${spec.id}`);
   if (spec.protocol === 'grpc') {
-    return { url: base + GRPC_PATH, grpc: { dataFile: app.grpcRequestFile, headers: ['content-type: application/grpc', 'te: trailers'] } };
+    return { url: base + GRPC_PATH, headers: [], grpc: { dataFile: app.grpcRequestFile, headers: ['content-type: application/grpc', 'te: trailers'] } };
   }
-  return { url: `${base}/${body}` };
+  return { url: `${base}/${body}`, headers: spec.withToken ? [`authorization: Bearer ${benchToken(ctx).token}`] : [] };
 }
 
 /** Runs the throughput tool for a row (used for warm-up too). */
 function throughputRun(ctx: BenchContext, spec: CaseSpec, t: ReturnType<typeof target>, s: LoadSettings, durationS: number): Promise<LoadResult> {
-  if (spec.protocol === 'http/1.1') return runWrk(ctx.procs, { url: t.url, connections: s.h1Connections, durationS, cpu: ctx.cpu.load });
+  if (spec.protocol === 'http/1.1') return runWrk(ctx.procs, { url: t.url, connections: s.h1Connections, durationS, cpu: ctx.cpu.load, headers: t.headers });
   return runH2load(ctx.procs, {
     url: t.url,
     h1: false,
@@ -87,7 +91,7 @@ function perRequest(us: number, requests: number): number {
 
 /** Measures one row at one body size against a started family. */
 export async function runCase(ctx: BenchContext, spec: CaseSpec, body: BodySize, fam: RunningFamily, app: App, s: LoadSettings): Promise<CaseResult> {
-  const t = target(spec, body, fam, app);
+  const t = target(ctx, spec, body, fam, app);
   if (s.warmupS > 0) await throughputRun(ctx, spec, t, s, s.warmupS);
 
   const sides: ProcessGroup[] = [fam.client, fam.server].filter((g): g is ProcessGroup => g !== undefined);
@@ -125,7 +129,7 @@ export async function runCase(ctx: BenchContext, spec: CaseSpec, body: BodySize,
     rpsPerClient: perClient,
     logFile: join(ctx.dir, `latency-${spec.id}-${body}.tsv`),
     cpu: ctx.cpu.load,
-    ...(t.grpc ? { dataFile: t.grpc.dataFile, headers: t.grpc.headers } : {}),
+    ...(t.grpc ? { dataFile: t.grpc.dataFile, headers: t.grpc.headers } : { headers: t.headers }),
   });
   return {
     id: spec.id,

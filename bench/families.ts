@@ -5,6 +5,7 @@
  * (no proxy). Each start returns where the load generator connects and the
  * process groups of the client and server side.
  */
+import { BENCH_AUDIENCE, BENCH_ISSUER, benchToken } from './bench-token.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Spawned } from './process-set.ts';
@@ -124,6 +125,9 @@ export async function planSidecarPair(ctx: BenchContext, app: App, agent: Agent,
       tcpAppPort: app.h1Port,
       tcpPolicyFile,
       adminPort: serverAdmin,
+      jwtIssuer: BENCH_ISSUER,
+      jwtAudience: BENCH_AUDIENCE,
+      jwtKeysFile: benchToken(ctx).keysFile,
     }),
   );
   return { clientConfig, serverConfig, clientAdmin, serverAdmin, outboundPort, tcpOutboundPort };

@@ -49,6 +49,8 @@ export interface WrkOptions {
   readonly connections: number;
   readonly durationS: number;
   readonly cpu: string | undefined;
+  /** Extra request headers (`name: value`). */
+  readonly headers?: readonly string[];
 }
 
 /** Parses wrk's summary: total requests, Requests/sec, non-2xx/3xx and socket errors. */
@@ -63,7 +65,8 @@ export function parseWrk(out: string): LoadResult {
 
 /** wrk with one thread (it has one core) at `connections` keep-alive connections. */
 export async function runWrk(procs: ProcessSet, o: WrkOptions): Promise<LoadResult> {
-  const p = procs.spawn('wrk', 'wrk', ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '5s', o.url], { cpu: o.cpu });
+  const headerArgs = (o.headers ?? []).flatMap((h) => ['-H', h]);
+  const p = procs.spawn('wrk', 'wrk', ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '5s', ...headerArgs, o.url], { cpu: o.cpu });
   return parseWrk(await finish(procs, p, (o.durationS + 30) * 1000));
 }
 

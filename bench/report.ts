@@ -110,6 +110,18 @@ export function targetRows(r: BenchResults): { target: string; measured: string;
       met: tcp.throughput.rps >= g.throughput.rps,
     });
   }
+  for (const body of ['small', '16k'] as const) {
+    const plain = find(r, 'sidecar', body);
+    const jwt = find(r, 'sidecar-jwt', body);
+    if (plain === undefined || jwt === undefined) continue;
+    const cost = 1 - jwt.throughput.rps / plain.throughput.rps;
+    const cpu = (jwt.throughput.server?.cpuUsPerRequest ?? Number.NaN) - (plain.throughput.server?.cpuUsPerRequest ?? Number.NaN);
+    out.push({
+      target: `a cached end-user JWT costs < 10% of the pair's throughput (${body} body)`,
+      measured: `${fixed(cost * 100, 1)}% (${int(jwt.throughput.rps)} vs ${int(plain.throughput.rps)} req/s; server side +${fixed(cpu, 1)} µs CPU/req)`,
+      met: cost < 0.1,
+    });
+  }
   const sidecarCases = r.cases.filter((c) => c.family.startsWith('sidecar'));
   const peak = Math.max(...sidecarCases.flatMap((c) => [c.throughput.client?.rssPeakBytes ?? 0, c.throughput.server?.rssPeakBytes ?? 0]));
   if (sidecarCases.length > 0) out.push({ target: '≤ 64 MB RSS per sidecar under load', measured: `max ${mib(peak)} MiB`, met: peak <= 64 * MiB });

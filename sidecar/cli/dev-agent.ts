@@ -1,11 +1,11 @@
 import { isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { parseDuration } from '../config/index.ts';
 import type { Logger } from '../core/index.ts';
 import { DevAgent, type DevAgentOptions, type KeyType } from '../devagent/index.ts';
 import { SpiffeId, TrustDomain } from '../spiffe/index.ts';
+import { durationFlag } from './duration-flag.ts';
 import { UsageError, type CliIo, type Command } from './io.ts';
+import { parseFlags as parseCliFlags } from './parse-flags.ts';
 
 const KEY_TYPES: readonly KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-4096'];
 
@@ -33,35 +33,18 @@ options:
 Durations: 500ms, 30s, 5m, 1h. Logs one JSON line per event on stdout; stops on SIGINT/SIGTERM.
 `;
 
-/** Parses a duration flag value; the error names the flag. */
-export function durationFlag(flag: string, value: string): number {
-  const r = parseDuration(value, { allowZero: false });
-  if (!r.ok) throw new UsageError(`${flag}: ${r.message}`);
-  return r.value;
-}
-
 function parseFlags(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'trust-domain': { type: 'string', multiple: true },
-        workload: { type: 'string', multiple: true },
-        federate: { type: 'string', multiple: true },
-        ttl: { type: 'string' },
-        'jwt-ttl': { type: 'string' },
-        'key-type': { type: 'string' },
-        'socket-mode': { type: 'string' },
-        'state-dir': { type: 'string' },
-        intermediate: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  return parseCliFlags(argv, {
+    'trust-domain': { type: 'string', multiple: true },
+    workload: { type: 'string', multiple: true },
+    federate: { type: 'string', multiple: true },
+    ttl: { type: 'string' },
+    'jwt-ttl': { type: 'string' },
+    'key-type': { type: 'string' },
+    'socket-mode': { type: 'string' },
+    'state-dir': { type: 'string' },
+    intermediate: { type: 'boolean' },
+  }).values;
 }
 
 /** Turns the command line into DevAgent options; every problem is a UsageError naming its flag. */

@@ -64,9 +64,9 @@ export function usage(commands: Readonly<Record<string, CommandEntry>> = COMMAND
 /**
  * Runs one invocation (`args` without node and script) and returns its exit
  * status; never throws. Errors print as one `spiffe-sidecar <command>: ...`
- * text on stderr: usage errors with a pointer to --help (exit 2), failures
- * the code anticipated with their code (exit 1), anything else as an
- * internal error with its stack (exit 70). `commands` is replaceable for tests.
+ * text on stderr: usage errors with a pointer to --help (exit 2), bugs
+ * (see {@link exitCodeFor}) as an internal error with their stack (exit 70),
+ * every other failure with its code (exit 1). `commands` is replaceable for tests.
  */
 export async function dispatch(args: readonly string[], io: CliIo, commands: Readonly<Record<string, CommandEntry>> = COMMANDS): Promise<number> {
   let [name, ...rest] = args;

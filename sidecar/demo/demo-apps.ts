@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { parseXfcc, xfccValue } from '../headers/index.ts';
+import { DEFAULT_USER_HEADERS, parseXfcc, xfccValue } from '../headers/index.ts';
 import { httpCall } from './http-call.ts';
 
 /** A small HTTP app of the demo, listening on loopback. */
@@ -21,6 +21,34 @@ export interface BackendEcho {
   readonly xfcc: string | null;
   /** The XFCC's By, Hash and URI. */
   readonly xfccParts: { readonly by?: string; readonly hash?: string; readonly uri?: string } | null;
+  /** The verified end user its sidecar described in the x-auth-* headers; null when there was none. */
+  readonly user: BackendUser | null;
+  /** Whether an Authorization header reached the app (its value is never echoed). */
+  readonly authorizationReceived: boolean;
+}
+
+/** The end user as the backend app received it from its sidecar. */
+export interface BackendUser {
+  readonly subject: string | null;
+  readonly issuer: string | null;
+  readonly clientId: string | null;
+  readonly scopes: string | null;
+  /** {@link CUSTOMER_ID_HEADER}, set by the backend sidecar's `headers.claimHeaders`. */
+  readonly customerId: string | null;
+  /** x-auth-claims decoded (base64url JSON); null when absent or not JSON. */
+  readonly claims: Readonly<Record<string, unknown>> | null;
+}
+
+/** The header the backend's sidecar maps the `customer_id` claim to. */
+export const CUSTOMER_ID_HEADER = 'x-customer-id';
+
+/** What the frontend's `/call` answers: the backend's status, its answer, and its challenge on a 401. */
+export interface FrontendAnswer {
+  readonly backendStatus: number;
+  /** A {@link BackendEcho}, or the text a sidecar answered in the app's place. */
+  readonly backend: unknown;
+  /** The backend side's `WWW-Authenticate` (RFC 6750 §3), null when none. */
+  readonly backendChallenge: string | null;
 }
 
 /** The header a spoofing app sends, and the identity it pretends to have. */
@@ -70,6 +98,32 @@ function xfccParts(value: string | null): BackendEcho['xfccParts'] {
   }
 }
 
+function claimsOf(value: string | null): Readonly<Record<string, unknown>> | null {
+  if (value === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The x-auth-* headers the backend received, or null when its sidecar set none. */
+function userOf(headers: IncomingMessage['headers']): BackendUser | null {
+  const h = DEFAULT_USER_HEADERS;
+  const subject = one(headers[h.subject]);
+  const claimsText = one(headers[h.claims]);
+  if (subject === null && claimsText === null) return null;
+  return {
+    subject,
+    issuer: one(headers[h.issuer]),
+    clientId: one(headers[h.clientId]),
+    scopes: one(headers[h.scopes]),
+    customerId: one(headers[CUSTOMER_ID_HEADER]),
+    claims: claimsOf(claimsText),
+  };
+}
+
 /** The backend: answers every request with the identity headers it received (see {@link BackendEcho}). */
 export function startBackendApp(port: number): Promise<DemoApp> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -83,6 +137,8 @@ export function startBackendApp(port: number): Promise<DemoApp> {
         callerSpiffeId: one(req.headers['x-client-spiffe-id']),
         xfcc,
         xfccParts: xfccParts(xfcc),
+        user: userOf(req.headers),
+        authorizationReceived: req.headers.authorization !== undefined,
       };
       json(res, 200, echo);
     });
@@ -91,10 +147,12 @@ export function startBackendApp(port: number): Promise<DemoApp> {
 }
 
 /**
- * The frontend: `GET /call?path=/hello` calls the backend through its own
- * sidecar's outbound listener (plain HTTP, `Host: backend`);
- * `GET /call-spoofed` does the same but claims to be {@link SPOOFED_ID} in
- * the identity headers, the way a compromised or buggy app might.
+ * The frontend, standing in for the edge: `GET /call?path=/hello` calls the
+ * backend through its own sidecar's outbound listener (plain HTTP,
+ * `Host: backend`), passing on the client's `Authorization` header, so the
+ * user's token reaches the backend's sidecar; `GET /call-spoofed` does the
+ * same but claims to be {@link SPOOFED_ID} in the identity headers, the way
+ * a compromised or buggy app might. Answers a {@link FrontendAnswer}.
  */
 export function startFrontendApp(port: number, outboundPort: number): Promise<DemoApp> {
   const server = createServer((req, res) => {
@@ -108,7 +166,10 @@ export function startFrontendApp(port: number, outboundPort: number): Promise<De
       sent['x-client-spiffe-id'] = SPOOFED_ID;
       sent['x-forwarded-client-cert'] = `By=spiffe://example.org/backend;URI=${SPOOFED_ID}`;
     }
-    httpCall(outboundPort, path.startsWith('/') ? path : `/${path}`, { headers: sent }).then(
+    // The token is passed on, never echoed: sentHeaders only says that it was.
+    const authorization = req.headers.authorization;
+    const headers = authorization === undefined ? sent : { ...sent, authorization };
+    httpCall(outboundPort, path.startsWith('/') ? path : `/${path}`, { headers }).then(
       (r) => {
         let backend: unknown = r.body;
         try {
@@ -116,10 +177,21 @@ export function startFrontendApp(port: number, outboundPort: number): Promise<De
         } catch {
           // not JSON: an error text from a sidecar
         }
-        json(res, 200, { service: 'frontend', sentHeaders: sent, backendStatus: r.status, backend });
+        const shown = authorization === undefined ? sent : { ...sent, authorization: '(the client\'s, passed on)' };
+        json(res, 200, { service: 'frontend', sentHeaders: shown, backendStatus: r.status, backendChallenge: one(r.headers['www-authenticate']), backend });
       },
       (err: unknown) => json(res, 502, { service: 'frontend', error: err instanceof Error ? err.message : String(err) }),
     );
   });
   return listen(server, port);
+}
+
+/** `GET path` on the frontend app, with `headers` (the client's Authorization); an unreadable answer has backendStatus 0. */
+export async function callThroughFrontend(frontendPort: number, path: string, headers: Readonly<Record<string, string>> = {}): Promise<FrontendAnswer> {
+  const r = await httpCall(frontendPort, path, { headers });
+  try {
+    return JSON.parse(r.body) as FrontendAnswer;
+  } catch {
+    return { backendStatus: 0, backend: r.body, backendChallenge: null };
+  }
 }

@@ -1,13 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { stringify } from 'yaml';
 import { describeError } from '../core/index.ts';
 import { DevAgent } from '../devagent/index.ts';
-import { SPOOFED_ID, startBackendApp, startFrontendApp, type BackendEcho, type DemoApp } from './demo-apps.ts';
+import { callThroughFrontend, SPOOFED_ID, startBackendApp, startFrontendApp, type BackendEcho } from './demo-apps.ts';
+import { DemoReport } from './demo-report.ts';
+import { EndUserDemo } from './end-user-demo.ts';
 import { freePorts } from './free-ports.ts';
-import { httpCall, type HttpResult } from './http-call.ts';
+import { httpCall } from './http-call.ts';
 import { SidecarProcess } from './sidecar-process.ts';
 
 /** Options of {@link runDemo}. */
@@ -35,6 +37,18 @@ const ID = {
 } as const;
 type Workload = keyof typeof ID;
 
+/** The loopback ports of the demo: apps, sidecar listeners, admin listeners. */
+interface Ports {
+  readonly feApp: number;
+  readonly feOut: number;
+  readonly feAdmin: number;
+  readonly beApp: number;
+  readonly beIn: number;
+  readonly beAdmin: number;
+  readonly inOut: number;
+  readonly inAdmin: number;
+}
+
 /** Something to undo at the end, newest first. */
 type Undo = () => Promise<unknown> | unknown;
 
@@ -52,27 +66,23 @@ function untilStopped<T>(p: Promise<T>, stop: AbortSignal): Promise<T> {
 
 /**
  * `spiffe-sidecar demo`: three workloads on loopback, each with a sidecar as
- * a real `spiffe-sidecar run` process, on the embedded dev agent. Drives a
+ * a real `spiffe-sidecar run` process, on the embedded dev agent, and an
+ * authorization server for end users (when the checkout has one). Drives a
  * few requests and prints what each sidecar did: the allowed call with the
  * caller identity the backend saw, the intruder's 403, the spoofed header
- * replaced, an SVID rotation. Then (unless `once`) it keeps running with
- * curl lines to try until the stop signal. Everything it started, and its
- * temp directory, is removed at the end.
+ * replaced, end users' tokens verified and authorized by their claims, an
+ * SVID rotation. Then (unless `once`) it keeps running with curl lines to
+ * try until the stop signal. Everything it started, and its temp directory,
+ * is removed at the end.
  */
 export async function runDemo(o: DemoOptions): Promise<number> {
-  const say = (line = ''): void => void o.out.write(line + '\n');
+  const report = new DemoReport(o.out);
+  const say = (line?: string): void => report.say(line);
+  const check = (ok: boolean, text: string, why?: string): boolean => report.check(ok, text, why);
   const undo: Undo[] = [];
   const base = tmpdir().length > 40 ? '/tmp' : tmpdir();
   const dir = mkdtempSync(join(base, 'ssd-demo-'));
   undo.push(() => rmSync(dir, { recursive: true, force: true }));
-  let failures = 0;
-  let checks = 0;
-  const check = (ok: boolean, text: string, why = ''): boolean => {
-    checks++;
-    if (!ok) failures++;
-    say(`    ${ok ? 'ok    ' : 'FAILED'} ${text}${!ok && why ? `\n           ${why}` : ''}`);
-    return ok;
-  };
   const sidecars = new Map<Workload, SidecarProcess>();
   const interrupted = (): void => {
     if (o.stopSignal.aborted) throw new Interrupted();
@@ -84,6 +94,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say();
 
     const [feApp, feOut, feAdmin, beApp, beIn, beAdmin, inOut, inAdmin] = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
+    const p: Ports = { feApp, feOut, feAdmin, beApp, beIn, beAdmin, inOut, inAdmin };
     const agent = await DevAgent.start({
       trustDomains: [{ name: TD }],
       workloads: (Object.keys(ID) as Workload[]).map((w) => ({ socketPath: join(dir, `${w}.sock`), ids: [ID[w]] })),
@@ -94,46 +105,29 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     undo.push(() => backendApp.close());
     const frontendApp = await startFrontendApp(feApp, feOut);
     undo.push(() => frontendApp.close());
+    const childEnv = Object.fromEntries(Object.entries(o.env).filter(([k]) => !k.startsWith('SPIFFE_SIDECAR_') && k !== 'SPIFFE_ENDPOINT_SOCKET'));
+    // The checkout's root: main.ts sits in sidecar/cli/ (dist/cli/ when compiled).
+    const projectRoot = resolve(dirname(o.mainScript), '..', '..');
+    const endUser = await EndUserDemo.prepare({ execPath: o.execPath, projectRoot, dir, env: childEnv }, report);
+    if (endUser !== undefined) undo.push(() => endUser.stop());
 
     const policyPath = join(dir, 'backend-policy.yaml');
-    writeFileSync(policyPath, stringify({ version: 1, rules: [{ name: 'frontend-calls-backend', from: [{ id: ID.frontend }] }] }));
-    const socket = (w: Workload): string => `unix://${join(dir, `${w}.sock`)}`;
-    const backendRoute = { host: 'backend', address: `127.0.0.1:${beIn}`, serverId: ID.backend };
-    const configs: Record<Workload, Record<string, unknown>> = {
-      frontend: { spiffe: { endpointSocket: socket('frontend') }, outbound: { listen: `127.0.0.1:${feOut}`, upstreams: [backendRoute] }, admin: { listen: `127.0.0.1:${feAdmin}` } },
-      backend: {
-        spiffe: { endpointSocket: socket('backend') },
-        inbound: { listen: `127.0.0.1:${beIn}`, app: `127.0.0.1:${beApp}`, policyFile: policyPath },
-        admin: { listen: `127.0.0.1:${beAdmin}` },
-      },
-      intruder: { spiffe: { endpointSocket: socket('intruder') }, outbound: { listen: `127.0.0.1:${inOut}`, upstreams: [backendRoute] }, admin: { listen: `127.0.0.1:${inAdmin}` } },
-    };
+    const rules = [{ name: 'frontend-calls-backend', from: [{ id: ID.frontend }], to: [{ paths: ['/hello'] }] }, ...(endUser ? [endUser.policyRule(ID.frontend)] : [])];
+    writeFileSync(policyPath, stringify({ version: 2, rules }));
+    const configs = sidecarConfigs(dir, p, policyPath, endUser?.backendConfig() ?? {});
     const admins: Record<Workload, number> = { frontend: feAdmin, backend: beAdmin, intruder: inAdmin };
-    const childEnv = Object.fromEntries(Object.entries(o.env).filter(([k]) => !k.startsWith('SPIFFE_SIDECAR_') && k !== 'SPIFFE_ENDPOINT_SOCKET'));
     for (const w of Object.keys(configs) as Workload[]) {
       const configPath = join(dir, `${w}-sidecar.yaml`);
       writeFileSync(configPath, stringify({ ...configs[w], log: { level: 'info' } }));
-      const p = SidecarProcess.spawn({ execPath: o.execPath, mainScript: o.mainScript, configPath, adminPort: admins[w], env: childEnv, logFile: join(dir, `${w}-sidecar.log`) });
-      sidecars.set(w, p);
-      undo.push(async () => {
-        const stopped = p.stop();
-        const timer = setTimeout(() => void p.kill(), 15_000);
-        await stopped;
-        clearTimeout(timer);
-      });
+      const sidecar = SidecarProcess.spawn({ execPath: o.execPath, mainScript: o.mainScript, configPath, adminPort: admins[w], env: childEnv, logFile: join(dir, `${w}-sidecar.log`) });
+      sidecars.set(w, sidecar);
+      undo.push(() => stopSidecar(sidecar));
     }
-    const rows: [string, string, number][] = [
-      ['frontend', `app 127.0.0.1:${feApp} -> its sidecar's outbound 127.0.0.1:${feOut}`, feAdmin],
-      ['backend', `sidecar inbound 127.0.0.1:${beIn} (mTLS) -> app 127.0.0.1:${beApp}`, beAdmin],
-      ['intruder', `sidecar outbound 127.0.0.1:${inOut}`, inAdmin],
-    ];
-    const width = Math.max(...rows.map((r) => r[1].length)) + 2;
-    say(`  workload  ${'listeners'.padEnd(width)}admin (metrics, readyz, debug)`);
-    for (const [w, l, a] of rows) say(`  ${w.padEnd(8)}  ${l.padEnd(width)}http://127.0.0.1:${a}`);
-    say(`  backend policy: only ${ID.frontend} may call (${policyPath})`);
+    printOverview(report, p, endUser);
+    say(`  backend policy: ${ID.frontend} may call /hello${endUser ? `; ${endUser.policySummary()}` : ''} (${policyPath})`);
     say();
     try {
-      await untilStopped(Promise.all([...sidecars.values()].map((p) => p.waitReady(30_000))), o.stopSignal);
+      await untilStopped(Promise.all([...sidecars.values()].map((s) => s.waitReady(30_000))), o.stopSignal);
     } catch (err) {
       if (err instanceof Interrupted) throw err;
       check(false, 'all three sidecars ready', describeError(err));
@@ -141,9 +135,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     }
     interrupted();
 
-    say(`[1] frontend -> backend (frontend app -> its sidecar -> mTLS -> backend's sidecar -> backend app)`);
+    report.section(`frontend -> backend (frontend app -> its sidecar -> mTLS -> backend's sidecar -> backend app)`);
     const before = await svidOf(sidecars.get('frontend')!);
-    const r1 = await frontendCall(feApp, '/call?path=/hello');
+    const r1 = await callThroughFrontend(feApp, '/call?path=/hello');
     const after = await svidOf(sidecars.get('frontend')!);
     if (check(r1.backendStatus === 200, `allowed: ${r1.backendStatus} from the backend`, JSON.stringify(r1))) {
       const echo = r1.backend as BackendEcho;
@@ -155,7 +149,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say();
     interrupted();
 
-    say(`[2] intruder (${ID.intruder}, a valid SVID of the same trust domain) -> backend`);
+    report.section(`intruder (${ID.intruder}, a valid SVID of the same trust domain) -> backend`);
     const seen = backendApp.requests();
     const r2 = await httpCall(inOut, '/hello', { headers: { host: 'backend' } });
     check(r2.status === 403, `denied: ${r2.status} ${r2.body.trim()}`);
@@ -163,8 +157,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say();
     interrupted();
 
-    say(`[3] the frontend app sends x-client-spiffe-id: ${SPOOFED_ID} (and a forged XFCC)`);
-    const r3 = await frontendCall(feApp, '/call-spoofed?path=/hello');
+    report.section(`the frontend app sends x-client-spiffe-id: ${SPOOFED_ID} (and a forged XFCC)`);
+    const r3 = await callThroughFrontend(feApp, '/call-spoofed?path=/hello');
     const echo3 = r3.backend as Partial<BackendEcho>;
     check(
       r3.backendStatus === 200 && echo3.callerSpiffeId === ID.frontend && echo3.xfccParts?.uri === ID.frontend,
@@ -174,22 +168,28 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say();
     interrupted();
 
+    if (endUser !== undefined) {
+      await endUser.run(report, feApp, backendApp);
+      say();
+      interrupted();
+    }
+
     const waitMs = o.svidTtlMs + 10_000;
-    say(`[4] SVID rotation (the dev agent rotates at half-life; waiting up to ${Math.round(waitMs / 1000)}s)`);
+    report.section(`SVID rotation (the dev agent rotates at half-life; waiting up to ${Math.round(waitMs / 1000)}s)`);
     const backend = sidecars.get('backend')!;
     const old = await svidOf(backend);
     const rotated = old ? await waitForNewSerial(backend, old.serial, waitMs, o.stopSignal) : undefined;
     interrupted();
     if (check(rotated !== undefined, `backend SVID serial ${short(old?.serial)} -> ${short(rotated?.serial)} (valid until ${rotated?.notAfter ?? '?'})`)) {
-      const r4 = await frontendCall(feApp, '/call?path=/after-rotation');
+      const r4 = await callThroughFrontend(feApp, '/call?path=/hello');
       check(r4.backendStatus === 200, `frontend -> backend still allowed after the rotation: ${r4.backendStatus}`);
       const rotations = await backend.metric('sidecar_svid_rotations_total');
       check((rotations ?? 0) >= 1, `backend sidecar_svid_rotations_total ${rotations ?? 'missing'}`);
     }
     say();
 
-    say(`[5] what the backend's sidecar counted (http://127.0.0.1:${beAdmin}/metrics)`);
-    const metrics = (await backend.admin('/metrics')).body.split('\n').filter((l) => /^sidecar_(requests_total|authz_decisions_total)\{/.test(l));
+    report.section(`what the backend's sidecar counted (http://127.0.0.1:${beAdmin}/metrics)`);
+    const metrics = (await backend.admin('/metrics')).body.split('\n').filter((l) => /^sidecar_(requests_total|authz_decisions_total|token_checks_total|token_introspection_requests_total)\{/.test(l));
     for (const l of metrics) say(`    ${l}`);
     check(
       metrics.some((l) => l.includes('decision="deny"') && l.includes(`peer_spiffe_id="${ID.intruder}"`)),
@@ -197,47 +197,23 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     );
     say();
 
+    const { checks, failures } = report;
     say(failures === 0 ? `all ${checks} checks passed.` : `${failures} of ${checks} checks FAILED; sidecar logs are in ${dir}/*-sidecar.log`);
-    if (failures > 0) for (const [w, p] of sidecars) say(`--- ${w} sidecar, last lines:\n${p.tail(15)}`);
+    if (failures > 0) for (const [w, s] of sidecars) say(`--- ${w} sidecar, last lines:\n${s.tail(15)}`);
     if (o.once) return failures === 0 ? 0 : 1;
 
     say();
-    say('Try it (Ctrl-C stops everything and removes the working directory):');
-    const tries: [string, string][] = [
-      [`curl -H 'Host: backend' http://127.0.0.1:${feOut}/hello`, 'as the frontend: allowed'],
-      [`curl -H 'Host: backend' -H 'x-client-spiffe-id: ${SPOOFED_ID}' http://127.0.0.1:${feOut}/hello`, 'spoofed header: replaced'],
-      [`curl -H 'Host: backend' http://127.0.0.1:${inOut}/hello`, 'as the intruder: 403'],
-      [`curl 'http://127.0.0.1:${feApp}/call?path=/hello'`, 'through the frontend app'],
-      [`curl http://127.0.0.1:${beAdmin}/metrics`, "the backend sidecar's metrics"],
-      [`curl http://127.0.0.1:${beAdmin}/debug/svid`, `its SVID (the serial changes every ${o.svidTtlMs / 2000}s)`],
-    ];
-    const cmdWidth = Math.max(...tries.map((t) => t[0].length)) + 2;
-    for (const [cmd, what] of tries) say(`  ${cmd.padEnd(cmdWidth)}# ${what}`);
-    say(`  other metrics: http://127.0.0.1:${feAdmin}/metrics (frontend), http://127.0.0.1:${inAdmin}/metrics (intruder)`);
-    say(`  sidecar logs: ${dir}/{frontend,backend,intruder}-sidecar.log`);
-    say(`  backend policy: ${policyPath} (edit it: the sidecar reloads it)`);
-    await new Promise<void>((resolve) => {
-      if (o.stopSignal.aborted) return resolve();
-      o.stopSignal.addEventListener('abort', () => resolve(), { once: true });
-      for (const [w, p] of sidecars) {
-        void p.exited.then((status) => {
-          // Exit 0 is a sidecar that got the terminal's Ctrl-C before we did.
-          if (o.stopSignal.aborted || status === 0) return;
-          say(`the ${w} sidecar exited unexpectedly (${status}); stopping the demo. Last lines:\n${p.tail(15)}`);
-          failures++;
-          resolve();
-        });
-      }
-    });
+    await printTries(report, p, { dir, policyPath, svidTtlMs: o.svidTtlMs, endUser });
+    await untilStopOrExit(report, sidecars, o.stopSignal);
     say('stopping...');
-    return failures === 0 ? 0 : 1;
+    return report.failures === 0 ? 0 : 1;
   } catch (err) {
     if (err instanceof Interrupted) {
       say('interrupted; stopping...');
       return o.once ? 130 : 0;
     }
     say(`demo failed: ${describeError(err)}`);
-    for (const [w, p] of sidecars) say(`--- ${w} sidecar, last lines:\n${p.tail(15)}`);
+    for (const [w, s] of sidecars) say(`--- ${w} sidecar, last lines:\n${s.tail(15)}`);
     return 1;
   } finally {
     for (const u of undo.reverse()) {
@@ -250,18 +226,77 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   }
 }
 
-interface FrontendAnswer {
-  readonly backendStatus: number;
-  readonly backend: unknown;
+/** The three sidecars' configurations; `backendExtra` adds sections to the backend's (the end-user part's `auth:` and `headers:`). */
+function sidecarConfigs(dir: string, p: Ports, policyFile: string, backendExtra: Record<string, unknown>): Record<Workload, Record<string, unknown>> {
+  const socket = (w: Workload): string => `unix://${join(dir, `${w}.sock`)}`;
+  const backendRoute = { host: 'backend', address: `127.0.0.1:${p.beIn}`, serverId: ID.backend };
+  return {
+    frontend: { spiffe: { endpointSocket: socket('frontend') }, outbound: { listen: `127.0.0.1:${p.feOut}`, upstreams: [backendRoute] }, admin: { listen: `127.0.0.1:${p.feAdmin}` } },
+    backend: {
+      spiffe: { endpointSocket: socket('backend') },
+      inbound: { listen: `127.0.0.1:${p.beIn}`, app: `127.0.0.1:${p.beApp}`, policyFile },
+      admin: { listen: `127.0.0.1:${p.beAdmin}` },
+      ...backendExtra,
+    },
+    intruder: { spiffe: { endpointSocket: socket('intruder') }, outbound: { listen: `127.0.0.1:${p.inOut}`, upstreams: [backendRoute] }, admin: { listen: `127.0.0.1:${p.inAdmin}` } },
+  };
 }
 
-async function frontendCall(port: number, path: string): Promise<FrontendAnswer> {
-  const r: HttpResult = await httpCall(port, path);
-  try {
-    return JSON.parse(r.body) as FrontendAnswer;
-  } catch {
-    return { backendStatus: 0, backend: r.body };
-  }
+async function stopSidecar(p: SidecarProcess): Promise<void> {
+  const stopped = p.stop();
+  const timer = setTimeout(() => void p.kill(), 15_000);
+  await stopped;
+  clearTimeout(timer);
+}
+
+/** The table of workloads and their listeners, and the authorization server. */
+function printOverview(report: DemoReport, p: Ports, endUser: EndUserDemo | undefined): void {
+  const rows: [string, string, number][] = [
+    ['frontend', `app 127.0.0.1:${p.feApp} -> its sidecar's outbound 127.0.0.1:${p.feOut}`, p.feAdmin],
+    ['backend', `sidecar inbound 127.0.0.1:${p.beIn} (mTLS) -> app 127.0.0.1:${p.beApp}`, p.beAdmin],
+    ['intruder', `sidecar outbound 127.0.0.1:${p.inOut}`, p.inAdmin],
+  ];
+  const width = Math.max(...rows.map((r) => r[1].length)) + 2;
+  report.say(`  workload  ${'listeners'.padEnd(width)}admin (metrics, readyz, debug)`);
+  for (const [w, l, a] of rows) report.say(`  ${w.padEnd(8)}  ${l.padEnd(width)}http://127.0.0.1:${a}`);
+  for (const line of endUser?.describe() ?? []) report.say(line);
+}
+
+/** The curl lines to try while the demo keeps running. */
+async function printTries(report: DemoReport, p: Ports, o: { dir: string; policyPath: string; svidTtlMs: number; endUser: EndUserDemo | undefined }): Promise<void> {
+  report.say('Try it (Ctrl-C stops everything and removes the working directory):');
+  const tries: [string, string][] = [
+    [`curl -H 'Host: backend' http://127.0.0.1:${p.feOut}/hello`, 'as the frontend: allowed'],
+    [`curl -H 'Host: backend' -H 'x-client-spiffe-id: ${SPOOFED_ID}' http://127.0.0.1:${p.feOut}/hello`, 'spoofed header: replaced'],
+    [`curl -H 'Host: backend' http://127.0.0.1:${p.inOut}/hello`, 'as the intruder: 403'],
+    [`curl 'http://127.0.0.1:${p.feApp}/call?path=/hello'`, 'through the frontend app'],
+    [`curl http://127.0.0.1:${p.beAdmin}/metrics`, "the backend sidecar's metrics"],
+    [`curl http://127.0.0.1:${p.beAdmin}/debug/svid`, `its SVID (the serial changes every ${o.svidTtlMs / 2000}s)`],
+  ];
+  const cmdWidth = Math.max(...tries.map((t) => t[0].length)) + 2;
+  for (const [cmd, what] of tries) report.say(`  ${cmd.padEnd(cmdWidth)}# ${what}`);
+  // A token makes a long line: its comment goes above it.
+  for (const [cmd, what] of (await o.endUser?.tryLines(p.feApp)) ?? []) report.say(`  # ${what}\n  ${cmd}`);
+  report.say(`  other metrics: http://127.0.0.1:${p.feAdmin}/metrics (frontend), http://127.0.0.1:${p.inAdmin}/metrics (intruder)`);
+  report.say(`  sidecar logs: ${o.dir}/{frontend,backend,intruder}-sidecar.log${o.endUser ? `, authorization server: ${o.dir}/authorization-server.log` : ''}`);
+  report.say(`  backend policy: ${o.policyPath} (edit it: the sidecar reloads it)`);
+}
+
+/** Resolves on the stop signal, or when a sidecar exits on its own (counted as a failure). */
+function untilStopOrExit(report: DemoReport, sidecars: ReadonlyMap<Workload, SidecarProcess>, stop: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (stop.aborted) return resolve();
+    stop.addEventListener('abort', () => resolve(), { once: true });
+    for (const [w, p] of sidecars) {
+      void p.exited.then((status) => {
+        // Exit 0 is a sidecar that got the terminal's Ctrl-C before we did.
+        if (stop.aborted || status === 0) return;
+        report.say(`the ${w} sidecar exited unexpectedly (${status}); stopping the demo. Last lines:\n${p.tail(15)}`);
+        report.fail();
+        resolve();
+      });
+    }
+  });
 }
 
 interface SvidView {

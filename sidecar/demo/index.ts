@@ -1,7 +1,8 @@
 /**
  * demo: the demo mesh behind `spiffe-sidecar demo` / `make demo`: the dev
  * agent, two small services and an intruder, each with a real sidecar
- * process, and a scripted tour of what the sidecar enforces. Also the child
+ * process, an authorization server for end users (in a checkout), and a
+ * scripted tour of what the sidecar enforces. Also the child
  * process and HTTP helpers the integration tests share with it.
  *
  * Top-level (may use any module, nothing but the CLI and tests use it). For
@@ -10,8 +11,8 @@
  */
 export { runDemo } from './demo-mesh.ts';
 export type { DemoOptions } from './demo-mesh.ts';
-export { startBackendApp, startFrontendApp, SPOOFED_ID } from './demo-apps.ts';
-export type { BackendEcho, DemoApp } from './demo-apps.ts';
+export { startBackendApp, startFrontendApp, callThroughFrontend, SPOOFED_ID, CUSTOMER_ID_HEADER } from './demo-apps.ts';
+export type { BackendEcho, BackendUser, DemoApp, FrontendAnswer } from './demo-apps.ts';
 export { SidecarProcess, metricValue } from './sidecar-process.ts';
 export type { SidecarProcessOptions, LogLine, ExitStatus } from './sidecar-process.ts';
 export { httpCall } from './http-call.ts';

@@ -61,7 +61,7 @@ test('configuration errors of other kinds: YAML syntax, a missing file, bad envi
 
   const r2 = await runCli(['run', '--config', join(dir, 'missing.yaml')]);
   assert.equal(r2.status, 2);
-  assert.match(r2.stderr, /cannot read config file .*missing\.yaml: ENOENT/);
+  assert.match(r2.stderr, /cannot open .*missing\.yaml: no such file or directory \(ENOENT\)/);
 
   const r3 = await runCli(['run'], { env: { SPIFFE_SIDECAR_LOG_LEVEL: 'loud' } });
   assert.equal(r3.status, 2);
