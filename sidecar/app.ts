@@ -134,6 +134,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
   const jwtBundles = new JwtBundleHolder();
   const endUserAuth =
     config.auth === null ? undefined : EndUserAuth.build(config.auth, { identity, jwtBundles, observer: enforcementObserver, clock, logger: log });
+  if (endUserAuth !== undefined) enforcementObserver.trackKeySets(() => endUserAuth.authenticator.status(), () => clock.now());
   const common = { metrics, limits: config.limits, clock, logger: log, svidSource: identity, bundleSource: identity } as const;
 
   const slots: Slot[] = [];

@@ -193,7 +193,8 @@ function readyLine(child: ChildProcess, keep: (line: string) => void, timeoutMs:
       reject(new AuthorizationServerError('demo.authorization_server_start', `authorization server: ${why}; last lines:\n${tail()}`));
     };
     const timer = setTimeout(() => fail(`no ready line within ${timeoutMs} ms`), timeoutMs);
-    child.once('error', (err) => fail(`cannot start: ${err.message}`));
+    // `on`, not `once`: a later 'error' (a failed kill) must not go unhandled.
+    child.on('error', (err) => fail(`cannot start: ${err.message}`));
     child.once('exit', (code, signal) => fail(`exited (${code ?? signal}) before it was ready`));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       keep(line);

@@ -25,6 +25,8 @@ export class AuthMetrics {
   readonly #dryRun: Counter<'rule' | 'outcome'>;
   readonly #refused: Counter<'reason'>;
   readonly #providers = new BoundedLabel(MAX_PROVIDERS);
+  #keySets: (() => readonly { readonly provider: string; readonly fetchedAtMs: number | undefined }[]) | undefined;
+  #now: () => number = Date.now;
   readonly #rules = new BoundedLabel(MAX_DRY_RUN_RULES);
 
   constructor(registry: Registry) {
@@ -41,11 +43,16 @@ export class AuthMetrics {
       labelNames: ['provider', 'result'],
       registers,
     });
+    const metrics = this;
     this.#keyAge = new Gauge({
       name: 'sidecar_token_key_set_age_seconds',
       help: 'Age of the key set in use for each provider (grows while the issuer is unreachable and a stale set is kept).',
       labelNames: ['provider'],
       registers,
+      // Read at scrape time, so the age grows between fetches instead of showing the last fetch's 0.
+      collect() {
+        metrics.#collectKeyAges(this);
+      },
     });
     this.#introspection = new Counter({
       name: 'sidecar_token_introspection_requests_total',
@@ -73,6 +80,20 @@ export class AuthMetrics {
     });
   }
 
+  /** Reports key-set ages from `status` at every scrape (the authenticator's `status()`). */
+  trackKeySets(status: () => readonly { readonly provider: string; readonly fetchedAtMs: number | undefined }[], now: () => number): void {
+    this.#keySets = status;
+    this.#now = now;
+  }
+
+  #collectKeyAges(g: Gauge<'provider'>): void {
+    if (this.#keySets === undefined) return;
+    const now = this.#now();
+    for (const s of this.#keySets()) {
+      if (s.fetchedAtMs !== undefined) g.set({ provider: this.#providers.label(s.provider) }, Math.max(0, (now - s.fetchedAtMs) / 1000));
+    }
+  }
+
   /** EnforcementObserver: one token outcome. */
   tokenChecked(provider: string, result: string): void {
     this.#tokens.inc({ provider: this.#providers.label(provider), result });
@@ -96,7 +117,7 @@ export class AuthMetrics {
     this.#keyFetches.inc({ provider: this.#providers.label(provider), result });
   }
 
-  /** AuthObserver: the age of the key set in use. */
+  /** AuthObserver: the age of the key set in use (refreshed at scrape time when {@link trackKeySets} is set). */
   keySetAge(provider: string, seconds: number): void {
     this.#keyAge.set({ provider: this.#providers.label(provider) }, seconds);
   }

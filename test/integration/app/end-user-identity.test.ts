@@ -138,4 +138,5 @@ test('metrics count token checks and refusals', async () => {
   assert.match(m, /^sidecar_token_checks_total\{provider="corp",result="bad_signature"\} 1$/m);
   assert.match(m, /^sidecar_requests_refused_total\{reason="principal_required"\} 1$/m);
   assert.match(m, /^sidecar_token_introspection_requests_total\{provider="edge-opaque",result="valid"\} \d+$/m);
+  assert.match(m, /^sidecar_token_key_set_age_seconds\{provider="corp"\} [\d.]+$/m);
 });
