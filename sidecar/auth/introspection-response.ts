@@ -1,3 +1,4 @@
+import { deepFreeze } from '../core/index.ts';
 import { Buffer } from 'node:buffer';
 import { quoteUntrusted } from '../spiffe/index.ts';
 import { IntrospectionError } from './introspection-error.ts';
@@ -91,14 +92,6 @@ function thumbprint(cnf: unknown): string | undefined {
   if (x5t === undefined) return undefined;
   if (typeof x5t !== 'string' || !X5T_S256_RE.test(x5t)) throw bad('"cnf"."x5t#S256" is not a base64url SHA-256 digest');
   return x5t;
-}
-
-function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
-  }
-  return v;
 }
 
 /** What the verifier needs to judge an active response. */

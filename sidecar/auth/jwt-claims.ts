@@ -1,3 +1,4 @@
+import { deepFreeze } from '../core/index.ts';
 import { Buffer } from 'node:buffer';
 import { quoteUntrusted } from '../spiffe/index.ts';
 import type { TokenInvalidReason, TokenKind, VerifiedToken } from './verified-token.ts';
@@ -127,19 +128,6 @@ function scopes(payload: Readonly<Record<string, unknown>>): readonly string[] {
   const scp = payload['scp'];
   if (Array.isArray(scp) && scp.every((s) => typeof s === 'string')) return Object.freeze([...(scp as string[])]);
   return Object.freeze([]);
-}
-
-function deepFreeze<T>(root: T): T {
-  // Iterative, so a deeply nested claim cannot overflow the stack.
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-      Object.freeze(v);
-      for (const child of Object.values(v)) stack.push(child);
-    }
-  }
-  return root;
 }
 
 function show(v: unknown): string {

@@ -10,7 +10,9 @@ Starts a demo mesh on this machine: the embedded dev agent (trust domain
 example.org), a frontend and a backend service, and an intruder, each with
 its own sidecar process (spiffe-sidecar run). Shows an allowed call with the
 caller identity the backend received, the intruder refused with 403, a
-spoofed identity header replaced, and an SVID rotation; then keeps running
+spoofed identity header replaced, end users' tokens from an authorization
+server verified and authorized by their claims (in a checkout: oidc-provider
+is a dev dependency), and an SVID rotation; then keeps running
 with curl commands to try until Ctrl-C, which stops everything and removes
 the temporary directory.
 

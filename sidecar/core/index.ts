@@ -7,4 +7,5 @@ export { SidecarError, errorCode, describeError } from './errors.ts';
 export { systemClock, ManualClock } from './clock.ts';
 export type { Clock, TimerHandle } from './clock.ts';
 export { silentLogger } from './logger.ts';
+export { deepFreeze } from './deep-freeze.ts';
 export type { Logger } from './logger.ts';

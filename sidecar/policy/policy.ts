@@ -1,3 +1,4 @@
+import { deepFreeze } from '../core/index.ts';
 import type { TrustDomain } from '../spiffe/index.ts';
 import { CompiledRule, type RuleDocument } from './compiled-rule.ts';
 import { RemoteAddress, type RemoteAddressDocument } from './remote-address.ts';
@@ -123,12 +124,4 @@ export const SAME_TRUST_DOMAIN_RULE = '(same-trust-domain)';
 export function sameTrustDomainPolicy(td: TrustDomain): Policy {
   const rule: RuleDocument = { name: SAME_TRUST_DOMAIN_RULE, from: [{ trustDomain: td.name }] };
   return create(`(no policy file: same trust domain ${td.name})`, { version: 1, rules: [rule] }, false, 'http');
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
-  return o;
 }

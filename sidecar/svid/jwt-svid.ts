@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../core/index.ts';
+import { deepFreeze, systemClock, type Clock } from '../core/index.ts';
 import { SpiffeId, quoteUntrusted } from '../spiffe/index.ts';
 import type { JwtBundleSource } from '../bundle/index.ts';
 import { isJwtSvidAlgorithm, verifyJws, type JwtSvidAlgorithm } from './jwt-algorithm.ts';
@@ -216,19 +216,6 @@ function quoteList(values: readonly string[]): string {
 
 function isoSeconds(numericDate: number): string {
   return new Date(numericDate * 1000).toISOString();
-}
-
-function deepFreeze<T>(root: T): T {
-  // Iterative so a deeply nested claim cannot overflow the stack.
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-      Object.freeze(v);
-      for (const child of Object.values(v)) stack.push(child);
-    }
-  }
-  return root;
 }
 
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
