@@ -22,6 +22,13 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY sidecar ./sidecar
 RUN npm run build && npm prune --omit=dev --ignore-scripts
+# The original-destination addon of transparent mode (native/original-dst):
+# plain cc, no node-gyp; the runtime stage takes only the .node file.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
+COPY native ./native
+RUN ./native/original-dst/build.sh && test -f build/native/original_dst.node
 
 FROM ${NODE_IMAGE}
 RUN apt-get update \
@@ -32,6 +39,7 @@ ENV NODE_ENV=production
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY --from=build /src/build/native ./build/native
 # workload.proto is loaded at run time from sidecar/workload/proto.
 COPY --from=build /src/sidecar/workload/proto ./sidecar/workload/proto
 COPY bin ./bin

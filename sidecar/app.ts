@@ -6,19 +6,23 @@
  * Only the CLI and tests call it. It reads no process globals: the logger,
  * clock and environment come in as deps.
  */
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { createAdminServer, type AdminServer, type Readiness } from './admin/index.ts';
-import { formatAddress, peerIdMatcher, redactedConfig, type Address, type Config } from './config/index.ts';
+import { formatAddress, peerIdMatcher, redactedConfig, type Address, type Config, type Upstream } from './config/index.ts';
 import { describeError, errorCode, systemClock, type Clock, type Logger, type TimerHandle } from './core/index.ts';
 import type { ProxyListener } from './forward/index.ts';
 import { InboundEnforcement, type EnforcementObserver } from './enforcement/index.ts';
 import { IdentityHeaders, UserHeaders } from './headers/index.ts';
 import { createInbound, createTcpInbound } from './inbound/index.ts';
-import { AuthMetrics, SidecarMetrics } from './metrics/index.ts';
+import { AuthMetrics, ExchangeMetrics, SidecarMetrics } from './metrics/index.ts';
+import { JwtSvidTokens, TokenExchanger, type JwtSvidFetcher, type TlsClientCertificate } from './exchange/index.ts';
 import { createOutbound, createTcpOutbound, matchOwnTrustDomain, type TransparentOptions } from './outbound/index.ts';
 import type { Decision, Policy } from './policy/index.ts';
 import type { SpiffeId } from './spiffe/index.ts';
 import { AppError, ConnectionTrackingClient, EndUserAuth, IdentityHolder, JwtBundleHolder, Policies, svidDebug } from './runtime/index.ts';
 import { matchMemberOf } from './spiffe/index.ts';
+import { loadOriginalDestination, originalDestination } from './transparent/index.ts';
 import type { X509Svid, X509SvidSource } from './svid/index.ts';
 import { JwtSource, X509Source, type BackoffOptions, type X509SourceUpdate } from './workload/index.ts';
 
@@ -98,8 +102,78 @@ function transparentOptions(config: Config, identity: X509SvidSource): Transpare
   if (!t) return undefined;
   const td = config.spiffe.trustDomain;
   const server = t.server ? peerIdMatcher(t.server) : td ? matchMemberOf(td) : matchOwnTrustDomain(identity);
-  return { server, webSocket: t.webSocket, ...(t.ports ? { ports: t.ports } : {}) };
+  return { server, webSocket: t.webSocket, token: tokenOptions(t.token), ...(t.ports ? { ports: t.ports } : {}) };
 }
+
+type OutboundToken = Upstream['token'];
+
+/** The outbound proxy's view of a configured token mode. */
+function tokenOptions(t: OutboundToken): { mode: OutboundToken['mode']; audience?: string; scope?: string } {
+  return { mode: t.mode, ...(t.audience !== null ? { audience: t.audience } : {}), ...(t.scope !== null ? { scope: t.scope } : {}) };
+}
+
+/** The outbound token sources the configuration needs: the RFC 8693 client, our JWT-SVIDs, the credentials to strip. */
+interface OutboundTokens {
+  readonly exchanger: TokenExchanger | undefined;
+  readonly jwtSvids: JwtSvidTokens | undefined;
+  readonly credentialHeaders: readonly string[];
+  readonly credentialCookies: readonly string[];
+}
+
+/**
+ * Builds the outbound token sources. JWT-SVIDs are fetched through
+ * `fetcher` (the Workload API client, once connected); the SVID for RFC 8705
+ * client authentication is read per new connection pool from `identity`.
+ */
+function outboundTokens(config: Config, identity: X509SvidSource, fetcher: JwtSvidFetcher, observer: ExchangeMetrics, clock: Clock, logger: Logger): OutboundTokens {
+  const o = config.outbound;
+  const locations = config.auth?.jwt.flatMap((p) => p.tokenLocations ?? []) ?? [];
+  const credentialHeaders = locations.flatMap((l) => ('header' in l ? [l.header.toLowerCase()] : []));
+  const credentialCookies = locations.flatMap((l) => ('cookie' in l ? [l.cookie] : []));
+  if (o === null) return { exchanger: undefined, jwtSvids: undefined, credentialHeaders, credentialCookies };
+  const modes = [...o.upstreams.map((u) => u.token.mode), ...(o.transparent ? [o.transparent.token.mode] : [])];
+  const needsJwtSvids = modes.includes('jwt-svid') || o.tokenExchange?.actorToken === true;
+  const jwtSvids = needsJwtSvids ? new JwtSvidTokens({ fetcher, clock, logger }) : undefined;
+  let exchanger: TokenExchanger | undefined;
+  if (o.tokenExchange !== null) {
+    const { caFile, ...options } = o.tokenExchange;
+    let ca: string | undefined;
+    try {
+      ca = caFile === undefined ? undefined : readFileSync(caFile, 'utf8');
+    } catch (err) {
+      throw new AppError('app.auth', `app: cannot read outbound.tokenExchange.caFile ${caFile}: ${describeError(err)}`, { cause: err });
+    }
+    let last: { svid: X509Svid; cert: TlsClientCertificate } | undefined;
+    // The same object while the SVID is the same, so connections are pooled until a rotation.
+    const clientCertificate = (): TlsClientCertificate => {
+      const svid = identity.getX509Svid();
+      if (last?.svid !== svid) last = { svid, cert: { certChainPem: svid.certChainPem(), keyPem: svid.privateKeyPem() } };
+      return last.cert;
+    };
+    try {
+      exchanger = new TokenExchanger({ ...options, ...(ca !== undefined ? { ca } : {}) }, { clock, logger, observer, clientCertificate, ...(jwtSvids ? { jwtSvids } : {}) });
+    } catch (err) {
+      throw new AppError('app.auth', `app: outbound token exchange cannot start: ${describeError(err)}`, { cause: err });
+    }
+  }
+  return { exchanger, jwtSvids, credentialHeaders, credentialCookies };
+}
+
+/**
+ * The sidecar's own listener ports. Transparent inbound refuses them as
+ * original destination ports: the inbound proxy must never dial, on a
+ * caller's behalf, a listener that acts with this workload's identity.
+ */
+function sidecarPorts(config: Config): number[] {
+  const ports = [config.admin.listen.port];
+  if (config.inbound) ports.push(config.inbound.listen.port);
+  if (config.outbound) ports.push(config.outbound.listen.port);
+  for (const t of config.tcp) ports.push(t.listen.port);
+  return ports;
+}
+
+/** The original port of a redirected connection (transparent inbound). */
+const originalPort = (socket: Socket): number | undefined => originalDestination(socket)?.port;
 
 /** A TCP tunnel's connection check: the enforcement stage's, without a request or token. */
 function tcpEnforcement(
@@ -136,6 +210,15 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
     config.auth === null ? undefined : EndUserAuth.build(config.auth, { identity, jwtBundles, observer: enforcementObserver, clock, logger: log });
   if (endUserAuth !== undefined) enforcementObserver.trackKeySets(() => endUserAuth.authenticator.status(), () => clock.now());
   const common = { metrics, limits: config.limits, clock, logger: log, svidSource: identity, bundleSource: identity } as const;
+  const exchangeObserver = new ExchangeMetrics(metrics.registry);
+  let client: ConnectionTrackingClient | undefined;
+  const jwtSvidFetcher: JwtSvidFetcher = {
+    async fetchJwtSvid(audience) {
+      if (client === undefined) throw new AppError('app.workload_api', 'app: the Workload API is not connected yet');
+      return client.fetchJwtSvid({ audience: [audience] });
+    },
+  };
+  const tokens = outboundTokens(config, identity, jwtSvidFetcher, exchangeObserver, clock, log);
 
   const slots: Slot[] = [];
   const slot = (name: string, address: Address, needsSvid: boolean, make: () => ProxyListener): void => {
@@ -156,8 +239,10 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
         headers,
         authenticator: endUserAuth?.authenticator,
         forwardToken: config.auth?.forwardToken,
+        stripRequestHeaders: config.headers.stripInbound,
         enforcementObserver,
         accessLog: config.log.accessLog,
+        ...(c.transparent ? { originalPort, opaquePorts: c.opaquePorts, reservedPorts: sidecarPorts(config) } : {}),
       }),
     );
   }
@@ -174,8 +259,13 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
           server: peerIdMatcher(u.server),
           protocol: u.protocol,
           webSocket: u.webSocket,
+          token: tokenOptions(u.token),
         })),
         transparent: transparentOptions(config, identity),
+        exchanger: tokens.exchanger,
+        jwtSvids: tokens.jwtSvids,
+        credentialHeaders: tokens.credentialHeaders,
+        credentialCookies: tokens.credentialCookies,
         headers,
         accessLog: config.log.accessLog,
       }),
@@ -202,7 +292,6 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
 
   let admin: AdminServer | undefined;
   let adminBound = false;
-  let client: ConnectionTrackingClient | undefined;
   let lastWatchError: Error | undefined;
   const creating = new AbortController();
   /** The work done when the first SVID arrives (inbound binding); stop() waits for it. */
@@ -357,6 +446,8 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
   const start = async (): Promise<void> => {
     if (started || stopping) throw new AppError('app.lifecycle', 'app: start() may be called once, before stop()');
     started = true;
+    // Transparent inbound cannot pick app ports without the addon: refuse to start rather than misroute.
+    if (config.inbound?.transparent) loadOriginalDestination();
     await policies.load(config.inbound ? [config.inbound.policy] : []);
     await policies.load(
       config.tcp.flatMap((t) => (t.direction === 'inbound' ? [t.policy] : [])),
@@ -411,6 +502,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
     identity.source?.close();
     jwtSource?.close();
     await endUserAuth?.close();
+    await tokens.exchanger?.close();
     client?.close();
     await admin?.stop();
     adminBound = false;

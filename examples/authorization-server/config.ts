@@ -45,6 +45,12 @@ export interface OidcServerConfig {
   };
   /** Access token lifetime in seconds when a request does not say (default 600). */
   readonly accessTokenTtlSeconds?: number;
+  /**
+   * Keys (a JWK Set, e.g. a SPIFFE trust domain's JWT bundle) that verify
+   * RFC 8693 `actor_token`s; without it a token exchange with an actor
+   * token is refused.
+   */
+  readonly actorJwks?: { readonly keys: readonly Record<string, unknown>[] };
 }
 
 /** The line the child prints once both servers listen (prefix, then JSON). */

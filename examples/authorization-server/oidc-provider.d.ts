@@ -80,5 +80,6 @@ declare module 'oidc-provider' {
     readonly InvalidGrant: new (detail: string) => Error;
     readonly InvalidRequest: new (detail: string) => Error;
     readonly InvalidTarget: new (detail?: string) => Error;
+    readonly InvalidScope: new (description: string, scope: string) => Error;
   };
 }

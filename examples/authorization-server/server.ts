@@ -17,7 +17,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { generateKeyPairSync, randomBytes, X509Certificate, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, verify, X509Certificate, type JsonWebKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -177,16 +177,60 @@ function buildProvider(issuer: string): Provider {
         : { enabled: false },
     },
   });
-  p.registerGrantType(TOKEN_EXCHANGE, tokenExchange, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope']);
+  p.registerGrantType(TOKEN_EXCHANGE, tokenExchange, [
+    'subject_token',
+    'subject_token_type',
+    'requested_token_type',
+    'audience',
+    'resource',
+    'scope',
+    'actor_token',
+    'actor_token_type',
+  ]);
   p.on('server_error', (_ctx: unknown, err: unknown) => console.error('server_error', err));
   return p;
 }
 
 /**
+ * The `sub` of an RFC 8693 `actor_token` (a JWT, e.g. a JWT-SVID), verified
+ * with `config.actorJwks`: signature (RS256 or ES256), `exp` in the future,
+ * and `aud` naming this issuer. Anything else is `invalid_request`.
+ */
+function actorSubject(token: string): string {
+  const fail = (why: string): never => {
+    throw new errors.InvalidRequest(`actor_token refused: ${why}`);
+  };
+  const keys = config.actorJwks?.keys ?? fail('this server has no actor keys');
+  const parts = token.split('.');
+  if (parts.length !== 3) fail('not a JWT');
+  const decode = (s: string): Record<string, unknown> => JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Record<string, unknown>;
+  const header = decode(parts[0]!);
+  const claims = decode(parts[1]!);
+  const jwk = keys.find((k) => k['kid'] === header['kid']) ?? fail('unknown kid');
+  const key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  const data = Buffer.from(`${parts[0]}.${parts[1]}`);
+  const sig = Buffer.from(parts[2]!, 'base64url');
+  const ok =
+    header['alg'] === 'ES256'
+      ? verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig)
+      : header['alg'] === 'RS256'
+        ? verify('sha256', data, key, sig)
+        : fail('unsupported alg');
+  if (!ok) fail('bad signature');
+  if (typeof claims['exp'] !== 'number' || claims['exp'] * 1000 <= Date.now()) fail('expired');
+  const aud = Array.isArray(claims['aud']) ? claims['aud'] : [claims['aud']];
+  if (!aud.includes(provider.issuer)) fail('aud does not name this issuer');
+  return typeof claims['sub'] === 'string' ? claims['sub'] : fail('no sub');
+}
+
+/**
  * RFC 8693 token exchange, reduced to what the sidecar needs: an active
  * access token (opaque or client credentials) in, an RFC 9068 JWT access
- * token for one known resource out, with the same subject, client, scope,
- * claims and certificate binding, expiring no later than the subject token.
+ * token for one known resource out, with the same subject, client, claims
+ * and certificate binding, expiring no later than the subject token. A
+ * `scope` narrows the subject token's scope (a scope it lacks is
+ * `invalid_scope`); an `actor_token` adds `act: { sub }` (§4.1), nesting the
+ * subject token's own `act` so the chain of actors is kept.
  */
 async function tokenExchange(ctx: KoaContextWithOidc): Promise<void> {
   const { params } = ctx.oidc;
@@ -199,12 +243,21 @@ async function tokenExchange(ctx: KoaContextWithOidc): Promise<void> {
   if (!audience || resources.get(audience)?.format !== 'jwt') throw new errors.InvalidTarget('audience is not a JWT resource');
   const client = await provider.Client.find(subject.clientId);
   if (!client) throw new errors.InvalidGrant('subject_token client is gone');
+  const held = new Set((subject.scope ?? '').split(' ').filter(Boolean));
+  const asked = params['scope'] === undefined ? undefined : String(params['scope']).split(' ').filter(Boolean);
+  if (asked !== undefined && !asked.every((s) => held.has(s))) throw new errors.InvalidScope('scope is wider than the subject token', String(params['scope']));
+  let extra = subject.extra as Record<string, unknown> | undefined;
+  if (params['actor_token'] !== undefined) {
+    if (params['actor_token_type'] !== TT_JWT) throw new errors.InvalidRequest('actor_token_type must be a JWT');
+    const prior = extra?.['act'];
+    extra = { ...extra, act: { sub: actorSubject(String(params['actor_token'])), ...(prior !== undefined ? { act: prior } : {}) } };
+  }
   const remaining = (subject.exp ?? 0) - Math.floor(Date.now() / 1000);
   const token = new provider.AccessToken({
     client,
     accountId: subject.accountId,
-    scope: subject.scope,
-    extra: subject.extra,
+    scope: asked !== undefined ? asked.join(' ') : subject.scope,
+    extra,
     'x5t#S256': subject['x5t#S256'],
     expiresIn: Math.max(1, Math.min(defaultTtl, remaining)),
   });

@@ -52,8 +52,9 @@ export class JwtBundle {
   }
 
   /**
-   * Parses a JWK Set: the plain JWKS SPIRE's Workload API sends (no `use`) or
-   * a SPIFFE bundle (facts §5.4). Keys whose `use` is present and is not
+   * Parses a JWK Set: the plain JWKS SPIRE's Workload API sends (no `use`;
+   * SPIRE pkg/common/bundleutil/marshal.go) or a SPIFFE bundle
+   * (SPIFFE_Trust_Domain_and_Bundle.md §4). Keys whose `use` is present and is not
    * 'jwt-svid' are skipped (X.509 and WIT authorities), and so are keys of a
    * type no JWT-SVID algorithm uses (kty other than EC/RSA). Every kept key needs
    * a `kid`, must be an EC P-256/P-384/P-521 or RSA (≥ 2048-bit) public key,

@@ -35,7 +35,8 @@ export class X509Bundle {
 
   /**
    * Builds a bundle from concatenated DER certificates (the Workload API
-   * encoding, facts §5.4). Empty input is an empty bundle, which trusts nothing.
+   * encoding, SPIFFE_Workload_API.md §5.1). Empty input is an empty bundle,
+   * which trusts nothing.
    * Throws X509BundleError 'x509bundle.malformed'.
    */
   static fromDer(td: TrustDomain, concatenatedDer: Uint8Array): X509Bundle {

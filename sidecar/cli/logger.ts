@@ -25,7 +25,8 @@ const SECRET_FIELDS = [
 /**
  * pino redaction paths: each secret-looking field at the top level, one
  * level down, and inside `headers` objects. Components never log such
- * fields on purpose; this is the second line of defence (STYLE.md §7).
+ * fields on purpose; this is the second line of defence, so a key or token
+ * that reaches a log call by mistake is still not written.
  */
 export const REDACT_PATHS: readonly string[] = Object.freeze(
   SECRET_FIELDS.flatMap((f) => {

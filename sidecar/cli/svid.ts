@@ -51,7 +51,7 @@ export function svidJson(ctx: X509Context): SvidJson {
   };
 }
 
-/** Text output in the layout of `spire-agent api fetch x509` (facts §6.7). */
+/** Text output in the layout of `spire-agent api fetch x509` (SPIRE cmd/spire-agent/cli/api/printer.go). */
 export function svidText(ctx: X509Context, elapsedMs: number): string {
   const lines = [`Received ${ctx.svids.length} svid(s) after ${elapsedMs}ms`];
   for (const s of ctx.svids) {

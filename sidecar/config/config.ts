@@ -1,4 +1,5 @@
 import type { AuthConfig } from './auth-section.ts';
+import type { TokenExchangeOptions } from '../exchange/index.ts';
 import type { SpiffeId, TrustDomain } from '../spiffe/index.ts';
 import type { Address } from './address.ts';
 
@@ -60,7 +61,34 @@ export interface InboundConfig {
   readonly policy: PolicySource;
   /** Callers may open WebSockets to the app (an uninspected tunnel once upgraded). Default false. */
   readonly webSocket: boolean;
+  /**
+   * Transparent inbound: the pod's iptables rules redirect app ports to the
+   * inbound listener, and the port a caller originally dialled (read with
+   * SO_ORIGINAL_DST) selects the app port on `app`'s host. Needs the
+   * original-destination addon; default false.
+   */
+  readonly transparent: boolean;
+  /**
+   * Original destination ports forwarded as raw TCP (databases, brokers)
+   * after the policy's connection check; only with `transparent`.
+   */
+  readonly opaquePorts: readonly number[];
 }
+
+/** What the outbound proxy does with the app's credentials for one upstream (docs/config.md, `token`). */
+export type OutboundTokenMode = 'none' | 'forward' | 'jwt-svid' | 'exchange';
+
+/** An upstream's token settings; `audience` is filled with the upstream's SPIFFE ID when that is one ID. */
+export interface OutboundToken {
+  readonly mode: OutboundTokenMode;
+  /** The token's audience (`jwt-svid`, `exchange`); null for the other modes. */
+  readonly audience: string | null;
+  /** Narrower scope asked for in an exchange; null for none. */
+  readonly scope: string | null;
+}
+
+/** `outbound.tokenExchange`: the RFC 8693 client, with the CA as a file read at start. */
+export type TokenExchangeConfig = Omit<TokenExchangeOptions, 'ca'> & { readonly caFile?: string };
 
 /** One route of the HTTP outbound proxy. */
 export interface Upstream {
@@ -78,6 +106,8 @@ export interface Upstream {
   readonly protocol: UpstreamProtocol;
   /** The app may open WebSockets to this host. Default false. */
   readonly webSocket: boolean;
+  /** The app's credentials towards this upstream; default mode `none`. */
+  readonly token: OutboundToken;
 }
 
 /**
@@ -92,6 +122,8 @@ export interface TransparentOutbound {
   readonly ports: readonly number[] | null;
   /** WebSockets may be opened to hosts dialled by name. Default false. */
   readonly webSocket: boolean;
+  /** The app's credentials towards hosts dialled by name; default mode `none`. */
+  readonly token: OutboundToken;
 }
 
 /** The HTTP outbound proxy: plaintext local listener → mTLS to peer sidecars. */
@@ -100,6 +132,8 @@ export interface OutboundConfig {
   readonly upstreams: readonly Upstream[];
   /** null when transparent mode is off: only configured upstreams are reachable. */
   readonly transparent: TransparentOutbound | null;
+  /** The RFC 8693 client for upstreams in `exchange` mode; null when none is configured. */
+  readonly tokenExchange: TokenExchangeConfig | null;
 }
 
 /** A raw TCP tunnel accepting mTLS and forwarding plaintext to a local target. */

@@ -1,9 +1,23 @@
 import { NO_ADDRESS, formatAddress, isLoopbackHost, parseAddress, parseHostMatch, type Address } from './address.ts';
-import type { InboundAppPort, InboundConfig, OutboundConfig, PeerIdMatch, PolicySource, TcpTunnel, TransparentOutbound, Upstream } from './config.ts';
+import { tokenExchangeProblems } from '../exchange/index.ts';
+import type {
+  InboundAppPort,
+  InboundConfig,
+  OutboundConfig,
+  OutboundToken,
+  OutboundTokenMode,
+  PeerIdMatch,
+  PolicySource,
+  TcpTunnel,
+  TokenExchangeConfig,
+  TransparentOutbound,
+  Upstream,
+} from './config.ts';
+import { parseDuration } from './duration.ts';
 import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
 import { ENV_APP_ADDRESS, ENV_APP_PROTOCOL, ENV_INBOUND_LISTEN, ENV_OUTBOUND_LISTEN, ENV_POLICY_FILE, ENV_TRANSPARENT } from './config-env.ts';
 import { envBoolean, integerIn, nonEmptyString, oneOf, yamlBoolean } from './field-parsers.ts';
-import { quoted } from './parsed.ts';
+import { accept, quoted, reject } from './parsed.ts';
 import { SERVER_MATCH_KEYS, readPeerIdMatch } from './peer-id-match.ts';
 
 /** Default listener addresses (the Istio-style ports operators already know). */
@@ -11,12 +25,30 @@ export const DEFAULT_INBOUND_LISTEN: Address = Object.freeze({ host: '0.0.0.0', 
 /** Loopback by default: the outbound listener sends with this workload's identity. */
 export const DEFAULT_OUTBOUND_LISTEN: Address = Object.freeze({ host: '127.0.0.1', port: 15001 });
 
-const INBOUND_KEYS = ['listen', 'app', 'appProtocol', 'appPorts', 'policyFile', 'webSocket'] as const;
+const INBOUND_KEYS = ['listen', 'app', 'appProtocol', 'appPorts', 'policyFile', 'webSocket', 'transparent', 'opaquePorts'] as const;
 const APP_PORT_KEYS = ['port', 'app', 'appProtocol'] as const;
 const INBOUND_ENV = [ENV_INBOUND_LISTEN, ENV_APP_ADDRESS, ENV_APP_PROTOCOL, ENV_POLICY_FILE] as const;
-const OUTBOUND_KEYS = ['listen', 'upstreams', 'transparent'] as const;
-const TRANSPARENT_KEYS = ['enabled', 'ports', 'webSocket', ...SERVER_MATCH_KEYS] as const;
-const UPSTREAM_KEYS = ['host', 'address', 'protocol', 'webSocket', ...SERVER_MATCH_KEYS] as const;
+const OUTBOUND_KEYS = ['listen', 'upstreams', 'transparent', 'tokenExchange'] as const;
+const TRANSPARENT_KEYS = ['enabled', 'ports', 'webSocket', 'token', ...SERVER_MATCH_KEYS] as const;
+const UPSTREAM_KEYS = ['host', 'address', 'protocol', 'webSocket', 'token', ...SERVER_MATCH_KEYS] as const;
+const TOKEN_KEYS = ['mode', 'audience', 'scope'] as const;
+const TOKEN_EXCHANGE_KEYS = [
+  'endpoint',
+  'clientAuth',
+  'caFile',
+  'actorToken',
+  'actorTokenAudience',
+  'requestTimeout',
+  'maxCacheEntries',
+  'maxInFlight',
+  'expirySkew',
+] as const;
+const EXCHANGE_CLIENT_AUTH_KEYS = ['method', 'clientId', 'clientSecretFile'] as const;
+const tokenMode = oneOf(['none', 'forward', 'jwt-svid', 'exchange'] as const);
+const exchangeClientAuthMethod = oneOf(['client_secret_basic', 'client_secret_post', 'tls_client_auth', 'self_signed_tls_client_auth'] as const);
+// RFC 6749 §3.3: space-delimited scope tokens of %x21 / %x23-5B / %x5D-7E.
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+const NO_TOKEN: OutboundToken = Object.freeze({ mode: 'none', audience: null, scope: null });
 const TCP_INBOUND_KEYS = ['name', 'direction', 'listen', 'target', 'policyFile'] as const;
 const TCP_OUTBOUND_KEYS = ['name', 'direction', 'listen', 'address', ...SERVER_MATCH_KEYS] as const;
 const TCP_KEYS: readonly string[] = [...new Set<string>([...TCP_INBOUND_KEYS, ...TCP_OUTBOUND_KEYS])];
@@ -72,7 +104,27 @@ export function inboundSection(r: ConfigReader, root: Mapping | undefined): Inbo
   const file = r.override(r.read(m, 'policyFile', 'inbound', nonEmptyString, undefined), ENV_POLICY_FILE, nonEmptyString);
   warnIfNotLoopback(r, app, 'inbound.app', PLAINTEXT_TO_APP);
   const webSocket = r.read(m, 'webSocket', 'inbound', yamlBoolean, false);
-  return { listen, app, appProtocol: protocol, appPorts: appPorts(r, m), policy: policyFrom(file), webSocket };
+  const ports = appPorts(r, m);
+  const transparent = r.read(m, 'transparent', 'inbound', yamlBoolean, false);
+  return { listen, app, appProtocol: protocol, appPorts: ports, policy: policyFrom(file), webSocket, transparent, opaquePorts: opaquePorts(r, m, transparent, ports) };
+}
+
+/**
+ * Reads `inbound.opaquePorts`: original destination ports whose connections
+ * are joined to the app as raw TCP. They are known only from the original
+ * destination, so they need `transparent: true`; a port cannot be both
+ * opaque and an HTTP app port.
+ */
+function opaquePorts(r: ConfigReader, m: Mapping | undefined, transparent: boolean, http: readonly InboundAppPort[]): number[] {
+  // An empty list is simply "none" (portList would read it as "any port").
+  if (m === undefined || !r.has(m, 'opaquePorts') || (Array.isArray(m['opaquePorts']) && m['opaquePorts'].length === 0)) return [];
+  const listPath = 'inbound.opaquePorts';
+  const ports = portList(r, m, 'opaquePorts', 'inbound') ?? [];
+  if (ports.length > 0 && !transparent) r.problem(listPath, 'needs inbound.transparent: true (opaque ports are recognised by the original destination port)');
+  ports.forEach((p, i) => {
+    if (http.some((a) => a.port === p)) r.problem(itemPath(listPath, i), `${p} is also in inbound.appPorts (a port is either HTTP or opaque)`);
+  });
+  return ports;
 }
 
 /**
@@ -120,7 +172,74 @@ function upstream(r: ConfigReader, raw: unknown, path: string, transparent: bool
   const server = readPeerIdMatch(r, m, path);
   const protocol = r.read(m, 'protocol', path, upstreamProtocol, 'http1');
   const webSocket = r.read(m, 'webSocket', path, yamlBoolean, false);
-  return { host: match.host, port: match.port, address, server, protocol, webSocket };
+  const token = outboundToken(r, m, path, server);
+  return { host: match.host, port: match.port, address, server, protocol, webSocket, token };
+}
+
+/**
+ * Reads `token`: a mode name, or `{ mode, audience?, scope? }`. A token made
+ * for the upstream (`jwt-svid`, `exchange`) needs an audience: by default
+ * the upstream's SPIFFE ID when it expects exactly one, else it must be set.
+ */
+function outboundToken(r: ConfigReader, m: Mapping, path: string, server: PeerIdMatch | null): OutboundToken {
+  if (!r.has(m, 'token')) return NO_TOKEN;
+  const at = childPath(path, 'token');
+  let mode: OutboundTokenMode = 'none';
+  let audience: string | null = null;
+  let scope: string | null = null;
+  if (typeof m['token'] === 'string') {
+    mode = r.read(m, 'token', path, tokenMode, 'none');
+  } else {
+    const t = r.section(m, 'token', path, TOKEN_KEYS);
+    if (t === undefined) return NO_TOKEN;
+    if (!r.has(t, 'mode')) r.problem(childPath(at, 'mode'), 'is required: none, forward, jwt-svid or exchange');
+    mode = r.read(t, 'mode', at, tokenMode, 'none');
+    audience = r.read<string | null>(t, 'audience', at, nonEmptyString, null);
+    if (r.has(t, 'scope')) {
+      scope = r.read<string | null>(t, 'scope', at, (v) => (typeof v === 'string' && SCOPE.test(v) ? accept(v) : reject('must be space-separated OAuth scope tokens (RFC 6749 §3.3)')), null);
+    }
+    if (audience !== null && mode !== 'jwt-svid' && mode !== 'exchange') r.problem(childPath(at, 'audience'), `does not apply to mode ${mode}`);
+    if (scope !== null && mode !== 'exchange') r.problem(childPath(at, 'scope'), `applies only to mode exchange`);
+  }
+  if ((mode === 'jwt-svid' || mode === 'exchange') && audience === null) {
+    if (server?.kind === 'id') audience = server.id.toString();
+    else r.problem(childPath(at, 'audience'), `is required for ${mode} here: the upstream does not expect exactly one SPIFFE ID (serverId) to default to`);
+  }
+  return { mode, audience, scope };
+}
+
+/** Reads `outbound.tokenExchange`, checked by the exchange module's own rules; null when absent. */
+function tokenExchangeSection(r: ConfigReader, m: Mapping | undefined): TokenExchangeConfig | null {
+  const path = 'outbound.tokenExchange';
+  const t = r.section(m, 'tokenExchange', 'outbound', TOKEN_EXCHANGE_KEYS);
+  if (t === undefined) return null;
+  const before = r.problems.length;
+  if (!r.has(t, 'endpoint')) r.problem(childPath(path, 'endpoint'), 'is required: the token endpoint, e.g. https://as.example/token');
+  const endpoint = r.read(t, 'endpoint', path, nonEmptyString, '');
+  const caPath = childPath(path, 'clientAuth');
+  const ca = r.section(t, 'clientAuth', path, EXCHANGE_CLIENT_AUTH_KEYS);
+  if (ca === undefined && !r.has(t, 'clientAuth')) r.problem(caPath, 'is required: method (tls_client_auth to use the SVID) and clientId');
+  const method = r.read(ca, 'method', caPath, exchangeClientAuthMethod, 'tls_client_auth');
+  const clientId = r.read(ca, 'clientId', caPath, nonEmptyString, '');
+  const secretFile = r.read<string | undefined>(ca, 'clientSecretFile', caPath, nonEmptyString, undefined);
+  const o: { -readonly [K in keyof TokenExchangeConfig]: TokenExchangeConfig[K] } = {
+    endpoint,
+    clientAuth: { method, clientId, ...(secretFile !== undefined ? { clientSecretFile: secretFile } : {}) },
+  };
+  const duration = (raw: unknown) => parseDuration(raw, { allowZero: true });
+  if (r.has(t, 'caFile')) o.caFile = r.read(t, 'caFile', path, nonEmptyString, '');
+  if (r.has(t, 'actorToken')) o.actorToken = r.read(t, 'actorToken', path, yamlBoolean, false);
+  if (r.has(t, 'actorTokenAudience')) o.actorTokenAudience = r.read(t, 'actorTokenAudience', path, nonEmptyString, '');
+  if (r.has(t, 'requestTimeout')) o.requestTimeoutMs = r.read(t, 'requestTimeout', path, duration, 2_000);
+  if (r.has(t, 'maxCacheEntries')) o.maxCacheEntries = r.read(t, 'maxCacheEntries', path, integerIn(0, 1_000_000), 10_000);
+  if (r.has(t, 'maxInFlight')) o.maxInFlight = r.read(t, 'maxInFlight', path, integerIn(1, 10_000), 256);
+  if (r.has(t, 'expirySkew')) o.expirySkewMs = r.read(t, 'expirySkew', path, duration, 30_000);
+  if (r.problems.length === before) {
+    const { caFile: _caFile, ...options } = o;
+    // The module's own rules, reported at this document's paths (`requestTimeoutMs` → `requestTimeout`).
+    for (const p of tokenExchangeProblems(options)) r.problem(`${path}.${p.path.replace(/Ms$/, '')}`, p.message);
+  }
+  return o;
 }
 
 /** Reads a list of unique ports at `path`; undefined when absent. */
@@ -156,15 +275,17 @@ function transparentSection(r: ConfigReader, m: Mapping | undefined): Transparen
   let server: PeerIdMatch | null = null;
   let ports: number[] | null = null;
   let webSocket = false;
+  let token = NO_TOKEN;
   if (t !== undefined) {
     webSocket = r.read(t, 'webSocket', path, yamlBoolean, false);
     if (!r.has(t, 'enabled')) r.problem(childPath(path, 'enabled'), 'is required: true or false');
     else enabled = r.read(t, 'enabled', path, yamlBoolean, false);
     if (SERVER_MATCH_KEYS.some((k) => r.has(t, k))) server = readPeerIdMatch(r, t, path);
     ports = portList(r, t, 'ports', path) ?? null;
+    token = outboundToken(r, t, path, server);
   }
   enabled = r.override(enabled, ENV_TRANSPARENT, envBoolean, false);
-  return enabled ? { server, ports, webSocket } : null;
+  return enabled ? { server, ports, webSocket, token } : null;
 }
 
 /** Reads `outbound:`; enabled when the file has the section, or the outbound listen or transparent env var (true) is set. */
@@ -200,6 +321,13 @@ export function outboundSection(r: ConfigReader, root: Mapping | undefined): Out
     }
     upstreams.push(u);
   });
+  const tokenExchange = tokenExchangeSection(r, m);
+  if (tokenExchange === null) {
+    upstreams.forEach((u, i) => {
+      if (u.token.mode === 'exchange') r.problem(childPath(itemPath(listPath, i), 'token'), 'mode exchange needs outbound.tokenExchange (the authorization server to exchange at)');
+    });
+    if (transparent?.token.mode === 'exchange') r.problem('outbound.transparent.token', 'mode exchange needs outbound.tokenExchange (the authorization server to exchange at)');
+  }
   if (upstreams.length === 0 && transparent === null && !r.problems.some((p) => p.path.startsWith(listPath))) {
     r.warn('outbound has no upstreams: every outbound request will be refused');
   }
@@ -207,7 +335,7 @@ export function outboundSection(r: ConfigReader, root: Mapping | undefined): Out
     // iptables REDIRECT in the nat OUTPUT chain rewrites the destination to 127.0.0.1.
     r.warn(`outbound.listen ${formatAddress(listen)}: transparent mode receives redirected connections on 127.0.0.1:${listen.port}, which this listener does not cover`);
   }
-  return { listen, upstreams, transparent };
+  return { listen, upstreams, transparent, tokenExchange };
 }
 
 function tunnel(r: ConfigReader, raw: unknown, path: string): TcpTunnel | undefined {

@@ -65,15 +65,18 @@ interface Signer {
   readonly privateKey: KeyObject;
 }
 
-/** SPIRE backdates certificates by 10 s to absorb clock skew between machines (facts §4.4). */
+/**
+ * SPIRE backdates certificates by 10 s to absorb clock skew between machines
+ * (`NotBeforeCushion` in SPIRE pkg/server/credtemplate/builder.go).
+ */
 const BACKDATE_MS = 10_000;
 const DEFAULT_CA_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * An in-memory SPIFFE CA for the dev agent and tests. It issues X509-SVIDs
- * with SPIRE's profile (facts §4.4) from a self-signed root, or from an
- * intermediate below the root when `intermediate` is set. All times come
- * from the Clock. The signing key leaves the object only through
+ * with SPIRE's profile (SPIRE pkg/server/credtemplate/builder.go) from a
+ * self-signed root, or from an intermediate below the root when
+ * `intermediate` is set. All times come from the Clock. The signing key leaves the object only through
  * {@link CertificateAuthority.exportState}, for the dev agent's state directory.
  *
  * Rotation is explicit ({@link CertificateAuthority.rotate}); once the
@@ -245,7 +248,8 @@ export class CertificateAuthority {
   }
 
   /**
-   * Issues an X509-SVID with SPIRE's workload profile (facts §4.4): subject
+   * Issues an X509-SVID with SPIRE's workload profile (BuildWorkloadX509SVIDTemplate
+   * in SPIRE pkg/server/credtemplate/builder.go): subject
    * C=US, O=SPIRE; URI SAN = `id`; DNS SANs; critical keyUsage
    * digitalSignature|keyEncipherment|keyAgreement; EKU serverAuth+clientAuth;
    * cA=false; NotBefore = now − 10 s; NotAfter = now + ttl capped at the

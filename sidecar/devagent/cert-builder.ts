@@ -28,7 +28,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { OID, type CertificateInfo } from '../x509/index.ts';
 
-/** Key algorithms the dev CA issues, named as SPIRE's `ca_key_type` values (facts §6.2). */
+/** Key algorithms the dev CA issues, named as SPIRE's `ca_key_type` values (SPIRE doc/spire_server.md). */
 export type KeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-4096';
 
 /** A key pair as node KeyObjects. */

@@ -35,7 +35,11 @@ export interface JwtAuthorityState {
   readonly privateKeyPkcs8Der: Buffer;
 }
 
-/** The claims the dev agent puts in a JWT-SVID (facts §5.3), plus any extra ones. */
+/**
+ * The claims the dev agent puts in a JWT-SVID, the ones SPIRE sets
+ * (BuildWorkloadJWTSVIDClaims in SPIRE pkg/server/credtemplate/builder.go),
+ * plus any extra ones.
+ */
 export interface JwtSvidClaims {
   sub: string;
   aud: readonly string[];
@@ -44,7 +48,8 @@ export interface JwtSvidClaims {
   [k: string]: unknown;
 }
 
-// SPIRE picks the JWS alg from the key type (facts §5.3).
+// SPIRE picks the JWS alg from the key type (JoseAlgFromPublicKey in SPIRE
+// pkg/common/cryptoutil/keys.go).
 const ALG_BY_KEY_TYPE: Readonly<Record<JwtKeyType, JwtSvidAlgorithm>> = {
   'ec-p256': 'ES256',
   'ec-p384': 'ES384',

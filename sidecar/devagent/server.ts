@@ -86,9 +86,11 @@ function bundleMapKey(map: Record<string, Buffer>): string {
 
 /**
  * A SpiffeWorkloadAPI gRPC server on one Unix socket, behaving like SPIRE's
- * agent endpoint (facts §1.4–1.6): security header check before anything
- * else, first stream message right away and a new one on every change,
- * bundle streams skip unchanged messages, WIT RPCs Unimplemented.
+ * agent endpoint (SPIFFE_Workload_Endpoint.md §3 and §6, SPIFFE_Workload_API.md
+ * §4.3; SPIRE pkg/agent/endpoints/middleware.go and workload/handler.go):
+ * security header check before anything else, first stream message right
+ * away and a new one on every change, bundle streams skip unchanged
+ * messages, WIT RPCs Unimplemented.
  *
  * Node cannot read a Unix socket's peer credentials, so there is no workload
  * attestation: whoever can open the socket gets its identity. The socket's
@@ -205,7 +207,8 @@ function handlers(backend: WorkloadApiBackend): UntypedServiceImplementation {
           msg = produce();
         } catch (err) {
           // SPIRE ends an open stream with PermissionDenied once the caller's
-          // last entry is gone (facts §1.6).
+          // last entry is gone (sendX509SVIDResponse in SPIRE
+          // pkg/agent/endpoints/workload/handler.go).
           finish(toStatus(err));
           return;
         }

@@ -33,8 +33,8 @@ const RESET_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', '
 
 /**
  * Maps any error from the upstream side to the status, body and label the
- * client sees: the one place each failure gets its HTTP meaning (STYLE.md
- * §4). 503 = no connection could be made, 504 = the upstream took too
+ * client sees: the one place each failure gets its HTTP meaning, so status,
+ * body and metric label can never disagree. 503 = no connection could be made, 504 = the upstream took too
  * long, 502 = it answered wrongly or is not who it must be, 400 = our client
  * sent something we cannot forward.
  */

@@ -251,11 +251,6 @@ export class HttpFront {
     else this.#perCaller.set(caller, n);
   }
 
-  /** Requests holding upstream capacity for `caller` (peer SPIFFE ID, '' for the local app). */
-  callerLoad(caller: string): number {
-    return this.#perCaller.get(caller) ?? 0;
-  }
-
   /** @internal Metrics, access log and drain accounting for a finished request. */
   requestDone(ex: Exchange, seconds: number): void {
     this.#inflight--;

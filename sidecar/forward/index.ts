@@ -4,7 +4,9 @@
  * per-request Exchange that streams a request to an upstream and the answer
  * back, upstream connection management (undici keep-alive pool, one HTTP/2
  * session per upstream, plain or SPIFFE mTLS dialers), hop-by-hop header
- * rules, error-to-status mapping, drain, and raw TCP joining.
+ * rules, error-to-status mapping, drain, and raw TCP joining. It bounds
+ * upstream work (per connection and per caller, request bodies that stall
+ * or crawl) and never lets a truncated request look complete upstream.
  *
  * It must not decide who may call whom: policy evaluation, routing tables
  * and identity headers are the callers' (inbound/outbound), and it never
@@ -40,6 +42,5 @@ export { formatHostPort, UPSTREAM_BUDGET_DEFAULTS } from './proxy-limits.ts';
 export { HeaderNameSet, DEFAULT_STRIPPED_REQUEST_HEADERS } from './header-name-set.ts';
 export { UploadWatch } from './upload-watch.ts';
 export type { WatchedUpload } from './upload-watch.ts';
-export { resetStream } from './stream-reset.ts';
 export type { HostPort, ProxyLimits } from './proxy-limits.ts';
 export { localBody } from './local-body.ts';

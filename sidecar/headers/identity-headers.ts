@@ -24,7 +24,8 @@ export type OutgoingHeaderObject = Record<string, string | readonly string[]>;
 const CONNECTION = 'connection';
 
 /**
- * The one place caller identity enters or leaves a request (STYLE.md §10):
+ * The one place caller identity enters or leaves a request, so stripping and
+ * setting cannot drift apart (docs/decisions/002-identity-headers.md):
  * inbound, every copy of both identity headers the caller sent is dropped
  * and ours appended; outbound, every copy the app sent is dropped. Names
  * match case-insensitively with '_' read as '-'; the default names are

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import { InboundEnforcement, type EnforcementObserver, type LocalAnswer, type RequestAuthenticator } from '../enforcement/index.ts';
@@ -12,6 +13,7 @@ import {
   H2Upstream,
   HttpFront,
   TcpDialer,
+  TunnelSet,
   formatHostPort,
   listenOn,
   stopListening,
@@ -24,6 +26,8 @@ import {
 } from '../forward/index.ts';
 import { AppSelector } from './app-ports.ts';
 import { createMtlsListener } from './mtls-listener.ts';
+import { OriginalPortApps } from './original-port-apps.ts';
+import { acceptTunnel } from './tcp-inbound.ts';
 
 /** Options of {@link createInbound}. */
 export interface InboundOptions {
@@ -57,15 +61,32 @@ export interface InboundOptions {
   readonly authenticator?: RequestAuthenticator | undefined;
   /** Keep the end user's credential for the app (default false). */
   readonly forwardToken?: boolean | undefined;
+  /**
+   * Request headers removed before the app besides the identity headers:
+   * method-override and original-URL headers by default, so the app runs
+   * the method and path that were authorized (docs/security.md).
+   */
+  readonly stripRequestHeaders?: readonly string[] | undefined;
   /** Token, dry-run and refusal counters. */
   readonly enforcementObserver?: EnforcementObserver | undefined;
   readonly metrics: ProxyMetrics;
   readonly limits: ProxyLimits;
   readonly logger?: Logger;
-  /** One info line per request (peer_id, dst, method, path, code, decision, reason, duration_ms). */
+  /** One info line per request (peer_id, dst, method, path, code, decision, rule, reason, subject, client_id, duration_ms; never the query). */
   readonly accessLog?: boolean;
   /** Time for certificate expiry checks and the drain deadline. */
   readonly clock?: Clock;
+  /**
+   * Transparent inbound: the port a redirected connection was originally
+   * dialled on (sidecar/transparent), or undefined when it was not
+   * redirected. When given, that port picks the app (see
+   * OriginalPortApps); without it, apps are chosen by Host.
+   */
+  readonly originalPort?: ((socket: Socket) => number | undefined) | undefined;
+  /** Original ports joined to the app as raw TCP after the connection check (with originalPort only). */
+  readonly opaquePorts?: readonly number[] | undefined;
+  /** The sidecar's own listener ports, refused as original ports. */
+  readonly reservedPorts?: readonly number[] | undefined;
 }
 
 /** One entry of {@link InboundOptions.appPorts}. */
@@ -105,10 +126,9 @@ export function createInbound(o: InboundOptions): ProxyListener {
           maxHeaderBytes: o.limits.maxHeaderBytes,
         });
   };
-  const apps = new AppSelector(
-    upstreamFor(o.app, o.appProtocol),
-    new Map((o.appPorts ?? []).map((a) => [a.port, upstreamFor(a.app, a.appProtocol)] as const)),
-  );
+  const defaultUpstream = upstreamFor(o.app, o.appProtocol);
+  const byPort = new Map((o.appPorts ?? []).map((a) => [a.port, upstreamFor(a.app, a.appProtocol)] as const));
+  const apps = new AppSelector(defaultUpstream, byPort);
 
   const enforcement = new InboundEnforcement({
     policy: o.policy,
@@ -120,6 +140,29 @@ export function createInbound(o: InboundOptions): ProxyListener {
     logger,
   });
 
+  // Transparent inbound: the app of each connection, by its original port.
+  const tunnels = new TunnelSet(clock);
+  const originalPorts =
+    o.originalPort === undefined
+      ? undefined
+      : new OriginalPortApps({
+          originalPort: o.originalPort,
+          app: o.app,
+          appProtocol: o.appProtocol,
+          appPorts: byPort,
+          defaultUpstream,
+          opaquePorts: o.opaquePorts ?? [],
+          reservedPorts: o.reservedPorts ?? [],
+          upstreamFor,
+          authorizeCaller: (peerId, peerAddress) => enforcement.decideConnection(peerId, peerAddress),
+          connectTimeoutMs: o.limits.connectTimeoutMs,
+          tunnels,
+          metrics: o.metrics,
+          logger,
+        });
+  const connApp = new WeakMap<ConnInfo, Upstream>();
+  const allApps = (): Upstream[] => [...apps.all(), ...(originalPorts?.upstreams() ?? [])];
+
   /** Sends the stage's verdict: the local answer, or the request to the app with the rewritten head. */
   const apply = (ex: Exchange, answer: LocalAnswer | null): void => {
     if (ex.clientGone) return;
@@ -129,7 +172,7 @@ export function createInbound(o: InboundOptions): ProxyListener {
       return;
     }
     o.metrics.authzDecision('allow', ex.conn.peerId);
-    ex.forwardTo(apps.pick(ex.authority));
+    ex.forwardTo(connApp.get(ex.conn) ?? apps.pick(ex.authority));
   };
 
   const route = (ex: Exchange): void => {
@@ -139,9 +182,25 @@ export function createInbound(o: InboundOptions): ProxyListener {
     else apply(ex, v);
   };
 
-  const front = new HttpFront({ direction: 'inbound', limits: o.limits, metrics: o.metrics, logger, accessLog: o.accessLog ?? false, clock, route });
+  const front = new HttpFront({
+    direction: 'inbound',
+    stripRequestHeaders: o.stripRequestHeaders,
+    limits: o.limits,
+    metrics: o.metrics,
+    logger,
+    accessLog: o.accessLog ?? false,
+    clock,
+    route,
+  });
 
   const onPeer = (socket: TLSSocket, peer: PeerIdentity): void => {
+    const byOriginal = originalPorts?.route(socket);
+    if (byOriginal?.kind === 'refuse') {
+      logger.warn({ peer_id: peer.id.toString(), original_port: byOriginal.port, reason: byOriginal.reason }, 'redirected connection refused');
+      socket.destroy();
+      return;
+    }
+    if (byOriginal?.kind === 'opaque') return acceptTunnel(socket, peer, byOriginal.end);
     let conn: ConnInfo;
     try {
       const r = callerIdentity({ id: peer.id, leafSha256Hex: peer.leafSha256Hex }, o.localId());
@@ -152,6 +211,7 @@ export function createInbound(o: InboundOptions): ProxyListener {
       socket.destroy();
       return;
     }
+    if (byOriginal?.kind === 'http') connApp.set(conn, byOriginal.upstream);
     socket.setNoDelay(true);
     o.metrics.connectionOpened('inbound');
     socket.once('close', () => o.metrics.connectionClosed('inbound'));
@@ -187,17 +247,18 @@ export function createInbound(o: InboundOptions): ProxyListener {
     stopAccepting: () => stopListening(server),
     async drain(deadlineMs) {
       await stopListening(server);
-      const r = await front.drain(deadlineMs);
+      const [r, t] = await Promise.all([front.drain(deadlineMs), tunnels.drain(deadlineMs)]);
       // After a cut, a connection may still wait on a request nobody wants.
-      if (r.abandoned > 0) for (const a of apps.all()) a.destroy();
-      else await Promise.all(apps.all().map((a) => a.close()));
-      return r;
+      if (r.abandoned > 0) for (const a of allApps()) a.destroy();
+      else await Promise.all(allApps().map((a) => a.close()));
+      return { abandoned: r.abandoned + t.abandoned };
     },
-    activeRequests: () => front.activeRequests(),
+    activeRequests: () => front.activeRequests() + tunnels.size,
     close() {
       if (server.listening) server.close();
       front.destroy();
-      for (const a of apps.all()) a.destroy();
+      tunnels.destroy();
+      for (const a of allApps()) a.destroy();
     },
   };
 }

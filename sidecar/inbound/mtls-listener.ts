@@ -78,11 +78,12 @@ export function createMtlsListener(o: MtlsListenerOptions): Server {
   });
   server.on('drop', () => o.logger.warn({ max_connections: o.limits.maxConnections }, 'connection refused: listener at maxConnections'));
   server.on('secureConnection', (socket: TLSSocket) => {
-    socket.on('error', noop);
+    socket.on('error', onSocketError);
     // A TLS 1.2 client may ask for a new handshake at any time (RFC 5746);
     // each costs the server a full handshake and may change the client
     // certificate under requests already authorized, so it is refused and
     // the connection closed (TLS 1.3 has no renegotiation, RFC 8446 §4.1).
+    // Node only reports the attempt as an 'error'; onSocketError closes.
     socket.disableRenegotiation();
     const peer = peerIdentity(socket);
     if (peer === undefined) {
@@ -94,4 +95,7 @@ export function createMtlsListener(o: MtlsListenerOptions): Server {
   return server;
 }
 
-function noop(): void {}
+/** Errors of accepted sockets are per connection; a refused renegotiation also ends the connection. */
+function onSocketError(this: TLSSocket, err: Error & { code?: string }): void {
+  if (err.code === 'ERR_TLS_RENEGOTIATION_DISABLED') this.destroy();
+}

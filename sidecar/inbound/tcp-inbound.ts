@@ -25,6 +25,55 @@ export interface TcpInboundOptions {
   readonly clock?: Clock;
 }
 
+/** What {@link acceptTunnel} needs: the connection check, where to go, and the bookkeeping. */
+export interface TunnelEnd {
+  readonly authorizeCaller: (peerId: SpiffeId, peerAddress: string | undefined) => Decision;
+  readonly dialer: TcpDialer;
+  readonly tunnels: TunnelSet;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+}
+
+/**
+ * Ends one verified mTLS connection in a raw TCP tunnel: when
+ * `authorizeCaller` allows the peer, its bytes are joined to a new
+ * connection from `dialer`; otherwise it is disconnected at once, before
+ * any of its bytes reach the target. Used by TCP tunnels and by the HTTP
+ * inbound for opaque ports.
+ */
+export function acceptTunnel(socket: TLSSocket, peer: PeerIdentity, t: TunnelEnd): void {
+  const peerId = peer.id.toString();
+  const d = t.authorizeCaller(peer.id, socket.remoteAddress);
+  if (!d.allow) {
+    t.metrics.authzDecision('deny', peerId);
+    t.logger.info({ peer_id: peerId, decision: 'deny', reason: d.reason, detail: d.detail }, 'tunnel denied');
+    socket.destroy();
+    return;
+  }
+  t.metrics.authzDecision('allow', peerId);
+  t.metrics.connectionOpened('inbound');
+  socket.once('close', () => t.metrics.connectionClosed('inbound'));
+  socket.pause();
+  const done = t.tunnels.add(socket);
+  t.dialer.dial((err, target) => {
+    if (err) {
+      t.logger.warn({ peer_id: peerId, reason: errorResponse(err).reason, err: err.message }, 'tunnel target unreachable');
+      socket.destroy();
+      done();
+      return;
+    }
+    if (socket.destroyed) {
+      target!.destroy();
+      done();
+      return;
+    }
+    t.tunnels.attach(socket, target as Socket);
+    joinStreams(socket, target!, done);
+    socket.resume();
+    t.logger.debug({ peer_id: peerId, decision: 'allow' }, 'tunnel open');
+  });
+}
+
 /**
  * A raw mTLS tunnel, inbound: verified callers that `authorizeCaller`
  * allows are joined byte for byte to `target`; others are disconnected
@@ -33,41 +82,9 @@ export interface TcpInboundOptions {
 export function createTcpInbound(o: TcpInboundOptions): ProxyListener {
   const logger = (o.logger ?? silentLogger).child({ component: 'tcp-inbound', dst: formatHostPort(o.target) });
   const clock = o.clock ?? systemClock;
-  const dialer = new TcpDialer(o.target, o.limits.connectTimeoutMs);
   const tunnels = new TunnelSet(clock);
-
-  const onPeer = (socket: TLSSocket, peer: PeerIdentity): void => {
-    const peerId = peer.id.toString();
-    const d = o.authorizeCaller(peer.id, socket.remoteAddress);
-    if (!d.allow) {
-      o.metrics.authzDecision('deny', peerId);
-      logger.info({ peer_id: peerId, decision: 'deny', reason: d.reason, detail: d.detail }, 'tunnel denied');
-      socket.destroy();
-      return;
-    }
-    o.metrics.authzDecision('allow', peerId);
-    o.metrics.connectionOpened('inbound');
-    socket.once('close', () => o.metrics.connectionClosed('inbound'));
-    socket.pause();
-    const done = tunnels.add(socket);
-    dialer.dial((err, target) => {
-      if (err) {
-        logger.warn({ peer_id: peerId, reason: errorResponse(err).reason, err: err.message }, 'tunnel target unreachable');
-        socket.destroy();
-        done();
-        return;
-      }
-      if (socket.destroyed) {
-        target!.destroy();
-        done();
-        return;
-      }
-      tunnels.attach(socket, target as Socket);
-      joinStreams(socket, target!, done);
-      socket.resume();
-      logger.debug({ peer_id: peerId, decision: 'allow' }, 'tunnel open');
-    });
-  };
+  const end: TunnelEnd = { authorizeCaller: o.authorizeCaller, dialer: new TcpDialer(o.target, o.limits.connectTimeoutMs), tunnels, metrics: o.metrics, logger };
+  const onPeer = (socket: TLSSocket, peer: PeerIdentity): void => acceptTunnel(socket, peer, end);
 
   const server = createMtlsListener({ svidSource: o.svidSource, bundleSource: o.bundleSource, limits: o.limits, metrics: o.metrics, logger, clock, onPeer });
 

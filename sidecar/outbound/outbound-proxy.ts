@@ -25,6 +25,10 @@ import type { LookupFunction } from 'node:net';
 import { guardedLookup } from './dial-guard.ts';
 import { RouteTable, parseAuthority } from './route-table.ts';
 import { routeOutbound, type TransparentOptions } from './transparent-route.ts';
+import type { JwtSvidTokens, TokenExchanger } from '../exchange/index.ts';
+import type { OutboundAnswer } from './outbound-answer.ts';
+import { OutboundCredentials } from './outbound-credentials.ts';
+import { OutboundTokenStep, type OutboundTokenOptions } from './token-mode.ts';
 
 /** One destination the app may call through the outbound listener. */
 export interface OutboundUpstreamOptions {
@@ -52,6 +56,8 @@ export interface OutboundUpstreamOptions {
    * so it is opt-in per route (docs/security.md).
    */
   readonly webSocket?: boolean | undefined;
+  /** What happens to the app's credentials on the way to this upstream (token-mode.ts); default `none`: removed. */
+  readonly token?: OutboundTokenOptions | undefined;
 }
 
 /** Options of {@link createOutbound}. */
@@ -74,6 +80,14 @@ export interface OutboundOptions {
    * name and port. Off when absent: only configured upstreams are reachable.
    */
   readonly transparent?: TransparentOptions | undefined;
+  /** RFC 8693 client for upstreams in `exchange` mode. */
+  readonly exchanger?: TokenExchanger | undefined;
+  /** This workload's JWT-SVIDs, for upstreams in `jwt-svid` mode. */
+  readonly jwtSvids?: JwtSvidTokens | undefined;
+  /** Further headers that carry tokens (besides `Authorization`), removed unless an upstream forwards credentials. */
+  readonly credentialHeaders?: readonly string[] | undefined;
+  /** Cookies that carry tokens, removed likewise. */
+  readonly credentialCookies?: readonly string[] | undefined;
 }
 
 /** A configured upstream in the route table; `dest` is null for a transparent pin (no address). */
@@ -83,6 +97,7 @@ interface ConfiguredRoute {
   readonly protocol: 'http1' | 'h2';
   readonly webSocket: boolean;
   readonly dest: Destination | null;
+  readonly token: OutboundTokenStep;
 }
 
 const DEFAULT_MAX_DESTINATIONS = 256;
@@ -150,6 +165,9 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     };
   };
 
+  const tokenServices = { credentials: new OutboundCredentials(o.credentialHeaders, o.credentialCookies), exchanger: o.exchanger, jwtSvids: o.jwtSvids };
+  const transparentToken = transparent ? new OutboundTokenStep('transparent', transparent.token, tokenServices) : undefined;
+
   const destinations: Destination[] = [];
   const entries = o.upstreams.map((u) => {
     const parsed = u.port === undefined ? parseAuthority(u.host) : undefined;
@@ -161,7 +179,8 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     }
     const dest = u.address === null ? null : destination(name, u.address, u.server, u.protocol, undefined);
     if (dest !== null) destinations.push(dest);
-    const value: ConfiguredRoute = { address: u.address, server: u.server, protocol: u.protocol, webSocket: u.webSocket === true, dest };
+    const token = new OutboundTokenStep(name, u.token, tokenServices);
+    const value: ConfiguredRoute = { address: u.address, server: u.server, protocol: u.protocol, webSocket: u.webSocket === true, dest, token };
     return { host, port, value };
   });
   const routes = new RouteTable(entries);
@@ -200,6 +219,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     const r = routeOutbound(ex.authority, routes, transparent);
     let d: Destination;
     let webSocket: boolean;
+    let token: OutboundTokenStep;
     switch (r.kind) {
       case 'refuse':
         ex.reject(r.status, r.message, r.reason);
@@ -207,10 +227,12 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
       case 'upstream':
         d = r.route.dest!;
         webSocket = r.route.webSocket;
+        token = r.route.token;
         break;
       case 'dial':
         d = dialledDestination(transparent!, r.host, r.port, r.pin);
         webSocket = r.pin !== undefined ? r.pin.webSocket : transparent!.webSocket === true;
+        token = r.pin !== undefined ? r.pin.token : transparentToken!;
         break;
     }
     if (ex.upgrade !== '' && !webSocket) {
@@ -218,6 +240,19 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
       return;
     }
     ex.headers = o.headers.outbound(ex.headers);
+    const v = token.apply(ex);
+    // A promise only when a token must be fetched (an exchange or a JWT-SVID not cached).
+    if (v instanceof Promise) void v.then((answer) => send(ex, d, answer));
+    else send(ex, d, v);
+  };
+
+  /** Sends the request to `d`, or the token step's answer instead. */
+  const send = (ex: Exchange, d: Destination, answer: OutboundAnswer | null): void => {
+    if (ex.clientGone) return;
+    if (answer !== null) {
+      ex.reject(answer.status, answer.body, answer.reason, answer.headers);
+      return;
+    }
     // Upgrades need HTTP/1.1; HTTP/2 requests (gRPC) keep HTTP/2 so trailers survive.
     const useH2 = ex.upgrade === '' && (d.protocol === 'h2' || ex instanceof H2Exchange);
     ex.forwardTo(useH2 ? d.h2 : d.h1);

@@ -2,6 +2,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { quoteUntrusted, type IdMatcher } from '../spiffe/index.ts';
 import type { HostPort } from '../forward/index.ts';
 import { parseAuthority, type RouteTable } from './route-table.ts';
+import type { OutboundTokenOptions } from './token-mode.ts';
 
 /**
  * Transparent mode of the outbound proxy (docs/config.md,
@@ -26,6 +27,8 @@ export interface TransparentOptions {
   readonly maxDestinations?: number | undefined;
   /** Whether WebSockets may be opened to hosts dialled by name (a pinned route decides for its host). Default false. */
   readonly webSocket?: boolean | undefined;
+  /** The app's credentials towards hosts dialled by name (a pinned route decides for its host). Default `none`: removed. */
+  readonly token?: OutboundTokenOptions | undefined;
 }
 
 /** What the route table holds per configured upstream. */
@@ -88,7 +91,7 @@ export function routeOutbound<T extends RouteTarget>(authority: string, routes: 
     return refuse(
       403,
       'ip_literal',
-      `${shown}: an IP address (${a.host}) names no workload, so there is no server identity to expect from it; call the service by name or configure an upstream for this address`,
+      `${shown}: an IP address names no workload, so there is no server identity to expect from it (the host is ${a.host}); call the service by name or configure an upstream for this address`,
     );
   }
   if (configured === undefined && !isDnsName(a.host)) return refuse(400, 'bad_host', `${shown}: not a DNS name`);

@@ -5,7 +5,8 @@ export type PolicyErrorCode = 'policy.invalid' | 'policy.syntax';
 
 /**
  * Raised when a policy document cannot be loaded. One error carries every
- * problem found (STYLE.md §4: fail once with all of them), each prefixed with
+ * problem found, so an operator fixes them all in one pass instead of one per
+ * run (config parsing does the same), each prefixed with
  * its location, e.g. `rules[2].from[0].id: invalid SPIFFE ID "...": ...`.
  */
 export class PolicyError extends SidecarError {

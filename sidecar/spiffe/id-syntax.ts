@@ -7,7 +7,11 @@ import { Buffer } from 'node:buffer';
 import { quoteUntrusted } from './quote-untrusted.ts';
 import { SpiffeIdError, type SpiffeIdErrorCode } from './spiffe-id-error.ts';
 
-/** The only accepted scheme prefix, compared byte for byte (see the Scheme row of facts §3). */
+/**
+ * The only accepted scheme prefix, compared byte for byte as go-spiffe v2
+ * spiffeid/id.go does: `SPIFFE://` is rejected although RFC 3986 §3.1 makes
+ * schemes case-insensitive.
+ */
 export const SPIFFE_SCHEME_PREFIX = 'spiffe://';
 /** SPIFFE-ID.md §2.3: implementations must handle IDs up to this many bytes; we refuse longer ones. */
 export const MAX_ID_BYTES = 2048;
@@ -100,7 +104,8 @@ function isDotSegment(path: string, start: number, len: number): boolean {
 
 /**
  * Splits and validates a full SPIFFE ID into its trust domain name and path.
- * Order (facts §3): empty, total length, scheme, trust domain (length, then
+ * Order (go-spiffe v2 spiffeid/id.go, plus the SPIFFE-ID.md §2.1 and §2.3
+ * lengths): empty, total length, scheme, trust domain (length, then
  * characters, then presence), path left to right.
  */
 export function parseIdParts(input: unknown): { trustDomain: string; path: string } {
@@ -120,7 +125,8 @@ export function parseIdParts(input: unknown): { trustDomain: string; path: strin
 /** Validates a bare trust domain name or, when it contains ':/', a full ID; returns the name. */
 export function parseTrustDomainName(input: unknown): string {
   requireString(input);
-  // facts §3, "Trust-domain parser input": ':/' means a full ID was given.
+  // As TrustDomainFromString in go-spiffe v2 spiffeid/trustdomain.go: ':/'
+  // means a full ID was given.
   if (input.includes(':/')) return parseIdParts(input).trustDomain;
   checkTrustDomainName(input, input);
   return input;

@@ -22,7 +22,7 @@ export class SpiffeId {
 
   /**
    * Parses and validates a SPIFFE ID. Throws SpiffeIdError with the code of
-   * the first rule broken, in go-spiffe's order (facts §3), after the
+   * the first rule broken, in go-spiffe's order (go-spiffe v2 spiffeid/id.go), after the
    * 2048-byte and 255-byte limits that go-spiffe leaves out.
    */
   static parse(input: string): SpiffeId {

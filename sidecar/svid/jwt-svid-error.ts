@@ -1,6 +1,9 @@
 import { SidecarError } from '../core/index.ts';
 
-/** Every reason a JWT-SVID can be rejected; one code per rule of JWT-SVID.md and facts §5. */
+/**
+ * Every reason a JWT-SVID can be rejected; one code per rule of JWT-SVID.md
+ * (§2–§3, Appendix A) and of go-spiffe v2 svid/jwtsvid/svid.go.
+ */
 export type JwtSvidErrorCode =
   | 'jwtsvid.malformed'
   | 'jwtsvid.alg_not_allowed'

@@ -33,7 +33,11 @@ export interface JwtSvidOptions {
   hint?: string;
 }
 
-/** Default clock-skew allowance, the same as go-spiffe and SPIRE (facts §5.2). */
+/**
+ * Default clock-skew allowance, the same as go-spiffe and SPIRE: both call
+ * go-jose's `Claims.Validate`, whose `DefaultLeeway` is one minute (go-spiffe v2
+ * svid/jwtsvid/svid.go, SPIRE pkg/common/jwtsvid/validate.go).
+ */
 export const DEFAULT_JWT_LEEWAY_SECONDS = 60;
 
 /** The only header parameters JWT-SVID.md §2 permits; any other MUST NOT appear. */

@@ -1,6 +1,6 @@
 import { SidecarError } from '../core/index.ts';
 
-/** Rules of an X509-SVID leaf certificate (X509-SVID.md §4, facts §4.1–4.2). */
+/** Rules of an X509-SVID leaf certificate (X509-SVID.md §2, §4 and §5.2; go-spiffe v2 svid/x509svid/svid.go). */
 export type X509LeafRuleCode =
   | 'x509svid.no_uri_san'
   | 'x509svid.multiple_uri_sans'

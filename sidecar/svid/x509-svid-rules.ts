@@ -11,8 +11,9 @@ export interface RuleFailure<C extends string> {
 
 /**
  * Checks the leaf rules shared by parsing our own SVID and verifying a
- * peer's, in go-spiffe's Parse order (facts §4.2) with the spec's keyUsage
- * presence and criticality (X509-SVID.md §4.3) checked before its bits.
+ * peer's, in go-spiffe's Parse order (go-spiffe v2 svid/x509svid/svid.go)
+ * with the spec's keyUsage presence and criticality (X509-SVID.md §4.3)
+ * checked before its bits.
  * Returns the leaf's SPIFFE ID or the first rule broken.
  */
 export function checkLeaf(leaf: CertificateInfo): { id: SpiffeId } | { failure: RuleFailure<X509LeafRuleCode> } {

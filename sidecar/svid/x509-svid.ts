@@ -13,7 +13,7 @@ import {
 import { X509SvidError, type X509SvidErrorCode } from './x509-svid-error.ts';
 import { checkLeaf, checkSigningCert, type RuleFailure } from './x509-svid-rules.ts';
 
-/** Key algorithms go-spiffe accepts for an SVID key (facts §4.2 rule 7). */
+/** Key algorithms go-spiffe accepts for an SVID key (keyMatches in go-spiffe v2 svid/x509svid/svid.go). */
 const SUPPORTED_KEY_TYPES = new Set(['rsa', 'ec', 'ed25519']);
 
 let construct: (id: SpiffeId, certs: readonly CertificateInfo[], key: KeyObject, hint: string) => X509Svid;
@@ -34,7 +34,7 @@ export class X509Svid {
   readonly hint: string;
   /** The leaf's notBefore. */
   readonly notBefore: Date;
-  /** The leaf's notAfter (SPIRE caps it at the CA's expiry, facts §4.4). */
+  /** The leaf's notAfter (SPIRE caps it at the CA's expiry, SPIRE pkg/server/credtemplate/builder.go). */
   readonly notAfter: Date;
   readonly #privateKey: KeyObject;
 
@@ -105,9 +105,9 @@ export interface X509SvidSource {
  * Parses this workload's X509-SVID from the Workload API encoding: the chain
  * as concatenated DER (leaf first) and the key as PKCS#8 DER.
  *
- * Checks, in this order (go-spiffe Parse, facts §4.2, plus the spec's
- * keyUsage presence and criticality): at least one certificate; the leaf
- * rules of {@link checkLeaf}; every further certificate is a CA with a
+ * Checks, in this order (go-spiffe v2 svid/x509svid/svid.go ParseRaw, plus
+ * X509-SVID.md §4.3's keyUsage presence and criticality): at least one
+ * certificate; the leaf rules of {@link checkLeaf}; every further certificate is a CA with a
  * critical keyUsage holding keyCertSign; then the key is present, decodable,
  * RSA/EC/Ed25519, and matches the leaf. Dates and signatures are not checked
  * here (a peer verifies them); throws X509SvidError.

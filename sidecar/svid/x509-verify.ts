@@ -36,12 +36,12 @@ const sharedCache = new CertificateCache();
  * Authenticates a peer from the certificates it presented in TLS (DER, leaf
  * first) and returns its SPIFFE ID. Authorization is a separate step.
  *
- * Order (facts §4.3, X509-SVID.md §4–5): leaf rules (one URI SAN, valid ID,
- * non-root path, not a CA, critical keyUsage with digitalSignature and
- * without keyCertSign/cRLSign); then the bundle of the peer's OWN trust
- * domain (Workload API spec §4.6; no bundle means untrusted); then a path
- * from the leaf through the presented intermediates to a root of that bundle,
- * tried by issuer name (AKI match first) and signature; then on that path:
+ * Order (go-spiffe v2 svid/x509svid/verify.go, X509-SVID.md §4–5): leaf rules
+ * (one URI SAN, valid ID, non-root path, not a CA, critical keyUsage with
+ * digitalSignature and without keyCertSign/cRLSign); then the bundle of the
+ * peer's OWN trust domain (SPIFFE_Workload_API.md §4.6; no bundle means
+ * untrusted); then a path from the leaf through the presented intermediates
+ * to a root of that bundle, tried by issuer name (AKI match first) and signature; then on that path:
  * every certificate valid at `at` including the root (no leeway), each
  * intermediate a CA with critical keyUsage keyCertSign, pathLenConstraint,
  * no unhandled critical extension, and name constraints. When several paths
@@ -52,7 +52,8 @@ const sharedCache = new CertificateCache();
  * non-root leaf path and digitalSignature on the leaf (the spec requires them
  * for authentication; go-spiffe checks them only when parsing its own SVID),
  * a critical keyUsage on leaf and intermediates, and keyCertSign on
- * intermediates (Go's chain builder ignores keyUsage, facts §7 item 5); a
+ * intermediates (go-spiffe v2 svid/x509svid/verify.go hands the chain to Go's
+ * crypto/x509 `Certificate.Verify`, which ignores keyUsage bits); a
  * leaf that is itself a bundle certificate is not accepted; URI name
  * constraints follow RFC 5280 exactly (see x509-name-constraints.ts), and
  * unsupported constraint forms fail closed. Like go-spiffe, EKU is not

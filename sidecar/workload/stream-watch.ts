@@ -42,7 +42,8 @@ export interface StreamWatchDeps<M, T> {
 
 /**
  * Keeps one server-streaming Workload API call alive: reads messages,
- * reconnects with backoff when the stream ends (facts §1.6, §2.1), stops on
+ * reconnects with backoff when the stream ends (SPIFFE_Workload_API.md §4.2,
+ * SPIFFE_Workload_Endpoint.md §6; go-spiffe v2 workloadapi/client.go), stops on
  * fatal statuses or cancel().
  *
  * A message that fails validation is reported and skipped, but the stream

@@ -118,7 +118,7 @@ let loaded: WorkloadApiProto | undefined;
 /**
  * Loads workload.proto once per process and returns the `SpiffeWorkloadAPI`
  * service definition (method paths `/SpiffeWorkloadAPI/<Method>`; the proto
- * has no package, facts §1.1).
+ * has no package, see the header of sidecar/workload/proto/workload.proto).
  */
 export function loadWorkloadApiProto(): WorkloadApiProto {
   if (loaded) return loaded;

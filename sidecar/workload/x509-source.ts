@@ -26,7 +26,7 @@ export interface X509SourceOptions {
   readonly logger?: Logger;
   /** Chooses the default SVID; wins over `hint`. */
   readonly picker?: X509SvidPicker;
-  /** Default SVID = the first one with this hint. Without picker or hint: svids[0] (spec §4.4). */
+  /** Default SVID = the first one with this hint. Without picker or hint: svids[0] (SPIFFE_Workload_API.md §8). */
   readonly hint?: string;
   /** Aborts create() while it waits for the first update. */
   readonly signal?: AbortSignal;
@@ -57,8 +57,9 @@ type Listeners = {
  * Semantics (spec §4.3–4.4): every message replaces the whole state, so a
  * trust domain missing from a later message is dropped. A message that fails
  * validation changes nothing. PermissionDenied drops the SVIDs and bundles
- * (the spec says stop using what was redacted; go-spiffe keeps them, facts
- * §7.3) while the watch keeps retrying.
+ * (SPIFFE_Workload_Endpoint.md §6 and SPIFFE_Workload_API.md §4.4 say stop
+ * using what was redacted; go-spiffe v2 workloadapi/watcher.go only reports the
+ * error, so its X509Source keeps them) while the watch keeps retrying.
  */
 export class X509Source implements X509SvidSource, X509BundleSource {
   readonly #client: WorkloadApiClient;

@@ -295,7 +295,7 @@ export function splitDerCertificates(concatenated: Uint8Array): Buffer[] {
 
 /**
  * Returns the DER of every `CERTIFICATE` block in `pem`, in order. Other
- * block types are skipped (go-spiffe does the same, facts §4.2). A block
+ * block types are skipped (as go-spiffe v2 internal/pemutil/pem.go does). A block
  * whose content is not exactly one DER SEQUENCE is an error naming its index
  * among the certificates.
  */

@@ -69,7 +69,7 @@ export function caSpec(td: string, overrides: SpecOverrides = {}): CertificateSp
   );
 }
 
-/** SPIRE's workload profile (facts §4.4) for `id`, valid T0−10s..T0+1h. */
+/** SPIRE's workload profile (SPIRE pkg/server/credtemplate/builder.go) for `id`, valid T0−10s..T0+1h. */
 export function leafSpec(id: string, overrides: SpecOverrides = {}): CertificateSpec {
   return merge(
     {

@@ -42,6 +42,8 @@ command -v go >/dev/null || { echo "install-deps: the Go toolchain is required t
 if [[ ! -x node_modules/.bin/node || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund >&2
 fi
+# The original-destination addon transparent mode needs (plain cc, no node-gyp).
+./native/original-dst/build.sh
 ./test/support/install-spire.sh >/dev/null
 # ghostunnel, the Go anchor of `make bench` (built once, like SPIRE).
 ./bench/install-ghostunnel.sh >/dev/null

@@ -67,6 +67,8 @@ export interface StartOidcProviderOptions {
   readonly clients?: readonly OidcClientConfig[];
   /** Default access token lifetime, seconds (default 600). */
   readonly accessTokenTtlSeconds?: number;
+  /** A JWK Set (JSON text, e.g. a trust domain's JWT bundle) that verifies RFC 8693 actor tokens. */
+  readonly actorJwks?: string;
 }
 
 /** A running authorization server and its helpers. */
@@ -162,6 +164,7 @@ export async function startOidcProvider(opts: StartOidcProviderOptions = {}): Pr
     resources,
     ...(opts.tls ? { tls: { certPem: opts.tls.certPem, keyPem: opts.tls.keyPem, clientCaPem: opts.tls.clientCaPem } } : {}),
     ...(opts.accessTokenTtlSeconds !== undefined ? { accessTokenTtlSeconds: opts.accessTokenTtlSeconds } : {}),
+    ...(opts.actorJwks !== undefined ? { actorJwks: JSON.parse(opts.actorJwks) as { keys: Record<string, unknown>[] } } : {}),
   };
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config), { mode: 0o600 });

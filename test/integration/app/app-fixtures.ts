@@ -83,6 +83,8 @@ export interface PairOptions {
   readonly common?: Record<string, unknown>;
   /** Extra top-level keys for the backend's config only (e.g. auth). */
   readonly backend?: Record<string, unknown>;
+  /** Extra keys for the frontend's upstream route (e.g. `token: forward`; the default token mode removes the app's credentials). */
+  readonly upstream?: Record<string, unknown>;
   readonly waitReady?: boolean;
 }
 
@@ -110,7 +112,7 @@ export async function startPair(cleanup: Cleanup, o: PairOptions): Promise<Pair>
       config: {
         ...o.common,
         spiffe: { endpointSocket: o.agent.address('frontend') },
-        outbound: { listen: `127.0.0.1:${outboundPort}`, upstreams: [{ host: 'backend', address: `127.0.0.1:${inboundPort}`, serverId: BACKEND_ID }] },
+        outbound: { listen: `127.0.0.1:${outboundPort}`, upstreams: [{ host: 'backend', address: `127.0.0.1:${inboundPort}`, serverId: BACKEND_ID, ...o.upstream }] },
       },
     }),
   ]);

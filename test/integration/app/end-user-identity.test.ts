@@ -49,6 +49,8 @@ before(async () => {
   pair = await startPair(cleanup, {
     agent,
     inbound: { policyFile },
+    // The test plays the frontend app holding the user's token: it must reach the backend's sidecar as sent.
+    upstream: { token: 'forward' },
     backend: {
       auth: {
         jwt: [{ name: 'corp', issuer: as.issuer, discovery: true, audiences: [JWT_RESOURCE], requireTyp: 'at+jwt' }],

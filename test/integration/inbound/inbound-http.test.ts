@@ -272,7 +272,7 @@ describe('app failures and limits', () => {
     await mtlsH1Request(port, client, { path: '/logged?token=secret' });
     const line = logger.lines.find((l) => l.msg === 'request');
     assert.ok(line);
-    assert.deepEqual(Object.keys(line.obj).sort(), ['code', 'component', 'decision', 'dst', 'duration_ms', 'method', 'path', 'peer_id', 'reason']);
+    assert.deepEqual(Object.keys(line.obj).sort(), ['client_id', 'code', 'component', 'decision', 'dst', 'duration_ms', 'method', 'path', 'peer_id', 'reason', 'rule', 'subject']);
     assert.equal(line.obj['path'], '/logged');
     assert.equal(line.obj['peer_id'], CLIENT_ID);
     assert.equal(line.obj['decision'], 'allow');

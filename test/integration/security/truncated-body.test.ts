@@ -6,6 +6,11 @@
  * original-URL headers are stripped, and TLS 1.2 renegotiation is refused.
  * Backends: Node's http and http2 servers and hypercorn (which serves
  * HTTP/1.1 and h2c on one port).
+ *
+ * The rows to HTTP/2 apps failed before forward/stream-reset.ts and the
+ * body-completeness checks (the app saw END_STREAM); the rows to HTTP/1.1
+ * apps held already (undici closes the connection when the body it reads
+ * breaks off) and stay as regression rows for the body plumbing.
  */
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,8 +66,15 @@ const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 // ---- an HTTP/1.1 body that breaks off ---------------------------------------
 
-for (const kind of ['node http2', 'hypercorn h2c', 'node http', 'hypercorn h1'] as const) {
-  for (const framing of ['chunked', 'content-length'] as const) {
+// Chunked to every backend; content-length only to HTTP/1.1 apps, as an HTTP/2
+// app refuses a body shorter than its content-length on its own.
+for (const [kind, framings] of [
+  ['node http2', ['chunked']],
+  ['hypercorn h2c', ['chunked']],
+  ['node http', ['chunked', 'content-length']],
+  ['hypercorn h1', ['chunked', 'content-length']],
+] as const) {
+  for (const framing of framings) {
     test(`HTTP/1.1 ${framing} body broken off by the client → ${kind}: the app never sees a complete request`, async (t) => {
       const s0 = await behindInbound(t, kind);
       if (s0 === undefined) return;
@@ -149,13 +161,16 @@ test('TLS 1.2 client-initiated renegotiation is refused on the inbound listener'
   await once(s, 'secureConnect');
   assert.equal(s.getProtocol(), 'TLSv1.2');
   const closed = once(s, 'close').then(() => 'closed' as const);
-  const outcome = await Promise.race([
-    new Promise<'accepted' | 'refused'>((resolve) => {
-      const started = s.renegotiate({ rejectUnauthorized: false }, (err) => resolve(err ? 'refused' : 'accepted'));
-      if (!started) resolve('refused');
-    }),
-    closed,
-  ]);
+  const outcome = await within(
+    Promise.race([
+      new Promise<'accepted' | 'refused'>((resolve) => {
+        const started = s.renegotiate({ rejectUnauthorized: false }, (err) => resolve(err ? 'refused' : 'accepted'));
+        if (!started) resolve('refused');
+      }),
+      closed,
+    ]),
+    5000,
+  );
   assert.notEqual(outcome, 'accepted', 'the server renegotiated');
   // Nothing goes through that connection afterwards.
   await within(closed, 5000);

@@ -329,6 +329,8 @@ const good: GoodRow[] = [
         appPorts: [],
         policy: { kind: 'sameTrustDomain' },
         webSocket: false,
+        transparent: false,
+        opaquePorts: [],
       });
     },
   },
@@ -369,6 +371,8 @@ const good: GoodRow[] = [
         appPorts: [],
         policy: { kind: 'file', path: '/b.yaml' },
         webSocket: false,
+        transparent: false,
+        opaquePorts: [],
       });
     },
   },
@@ -448,7 +452,7 @@ const good: GoodRow[] = [
     name: 'transparent enabled: own trust domain, any port, no upstreams needed',
     input: base({ outbound: { transparent: { enabled: true } } }),
     check: (c) => {
-      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null, webSocket: false });
+      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null, webSocket: false, token: { mode: 'none', audience: null, scope: null } });
       assert.deepEqual(c.outbound?.upstreams, []);
     },
   },
@@ -482,7 +486,7 @@ const good: GoodRow[] = [
     env: { SPIFFE_SIDECAR_TRANSPARENT: 'true' },
     check: (c) => {
       assert.deepEqual(c.outbound?.listen, { host: '127.0.0.1', port: 15001 });
-      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null, webSocket: false });
+      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null, webSocket: false, token: { mode: 'none', audience: null, scope: null } });
     },
   },
   {

@@ -24,13 +24,16 @@ describe('redactedConfig', () => {
       appPorts: [],
       policy: { kind: 'sameTrustDomain' },
       webSocket: false,
+      transparent: false,
+      opaquePorts: [],
     });
     assert.deepEqual(out['outbound'], {
       listen: '127.0.0.1:15001',
       upstreams: [
-        { host: 'backend', port: 8080, address: '10.0.0.5:15006', server: { kind: 'oneOf', ids: ['spiffe://example.org/a'] }, protocol: 'http1', webSocket: false },
+        { host: 'backend', port: 8080, address: '10.0.0.5:15006', server: { kind: 'oneOf', ids: ['spiffe://example.org/a'] }, protocol: 'http1', webSocket: false, token: { mode: 'none', audience: null, scope: null } },
       ],
       transparent: null,
+      tokenExchange: null,
     });
   });
 

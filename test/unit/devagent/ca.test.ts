@@ -20,7 +20,7 @@ function caError(code: CaErrorCode) {
   };
 }
 
-test('issued leaf follows SPIRE’s workload profile (facts §4.4)', async () => {
+test('issued leaf follows SPIRE’s workload profile (pkg/server/credtemplate/builder.go)', async () => {
   const clock = new ManualClock(T0);
   const ca = await CertificateAuthority.create({ trustDomain: TD, clock });
   clock.advance(5 * SECOND);

@@ -41,11 +41,11 @@ const rows: { name: string; authority: string; transparent: TransparentOptions |
   { name: 'IP literal without port', authority: '10.0.0.5', transparent, want: { refuse: 403, reason: 'ip_literal' } },
   { name: 'IP literal with a configured pin is dialled', authority: '10.0.0.7:8080', transparent, want: { dial: '10.0.0.7:8080', pin: 'legacy-ip' } },
   // Every other spelling of an address is the same literal (issue 12): 403, never a DNS name to resolve.
-  { name: 'IPv4 as one decimal number', authority: '2130706433:8080', transparent, want: { refuse: 403, reason: 'ip_literal', message: /\(127\.0\.0\.1\)/ } },
+  { name: 'IPv4 as one decimal number', authority: '2130706433:8080', transparent, want: { refuse: 403, reason: 'ip_literal', message: /the host is 127\.0\.0\.1\)/ } },
   { name: 'IPv4 as one hex number', authority: '0x7f000001:8080', transparent, want: { refuse: 403, reason: 'ip_literal' } },
   { name: 'IPv4 with two parts', authority: '127.1:8080', transparent, want: { refuse: 403, reason: 'ip_literal' } },
   { name: 'IPv4 with an octal part', authority: '0177.0.0.1:8080', transparent, want: { refuse: 403, reason: 'ip_literal' } },
-  { name: 'IPv4 10.5 is 10.0.0.5', authority: '10.5:8080', transparent, want: { refuse: 403, reason: 'ip_literal', message: /\(10\.0\.0\.5\)/ } },
+  { name: 'IPv4 10.5 is 10.0.0.5', authority: '10.5:8080', transparent, want: { refuse: 403, reason: 'ip_literal', message: /the host is 10\.0\.0\.5\)/ } },
   { name: 'IPv4 167772165 is 10.0.0.5', authority: '167772165:8080', transparent, want: { refuse: 403, reason: 'ip_literal' } },
   { name: 'IPv4 with a trailing dot', authority: '10.0.0.5.:8080', transparent, want: { refuse: 403, reason: 'ip_literal' } },
   { name: 'IPv4 spelled differently, no port', authority: '0x7f.1', transparent, want: { refuse: 403, reason: 'ip_literal' } },

@@ -18,7 +18,8 @@ function expectCode(input: () => unknown, code: SpiffeIdErrorCode): void {
   });
 }
 
-// One row per rule of SPIFFE-ID.md §2 as summarised in facts §3.
+// One row per rule of SPIFFE-ID.md §2 (§2.1 trust domain, §2.2 path, §2.3
+// length), with go-spiffe v2 spiffeid/id.go's order and byte-exact scheme.
 const rows: Row[] = [
   // Valid shapes.
   { name: 'trust domain own ID (no path)', input: 'spiffe://td', td: 'td', path: '' },

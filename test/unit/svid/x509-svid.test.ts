@@ -52,8 +52,8 @@ test('parseX509Svid accepts a SPIRE-shaped SVID with an intermediate', () => {
   assert.equal(parseX509Svid(chain, key).hint, '');
 });
 
-// One row per rule, in go-spiffe's Parse order (facts §4.2) plus the spec's
-// keyUsage presence/criticality. Each input is valid except for its one defect,
+// One row per rule, in go-spiffe's Parse order (go-spiffe v2
+// svid/x509svid/svid.go) plus the spec's keyUsage presence/criticality. Each input is valid except for its one defect,
 // so removing the check makes the row fail.
 const rows: Array<{ rule: string; code: X509SvidErrorCode; input: () => { chain: Buffer; key: Buffer } }> = [
   { rule: 'at least one certificate', code: 'x509svid.no_certificates', input: () => ({ chain: Buffer.alloc(0), key: chainWithLeaf({}).key }) },
@@ -100,7 +100,7 @@ for (const row of rows) {
   });
 }
 
-test('parseX509Svid leaves dates, EKU and signatures to the verifier (facts §4.2)', () => {
+test('parseX509Svid leaves dates, EKU and signatures to the verifier (as go-spiffe x509svid.Parse does)', () => {
   const expired = chainWithLeaf({ notBefore: new Date(0), notAfter: new Date(1000), extKeyUsage: undefined });
   assert.equal(parseX509Svid(expired.chain, expired.key).id.toString(), ID);
   const stranger = makeLeaf(makeRoot('other.org'), ID);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { classifyStatus, statusError, statusName } from '../../../sidecar/workload/index.ts';
 
-// Status → reaction, Workload Endpoint spec §6 / facts §1.6. The spec names
+// Status → reaction, SPIFFE_Workload_Endpoint.md §6 and Appendix A. The spec names
 // four codes; everything else is treated as a transient agent problem.
 const table: { code: number; name: string; action: string; errorCode: string }[] = [
   { code: status.INVALID_ARGUMENT, name: 'InvalidArgument', action: 'fatal', errorCode: 'workload.fatal_status' },

@@ -1,0 +1,126 @@
+import { Buffer } from 'node:buffer';
+import { Agent } from 'undici';
+import { describeError } from '../core/index.ts';
+import type { ClientSecretFile } from './client-secret-file.ts';
+import { TokenExchangeError } from './token-exchange-error.ts';
+import type { ExchangeClientAuth } from './token-exchange-options.ts';
+
+/** The sidecar's certificate chain and key (its X509-SVID) for RFC 8705 client authentication. */
+export interface TlsClientCertificate {
+  readonly certChainPem: string;
+  readonly keyPem: string;
+}
+
+/** A reply of the token endpoint: status and the whole body (bounded). */
+export interface TokenEndpointReply {
+  readonly status: number;
+  readonly body: Buffer;
+}
+
+/** Options of {@link TokenEndpointTransport}. */
+export interface TokenEndpointTransportOptions {
+  readonly endpoint: URL;
+  readonly clientAuth: ExchangeClientAuth;
+  readonly secret: ClientSecretFile | undefined;
+  /** Read per new connection pool; a new object (SVID rotation) gets a new pool. */
+  readonly clientCertificate: (() => TlsClientCertificate) | undefined;
+  readonly ca: string | undefined;
+  readonly timeoutMs: number;
+  readonly maxBodyBytes: number;
+}
+
+/**
+ * Form POSTs to one token endpoint with the configured client
+ * authentication: HTTP Basic or form fields with a secret (RFC 6749
+ * §2.3.1), or the SVID as the TLS client certificate with `client_id` in
+ * the form (RFC 8705 §2). Bounded in time and size; every failure to get a
+ * reply is 'exchange.unavailable', naming the endpoint without secrets.
+ */
+export class TokenEndpointTransport {
+  readonly #o: TokenEndpointTransportOptions;
+  #agent: Agent | undefined;
+  #cert: TlsClientCertificate | undefined;
+  #closed = false;
+
+  constructor(o: TokenEndpointTransportOptions) {
+    this.#o = o;
+  }
+
+  /** POSTs `form` with client authentication added. */
+  async post(form: URLSearchParams): Promise<TokenEndpointReply> {
+    const o = this.#o;
+    const where = `POST ${o.endpoint.origin}${o.endpoint.pathname}`;
+    const fail = (why: string, cause?: unknown): TokenExchangeError =>
+      new TokenExchangeError('exchange.unavailable', `exchange: ${where} ${why}`, cause === undefined ? {} : { cause });
+    if (this.#closed) throw fail('not sent: the client is closed');
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    const auth = o.clientAuth;
+    if (auth.method === 'client_secret_basic') headers['authorization'] = basicAuthorization(auth.clientId, o.secret!.value);
+    else {
+      form.set('client_id', auth.clientId);
+      if (auth.method === 'client_secret_post') form.set('client_secret', o.secret!.value);
+    }
+    let agent: Agent;
+    try {
+      agent = this.#currentAgent();
+    } catch (cause) {
+      throw fail(`not sent: no client certificate (${describeError(cause)})`, cause);
+    }
+    const signal = AbortSignal.timeout(o.timeoutMs);
+    try {
+      const res = await agent.request({ origin: o.endpoint.origin, path: o.endpoint.pathname, method: 'POST', headers, body: form.toString(), signal });
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for await (const chunk of res.body) {
+        total += (chunk as Buffer).length;
+        if (total > o.maxBodyBytes) {
+          res.body.destroy();
+          throw fail(`answered with more than ${o.maxBodyBytes} bytes`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return { status: res.statusCode, body: Buffer.concat(chunks, total) };
+    } catch (err) {
+      if (err instanceof TokenExchangeError) throw err;
+      if (signal.aborted) throw fail(`did not complete within ${o.timeoutMs} ms`, err);
+      throw fail(`failed: ${describeError(err)}`, err);
+    }
+  }
+
+  /** Closes the connections; later calls fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const a = this.#agent;
+    this.#agent = undefined;
+    await a?.destroy();
+  }
+
+  #currentAgent(): Agent {
+    const certOf = this.#o.clientCertificate;
+    const tls = this.#o.clientAuth.method === 'tls_client_auth' || this.#o.clientAuth.method === 'self_signed_tls_client_auth';
+    const cert = tls && certOf !== undefined ? certOf() : undefined;
+    if (tls && cert === undefined) throw new Error('the TLS client authentication methods need the SVID');
+    if (this.#agent === undefined || cert !== this.#cert) {
+      // Open connections keep the certificate they were made with; new ones present the current SVID.
+      const old = this.#agent;
+      this.#agent = new Agent({
+        connect: {
+          timeout: this.#o.timeoutMs,
+          ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),
+          ...(cert !== undefined ? { cert: cert.certChainPem, key: cert.keyPem } : {}),
+        },
+        headersTimeout: this.#o.timeoutMs,
+        bodyTimeout: this.#o.timeoutMs,
+      });
+      this.#cert = cert;
+      void old?.close().catch(() => undefined);
+    }
+    return this.#agent;
+  }
+}
+
+/** RFC 6749 §2.3.1: id and secret are form-urlencoded, joined with ':' and base64-encoded. */
+export function basicAuthorization(clientId: string, secret: string): string {
+  const enc = (s: string): string => new URLSearchParams([['', s]]).toString().slice(1);
+  return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`;
+}

@@ -1,0 +1,14 @@
+/**
+ * transparent: what the kernel knows about an intercepted connection. Reads
+ * the original destination of a connection that iptables REDIRECTed to one
+ * of our listeners, through a small Node-API addon built from
+ * native/original-dst (docs/decisions/011-original-destination.md).
+ *
+ * Must not make routing or authorization decisions (the proxies do), load
+ * the addon before transparent mode asks for it, or depend on anything but
+ * `core`.
+ */
+export { originalDestination, loadOriginalDestination, ORIGINAL_DESTINATION_ADDON, ORIGINAL_DESTINATION_BUILD_COMMAND } from './original-destination.ts';
+export type { OriginalDestination } from './original-destination.ts';
+export { OriginalDestinationError } from './original-destination-error.ts';
+export type { OriginalDestinationErrorCode } from './original-destination-error.ts';
