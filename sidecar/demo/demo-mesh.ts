@@ -231,7 +231,12 @@ function sidecarConfigs(dir: string, p: Ports, policyFile: string, backendExtra:
   const socket = (w: Workload): string => `unix://${join(dir, `${w}.sock`)}`;
   const backendRoute = { host: 'backend', address: `127.0.0.1:${p.beIn}`, serverId: ID.backend };
   return {
-    frontend: { spiffe: { endpointSocket: socket('frontend') }, outbound: { listen: `127.0.0.1:${p.feOut}`, upstreams: [backendRoute] }, admin: { listen: `127.0.0.1:${p.feAdmin}` } },
+    // The frontend passes its users' tokens on (the default, `none`, removes them before the network).
+    frontend: {
+      spiffe: { endpointSocket: socket('frontend') },
+      outbound: { listen: `127.0.0.1:${p.feOut}`, upstreams: [{ ...backendRoute, token: 'forward' }] },
+      admin: { listen: `127.0.0.1:${p.feAdmin}` },
+    },
     backend: {
       spiffe: { endpointSocket: socket('backend') },
       inbound: { listen: `127.0.0.1:${p.beIn}`, app: `127.0.0.1:${p.beApp}`, policyFile },

@@ -1,9 +1,10 @@
 /**
  * inbound: the mTLS side of the sidecar. Accepts peer sidecars' mTLS
  * (SVID verified by sidecar/tls against own and federated bundles),
- * authorizes each request or tunnel with the policy, sets the caller's
- * identity headers for the app, and forwards to the local app (or, by the
- * port the caller addressed, to one of the configured app ports).
+ * has each request or tunnel decided by the enforcement stage (token,
+ * policy, identity headers), and forwards to the local app: by the port
+ * the caller addressed, or in transparent mode by the connection's
+ * original destination port (opaque ports as raw TCP).
  *
  * Must not originate connections to other workloads (that is outbound),
  * read identity from request headers, or hold policy state of its own: the
