@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { createAdminServer, type AdminServer, type Readiness } from './admin/index.ts';
+import { AuditLog, type AuditWriter } from './audit/index.ts';
 import { formatAddress, peerIdMatcher, redactedConfig, type Address, type Config, type Upstream } from './config/index.ts';
 import { describeError, errorCode, systemClock, type Clock, type Logger, type TimerHandle } from './core/index.ts';
 import type { ProxyListener } from './forward/index.ts';
@@ -23,6 +24,7 @@ import type { SpiffeId } from './spiffe/index.ts';
 import { AppError, ConnectionTrackingClient, EndUserAuth, IdentityHolder, JwtBundleHolder, Policies, svidDebug } from './runtime/index.ts';
 import { matchMemberOf } from './spiffe/index.ts';
 import { loadOriginalDestination, originalDestination } from './transparent/index.ts';
+import { loadTracing, type Tracing } from './tracing/index.ts';
 import type { X509Svid, X509SvidSource } from './svid/index.ts';
 import { JwtSource, X509Source, type BackoffOptions, type X509SourceUpdate } from './workload/index.ts';
 
@@ -43,6 +45,11 @@ export interface SidecarDeps {
   readonly policyPollMs?: number;
   /** Reconnect backoff of the Workload API stream (default 250 ms growing to 5 s). */
   readonly workloadBackoff?: BackoffOptions;
+  /**
+   * Where audit lines go when config.log.audit is on (the CLI: stdout).
+   * Absent: through `logger` at info, as the `audit` field (docs/audit-log.md).
+   */
+  readonly auditOut?: AuditWriter | undefined;
 }
 
 /** One listener of the sidecar, for readiness and logs. */
@@ -211,6 +218,18 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
   if (endUserAuth !== undefined) enforcementObserver.trackKeySets(() => endUserAuth.authenticator.status(), () => clock.now());
   const common = { metrics, limits: config.limits, clock, logger: log, svidSource: identity, bundleSource: identity } as const;
   const exchangeObserver = new ExchangeMetrics(metrics.registry);
+  const audit =
+    config.log.audit === 'on'
+      ? new AuditLog({
+          out: deps.auditOut,
+          clock,
+          denyBurst: config.log.auditDenyBurst,
+          denyPerMinute: config.log.auditDenyPerMinute,
+          logger: log.child({ component: 'audit' }),
+        })
+      : undefined;
+  // Spread rather than named so the proxies' options need no audit-specific type here; they hand it to HttpFront.
+  const auditOption = audit === undefined ? {} : { audit };
   let client: ConnectionTrackingClient | undefined;
   const jwtSvidFetcher: JwtSvidFetcher = {
     async fetchJwtSvid(audience) {
@@ -220,6 +239,8 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
   };
   const tokens = outboundTokens(config, identity, jwtSvidFetcher, exchangeObserver, clock, log);
 
+  /** The span pipeline, loaded by start() when config.tracing.enabled (the proxies are made after it). */
+  let tracing: Tracing | undefined;
   const slots: Slot[] = [];
   const slot = (name: string, address: Address, needsSvid: boolean, make: () => ProxyListener): void => {
     slots.push({ name, address: formatAddress(address), needsSvid, make, listener: undefined, bound: false });
@@ -242,6 +263,8 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
         stripRequestHeaders: config.headers.stripInbound,
         enforcementObserver,
         accessLog: config.log.accessLog,
+        ...auditOption,
+        tracer: tracing?.forDirection('inbound') ?? null,
         ...(c.transparent ? { originalPort, opaquePorts: c.opaquePorts, reservedPorts: sidecarPorts(config) } : {}),
       }),
     );
@@ -268,6 +291,8 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
         credentialCookies: tokens.credentialCookies,
         headers,
         accessLog: config.log.accessLog,
+        ...auditOption,
+        tracer: tracing?.forDirection('outbound') ?? null,
       }),
     );
   }
@@ -443,11 +468,22 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
     return { ready: source.isReady(), svid: svidDebug(svid, source.bundles()) };
   };
 
+  /** /debug/policy: the inbound policy in force (reloads included), for `spiffe-sidecar explain --admin`; none without HTTP inbound. */
+  const debugPolicy = (): { policy?: () => unknown } => {
+    if (!config.inbound) return {};
+    const current = policies.provider(config.inbound.policy);
+    return { policy: () => current().describe() };
+  };
+
   const start = async (): Promise<void> => {
     if (started || stopping) throw new AppError('app.lifecycle', 'app: start() may be called once, before stop()');
     started = true;
     // Transparent inbound cannot pick app ports without the addon: refuse to start rather than misroute.
     if (config.inbound?.transparent) loadOriginalDestination();
+    if (config.tracing.enabled) {
+      tracing = await loadTracing(config.tracing);
+      log.info({ endpoint: config.tracing.endpoint, sampling_ratio: config.tracing.samplingRatio }, 'tracing on');
+    }
     await policies.load(config.inbound ? [config.inbound.policy] : []);
     await policies.load(
       config.tcp.flatMap((t) => (t.direction === 'inbound' ? [t.policy] : [])),
@@ -457,7 +493,15 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
       listen: config.admin.listen,
       metrics,
       readiness: ready,
-      debug: { svid: debugSvid, config: () => redactedConfig(config) },
+      debug: {
+        svid: debugSvid,
+        config: () => redactedConfig(config),
+        listeners: () => [
+          { name: 'admin', address: formatAddress(config.admin.listen), bound: adminBound },
+          ...slots.map((s) => ({ name: s.name, address: s.address, bound: s.bound })),
+        ],
+        ...debugPolicy(),
+      },
       appProbes: config.admin.appProbes,
       clock,
       logger: log.child({ component: 'admin' }),
@@ -497,12 +541,16 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
       s.bound = false;
     }
     const abandoned = results.reduce((n, r) => n + r.abandoned, 0);
+    // Every request is over: report the denies the rate limit still holds back.
+    audit?.close();
     policies.close();
     expiryTimer?.cancel();
     identity.source?.close();
     jwtSource?.close();
     await endUserAuth?.close();
     await tokens.exchanger?.close();
+    // Sends the spans still queued; bounded by tracing.exportTimeout.
+    await tracing?.shutdown().catch((err: unknown) => log.warn({ err: describeError(err) }, 'tracing: final span export failed'));
     client?.close();
     await admin?.stop();
     adminBound = false;

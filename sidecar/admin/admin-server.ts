@@ -21,8 +21,15 @@ export interface AdminServerOptions {
   readonly metrics: Pick<SidecarMetrics, 'contentType' | 'render'>;
   /** Asked on every /readyz; must be cheap and must not throw (a throw counts as not ready). */
   readonly readiness: () => Readiness;
-  /** Sources for the loopback-only debug endpoints; must never return private keys. */
-  readonly debug: { readonly svid: () => unknown; readonly config: () => unknown };
+  /**
+   * Sources for the loopback-only debug endpoints; must never return private
+   * keys. `listeners` (the listeners and whether each is bound, for
+   * `spiffe-sidecar check`) is served at /debug/listeners when given; that
+   * path is 404 otherwise. `policy` (the inbound policy as Policy.describe()
+   * shows it, for `spiffe-sidecar explain --admin`) is served at
+   * /debug/policy the same way.
+   */
+  readonly debug: { readonly svid: () => unknown; readonly config: () => unknown; readonly listeners?: () => unknown; readonly policy?: () => unknown };
   /**
    * The app probes served under /app-probe/ (the injector's rewritten
    * kubelet probes); every other path there is 404. Default: none.
@@ -73,8 +80,8 @@ function pathOf(url: string): string {
 /**
  * Creates the admin HTTP listener: `/healthz` (process alive), `/readyz`
  * (ready for traffic; 503 with reasons, or `draining`), `/metrics`
- * (Prometheus), `/debug/svid`, `/debug/config` (JSON, loopback peers
- * only), and `/app-probe/<port><path>` for the configured app probes only.
+ * (Prometheus), `/debug/svid`, `/debug/config` and, when given,
+ * `/debug/listeners` (JSON, loopback peers only), and `/app-probe/<port><path>` for the configured app probes only.
  * GET and HEAD only. Throws AdminError 'admin.app_probes_invalid' for
  * app probes it cannot serve.
  */
@@ -138,6 +145,10 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
     ['/debug/svid', debugRoute(() => options.debug.svid())],
     ['/debug/config', debugRoute(() => options.debug.config())],
   ]);
+  const listeners = options.debug.listeners;
+  if (listeners !== undefined) routes.set('/debug/listeners', debugRoute(listeners));
+  const policy = options.debug.policy;
+  if (policy !== undefined) routes.set('/debug/policy', debugRoute(policy));
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     req.on('error', (err) => log.debug({ err: describeError(err) }, 'admin request error'));

@@ -1,6 +1,6 @@
 /**
  * admin: the admin HTTP listener for probes and scrapes: /healthz, /readyz,
- * /metrics, loopback-only /debug/svid and /debug/config, and the kubelet's
+ * /metrics, loopback-only /debug/svid, /debug/config, /debug/listeners and /debug/policy, and the kubelet's
  * rewritten app probes (/app-probe/<port><path>, configured ones only).
  *
  * Must not carry application traffic, forward anything but the configured

@@ -35,6 +35,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'check authorization policy files (policy lint FILE...)',
     load: async () => (await import('./policy.ts')).policyCommand,
   },
+  check: {
+    summary: 'diagnose a sidecar before start or while it runs (config, Workload API, SVID, listeners, iptables)',
+    load: async () => (await import('./check.ts')).checkCommand,
+  },
+  explain: { summary: 'explain how the inbound policy decides one request (decision, rule, why the others did not match)', load: async () => (await import('./explain.ts')).explainCommand },
   inject: {
     summary: 'add the sidecar to the pod templates of Kubernetes YAML (offline injection)',
     load: async () => (await import('./inject.ts')).injectCommand,

@@ -127,7 +127,7 @@ export const runCommand: Command = async (argv, io) => {
 
   let onFatal: (err: Error) => void = () => {};
   const failed = new Promise<Error>((resolve) => (onFatal = resolve));
-  const sidecar = buildSidecar(config, { logger, env: io.env, onFatal: (err) => onFatal(err) });
+  const sidecar = buildSidecar(config, { logger, env: io.env, auditOut: io.stdout, onFatal: (err) => onFatal(err) });
   let code = 0;
   try {
     try {

@@ -2,6 +2,7 @@ import type { AuthConfig } from './auth-section.ts';
 import type { TokenExchangeOptions } from '../exchange/index.ts';
 import type { SpiffeId, TrustDomain } from '../spiffe/index.ts';
 import type { Address } from './address.ts';
+import type { TracingConfig } from './tracing-section.ts';
 
 /** Log levels, as pino names them. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -248,8 +249,17 @@ export interface Config {
   readonly admin: { readonly listen: Address; readonly appProbes: readonly AppProbe[] };
   readonly limits: Limits;
   readonly drain: { readonly timeoutMs: number };
-  readonly log: { readonly level: LogLevel; readonly accessLog: boolean };
+  /** Level, access log and audit log (docs/audit-log.md); the fields are those of settings-sections.ts's LogSettings. */
+  readonly log: {
+    readonly level: LogLevel;
+    readonly accessLog: boolean;
+    readonly audit: 'off' | 'on';
+    readonly auditDenyBurst: number;
+    readonly auditDenyPerMinute: number;
+  };
   readonly metrics: { readonly maxPeerIds: number };
+  /** W3C trace context and OTLP span export (docs/tracing.md); off by default. */
+  readonly tracing: TracingConfig;
   /** Non-fatal findings the CLI should log at warn on start. */
   readonly warnings: readonly string[];
 }

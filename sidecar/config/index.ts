@@ -39,6 +39,8 @@ export { formatAddress, isLoopbackHost, parseAddress } from './address.ts';
 export type { Address } from './address.ts';
 export type { AuthConfig, JwtProviderConfig, IntrospectionConfig, IntrospectionClientAuthConfig } from './auth-section.ts';
 export { parseDuration, MAX_DURATION_MS } from './duration.ts';
+export { TRACING_DEFAULTS } from './tracing-section.ts';
+export type { TracingConfig } from './tracing-section.ts';
 export { peerIdMatcher } from './peer-id-match.ts';
 export { SETTINGS_DEFAULTS } from './settings-sections.ts';
 export { DEFAULT_INBOUND_LISTEN, DEFAULT_OUTBOUND_LISTEN } from './proxy-sections.ts';

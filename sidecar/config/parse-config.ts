@@ -10,8 +10,9 @@ import { authSection } from './auth-section.ts';
 import { inboundSection, outboundSection, tcpSection } from './proxy-sections.ts';
 import { settingsSections } from './settings-sections.ts';
 import { spiffeSection } from './spiffe-section.ts';
+import { tracingSection } from './tracing-section.ts';
 
-const TOP_KEYS = ['spiffe', 'inbound', 'outbound', 'tcp', 'auth', 'headers', 'admin', 'limits', 'drain', 'log', 'metrics'] as const;
+const TOP_KEYS = ['spiffe', 'inbound', 'outbound', 'tcp', 'auth', 'headers', 'admin', 'limits', 'drain', 'log', 'metrics', 'tracing'] as const;
 
 /** Listeners we bind, and the addresses we forward plaintext to, for collision checks. */
 function checkSockets(r: ConfigReader, c: Omit<Config, 'warnings' | 'source'>): void {
@@ -77,7 +78,8 @@ export function parseConfig(input: unknown, env: Env, source: string): Config {
   const settings = settingsSections(r, root);
   const auth = authSection(r, root);
   if (auth !== null && inbound === null) r.warn('auth is configured but inbound is not: tokens are checked only on inbound requests');
-  const body = { spiffe, inbound, outbound, tcp, auth, ...settings };
+  const tracing = tracingSection(r, root);
+  const body = { spiffe, inbound, outbound, tcp, auth, ...settings, tracing };
   checkSockets(r, body);
   warnUnknownEnv(r);
   if (inbound === null && outbound === null && tcp.length === 0 && r.problems.length === 0) {

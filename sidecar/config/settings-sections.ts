@@ -16,9 +16,26 @@ export interface Settings {
   readonly admin: { readonly listen: Address; readonly appProbes: readonly AppProbe[] };
   readonly limits: Limits;
   readonly drain: { readonly timeoutMs: number };
-  readonly log: { readonly level: LogLevel; readonly accessLog: boolean };
+  readonly log: LogSettings;
   readonly metrics: { readonly maxPeerIds: number };
 }
+
+/** The `log` section: level, access log and audit log (docs/audit-log.md). */
+export interface LogSettings {
+  readonly level: LogLevel;
+  readonly accessLog: boolean;
+  /** One JSON line per decision in the audit schema. */
+  readonly audit: AuditMode;
+  /** Deny lines one caller may produce at once. */
+  readonly auditDenyBurst: number;
+  /** Deny lines one caller may produce per minute after the burst. */
+  readonly auditDenyPerMinute: number;
+}
+
+/** Values of `log.audit`. */
+export const AUDIT_MODES = ['off', 'on'] as const;
+/** Whether the audit log is written. */
+export type AuditMode = (typeof AUDIT_MODES)[number];
 
 /** Default values, exported for docs and tests. */
 export const SETTINGS_DEFAULTS: Settings = deepFreeze({
@@ -45,7 +62,7 @@ export const SETTINGS_DEFAULTS: Settings = deepFreeze({
     minUploadBytesPerSecond: 1024,
   },
   drain: { timeoutMs: 20_000 },
-  log: { level: 'info', accessLog: false },
+  log: { level: 'info', accessLog: false, audit: 'off', auditDenyBurst: 20, auditDenyPerMinute: 60 },
   metrics: { maxPeerIds: 200 },
 });
 
@@ -172,10 +189,13 @@ export function settingsSections(r: ConfigReader, root: Mapping | undefined): Se
   const dr = r.section(root, 'drain', '', ['timeout']);
   const drain = { timeoutMs: r.override(r.read(dr, 'timeout', 'drain', zeroOk, d.drain.timeoutMs), ENV_DRAIN_TIMEOUT, zeroOk) };
 
-  const lg = r.section(root, 'log', '', ['level', 'accessLog']);
+  const lg = r.section(root, 'log', '', ['level', 'accessLog', 'audit', 'auditDenyBurst', 'auditDenyPerMinute']);
   const log = {
     level: r.override(r.read(lg, 'level', 'log', logLevel, d.log.level), ENV_LOG_LEVEL, logLevel),
     accessLog: r.override(r.read(lg, 'accessLog', 'log', yamlBoolean, d.log.accessLog), ENV_ACCESS_LOG, envBoolean),
+    audit: r.read(lg, 'audit', 'log', oneOf(AUDIT_MODES), d.log.audit),
+    auditDenyBurst: r.read(lg, 'auditDenyBurst', 'log', integerIn(1, 100_000), d.log.auditDenyBurst),
+    auditDenyPerMinute: r.read(lg, 'auditDenyPerMinute', 'log', integerIn(1, 6_000_000), d.log.auditDenyPerMinute),
   };
 
   const mt = r.section(root, 'metrics', '', ['maxPeerIds']);

@@ -1,7 +1,7 @@
 import { describeError, silentLogger, type Logger } from '../core/index.ts';
 import type { TokenOutcome, VerifiedToken } from '../auth/index.ts';
 import type { CallerIdentity, IdentityHeaders } from '../headers/index.ts';
-import { evaluate, normalizePath, type Decision, type DenyReason, type Policy } from '../policy/index.ts';
+import { evaluate, normalizePath, type Decision, type DenyReason, type DryRunResult, type Policy } from '../policy/index.ts';
 import type { SpiffeId } from '../spiffe/index.ts';
 import { forwardedFor } from './forwarded-for.ts';
 import { INBOUND_ANSWERS, type AnswerReason, type LocalAnswer } from './local-answer.ts';
@@ -57,6 +57,8 @@ export interface InboundRequest {
   /** Out: the verified user's `sub` and client, '' without a token. */
   subject: string;
   clientId: string;
+  /** Out: the dry-run rules that matched, when any did (for the audit log). */
+  dryRun?: readonly DryRunResult[] | undefined;
 }
 
 /** Options of {@link InboundEnforcement}. */
@@ -187,6 +189,8 @@ export class InboundEnforcement {
       forwardedFor: ff.ok ? ff.addresses : undefined,
     });
     this.#reportDryRun(d);
+    // The decision's own array (shared, frozen when empty): no copy per request.
+    if (d.dryRun.length > 0) req.dryRun = d.dryRun;
     if (!d.allow) {
       req.rule = d.rule ?? '';
       return this.#refuse(req, d.reason === 'bad_path' ? badPathAnswer(req.path) : DENY_ANSWER[d.reason], d.detail);

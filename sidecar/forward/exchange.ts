@@ -126,9 +126,15 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   /** The verified end user's `sub` and OAuth client (inbound); '' without a token. */
   subject = '';
   clientId = '';
+  /** The request's W3C trace ID (32 lowercase hex digits); '' when tracing is off. */
+  traceId = '';
+  /** The tracer's span for this request (sidecar/tracing); null when tracing is off. */
+  traceSpan: object | null = null;
+  /** The dry-run rules that matched (inbound enforcement sets it), for the audit log. */
+  dryRun: readonly { readonly rule: string; readonly outcome: 'would_allow' | 'would_deny' }[] | undefined = undefined;
 
   slot: PoolSlot | null = null;
-  /** Request body bytes received (counted where the proxy reads the body itself). */
+  /** Request body bytes received (counted as the upstream reads the body). */
   bodyBytes = 0;
   /** Response body bytes relayed downstream. */
   responseBytes = 0;
@@ -159,6 +165,8 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   #pipingBody = false;
   /** The proxy stopped the upstream itself; the failure that follows is not the upstream's to report. */
   #cancelled = false;
+  /** undici reads {@link body} itself: count its chunks once the upstream starts reading it (bodyBytes). */
+  #countBody = false;
 
   constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, method: string, path: string) {
     this.front = front;
@@ -323,6 +331,8 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
       // The body holds an upstream connection of its own until it ends, so
       // the minimum upload rate applies as well as the idle timeout.
       if (body !== null && !this.#bodyDone) this.front.uploads.add(this, true);
+      // An HTTP/2 body is counted as it is iterated (h2-exchange.ts); a stream handed over as is, here.
+      this.#countBody = body !== null && body === this.body;
     }
     return opts;
   }
@@ -339,6 +349,12 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
       return;
     }
     this.#controller = controller;
+    if (this.#countBody) {
+      this.#countBody = false;
+      // undici attaches its own 'data' listener synchronously after this
+      // call, before the stream starts flowing (next tick): no chunk is missed.
+      this.body!.on('data', onBodyCount);
+    }
   }
 
   /** undici: response head; relayed from the raw header buffers, hop-by-hop fields dropped. */
@@ -628,6 +644,9 @@ function onBodyEnd(this: Readable): void {
 }
 function onBodyData(this: Readable, chunk: Buffer): void {
   exchangeOf(this).bodyData(chunk);
+}
+function onBodyCount(this: Readable, chunk: Buffer): void {
+  exchangeOf(this).bodyBytes += chunk.length;
 }
 function onUpstreamDrain(this: ClientHttp2Stream): void {
   exchangeOf(this).resumeBody();

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Clock, Logger, TimerHandle } from '../core/index.ts';
 import type { Direction, OverflowLimit, ProxyMetrics } from '../metrics/index.ts';
 import type { ConnInfo, ConnLoad, Exchange } from './exchange.ts';
+import type { ExchangeTracer } from './exchange-tracer.ts';
 import { H1Exchange } from './h1-exchange.ts';
 import { H2Exchange } from './h2-exchange.ts';
 import { DEFAULT_STRIPPED_REQUEST_HEADERS, HeaderNameSet } from './header-name-set.ts';
@@ -30,6 +31,18 @@ export interface HttpFrontOptions {
    * method-override and original-URL headers), none outbound.
    */
   readonly stripRequestHeaders?: readonly string[] | undefined;
+  /** Starts and ends a span per request (sidecar/tracing); null or absent when tracing is off. */
+  readonly tracer?: ExchangeTracer | null | undefined;
+  /** Gets every finished request (the audit log, sidecar/audit); null or absent when auditing is off. */
+  readonly audit?: RequestAuditSink | null | undefined;
+}
+
+/**
+ * Where HttpFront reports each finished request for the audit log. Exchange
+ * is passed as is: the sink reads its fields and must not keep it or throw.
+ */
+export interface RequestAuditSink {
+  requestDone(ex: Exchange, direction: Direction, seconds: number): void;
 }
 
 /** Per-session bookkeeping for an HTTP/2 downstream connection. */
@@ -69,6 +82,9 @@ export class HttpFront {
   readonly droppedRequestHeaders: HeaderNameSet | null;
   /** @internal Request bodies in flight upstream, cut off when they stall or crawl. */
   readonly uploads: UploadWatch;
+  /** The request tracer; null when tracing is off (the whole cost then is this check). */
+  readonly tracer: ExchangeTracer | null;
+  readonly #audit: RequestAuditSink | null;
   readonly #maxPerConnection: number;
   readonly #maxPerCaller: number;
   /** Requests holding upstream capacity, by caller (peer SPIFFE ID inbound, '' for the local app). */
@@ -95,6 +111,8 @@ export class HttpFront {
     this.accessLog = o.accessLog;
     this.#clock = o.clock;
     this.#route = o.route;
+    this.tracer = o.tracer ?? null;
+    this.#audit = o.audit ?? null;
     const l = o.limits;
     const d = UPSTREAM_BUDGET_DEFAULTS;
     this.#maxPerConnection = l.maxConcurrentRequestsPerConnection ?? d.maxConcurrentRequestsPerConnection;
@@ -254,8 +272,10 @@ export class HttpFront {
   /** @internal Metrics, access log and drain accounting for a finished request. */
   requestDone(ex: Exchange, seconds: number): void {
     this.#inflight--;
+    if (this.tracer !== null) this.tracer.end(ex);
     const peer = this.direction === 'inbound' ? ex.conn.peerId : ex.serverId;
     this.metrics.requestDone(this.direction, ex.method, ex.status, peer, seconds);
+    if (this.#audit !== null) this.#audit.requestDone(ex, this.direction, seconds);
     if (this.accessLog) {
       const q = ex.path.indexOf('?');
       // The query is left out: it is where tokens and keys end up in URLs.
@@ -383,6 +403,7 @@ export class HttpFront {
 
   #dispatch(ex: Exchange): void {
     try {
+      if (this.tracer !== null) this.tracer.start(ex);
       this.#route(ex);
     } catch (err) {
       this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'route failed');

@@ -24,6 +24,7 @@ import {
   type ProxyListener,
   type Upstream,
 } from '../forward/index.ts';
+import type { ExchangeTracer, RequestAuditSink } from '../forward/index.ts';
 import { AppSelector } from './app-ports.ts';
 import { createMtlsListener } from './mtls-listener.ts';
 import { OriginalPortApps } from './original-port-apps.ts';
@@ -74,6 +75,10 @@ export interface InboundOptions {
   readonly logger?: Logger;
   /** One info line per request (peer_id, dst, method, path, code, decision, rule, reason, subject, client_id, duration_ms; never the query). */
   readonly accessLog?: boolean;
+  /** A span per request (sidecar/tracing); absent or null when tracing is off. */
+  readonly tracer?: ExchangeTracer | null | undefined;
+  /** Where each decision's audit line goes (docs/audit-log.md); none when absent. */
+  readonly audit?: RequestAuditSink | null | undefined;
   /** Time for certificate expiry checks and the drain deadline. */
   readonly clock?: Clock;
   /**
@@ -191,6 +196,8 @@ export function createInbound(o: InboundOptions): ProxyListener {
     accessLog: o.accessLog ?? false,
     clock,
     route,
+    tracer: o.tracer,
+    audit: o.audit,
   });
 
   const onPeer = (socket: TLSSocket, peer: PeerIdentity): void => {

@@ -21,6 +21,7 @@ import {
   type ProxyLimits,
   type ProxyListener,
 } from '../forward/index.ts';
+import type { ExchangeTracer, RequestAuditSink } from '../forward/index.ts';
 import type { LookupFunction } from 'node:net';
 import { guardedLookup } from './dial-guard.ts';
 import { RouteTable, parseAuthority } from './route-table.ts';
@@ -73,6 +74,10 @@ export interface OutboundOptions {
   readonly limits: ProxyLimits;
   readonly logger?: Logger;
   readonly accessLog?: boolean;
+  /** A span per request (sidecar/tracing); absent or null when tracing is off. */
+  readonly tracer?: ExchangeTracer | null | undefined;
+  /** Where each decision's audit line goes (docs/audit-log.md); none when absent. */
+  readonly audit?: RequestAuditSink | null | undefined;
   readonly clock?: Clock;
   /**
    * Transparent mode (for pods whose traffic iptables redirects here): a
@@ -258,7 +263,17 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     ex.forwardTo(useH2 ? d.h2 : d.h1);
   };
 
-  const front = new HttpFront({ direction: 'outbound', limits: l, metrics: o.metrics, logger, accessLog: o.accessLog ?? false, clock, route });
+  const front = new HttpFront({
+    direction: 'outbound',
+    limits: l,
+    metrics: o.metrics,
+    logger,
+    accessLog: o.accessLog ?? false,
+    clock,
+    route,
+    tracer: o.tracer,
+    audit: o.audit,
+  });
 
   const server = net.createServer({ noDelay: true });
   server.maxConnections = l.maxConnections;

@@ -16,6 +16,8 @@ export { parsePolicy, POLICY_VERSION, POLICY_VERSIONS } from './parse-policy.ts'
 export type { ParsePolicyOptions } from './parse-policy.ts';
 export { loadPolicyText } from './load-policy-text.ts';
 export { evaluate } from './evaluate.ts';
+export { explain } from './explain.ts';
+export type { ConditionFailure, EntryExplanation, ExplainOutcome, Explanation, FromKey, RuleExplanation, ToKey } from './explain.ts';
 export { DENY_REASONS, DRY_RUN_OUTCOMES, NO_DRY_RUN } from './decision.ts';
 export type { Decision, DenyReason, DryRunOutcome, DryRunResult } from './decision.ts';
 export type { PolicyPrincipal, PolicyRequest } from './policy-request.ts';

@@ -45,6 +45,7 @@ fi
 # The original-destination addon transparent mode needs (plain cc, no node-gyp).
 ./native/original-dst/build.sh
 ./test/support/install-spire.sh >/dev/null
+./test/support/install-otelcol.sh >/dev/null # the OpenTelemetry Collector of the tracing e2e test (once, like SPIRE)
 # ghostunnel, the Go anchor of `make bench` (built once, like SPIRE).
 ./bench/install-ghostunnel.sh >/dev/null
 # Keycloak, the real OIDC issuer of the end-user token e2e tests (once, like SPIRE).

@@ -48,6 +48,32 @@ const bad: BadRow[] = [
   { name: 'section must be a mapping', input: base({ limits: [1] }), problems: [['limits', /must be a mapping, got a list/]] },
   { name: 'empty value (null) is not "use the default"', input: base({ log: { level: null } }), problems: [['log.level', /has no value/]] },
   { name: 'null section is a problem, not "disabled"', input: base({ inbound: null }), problems: [['inbound', /has no value/]] },
+  { name: 'log.audit must be on or off', input: base({ log: { audit: 'maybe' } }), problems: [['log.audit', /maybe/]] },
+  { name: 'log.auditDenyBurst must be positive', input: base({ log: { auditDenyBurst: 0 } }), problems: [['log.auditDenyBurst', /./]] },
+  {
+    name: 'auth without a provider',
+    input: base({ inbound: { app: '127.0.0.1:8080' }, auth: { forwardToken: true } }),
+    problems: [['auth', /configures no provider/]],
+  },
+  {
+    name: 'auth.jwt provider: missing audiences and two key sources',
+    input: base({ inbound: { app: '127.0.0.1:8080' }, auth: { jwt: [{ name: 'corp', issuer: 'https://idp.example', jwksUri: 'https://idp.example/jwks', discovery: true }] } }),
+    problems: [['auth.jwt[0].audiences', /is required/]],
+  },
+  {
+    name: 'auth.introspection: a literal secret is not accepted, only a file',
+    input: base({
+      inbound: { app: '127.0.0.1:8080' },
+      auth: { introspection: { name: 'edge', endpoint: 'https://as.example/introspect', clientAuth: { method: 'client_secret_basic', clientId: 'sc', clientSecret: 'x' } } },
+    }),
+    problems: [['auth.introspection.clientAuth.clientSecret', /unknown key/], ['auth.introspection.clientAuth.clientSecretFile', /never the secret itself/]],
+  },
+  {
+    name: 'auth.jwt: rules of the auth module, reported at document paths (alg none, skew range)',
+    input: base({ inbound: { app: '127.0.0.1:8080' }, auth: { jwt: [{ name: 'corp', issuer: 'https://idp.example', audiences: ['a'], discovery: true, algorithms: ['none'], clockSkew: '10m' }] } }),
+    problems: [['auth.jwt[0].algorithms[0]', /never accepted/], ['auth.jwt[0].clockSkew', /./]],
+  },
+  { name: 'claimHeaders: a bad claim path', input: base({ headers: { claimHeaders: [{ claim: 'a..b', header: 'x-a' }] } }), problems: [['headers.claimHeaders[0].claim', /./]] },
   // spiffe
   { name: 'endpointSocket required from file or env', input: {}, problems: [['spiffe.endpointSocket', /is required.*SPIFFE_ENDPOINT_SOCKET/]] },
   { name: 'endpointSocket scheme', input: { spiffe: { endpointSocket: '/run/agent.sock' } }, problems: [['spiffe.endpointSocket', /"\/run\/agent.sock": must be a unix:\/\/\/path/]] },
@@ -282,7 +308,7 @@ const good: GoodRow[] = [
         minUploadBytesPerSecond: 1024,
       });
       assert.deepEqual(c.drain, { timeoutMs: 20_000 });
-      assert.deepEqual(c.log, { level: 'info', accessLog: false });
+      assert.deepEqual(c.log, { level: 'info', accessLog: false, audit: 'off', auditDenyBurst: 20, auditDenyPerMinute: 60 });
       assert.deepEqual(c.metrics, { maxPeerIds: 200 });
       assert.equal(c.source, 'test.yaml');
     },
@@ -579,7 +605,16 @@ const good: GoodRow[] = [
     check: (c) => {
       assert.deepEqual(c.admin.listen, { host: '127.0.0.1', port: 9901 });
       assert.equal(c.drain.timeoutMs, 0);
-      assert.deepEqual(c.log, { level: 'debug', accessLog: false });
+      assert.deepEqual(c.log, { level: 'debug', accessLog: false, audit: 'off', auditDenyBurst: 20, auditDenyPerMinute: 60 });
+    },
+  },
+  {
+    name: 'log.audit on with its deny rate',
+    input: base({ log: { audit: 'on', auditDenyBurst: 5, auditDenyPerMinute: 10 } }),
+    check: (c) => {
+      assert.equal(c.log.audit, 'on');
+      assert.equal(c.log.auditDenyBurst, 5);
+      assert.equal(c.log.auditDenyPerMinute, 10);
     },
   },
   {
