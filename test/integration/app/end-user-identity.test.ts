@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startDevAgent, type InProcessAgent } from '../../support/dev-agent.ts';
 import { JWT_RESOURCE, OPAQUE_RESOURCE, startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
-import { tempDir, viaOutbound } from '../../support/sidecar-process.ts';
+import { eventually, tempDir, viaOutbound } from '../../support/sidecar-process.ts';
 import { BACKEND_ID, FRONTEND_ID, startPair, type Echo, type Pair } from './app-fixtures.ts';
 
 const hooks: (() => unknown)[] = [];
@@ -62,6 +62,7 @@ before(async () => {
         },
       },
       headers: { claimHeaders: [{ claim: 'customer_id', header: 'x-customer-id' }] },
+      log: { level: 'info', audit: 'on' },
     },
   });
 });
@@ -141,4 +142,29 @@ test('metrics count token checks and refusals', async () => {
   assert.match(m, /^sidecar_requests_refused_total\{reason="principal_required"\} 1$/m);
   assert.match(m, /^sidecar_token_introspection_requests_total\{provider="edge-opaque",result="valid"\} \d+$/m);
   assert.match(m, /^sidecar_token_key_set_age_seconds\{provider="corp"\} [\d.]+$/m);
+});
+
+test('the audit log records who did what on whose behalf, never the token', async () => {
+  const t = await aliceJwt();
+  assert.equal((await call('/customers/c-1/accounts?secret=1', bearer(t))).status, 200);
+  assert.equal((await call('/customers/c-2/accounts', bearer(t))).status, 403);
+  const audit = await eventually(
+    () => {
+      const lines = pair.backend.lines.filter((l) => l['kind'] === 'decision' && l['subject'] === 'alice');
+      return lines.some((l) => l['decision'] === 'deny') && lines.some((l) => l['decision'] === 'allow') ? lines : undefined;
+    },
+    () => 'audit lines for alice (allow and deny)',
+    10_000,
+  );
+  const allow = audit.find((l) => l['decision'] === 'allow' && l['path'] === '/customers/c-1/accounts')!;
+  assert.ok(allow, JSON.stringify(audit));
+  assert.equal(allow['caller_id'], FRONTEND_ID);
+  assert.equal(allow['source_address'], '127.0.0.1');
+  assert.equal(allow['client_id'], 'app');
+  assert.equal(allow['rule'], 'customer-reads-own-accounts');
+  const deny = audit.find((l) => l['decision'] === 'deny')!;
+  assert.equal(deny['status'], 403);
+  const all = JSON.stringify(pair.backend.lines);
+  assert.ok(!all.includes(t), 'the token never appears in any log line');
+  assert.ok(!all.includes('secret=1'), 'the query string never appears');
 });
