@@ -45,6 +45,8 @@ const resources = new Map<string, OidcResourceConfig>(config.resources.map((r) =
 const signingKeys: JsonWebKey[] = [newSigningKey()];
 const requestLog: LoggedRequest[] = [];
 let fault: IntrospectionFault = 'none';
+/** While set, discovery and key-set requests get their connection cut: the issuer looks down to key fetchers. */
+let keysDown = false;
 let provider: Provider;
 let handler: (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -72,6 +74,10 @@ server.on('request', (req: IncomingMessage, res: ServerResponse) => {
   if (requestLog.length < MAX_LOG) requestLog.push({ method: req.method ?? '', path, accept: req.headers.accept ?? '' });
   if (path === INTROSPECTION_PATH && fault !== 'none') {
     injectFault(req, res, fault);
+    return;
+  }
+  if (keysDown && (path === '/jwks' || path.startsWith('/.well-known/'))) {
+    req.socket.destroy();
     return;
   }
   handler(req, res);
@@ -341,6 +347,9 @@ async function control(req: IncomingMessage, res: ServerResponse): Promise<void>
       return reply(200, { requests: requestLog });
     case 'POST /log/reset':
       requestLog.length = 0;
+      return reply(200, {});
+    case 'POST /keys-down':
+      keysDown = body['down'] === true;
       return reply(200, {});
     case 'POST /fault': {
       const f = body['introspection'] as IntrospectionFault;

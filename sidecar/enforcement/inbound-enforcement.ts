@@ -1,10 +1,10 @@
 import { describeError, silentLogger, type Logger } from '../core/index.ts';
-import type { TokenOutcome, VerifiedToken } from '../auth/index.ts';
+import type { ContextHandles, TokenOutcome, VerifiedToken } from '../auth/index.ts';
 import type { CallerIdentity, IdentityHeaders } from '../headers/index.ts';
 import { evaluate, normalizePath, type Decision, type DenyReason, type DryRunResult, type Policy } from '../policy/index.ts';
 import type { SpiffeId } from '../spiffe/index.ts';
 import { forwardedFor } from './forwarded-for.ts';
-import { INBOUND_ANSWERS, type AnswerReason, type LocalAnswer } from './local-answer.ts';
+import { INBOUND_ANSWERS, INVALID_TOKEN_ANSWERS, type AnswerReason, type LocalAnswer } from './local-answer.ts';
 
 /**
  * What the stage needs from the authentication side: the request's token
@@ -72,6 +72,12 @@ export interface InboundEnforcementOptions {
   readonly forwardToken?: boolean | undefined;
   /** WebSocket upgrades allowed (default false). */
   readonly webSocket?: boolean | undefined;
+  /**
+   * Context handles: each request with a verified JWT (or phantom JWT) gets
+   * a fresh handle for it in this header (docs/end-user-identity.md). The
+   * IdentityHeaders must strip the same header name. None when absent.
+   */
+  readonly contextHandles?: Pick<ContextHandles, 'header' | 'issue'> | undefined;
   readonly observer?: EnforcementObserver | undefined;
   readonly logger?: Logger | undefined;
 }
@@ -105,6 +111,7 @@ export class InboundEnforcement {
   readonly #auth: RequestAuthenticator | undefined;
   readonly #forwardToken: boolean;
   readonly #webSocket: boolean;
+  readonly #handles: Pick<ContextHandles, 'header' | 'issue'> | undefined;
   readonly #observer: EnforcementObserver;
   readonly #logger: Logger;
 
@@ -114,6 +121,7 @@ export class InboundEnforcement {
     this.#auth = o.authenticator;
     this.#forwardToken = o.forwardToken === true;
     this.#webSocket = o.webSocket === true;
+    this.#handles = o.contextHandles;
     this.#observer = o.observer ?? NO_OBSERVER;
     this.#logger = (o.logger ?? silentLogger).child({ component: 'enforcement' });
   }
@@ -162,7 +170,7 @@ export class InboundEnforcement {
         return this.#authorize(req, o.token);
       case 'invalid':
         this.#observer.tokenChecked(o.provider, o.reason);
-        return this.#refuse(req, INBOUND_ANSWERS.invalid_token, `${o.reason}: ${o.detail}`);
+        return this.#refuse(req, INVALID_TOKEN_ANSWERS[o.reason] ?? INBOUND_ANSWERS.invalid_token, `${o.reason}: ${o.detail}`);
       case 'unavailable':
         this.#observer.tokenChecked(o.provider, o.reason);
         return this.#refuse(req, INBOUND_ANSWERS.token_unavailable, `${o.reason}: ${o.detail}`);
@@ -206,6 +214,11 @@ export class InboundEnforcement {
       if (token?.kind === 'opaque' && token.jwt !== undefined) h.push('authorization', `Bearer ${token.jwt}`);
     }
     req.headers = this.#headers.inbound(h, conn.caller!, token);
+    // Set after the strip above removed every copy the caller sent: only a handle we issued reaches the app.
+    if (this.#handles !== undefined && token?.jwt !== undefined) {
+      const handle = this.#handles.issue(token.jwt, token.expiresAtMs);
+      if (handle !== undefined) req.headers.push(this.#handles.header, handle);
+    }
     return null;
   }
 

@@ -11,7 +11,7 @@
  */
 export { InboundEnforcement } from './inbound-enforcement.ts';
 export type { InboundEnforcementOptions, InboundRequest, RequestAuthenticator, EnforcementObserver } from './inbound-enforcement.ts';
-export { INBOUND_ANSWERS, ANSWER_REASONS } from './local-answer.ts';
+export { INBOUND_ANSWERS, ANSWER_REASONS, INVALID_TOKEN_ANSWERS } from './local-answer.ts';
 export type { AnswerReason, LocalAnswer } from './local-answer.ts';
 export { forwardedFor, MAX_FORWARDED_HOPS } from './forwarded-for.ts';
 export type { ForwardedFor } from './forwarded-for.ts';

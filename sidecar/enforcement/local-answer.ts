@@ -3,6 +3,7 @@
  * stage refuses a request: one closed set of reasons, each with its status,
  * body, extra headers and log level, decided here and nowhere else.
  */
+import type { TokenInvalidReason } from '../auth/index.ts';
 
 /** Why a request was answered locally; a closed set, safe as a metric label and in access logs. */
 export type AnswerReason =
@@ -75,3 +76,33 @@ export const INBOUND_ANSWERS: Readonly<Record<AnswerReason, LocalAnswer>> = Obje
   denied_by_rule: answer('denied_by_rule', 403, 'forbidden: denied by the inbound policy'),
   upgrade_not_allowed: answer('upgrade_not_allowed', 403, 'forbidden: WebSocket is not permitted on this listener (inbound.webSocket)'),
 });
+
+/** Words for each refusal reason of a token, for the client; never the token, never claim values. */
+const INVALID_TOKEN_WORDS: Readonly<Record<TokenInvalidReason, string>> = {
+  malformed: 'the token is not a well-formed JWT or opaque token',
+  unknown_issuer: 'no configured issuer accepts this token',
+  bad_algorithm: 'the token is signed with an algorithm that is not accepted',
+  bad_type: 'the token is not an access token (typ at+jwt required)',
+  unknown_key: 'the token is signed with an unknown key',
+  bad_signature: 'the token signature does not verify',
+  expired: 'the token has expired',
+  not_yet_valid: 'the token is not valid yet',
+  missing_claim: 'the token lacks a required claim',
+  wrong_audience: 'the token is not meant for this service',
+  inactive: 'the token is not active',
+  cert_mismatch: 'the token is bound to another client certificate',
+};
+
+/**
+ * The 401 for a refused token, naming why in the body and in
+ * `error_description` (RFC 6750 §3); one shared object per reason, so a
+ * flood of bad tokens allocates nothing.
+ */
+export const INVALID_TOKEN_ANSWERS: Readonly<Record<TokenInvalidReason, LocalAnswer>> = Object.freeze(
+  Object.fromEntries(
+    (Object.keys(INVALID_TOKEN_WORDS) as TokenInvalidReason[]).map((r) => [
+      r,
+      answer('invalid_token', 401, `invalid token: ${INVALID_TOKEN_WORDS[r]}`, ['www-authenticate', `Bearer error="invalid_token", error_description="${INVALID_TOKEN_WORDS[r]}"`]),
+    ]),
+  ) as Record<TokenInvalidReason, LocalAnswer>,
+);

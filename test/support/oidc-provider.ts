@@ -101,6 +101,8 @@ export interface OidcProvider {
   resetRequests(): Promise<void>;
   /** Makes the introspection endpoint misbehave ('none' restores it). */
   setIntrospectionFault(f: IntrospectionFault): Promise<void>;
+  /** Cuts (true) or restores (false) connections to discovery and the key set, as an issuer outage looks to a key fetcher. */
+  setKeysDown(down: boolean): Promise<void>;
   /** Kills the child and removes its directory; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -238,6 +240,9 @@ export async function startOidcProvider(opts: StartOidcProviderOptions = {}): Pr
     countRequests: async (path) => (await call<{ requests: LoggedRequest[] }>('GET', '/log')).requests.filter((r) => r.path === path).length,
     resetRequests: async () => {
       await call('POST', '/log/reset');
+    },
+    setKeysDown: async (down) => {
+      await call('POST', '/keys-down', { down });
     },
     setIntrospectionFault: async (f) => {
       await call('POST', '/fault', { introspection: f });

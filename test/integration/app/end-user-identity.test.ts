@@ -106,7 +106,8 @@ test('a forged token is 401 invalid_token and never reaches the app', async () =
   const forged = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), customer_id: 'c-2' })).toString('base64url')}.AAAA`;
   const r = await call('/customers/c-2/accounts', bearer(forged));
   assert.equal(r.status, 401, r.body);
-  assert.equal(r.headers['www-authenticate'], 'Bearer error="invalid_token"');
+  assert.equal(r.headers['www-authenticate'], 'Bearer error="invalid_token", error_description="the token signature does not verify"');
+  assert.match(r.body, /^invalid token: the token signature does not verify/);
 });
 
 test('an opaque token is introspected and authorized by its claims', async () => {

@@ -33,8 +33,8 @@ test('demo --once: allowed call, 403 for the intruder, spoof replaced, end users
   assert.match(out, /ok +backend app received no Authorization header/);
   assert.match(out, /ok +alice's JWT \(RFC 9068, keys by OIDC discovery\) reads \/accounts\/1001: 200$/m);
   assert.match(out, /ok +alice on bob's account \/accounts\/1002: 403 forbidden/);
-  assert.match(out, /ok +a forged token .*: 401 invalid token, WWW-Authenticate: Bearer error="invalid_token"$/m);
-  assert.match(out, /ok +an expired token .*: 401 invalid token, WWW-Authenticate: Bearer error="invalid_token"$/m);
+  assert.match(out, /ok +a forged token .*: 401 invalid token: the token signature does not verify, WWW-Authenticate: Bearer error="invalid_token", error_description="the token signature does not verify"$/m);
+  assert.match(out, /ok +an expired token .*: 401 invalid token: the token has expired, WWW-Authenticate: Bearer error="invalid_token", error_description="the token has expired"$/m);
   assert.match(out, /ok +no token on \/accounts\/1001: 401 .*WWW-Authenticate: Bearer$/m);
   assert.match(out, /ok +the backend app never saw the refused requests/);
   assert.match(out, /ok +backend SVID serial [0-9A-F]+\.\.\. -> [0-9A-F]+\.\.\./);

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TokenOutcome, VerifiedToken } from '../../../sidecar/auth/verified-token.ts';
-import { INBOUND_ANSWERS, InboundEnforcement, type InboundRequest, type LocalAnswer, type RequestAuthenticator } from '../../../sidecar/enforcement/index.ts';
+import { INBOUND_ANSWERS, INVALID_TOKEN_ANSWERS, InboundEnforcement, type InboundRequest, type LocalAnswer, type RequestAuthenticator } from '../../../sidecar/enforcement/index.ts';
 import { IdentityHeaders, type CallerIdentity } from '../../../sidecar/headers/index.ts';
 import { parsePolicy } from '../../../sidecar/policy/index.ts';
 import { SpiffeId } from '../../../sidecar/spiffe/index.ts';
@@ -122,9 +122,26 @@ for (const row of rows) {
 
 test('statuses and challenges: 401 carries WWW-Authenticate per RFC 6750 §3', () => {
   assert.deepEqual(INBOUND_ANSWERS.invalid_token.headers, ['www-authenticate', 'Bearer error="invalid_token"']);
+  for (const [reason, a] of Object.entries(INVALID_TOKEN_ANSWERS)) {
+    assert.equal(a.status, 401, reason);
+    assert.equal(a.reason, 'invalid_token', 'one metric label for every refused token');
+    assert.match(a.headers[1]!, /^Bearer error="invalid_token", error_description="[^"\\]+"$/, reason);
+  }
   assert.deepEqual(INBOUND_ANSWERS.principal_required.headers, ['www-authenticate', 'Bearer']);
   assert.equal(INBOUND_ANSWERS.token_unavailable.status, 503);
   assert.deepEqual(INBOUND_ANSWERS.token_unavailable.headers, ['retry-after', '5']);
+});
+
+test('a refused token says why: expired is not a bad signature', () => {
+  const stage = new InboundEnforcement({
+    policy: () => policy,
+    headers: new IdentityHeaders(),
+    authenticator: new Replay({ kind: 'invalid', reason: 'expired', provider: 'corp', detail: 'exp in the past' }),
+  });
+  const a = stage.decide(request('/health')) as LocalAnswer;
+  assert.equal(a.status, 401);
+  assert.equal(a.body, 'invalid token: the token has expired');
+  assert.equal(a.headers[1], 'Bearer error="invalid_token", error_description="the token has expired"');
 });
 
 test('allowed: the token is removed, verified identity set, spoofed identity dropped, target normalised', () => {
