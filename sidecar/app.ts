@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { createAdminServer, type AdminServer, type Readiness } from './admin/index.ts';
 import { AuditLog, type AuditWriter } from './audit/index.ts';
+import { ContextHandles } from './auth/index.ts';
 import { formatAddress, peerIdMatcher, redactedConfig, type Address, type Config, type Upstream } from './config/index.ts';
 import { describeError, errorCode, systemClock, type Clock, type Logger, type TimerHandle } from './core/index.ts';
 import type { ProxyListener } from './forward/index.ts';
@@ -115,8 +116,13 @@ function transparentOptions(config: Config, identity: X509SvidSource): Transpare
 type OutboundToken = Upstream['token'];
 
 /** The outbound proxy's view of a configured token mode. */
-function tokenOptions(t: OutboundToken): { mode: OutboundToken['mode']; audience?: string; scope?: string } {
-  return { mode: t.mode, ...(t.audience !== null ? { audience: t.audience } : {}), ...(t.scope !== null ? { scope: t.scope } : {}) };
+function tokenOptions(t: OutboundToken): { mode: OutboundToken['mode']; audience?: string; scope?: string; obtain?: boolean } {
+  return {
+    mode: t.mode,
+    ...(t.audience !== null ? { audience: t.audience } : {}),
+    ...(t.scope !== null ? { scope: t.scope } : {}),
+    ...(t.obtain === true ? { obtain: true } : {}),
+  };
 }
 
 /** The outbound token sources the configuration needs: the RFC 8693 client, our JWT-SVIDs, the credentials to strip. */
@@ -207,10 +213,14 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
     trustDomain: config.spiffe.trustDomain,
     ...(deps.policyPollMs !== undefined ? { pollMs: deps.policyPollMs } : {}),
   });
+  // One store for both directions: the inbound side issues handles, the outbound side of this same process resolves them.
+  const handleConfig = config.auth?.contextHandle ?? null;
+  const contextHandles = handleConfig === null ? undefined : new ContextHandles({ ...handleConfig, clock });
   const headers = new IdentityHeaders({
     spiffeIdHeader: config.headers.spiffeId,
     xfccHeader: config.headers.xfcc,
     user: new UserHeaders({ ...config.headers.user, claimHeaders: config.headers.claimHeaders }),
+    ...(contextHandles !== undefined ? { contextHandleHeader: contextHandles.header } : {}),
   });
   const jwtBundles = new JwtBundleHolder();
   const endUserAuth =
@@ -260,6 +270,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
         headers,
         authenticator: endUserAuth?.authenticator,
         forwardToken: config.auth?.forwardToken,
+        contextHandles,
         stripRequestHeaders: config.headers.stripInbound,
         enforcementObserver,
         accessLog: config.log.accessLog,
@@ -289,6 +300,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
         jwtSvids: tokens.jwtSvids,
         credentialHeaders: tokens.credentialHeaders,
         credentialCookies: tokens.credentialCookies,
+        contextHandles,
         headers,
         accessLog: config.log.accessLog,
         ...auditOption,
@@ -543,6 +555,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
     const abandoned = results.reduce((n, r) => n + r.abandoned, 0);
     // Every request is over: report the denies the rate limit still holds back.
     audit?.close();
+    contextHandles?.clear();
     policies.close();
     expiryTimer?.cancel();
     identity.source?.close();

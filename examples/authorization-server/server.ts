@@ -17,7 +17,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createPublicKey, generateKeyPairSync, randomBytes, verify, X509Certificate, type JsonWebKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, verify, X509Certificate, type JsonWebKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -34,6 +34,9 @@ import {
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const TT_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 const TT_JWT = 'urn:ietf:params:oauth:token-type:jwt';
+const TT_TXN = 'urn:ietf:params:oauth:token-type:txn_token';
+/** Transaction tokens live for seconds: one call chain (draft-ietf-oauth-transaction-tokens). */
+const TXN_TTL_SECONDS = 60;
 const INTROSPECTION_PATH = '/token/introspection';
 const MAX_LOG = 10_000;
 
@@ -242,12 +245,14 @@ async function tokenExchange(ctx: KoaContextWithOidc): Promise<void> {
   const { params } = ctx.oidc;
   if (params['subject_token_type'] !== TT_ACCESS_TOKEN) throw new errors.InvalidRequest('subject_token_type must be an access token');
   const requested = params['requested_token_type'] ?? TT_JWT;
+  if (requested === TT_TXN) return transactionToken(ctx);
   if (requested !== TT_JWT && requested !== TT_ACCESS_TOKEN) throw new errors.InvalidRequest('unsupported requested_token_type');
-  const subject = await findActive(params['subject_token'] ?? '');
+  const subjectValue = String(params['subject_token'] ?? '');
+  const subject = (await findActive(subjectValue)) ?? (await findExchanged(subjectValue));
   if (!subject) throw new errors.InvalidGrant('subject_token is not active');
   const audience = params['audience'] ?? params['resource'] ?? config.resources.find((r) => r.format === 'jwt')?.identifier;
   if (!audience || resources.get(audience)?.format !== 'jwt') throw new errors.InvalidTarget('audience is not a JWT resource');
-  const client = await provider.Client.find(subject.clientId);
+  const client = await provider.Client.find(subject.clientId ?? '');
   if (!client) throw new errors.InvalidGrant('subject_token client is gone');
   const held = new Set((subject.scope ?? '').split(' ').filter(Boolean));
   const asked = params['scope'] === undefined ? undefined : String(params['scope']).split(' ').filter(Boolean);
@@ -269,14 +274,136 @@ async function tokenExchange(ctx: KoaContextWithOidc): Promise<void> {
   });
   token.resourceServer = new provider.ResourceServer(audience, resourceServerInfo(audience));
   const value = await token.save();
+  rememberExchanged(token.jti, subject, subjectValue, { accountId: subject.accountId, clientId: subject.clientId, scope: asked !== undefined ? asked.join(' ') : subject.scope, extra, 'x5t#S256': subject['x5t#S256'], exp: Math.floor(Date.now() / 1000) + Math.max(1, Math.min(defaultTtl, remaining)) });
   ctx.body = { access_token: value, issued_token_type: requested, token_type: 'Bearer', expires_in: Math.max(1, Math.min(defaultTtl, remaining)) };
 }
 
+/** What an exchange needs to know of its subject token. */
+interface SubjectToken {
+  readonly accountId?: string | undefined;
+  readonly clientId?: string | undefined;
+  readonly scope?: string | undefined;
+  readonly extra?: unknown;
+  readonly 'x5t#S256'?: string | undefined;
+  readonly exp?: number | undefined;
+}
+
+/** A JWT this server issued by exchange: what it said, and the stored token the chain started from. */
+interface ExchangedToken extends SubjectToken {
+  readonly root: string;
+}
+
+const MAX_EXCHANGED = 10_000;
+/** JWT access tokens are not stored by oidc-provider; exchanged ones are remembered here by `jti`. */
+const exchanged = new Map<string, ExchangedToken>();
+
+function rememberExchanged(jti: string | undefined, subject: SubjectToken, subjectValue: string, issued: SubjectToken): void {
+  if (jti === undefined) return;
+  const root = (subject as Partial<ExchangedToken>).root ?? subjectValue;
+  if (exchanged.size >= MAX_EXCHANGED) exchanged.delete(exchanged.keys().next().value!);
+  exchanged.set(jti, { ...issued, root });
+}
+
+/**
+ * A JWT access token this server issued by token exchange, so a chain of
+ * hops can exchange again (RFC 8693 §2.1 allows any token the server
+ * understands as `subject_token`): RS256 signature by one of our keys, our
+ * `iss`, `exp` in the future, a `jti` we issued, and the stored token the
+ * chain started from still active, so revoking that token stops every
+ * token derived from it at its next exchange.
+ */
+async function findExchanged(value: string): Promise<ExchangedToken | undefined> {
+  const parts = value.split('.');
+  if (parts.length !== 3) return undefined;
+  let header: Record<string, unknown>;
+  let claims: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const jwk = signingKeys.find((k) => k.kid === header['kid']);
+  if (!jwk || header['alg'] !== 'RS256') return undefined;
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
+  if (!verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), createPublicKey({ key: publicJwk, format: 'jwk' }), Buffer.from(parts[2]!, 'base64url'))) return undefined;
+  if (claims['iss'] !== provider.issuer || typeof claims['exp'] !== 'number' || claims['exp'] * 1000 <= Date.now()) return undefined;
+  const found = typeof claims['jti'] === 'string' ? exchanged.get(claims['jti']) : undefined;
+  if (!found || !(await findActive(found.root))) return undefined;
+  return found;
+}
+
+/**
+ * The Transaction Token Service (draft-ietf-oauth-transaction-tokens): an
+ * active user token in, a short-lived signed JWT out (`typ` txntoken+jwt),
+ * with a unique `txn`, the user's `sub` and (narrowed) `scope`, `aud` the
+ * trust domain the caller named, `tctx` (the transaction's context: the
+ * requesting client and the user's client) and `rctx` (the requester:
+ * `req_wl`, the workload that asked). `token_type` is N_A: it is not an
+ * access token and travels in the Txn-Token header, never Authorization.
+ */
+async function transactionToken(ctx: KoaContextWithOidc): Promise<void> {
+  const { params } = ctx.oidc;
+  const subject = await findActive(params['subject_token'] ?? '');
+  if (!subject) throw new errors.InvalidGrant('subject_token is not active');
+  const audience = params['audience'];
+  if (typeof audience !== 'string' || audience === '') throw new errors.InvalidTarget('a transaction token needs the trust domain as audience');
+  const held = new Set((subject.scope ?? '').split(' ').filter(Boolean));
+  const asked = params['scope'] === undefined ? undefined : String(params['scope']).split(' ').filter(Boolean);
+  if (asked !== undefined && !asked.every((s) => held.has(s))) throw new errors.InvalidScope('scope is wider than the subject token', String(params['scope']));
+  const now = Math.floor(Date.now() / 1000);
+  const ttl = Math.max(1, Math.min(TXN_TTL_SECONDS, (subject.exp ?? 0) - now));
+  const requester = ctx.oidc.client?.clientId ?? '';
+  const claims = {
+    iss: provider.issuer,
+    iat: now,
+    exp: now + ttl,
+    aud: audience,
+    txn: randomUUID(),
+    sub: subject.accountId ?? subject.clientId,
+    scope: asked !== undefined ? asked.join(' ') : (subject.scope ?? ''),
+    tctx: { client_id: subject.clientId, ...(subject.extra as Record<string, unknown> | undefined) },
+    rctx: { req_wl: requester },
+  };
+  const key = signingKeys[0]!;
+  const header = { alg: 'RS256', typ: 'txntoken+jwt', kid: key.kid };
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const signature = sign('sha256', Buffer.from(input), createPrivateKey({ key, format: 'jwk' })).toString('base64url');
+  ctx.body = { access_token: `${input}.${signature}`, issued_token_type: TT_TXN, token_type: 'N_A', expires_in: ttl };
+}
+
 async function findActive(value: string): Promise<BaseToken | undefined> {
-  const found = (await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value));
+  const found = (await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value)) ?? (await findJwt(value));
   if (!found || !found.isValid) return undefined;
   if (found.grantId && !(await provider.Grant.find(found.grantId))) return undefined;
   return found;
+}
+
+/**
+ * A JWT access token this server issued, found by its `jti` once its
+ * signature checks out with one of our keys (the store keeps JWT access
+ * tokens under their `jti`, so revocation still applies).
+ */
+async function findJwt(value: string): Promise<BaseToken | undefined> {
+  const parts = value.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const jwk = signingKeys.find((k) => k.kid === header['kid']);
+    if (jwk === undefined || header['alg'] !== 'RS256' || typeof claims['jti'] !== 'string') return undefined;
+    const key = createPublicKey({ key: jwk, format: 'jwk' });
+    if (!verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2]!, 'base64url'))) return undefined;
+    if (typeof claims['exp'] !== 'number' || claims['exp'] * 1000 <= Date.now() || claims['iss'] !== provider.issuer) return undefined;
+    const stored = await provider.AccessToken.find(claims['jti']);
+    if (stored !== undefined) return stored;
+    // oidc-provider keeps no copy of a JWT access token: read what the exchange needs from its verified claims.
+    const { jti: _jti, sub, iat: _iat, exp, scope, client_id: clientId, iss: _iss, aud: _aud, cnf, ...extra } = claims;
+    const x5t = (cnf as Record<string, unknown> | undefined)?.['x5t#S256'];
+    return { accountId: sub, clientId, scope, exp, extra, 'x5t#S256': x5t, isValid: true } as unknown as BaseToken;
+  } catch {
+    return undefined;
+  }
 }
 
 // ---- control endpoint ---------------------------------------------------------

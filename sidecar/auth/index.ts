@@ -51,3 +51,16 @@ export type { IntrospectionErrorCode, IntrospectionOptionsProblem, Introspection
 export { noopIntrospectionObserver } from './introspection-observer.ts';
 export type { IntrospectionObserver, IntrospectionRequestResult } from './introspection-observer.ts';
 // ---- End of introspection exports. ----
+
+// ---- Context handles (the app gets a handle, the outbound side resolves it): exports go here. ----
+export {
+  ContextHandles,
+  ContextHandleError,
+  contextHandleProblems,
+  DEFAULT_CONTEXT_HANDLE_HEADER,
+  DEFAULT_CONTEXT_HANDLE_LIFETIME_MS,
+  DEFAULT_CONTEXT_HANDLE_ENTRIES,
+  CONTEXT_HANDLE_BYTES,
+  CONTEXT_HANDLE_LENGTH,
+} from './context-handles.ts';
+export type { ContextHandleOptions, ContextHandleErrorCode } from './context-handles.ts';

@@ -1,4 +1,8 @@
 import {
+  contextHandleProblems,
+  DEFAULT_CONTEXT_HANDLE_ENTRIES,
+  DEFAULT_CONTEXT_HANDLE_HEADER,
+  DEFAULT_CONTEXT_HANDLE_LIFETIME_MS,
   IntrospectionOptionsError,
   resolveIntrospectionOptions,
   tokenAuthenticatorProblems,
@@ -34,9 +38,22 @@ export interface AuthConfig {
   readonly forwardToken: boolean;
   /** Longest `/readyz` waits for the first key fetch of every provider before reporting not ready. */
   readonly readyTimeoutMs: number;
+  /** Context handles given to the app per verified request (docs/end-user-identity.md, "Context handles"); null when off. */
+  readonly contextHandle: ContextHandleConfig | null;
 }
 
-const AUTH_KEYS = ['jwt', 'introspection', 'forwardToken', 'readyTimeout'] as const;
+/** `auth.contextHandle` when enabled. */
+export interface ContextHandleConfig {
+  /** Header name, lowercase (default x-auth-context). */
+  readonly header: string;
+  readonly maxLifetimeMs: number;
+  readonly maxEntries: number;
+  /** The outbound side resolves the handle even when the app sent its own bearer token. */
+  readonly preferHandle: boolean;
+}
+
+const AUTH_KEYS = ['jwt', 'introspection', 'forwardToken', 'readyTimeout', 'contextHandle'] as const;
+const CONTEXT_HANDLE_KEYS = ['enabled', 'header', 'maxLifetime', 'maxEntries', 'preferHandle'] as const;
 const JWT_KEYS = [
   'name',
   'issuer',
@@ -244,5 +261,25 @@ export function authSection(r: ConfigReader, root: Mapping | undefined): AuthCon
     introspection: intro,
     forwardToken: r.read(m, 'forwardToken', 'auth', yamlBoolean, false),
     readyTimeoutMs: r.read(m, 'readyTimeout', 'auth', positive, 10_000),
+    contextHandle: contextHandle(r, m),
   };
+}
+
+/** Reads `auth.contextHandle`: null when absent or `enabled: false`; checked by the store's own rules. */
+function contextHandle(r: ConfigReader, m: Mapping): ContextHandleConfig | null {
+  const path = 'auth.contextHandle';
+  const c = r.section(m, 'contextHandle', 'auth', CONTEXT_HANDLE_KEYS);
+  if (c === undefined) return null;
+  const enabled = r.read(c, 'enabled', path, yamlBoolean, true);
+  const o = {
+    header: r.read(c, 'header', path, nonEmptyString, DEFAULT_CONTEXT_HANDLE_HEADER),
+    maxLifetimeMs: r.read(c, 'maxLifetime', path, positive, DEFAULT_CONTEXT_HANDLE_LIFETIME_MS),
+    maxEntries: r.read(c, 'maxEntries', path, integerIn(1, 1_000_000), DEFAULT_CONTEXT_HANDLE_ENTRIES),
+    preferHandle: r.read(c, 'preferHandle', path, yamlBoolean, false),
+  };
+  for (const p of contextHandleProblems(o)) {
+    const colon = p.indexOf(':');
+    r.problem(`${path}.${p.slice(0, colon)}`, p.slice(colon + 1).trim());
+  }
+  return enabled ? o : null;
 }

@@ -77,7 +77,7 @@ export interface InboundConfig {
 }
 
 /** What the outbound proxy does with the app's credentials for one upstream (docs/config.md, `token`). */
-export type OutboundTokenMode = 'none' | 'forward' | 'jwt-svid' | 'exchange';
+export type OutboundTokenMode = 'none' | 'forward' | 'jwt-svid' | 'exchange' | 'txn';
 
 /** An upstream's token settings; `audience` is filled with the upstream's SPIFFE ID when that is one ID. */
 export interface OutboundToken {
@@ -86,6 +86,8 @@ export interface OutboundToken {
   readonly audience: string | null;
   /** Narrower scope asked for in an exchange; null for none. */
   readonly scope: string | null;
+  /** `txn` only: obtain the transaction token here (the edge); absent means false. */
+  readonly obtain?: boolean;
 }
 
 /** `outbound.tokenExchange`: the RFC 8693 client, with the CA as a file read at start. */

@@ -37,7 +37,7 @@ export type {
 } from './config.ts';
 export { formatAddress, isLoopbackHost, parseAddress } from './address.ts';
 export type { Address } from './address.ts';
-export type { AuthConfig, JwtProviderConfig, IntrospectionConfig, IntrospectionClientAuthConfig } from './auth-section.ts';
+export type { AuthConfig, JwtProviderConfig, IntrospectionConfig, IntrospectionClientAuthConfig, ContextHandleConfig } from './auth-section.ts';
 export { parseDuration, MAX_DURATION_MS } from './duration.ts';
 export { TRACING_DEFAULTS } from './tracing-section.ts';
 export type { TracingConfig } from './tracing-section.ts';

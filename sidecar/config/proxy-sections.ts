@@ -31,7 +31,7 @@ const INBOUND_ENV = [ENV_INBOUND_LISTEN, ENV_APP_ADDRESS, ENV_APP_PROTOCOL, ENV_
 const OUTBOUND_KEYS = ['listen', 'upstreams', 'transparent', 'tokenExchange'] as const;
 const TRANSPARENT_KEYS = ['enabled', 'ports', 'webSocket', 'token', ...SERVER_MATCH_KEYS] as const;
 const UPSTREAM_KEYS = ['host', 'address', 'protocol', 'webSocket', 'token', ...SERVER_MATCH_KEYS] as const;
-const TOKEN_KEYS = ['mode', 'audience', 'scope'] as const;
+const TOKEN_KEYS = ['mode', 'audience', 'scope', 'obtain'] as const;
 const TOKEN_EXCHANGE_KEYS = [
   'endpoint',
   'clientAuth',
@@ -43,9 +43,9 @@ const TOKEN_EXCHANGE_KEYS = [
   'maxInFlight',
   'expirySkew',
 ] as const;
-const EXCHANGE_CLIENT_AUTH_KEYS = ['method', 'clientId', 'clientSecretFile'] as const;
-const tokenMode = oneOf(['none', 'forward', 'jwt-svid', 'exchange'] as const);
-const exchangeClientAuthMethod = oneOf(['client_secret_basic', 'client_secret_post', 'tls_client_auth', 'self_signed_tls_client_auth'] as const);
+const EXCHANGE_CLIENT_AUTH_KEYS = ['method', 'clientId', 'clientSecretFile', 'assertionAudience'] as const;
+const tokenMode = oneOf(['none', 'forward', 'jwt-svid', 'exchange', 'txn'] as const);
+const exchangeClientAuthMethod = oneOf(['client_secret_basic', 'client_secret_post', 'tls_client_auth', 'self_signed_tls_client_auth', 'jwt-svid'] as const);
 // RFC 6749 §3.3: space-delimited scope tokens of %x21 / %x23-5B / %x5D-7E.
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 const NO_TOKEN: OutboundToken = Object.freeze({ mode: 'none', audience: null, scope: null });
@@ -187,25 +187,33 @@ function outboundToken(r: ConfigReader, m: Mapping, path: string, server: PeerId
   let mode: OutboundTokenMode = 'none';
   let audience: string | null = null;
   let scope: string | null = null;
+  let obtain = false;
   if (typeof m['token'] === 'string') {
     mode = r.read(m, 'token', path, tokenMode, 'none');
   } else {
     const t = r.section(m, 'token', path, TOKEN_KEYS);
     if (t === undefined) return NO_TOKEN;
-    if (!r.has(t, 'mode')) r.problem(childPath(at, 'mode'), 'is required: none, forward, jwt-svid or exchange');
+    if (!r.has(t, 'mode')) r.problem(childPath(at, 'mode'), 'is required: none, forward, jwt-svid, exchange or txn');
     mode = r.read(t, 'mode', at, tokenMode, 'none');
+    if (r.has(t, 'obtain')) {
+      obtain = r.read(t, 'obtain', at, yamlBoolean, false);
+      if (mode !== 'txn') r.problem(childPath(at, 'obtain'), 'applies only to mode txn');
+    }
     audience = r.read<string | null>(t, 'audience', at, nonEmptyString, null);
     if (r.has(t, 'scope')) {
       scope = r.read<string | null>(t, 'scope', at, (v) => (typeof v === 'string' && SCOPE.test(v) ? accept(v) : reject('must be space-separated OAuth scope tokens (RFC 6749 §3.3)')), null);
     }
-    if (audience !== null && mode !== 'jwt-svid' && mode !== 'exchange') r.problem(childPath(at, 'audience'), `does not apply to mode ${mode}`);
-    if (scope !== null && mode !== 'exchange') r.problem(childPath(at, 'scope'), `applies only to mode exchange`);
+    const obtaining = mode === 'txn' && obtain;
+    if (audience !== null && mode !== 'jwt-svid' && mode !== 'exchange' && !obtaining) r.problem(childPath(at, 'audience'), `does not apply to mode ${mode}${mode === 'txn' ? ' without obtain' : ''}`);
+    if (scope !== null && mode !== 'exchange' && !obtaining) r.problem(childPath(at, 'scope'), `applies only to mode exchange and to txn with obtain`);
+    // A transaction token's audience is the trust domain, not one upstream: no default from serverId.
+    if (obtaining && audience === null) r.problem(childPath(at, 'audience'), 'is required for txn with obtain: the trust domain the transaction token is for');
   }
   if ((mode === 'jwt-svid' || mode === 'exchange') && audience === null) {
     if (server?.kind === 'id') audience = server.id.toString();
     else r.problem(childPath(at, 'audience'), `is required for ${mode} here: the upstream does not expect exactly one SPIFFE ID (serverId) to default to`);
   }
-  return { mode, audience, scope };
+  return obtain ? { mode, audience, scope, obtain } : { mode, audience, scope };
 }
 
 /** Reads `outbound.tokenExchange`, checked by the exchange module's own rules; null when absent. */
@@ -222,9 +230,15 @@ function tokenExchangeSection(r: ConfigReader, m: Mapping | undefined): TokenExc
   const method = r.read(ca, 'method', caPath, exchangeClientAuthMethod, 'tls_client_auth');
   const clientId = r.read(ca, 'clientId', caPath, nonEmptyString, '');
   const secretFile = r.read<string | undefined>(ca, 'clientSecretFile', caPath, nonEmptyString, undefined);
+  const assertionAudience = r.read<string | undefined>(ca, 'assertionAudience', caPath, nonEmptyString, undefined);
   const o: { -readonly [K in keyof TokenExchangeConfig]: TokenExchangeConfig[K] } = {
     endpoint,
-    clientAuth: { method, clientId, ...(secretFile !== undefined ? { clientSecretFile: secretFile } : {}) },
+    clientAuth: {
+      method,
+      clientId,
+      ...(secretFile !== undefined ? { clientSecretFile: secretFile } : {}),
+      ...(assertionAudience !== undefined ? { assertionAudience } : {}),
+    },
   };
   const duration = (raw: unknown) => parseDuration(raw, { allowZero: true });
   if (r.has(t, 'caFile')) o.caFile = r.read(t, 'caFile', path, nonEmptyString, '');
@@ -325,6 +339,7 @@ export function outboundSection(r: ConfigReader, root: Mapping | undefined): Out
   if (tokenExchange === null) {
     upstreams.forEach((u, i) => {
       if (u.token.mode === 'exchange') r.problem(childPath(itemPath(listPath, i), 'token'), 'mode exchange needs outbound.tokenExchange (the authorization server to exchange at)');
+      if (u.token.obtain === true) r.problem(childPath(itemPath(listPath, i), 'token'), 'txn with obtain needs outbound.tokenExchange (the transaction token service)');
     });
     if (transparent?.token.mode === 'exchange') r.problem('outbound.transparent.token', 'mode exchange needs outbound.tokenExchange (the authorization server to exchange at)');
   }

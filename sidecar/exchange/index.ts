@@ -2,7 +2,9 @@
  * exchange: the tokens the outbound side puts on a request in place of the
  * app's own: RFC 8693 token exchange at the authorization server (the
  * sidecar authenticates as itself, with its X509-SVID over mTLS per
- * RFC 8705 or a client secret read from a file, and may name itself as the
+ * RFC 8705, its JWT-SVID as a client assertion per
+ * draft-ietf-oauth-spiffe-client-auth, or a client secret read from a
+ * file, and may name itself as the
  * actor with its JWT-SVID), and this workload's own JWT-SVIDs. Both are
  * cached until expiry minus a skew, bounded, with one call in flight per key.
  *
@@ -18,7 +20,7 @@ export { JwtSvidTokens } from './jwt-svid-tokens.ts';
 export type { JwtSvidFetcher, JwtSvidTokensOptions } from './jwt-svid-tokens.ts';
 export { tokenExchangeProblems, resolveTokenExchangeOptions } from './token-exchange-options.ts';
 export type { TokenExchangeOptions, ResolvedTokenExchangeOptions, ExchangeClientAuth, ExchangeClientAuthMethod } from './token-exchange-options.ts';
-export { TokenExchangeClient, readReply, TOKEN_EXCHANGE_GRANT, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT } from './token-exchange-client.ts';
+export { TokenExchangeClient, readReply, TOKEN_EXCHANGE_GRANT, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_TXN, CLIENT_ASSERTION_TYPE_JWT_SPIFFE } from './token-exchange-client.ts';
 export type { ExchangeRequest, IssuedToken } from './token-exchange-client.ts';
 export type { TlsClientCertificate } from './token-endpoint-transport.ts';
 export { TokenExchangeError } from './token-exchange-error.ts';

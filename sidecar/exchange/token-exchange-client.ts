@@ -5,6 +5,10 @@ import type { TokenEndpointTransport } from './token-endpoint-transport.ts';
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
+/** The transaction token type (draft-ietf-oauth-transaction-tokens, "Transaction Token Request"). */
+export const TOKEN_TYPE_TXN = 'urn:ietf:params:oauth:token-type:txn_token';
+/** draft-ietf-oauth-spiffe-client-auth: `client_assertion_type` of a JWT-SVID sent as client assertion. */
+export const CLIENT_ASSERTION_TYPE_JWT_SPIFFE = 'urn:ietf:params:oauth:client-assertion-type:jwt-spiffe';
 
 /** Largest token endpoint answer read. */
 export const MAX_EXCHANGE_RESPONSE_BYTES = 64 * 1024;
@@ -19,6 +23,10 @@ export interface ExchangeRequest {
   readonly scope: string;
   /** Our JWT-SVID as `actor_token`, or '' for none. */
   readonly actorToken: string;
+  /** Our JWT-SVID as `client_assertion` (the `jwt-svid` client authentication), or '' for none. */
+  readonly clientAssertion: string;
+  /** RFC 8693 §2.1 `requested_token_type`; default {@link TOKEN_TYPE_ACCESS_TOKEN}. */
+  readonly requestedTokenType?: string | undefined;
 }
 
 /** A token the authorization server issued, with when it stops being usable. */
@@ -35,7 +43,7 @@ const MAX_TOKEN_CHARS = 16 * 1024;
 /**
  * The RFC 8693 client: builds the §2.1 request (subject token typed as an
  * access token, `audience`, optional `scope`, optional `actor_token` typed
- * as a JWT), sends it with the transport's client authentication, and reads
+ * as a JWT, optional JWT-SVID client assertion), sends it with the transport's client authentication, and reads
  * the §2.2.1 answer or the §2.2.2 error. Refusals are typed: `invalid_grant`
  * (the subject token) is 'exchange.subject_refused', every other error
  * 'exchange.refused', anything unreadable 'exchange.unavailable'.
@@ -55,13 +63,18 @@ export class TokenExchangeClient {
       grant_type: TOKEN_EXCHANGE_GRANT,
       subject_token: r.subjectToken,
       subject_token_type: TOKEN_TYPE_ACCESS_TOKEN,
-      requested_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+      requested_token_type: r.requestedTokenType ?? TOKEN_TYPE_ACCESS_TOKEN,
       audience: r.audience,
     });
     if (r.scope !== '') form.set('scope', r.scope);
     if (r.actorToken !== '') {
       form.set('actor_token', r.actorToken);
       form.set('actor_token_type', TOKEN_TYPE_JWT);
+    }
+    if (r.clientAssertion !== '') {
+      // RFC 7521 §4.2 parameters, typed as the SPIFFE profile asks; the transport adds `client_id`.
+      form.set('client_assertion_type', CLIENT_ASSERTION_TYPE_JWT_SPIFFE);
+      form.set('client_assertion', r.clientAssertion);
     }
     const sentAt = this.#now();
     const reply = await this.#transport.post(form);

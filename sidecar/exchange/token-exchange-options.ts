@@ -1,19 +1,30 @@
 import { isIP } from 'node:net';
 import { TokenExchangeError, type TokenExchangeOptionsProblem } from './token-exchange-error.ts';
 
-/** How the sidecar authenticates to the token endpoint (RFC 6749 §2.3.1, RFC 8705 §2). */
-export type ExchangeClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'tls_client_auth' | 'self_signed_tls_client_auth';
+/**
+ * How the sidecar authenticates to the token endpoint: a secret (RFC 6749
+ * §2.3.1), its X509-SVID over mTLS (RFC 8705 §2), or its JWT-SVID as a
+ * client assertion (`jwt-svid`, draft-ietf-oauth-spiffe-client-auth).
+ */
+export type ExchangeClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'tls_client_auth' | 'self_signed_tls_client_auth' | 'jwt-svid';
 
 /**
  * Client authentication as configured: a secret read from a file (never a
- * literal), or the sidecar's X509-SVID over mTLS, whose certificate comes
- * from {@link TokenExchangeDeps.clientCertificate}.
+ * literal), the sidecar's X509-SVID over mTLS (its certificate comes from
+ * `TokenExchangerDeps.clientCertificate`), or its JWT-SVID as the
+ * `client_assertion` (from `TokenExchangerDeps.jwtSvids`).
  */
 export interface ExchangeClientAuth {
   readonly method: ExchangeClientAuthMethod;
   readonly clientId: string;
-  /** Required for the client_secret_* methods, refused for the TLS ones. */
+  /** Required for the client_secret_* methods, refused for the SVID ones. */
   readonly clientSecretFile?: string | undefined;
+  /**
+   * `jwt-svid` only: the `aud` of the JWT-SVID sent as client assertion;
+   * default the token endpoint URL (RFC 7523 §3). Set it to the server's
+   * issuer when the server wants that instead.
+   */
+  readonly assertionAudience?: string | undefined;
 }
 
 /** Settings of the RFC 8693 client; plain data (the config section). */
@@ -41,6 +52,8 @@ export interface TokenExchangeOptions {
 export interface ResolvedTokenExchangeOptions {
   readonly endpoint: URL;
   readonly clientAuth: ExchangeClientAuth;
+  /** `jwt-svid` only: the audience of the client assertion; '' for the other methods. */
+  readonly assertionAudience: string;
   readonly ca: string | undefined;
   readonly actorToken: boolean;
   readonly actorTokenAudience: string;
@@ -50,7 +63,7 @@ export interface ResolvedTokenExchangeOptions {
   readonly expirySkewMs: number;
 }
 
-const METHODS: readonly ExchangeClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'tls_client_auth', 'self_signed_tls_client_auth'];
+const METHODS: readonly ExchangeClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'tls_client_auth', 'self_signed_tls_client_auth', 'jwt-svid'];
 const RANGES = {
   requestTimeoutMs: [100, 60_000, 2_000],
   maxCacheEntries: [0, 1_000_000, 10_000],
@@ -99,6 +112,10 @@ export function tokenExchangeProblems(o: TokenExchangeOptions): TokenExchangeOpt
       add('clientAuth.clientSecretFile', `is required for ${a.method}: a file holding the secret (never the secret itself)`);
     }
     if (!secret && a.clientSecretFile !== undefined) add('clientAuth.clientSecretFile', `does not apply to ${a.method}: the SVID authenticates`);
+    if (a.assertionAudience !== undefined) {
+      if (a.method !== 'jwt-svid') add('clientAuth.assertionAudience', `does not apply to ${a.method}: only jwt-svid sends a client assertion`);
+      else if (typeof a.assertionAudience !== 'string' || a.assertionAudience === '') add('clientAuth.assertionAudience', 'must be a non-empty string');
+    }
   }
   if (o.actorTokenAudience !== undefined && (typeof o.actorTokenAudience !== 'string' || o.actorTokenAudience === '')) {
     add('actorTokenAudience', 'must be a non-empty string');
@@ -118,9 +135,11 @@ export function resolveTokenExchangeOptions(o: TokenExchangeOptions): ResolvedTo
     throw new TokenExchangeError('exchange.invalid_options', `exchange: invalid options: ${list}`, { problems });
   }
   const endpoint = new URL(o.endpoint);
+  const jwtSvid = o.clientAuth.method === 'jwt-svid';
   return {
     endpoint,
     clientAuth: o.clientAuth,
+    assertionAudience: jwtSvid ? (o.clientAuth.assertionAudience ?? `${endpoint.origin}${endpoint.pathname}`) : '',
     ca: o.ca,
     actorToken: o.actorToken === true,
     actorTokenAudience: o.actorTokenAudience ?? endpoint.origin,

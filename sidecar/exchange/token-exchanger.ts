@@ -4,7 +4,7 @@ import { ClientSecretFile } from './client-secret-file.ts';
 import { noopExchangeObserver, type ExchangeObserver, type ExchangeResult } from './exchange-observer.ts';
 import { ExpiringTokenCache } from './expiring-token-cache.ts';
 import type { JwtSvidTokens } from './jwt-svid-tokens.ts';
-import { MAX_EXCHANGE_RESPONSE_BYTES, TokenExchangeClient } from './token-exchange-client.ts';
+import { MAX_EXCHANGE_RESPONSE_BYTES, TOKEN_TYPE_TXN, TokenExchangeClient } from './token-exchange-client.ts';
 import { TokenEndpointTransport, type TlsClientCertificate } from './token-endpoint-transport.ts';
 import { TokenExchangeError } from './token-exchange-error.ts';
 import { resolveTokenExchangeOptions, type ResolvedTokenExchangeOptions, type TokenExchangeOptions } from './token-exchange-options.ts';
@@ -17,7 +17,7 @@ export interface TokenExchangerDeps {
   readonly observer?: ExchangeObserver;
   /** The SVID for the TLS client authentication methods. */
   readonly clientCertificate?: () => TlsClientCertificate;
-  /** Our JWT-SVIDs, required when `actorToken` is on. */
+  /** Our JWT-SVIDs, required when `actorToken` is on or the client authenticates with `jwt-svid`. */
   readonly jwtSvids?: JwtSvidTokens;
   /** Replaces the HTTP client (tests). */
   readonly client?: Pick<TokenExchangeClient, 'exchange'>;
@@ -57,11 +57,15 @@ export class TokenExchanger {
   readonly #client: Pick<TokenExchangeClient, 'exchange'>;
   readonly #cache: ExpiringTokenCache;
   readonly #inFlight = new Map<string, Promise<TokenOutcome>>();
+  #txnInFlight = 0;
 
   constructor(options: TokenExchangeOptions, deps: TokenExchangerDeps) {
     const o = resolveTokenExchangeOptions(options);
     if (o.actorToken && deps.jwtSvids === undefined) {
       throw new TokenExchangeError('exchange.invalid_options', 'exchange: actorToken needs a JWT-SVID source (the Workload API)');
+    }
+    if (o.clientAuth.method === 'jwt-svid' && deps.jwtSvids === undefined) {
+      throw new TokenExchangeError('exchange.invalid_options', 'exchange: clientAuth jwt-svid needs a JWT-SVID source (the Workload API)');
     }
     const tls = o.clientAuth.method === 'tls_client_auth' || o.clientAuth.method === 'self_signed_tls_client_auth';
     if (tls && deps.clientCertificate === undefined && deps.client === undefined) {
@@ -115,6 +119,56 @@ export class TokenExchanger {
     return p;
   }
 
+  /**
+   * A transaction token for one request (draft-ietf-oauth-transaction-tokens:
+   * token exchange with `requested_token_type` txn_token, `audience` the
+   * trust domain). Never cached and never shared between requests: each
+   * transaction gets its own `txn` id. Bounded with the exchanges in flight.
+   */
+  transactionToken(target: ExchangeTarget, subjectToken: string): TokenOutcome | Promise<TokenOutcome> {
+    if (this.#inFlight.size + this.#txnInFlight >= this.options.maxInFlight) {
+      this.#observer.exchanged(target.route, 'busy', 0);
+      return DENIED.busy;
+    }
+    this.#txnInFlight++;
+    return this.#transactionToken(target, subjectToken);
+  }
+
+  async #transactionToken(target: ExchangeTarget, subjectToken: string): Promise<TokenOutcome> {
+    const started = performance.now();
+    let result: ExchangeResult = 'ok';
+    try {
+      let clientAssertion = '';
+      if (this.options.assertionAudience !== '') {
+        const assertion = await this.#jwtSvids!.get(this.options.assertionAudience);
+        if (!assertion.ok) {
+          result = 'jwt_svid_unavailable';
+          return assertion;
+        }
+        clientAssertion = assertion.token;
+      }
+      const issued = await this.#client.exchange({
+        subjectToken,
+        audience: target.audience,
+        scope: target.scope,
+        actorToken: '',
+        clientAssertion,
+        requestedTokenType: TOKEN_TYPE_TXN,
+      });
+      return { ok: true, token: issued.token, expiresAtMs: issued.expiresAtMs ?? 0 };
+    } catch (err) {
+      const code = err instanceof TokenExchangeError ? err.code : 'exchange.unavailable';
+      result = code === 'exchange.subject_refused' ? 'subject_refused' : code === 'exchange.refused' ? 'refused' : 'unavailable';
+      const message = err instanceof Error ? err.message : String(err);
+      if (result === 'subject_refused') this.#logger.debug({ route: target.route, code }, message);
+      else this.#logger.warn({ route: target.route, code }, message);
+      return DENIED[result];
+    } finally {
+      this.#txnInFlight--;
+      this.#observer.exchanged(target.route, result, (performance.now() - started) / 1000);
+    }
+  }
+
   /** Stops the secret re-reads and closes connections. */
   async close(): Promise<void> {
     this.#secret?.close();
@@ -135,7 +189,16 @@ export class TokenExchanger {
         }
         actorToken = actor.token;
       }
-      const issued = await this.#client.exchange({ subjectToken, audience: target.audience, scope: target.scope, actorToken });
+      let clientAssertion = '';
+      if (this.options.assertionAudience !== '') {
+        const assertion = await this.#jwtSvids!.get(this.options.assertionAudience);
+        if (!assertion.ok) {
+          result = 'jwt_svid_unavailable';
+          return assertion;
+        }
+        clientAssertion = assertion.token;
+      }
+      const issued = await this.#client.exchange({ subjectToken, audience: target.audience, scope: target.scope, actorToken, clientAssertion });
       const now = this.#clock.now();
       const until = issued.expiresAtMs === undefined ? 0 : issued.expiresAtMs - this.options.expirySkewMs;
       const granted = Object.freeze({ ok: true as const, token: issued.token, expiresAtMs: Math.max(until, 0) });

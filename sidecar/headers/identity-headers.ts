@@ -14,6 +14,13 @@ export interface IdentityHeaderOptions {
   readonly xfccHeader?: string | undefined;
   /** The end user's headers (names, claim mappings); defaults when absent. Always stripped, set only for a verified user. */
   readonly user?: UserHeaders | undefined;
+  /**
+   * The context handle header (docs/end-user-identity.md, "Context
+   * handles"): stripped both ways like the identity headers, so a caller can
+   * never send one in and a handle never leaves the pod; the enforcement
+   * stage sets it after stripping. None when absent.
+   */
+  readonly contextHandleHeader?: string | undefined;
 }
 
 /** A header object as node:http and node:http2 give them (`req.headers`). */
@@ -71,7 +78,15 @@ export class IdentityHeaders {
     if (clash !== undefined) throw new HeaderError('headers.invalid_name', `headers: ${JSON.stringify(clash)} is both a caller and a user identity header`);
     // Renaming must not let a caller-supplied x-forwarded-client-cert reach an
     // app framework that reads the default name on its own.
-    this.#stripped = [...new Set([spiffeIdHeader, xfccHeader, DEFAULT_SPIFFE_ID_HEADER, DEFAULT_XFCC_HEADER, ...this.user.names])];
+    const handle = options.contextHandleHeader;
+    if (handle !== undefined) {
+      const p = headerNameProblem(handle);
+      if (p !== undefined) throw new HeaderError('headers.invalid_name', `headers: contextHandleHeader ${JSON.stringify(handle)}: ${p}`);
+      if (handle === spiffeIdHeader || handle === xfccHeader || this.user.names.includes(handle)) {
+        throw new HeaderError('headers.invalid_name', `headers: ${JSON.stringify(handle)} is both the context handle and an identity header`);
+      }
+    }
+    this.#stripped = [...new Set([spiffeIdHeader, xfccHeader, DEFAULT_SPIFFE_ID_HEADER, DEFAULT_XFCC_HEADER, ...this.user.names, ...(handle !== undefined ? [handle] : [])])];
     Object.freeze(this);
   }
 

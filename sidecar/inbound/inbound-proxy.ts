@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
-import { InboundEnforcement, type EnforcementObserver, type LocalAnswer, type RequestAuthenticator } from '../enforcement/index.ts';
+import { InboundEnforcement, type EnforcementObserver, type InboundEnforcementOptions, type LocalAnswer, type RequestAuthenticator } from '../enforcement/index.ts';
 import { callerIdentity, type IdentityHeaders } from '../headers/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
@@ -62,6 +62,8 @@ export interface InboundOptions {
   readonly authenticator?: RequestAuthenticator | undefined;
   /** Keep the end user's credential for the app (default false). */
   readonly forwardToken?: boolean | undefined;
+  /** Context handles issued to the app (InboundEnforcementOptions.contextHandles); none when absent. */
+  readonly contextHandles?: InboundEnforcementOptions['contextHandles'];
   /**
    * Request headers removed before the app besides the identity headers:
    * method-override and original-URL headers by default, so the app runs
@@ -141,6 +143,7 @@ export function createInbound(o: InboundOptions): ProxyListener {
     authenticator: o.authenticator,
     forwardToken: o.forwardToken,
     webSocket: o.webSocket,
+    contextHandles: o.contextHandles,
     observer: o.enforcementObserver,
     logger,
   });

@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net';
+
 /**
  * Parsers for the values of `spiffe-sidecar.io/*` annotations and the
  * matching CLI flags. Each returns a result instead of throwing so callers
@@ -35,9 +37,8 @@ export function parsePortsOrAll(text: string): Parsed<readonly number[] | '*'> {
 }
 
 /**
- * Parses a comma-separated list of IPv4 addresses or CIDRs. The rules are
- * IPv4 only (iptables, not ip6tables), so an IPv6 value is refused rather
- * than silently never matching.
+ * Parses a comma-separated list of IPv4 addresses or CIDRs only; an IPv6
+ * value is refused (use {@link parseCidrList} for both families).
  */
 export function parseIpv4CidrList(text: string): Parsed<readonly string[]> {
   if (text.trim() === '') return ok([]);
@@ -45,12 +46,40 @@ export function parseIpv4CidrList(text: string): Parsed<readonly string[]> {
   for (const raw of text.split(',')) {
     const t = raw.trim();
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(t);
-    if (!m) return bad(`"${raw}" is not an IPv4 address or CIDR${t.includes(':') ? ' (IPv6 is not supported: the rules are IPv4 only)' : ''}`);
+    if (!m) return bad(`"${raw}" is not an IPv4 address or CIDR${t.includes(':') ? ' (IPv6 is not accepted here)' : ''}`);
     const octets = m.slice(1, 5).map(Number);
     if (octets.some((o, i) => o > 255 || /^0\d/.test(m[i + 1]!))) return bad(`"${raw}" has an octet out of range`);
     if (m[5] !== undefined && (Number(m[5]) > 32 || /^0\d/.test(m[5]))) return bad(`"${raw}" has a prefix length out of range (0-32)`);
     const cidr = m[5] === undefined ? `${t}/32` : t;
     if (!out.includes(cidr)) out.push(cidr);
+  }
+  return ok(out);
+}
+
+/**
+ * Parses one IPv6 address or CIDR (hex digits, colons, and dots for an
+ * embedded IPv4 tail; prefix 0-128); a bare address becomes /128. Lowercased.
+ */
+function parseIpv6Cidr(raw: string): Parsed<string> {
+  const t = raw.trim().toLowerCase();
+  const m = /^([0-9a-f:.]+)(?:\/(\d{1,3}))?$/.exec(t);
+  if (!m || !isIPv6(m[1]!)) return bad(`"${raw}" is not an IPv6 address or CIDR`);
+  if (m[2] !== undefined && (Number(m[2]) > 128 || /^0\d/.test(m[2]))) return bad(`"${raw}" has a prefix length out of range (0-128)`);
+  return ok(m[2] === undefined ? `${t}/128` : t);
+}
+
+/**
+ * Parses a comma-separated list of IPv4 and IPv6 addresses or CIDRs (a bare
+ * address becomes /32 or /128). IPv4 entries go to the iptables rules, IPv6
+ * entries to the ip6tables rules.
+ */
+export function parseCidrList(text: string): Parsed<readonly string[]> {
+  if (text.trim() === '') return ok([]);
+  const out: string[] = [];
+  for (const raw of text.split(',')) {
+    const r = raw.includes(':') ? parseIpv6Cidr(raw) : parseIpv4CidrList(raw);
+    if (!r.ok) return r;
+    for (const c of typeof r.value === 'string' ? [r.value] : r.value) if (!out.includes(c)) out.push(c);
   }
   return ok(out);
 }

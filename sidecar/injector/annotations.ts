@@ -16,6 +16,8 @@ export const ANNOTATIONS = {
   nativeSidecar: `${P}native-sidecar`,
   /** "csi" (default) or "hostpath": how the Workload API socket reaches the pod. */
   workloadSocket: `${P}workload-socket`,
+  /** "true"/"false": dual-stack listeners and ip6tables rules (default: the injector's setting, on). */
+  ipv6: `${P}ipv6`,
   /** Comma-separated TCP ports whose inbound traffic goes through the sidecar, "*" for all, "" for none. */
   inboundPorts: `${P}inbound-ports`,
   /** The port of the app the inbound proxy forwards to (default: the first inbound port). */
@@ -24,9 +26,9 @@ export const ANNOTATIONS = {
   excludeInboundPorts: `${P}exclude-inbound-ports`,
   /** Comma-separated destination ports the app reaches directly, not through the sidecar. */
   excludeOutboundPorts: `${P}exclude-outbound-ports`,
-  /** Comma-separated IPv4 CIDRs the app reaches directly. */
+  /** Comma-separated IPv4 and IPv6 CIDRs the app reaches directly. */
   excludeOutboundCidrs: `${P}exclude-outbound-cidrs`,
-  /** "true"/"false": redirect the app's outbound TCP to the outbound proxy (default: only with config-configmap). */
+  /** "true"/"false": redirect the app's outbound TCP to the outbound proxy (default "true"). */
   interceptOutbound: `${P}intercept-outbound`,
   /** Name of a ConfigMap in the pod's namespace with key policy.yaml: the inbound authorization policy. */
   policyConfigMap: `${P}policy-configmap`,

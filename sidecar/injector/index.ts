@@ -21,6 +21,7 @@ export {
   parsePortList,
   parsePortsOrAll,
   parseIpv4CidrList,
+  parseCidrList,
   parseBoolean,
   parseLogLevel,
   parseQuantity,

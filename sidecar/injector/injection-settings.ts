@@ -1,4 +1,4 @@
-import { parseIpv4CidrList, parsePort, parseQuantity, type LogLevel } from './annotation-values.ts';
+import { parseCidrList, parsePort, parseQuantity, type LogLevel } from './annotation-values.ts';
 import { InjectorError } from './injector-error.ts';
 
 /** Requests and limits for one container (Kubernetes quantities). */
@@ -32,6 +32,12 @@ export interface InjectionSettings {
   readonly initResources: ResourceSettings;
   /** Log level when the pod does not set one; undefined leaves the sidecar's default. */
   readonly logLevel?: LogLevel;
+  /**
+   * Listen on both families (`[::]`, dual-stack) and install ip6tables rules
+   * beside the iptables ones, unless a pod says otherwise. Turn off only
+   * where nodes boot with IPv6 disabled: binding `[::]` fails there.
+   */
+  readonly ipv6: boolean;
   /** Applied to every pod in addition to its own annotation. */
   readonly excludeOutboundPorts: readonly number[];
   readonly excludeOutboundCidrs: readonly string[];
@@ -50,6 +56,7 @@ export const DEFAULT_INJECTION_SETTINGS: Omit<InjectionSettings, 'image'> = {
   outboundPort: 15001,
   adminPort: 15020,
   nativeSidecar: true,
+  ipv6: true,
   workloadSocket: 'csi',
   hostSocketDir: '/run/spire/agent-sockets',
   socketFileName: 'spire-agent.sock',
@@ -93,7 +100,8 @@ export function injectionSettings(input: Partial<InjectionSettings> & { readonly
   for (const p of [...s.excludeOutboundPorts, ...s.excludeInboundPorts]) {
     if (!parsePort(String(p)).ok) problems.push(`excluded port ${p} is not a port (1-65535)`);
   }
-  const cidrs = parseIpv4CidrList(s.excludeOutboundCidrs.join(','));
+  if (typeof s.ipv6 !== 'boolean') problems.push(`ipv6: ${String(s.ipv6)} must be true or false`);
+  const cidrs = parseCidrList(s.excludeOutboundCidrs.join(','));
   if (!cidrs.ok) problems.push(`excludeOutboundCidrs: ${cidrs.message}`);
   if (!Number.isInteger(s.readyWaitSeconds) || s.readyWaitSeconds < 1 || s.readyWaitSeconds > 3600) {
     problems.push(`readyWaitSeconds: ${s.readyWaitSeconds} must be 1-3600`);

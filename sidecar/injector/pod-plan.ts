@@ -1,7 +1,7 @@
 import {
   parseBoolean,
   parseConfigMapName,
-  parseIpv4CidrList,
+  parseCidrList,
   parseLogLevel,
   parsePort,
   parsePortList,
@@ -17,6 +17,8 @@ import { isJsonObject, tcpContainerPorts, type PodView } from './pod-view.ts';
 /** What the injector will add to one pod: settings merged with the pod's annotations. */
 export interface PodPlan {
   readonly native: boolean;
+  /** Dual-stack listeners (`[::]`) and ip6tables rules beside the iptables ones. */
+  readonly ipv6: boolean;
   readonly workloadSocket: 'csi' | 'hostpath';
   /** Inbound ports redirected to the inbound listener ('*' = every TCP port but the excluded ones). */
   readonly inboundPorts: readonly number[] | '*';
@@ -57,6 +59,7 @@ export function planPod(view: PodView, settings: InjectionSettings): { plan?: Po
   }
 
   const native = read(ANNOTATIONS.nativeSidecar, parseBoolean) ?? settings.nativeSidecar;
+  const ipv6 = read(ANNOTATIONS.ipv6, parseBoolean) ?? settings.ipv6;
   const workloadSocket =
     read(ANNOTATIONS.workloadSocket, (s): Parsed<'csi' | 'hostpath'> =>
       s === 'csi' || s === 'hostpath' ? { ok: true, value: s } : { ok: false, message: `"${s}" must be "csi" or "hostpath"` },
@@ -84,18 +87,24 @@ export function planPod(view: PodView, settings: InjectionSettings): { plan?: Po
   }
   const excludeInboundPorts = union(settings.excludeInboundPorts, read(ANNOTATIONS.excludeInboundPorts, parsePortList) ?? []);
   const excludeOutboundPorts = union(settings.excludeOutboundPorts, read(ANNOTATIONS.excludeOutboundPorts, parsePortList) ?? []);
-  const excludeOutboundCidrs = union(settings.excludeOutboundCidrs, read(ANNOTATIONS.excludeOutboundCidrs, parseIpv4CidrList) ?? []);
+  const excludeOutboundCidrs = union(settings.excludeOutboundCidrs, read(ANNOTATIONS.excludeOutboundCidrs, parseCidrList) ?? []);
   const policyConfigMap = read(ANNOTATIONS.policyConfigMap, parseConfigMapName);
   const configConfigMap = read(ANNOTATIONS.configConfigMap, parseConfigMapName);
-  const interceptOutbound = read(ANNOTATIONS.interceptOutbound, parseBoolean) ?? configConfigMap !== undefined;
+  // On by default: a pod whose outbound calls leave in plaintext is not
+  // protected by its sidecar. Without a config file the sidecar runs in
+  // transparent mode (sidecar-containers.ts), which needs no configuration.
+  const interceptOutbound = read(ANNOTATIONS.interceptOutbound, parseBoolean) ?? true;
   const logLevel = read(ANNOTATIONS.logLevel, parseLogLevel) ?? settings.logLevel;
 
   if (policyConfigMap !== undefined && appPort === undefined) {
     problems.push(`annotation ${ANNOTATIONS.policyConfigMap}: the pod has no app port for the inbound proxy; set ${ANNOTATIONS.appPort}`);
   }
-  if (interceptOutbound && configConfigMap === undefined) {
+  if (!native && (view.restartPolicy === 'Never' || view.restartPolicy === 'OnFailure')) {
+    // A regular container never exits on its own, so the pod (and its Job)
+    // would never complete; a native sidecar is stopped by the kubelet once
+    // the app containers have finished (KEP-753).
     warnings.push(
-      `outbound traffic is intercepted without ${ANNOTATIONS.configConfigMap}: transparent mode sends every outbound HTTP request over mTLS to its Host, which must be a sidecar of this trust domain; exclude other destinations`,
+      `restartPolicy ${view.restartPolicy} with ${ANNOTATIONS.nativeSidecar}: "false": the sidecar keeps running after the app containers finish, so a Job never completes; use native sidecars (Kubernetes >= 1.29)`,
     );
   }
   const capturedCount = inboundPorts === '*' ? Infinity : inboundPorts.length;
@@ -120,6 +129,7 @@ export function planPod(view: PodView, settings: InjectionSettings): { plan?: Po
   return {
     plan: {
       native,
+      ipv6,
       workloadSocket,
       inboundPorts,
       appPort,

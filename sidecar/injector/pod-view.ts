@@ -14,6 +14,8 @@ export interface PodView {
   readonly initContainers: readonly JsonObject[] | undefined;
   readonly volumes: readonly JsonObject[] | undefined;
   readonly hostNetwork: boolean;
+  /** `spec.restartPolicy` when it is a string (Always, OnFailure, Never). */
+  readonly restartPolicy: string | undefined;
   /** `spec.securityContext.runAsUser`, if set. */
   readonly podRunAsUser: number | undefined;
 }
@@ -77,6 +79,7 @@ export function readPodView(obj: unknown, where: string): { view: PodView } | { 
       initContainers,
       volumes,
       hostNetwork: hostNetwork === true,
+      restartPolicy: typeof spec['restartPolicy'] === 'string' ? spec['restartPolicy'] : undefined,
       podRunAsUser: runAsUser,
     },
   };

@@ -59,17 +59,24 @@ function readyWaitScript(adminPort: number, seconds: number): string {
  * rewriteProbes); the sidecar answers no other /app-probe/ path.
  */
 export function sidecarContainer(plan: PodPlan, s: InjectionSettings, appProbes: readonly JsonObject[] = []): JsonObject {
+  // `[::]` binds dual-stack (IPv4 arrives as ::ffff:a.b.c.d), so one
+  // listener serves both families; the pod's IPv6 probes and peers reach it.
+  const any = plan.ipv6 ? '[::]' : '0.0.0.0';
   const env: JsonObject[] = [
     { name: ENV.endpointSocket, value: `unix://${MOUNT_PATHS.workloadApi}/${s.socketFileName}` },
-    { name: ENV.adminListen, value: `0.0.0.0:${s.adminPort}` },
+    { name: ENV.adminListen, value: `${any}:${s.adminPort}` },
   ];
   if (plan.appPort !== undefined) {
-    env.push({ name: ENV.inboundListen, value: `0.0.0.0:${s.inboundPort}` });
+    env.push({ name: ENV.inboundListen, value: `${any}:${s.inboundPort}` });
     // The app is reached over loopback: the hop sidecar -> app never leaves the pod.
     env.push({ name: ENV.appAddress, value: `127.0.0.1:${plan.appPort}` });
   }
   if (plan.interceptOutbound) {
-    env.push({ name: ENV.outboundListen, value: `127.0.0.1:${s.outboundPort}` });
+    // ip6tables REDIRECT sends the app's IPv6 connections to ::1, so with
+    // IPv6 the listener binds every address; the inbound rules redirect
+    // this port to the mTLS listener for traffic from outside the pod
+    // (iptables plan-iptables.ts), so it is no open egress proxy.
+    env.push({ name: ENV.outboundListen, value: plan.ipv6 ? `[::]:${s.outboundPort}` : `127.0.0.1:${s.outboundPort}` });
     // Without a config file there are no upstreams: transparent mode routes
     // each request to its own Host over mTLS (docs/config.md `outbound`).
     if (plan.configConfigMap === undefined) env.push({ name: ENV.transparent, value: 'true' });
@@ -144,6 +151,7 @@ export function iptablesArgs(plan: PodPlan, s: InjectionSettings): string[] {
     `--admin-port=${s.adminPort}`,
     `--inbound-ports=${plan.inboundPorts === '*' ? '*' : plan.inboundPorts.join(',')}`,
   ];
+  if (!plan.ipv6) args.push('--no-ipv6');
   if (plan.excludeInboundPorts.length > 0) args.push(`--exclude-inbound-ports=${plan.excludeInboundPorts.join(',')}`);
   if (!plan.interceptOutbound) args.push('--no-outbound');
   else {

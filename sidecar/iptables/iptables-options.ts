@@ -1,4 +1,8 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { IptablesError } from './iptables-error.ts';
+
+/** An IP family: 4 for iptables, 6 for ip6tables. */
+export type IpFamily = 4 | 6;
 
 /** What the redirect rules capture and exclude. */
 export interface IptablesOptions {
@@ -6,7 +10,7 @@ export interface IptablesOptions {
   readonly proxyUid: number;
   /** The sidecar's inbound (mTLS) listener. */
   readonly inboundPort: number;
-  /** The sidecar's outbound listener on 127.0.0.1. */
+  /** The sidecar's outbound listener (127.0.0.1, and ::1 for IPv6). */
   readonly outboundPort: number;
   /** The admin port (probes, metrics): never redirected in either direction. */
   readonly adminPort: number;
@@ -16,8 +20,13 @@ export interface IptablesOptions {
   /** Whether the app's outbound TCP is redirected to outboundPort. */
   readonly outbound: boolean;
   readonly excludeOutboundPorts: readonly number[];
-  /** IPv4 CIDRs (a.b.c.d/n) the app reaches directly. */
+  /**
+   * CIDRs the app reaches directly: IPv4 (a.b.c.d/n) go to the iptables
+   * rules, IPv6 (x::y/n) to the ip6tables rules.
+   */
   readonly excludeOutboundCidrs: readonly string[];
+  /** Whether ip6tables rules are installed beside the iptables ones. */
+  readonly ipv6: boolean;
 }
 
 /** Defaults matching the injector's (docs/kubernetes.md). */
@@ -31,11 +40,21 @@ export const DEFAULT_IPTABLES_OPTIONS: IptablesOptions = {
   outbound: true,
   excludeOutboundPorts: [],
   excludeOutboundCidrs: [],
+  ipv6: true,
 };
 
 const isPort = (p: number): boolean => Number.isInteger(p) && p >= 1 && p <= 65535;
 
-const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
+/** Hex digits, colons and dots only (an IPv4-suffixed IPv6 address has dots), then /0-128. */
+const IPV6_CIDR = /^([0-9a-f:.]+)\/(12[0-8]|1[01]\d|[1-9]?\d)$/i;
+
+/** The family of a CIDR as validateIptablesOptions accepts it, or undefined for anything else. */
+export function cidrFamily(cidr: string): IpFamily | undefined {
+  if (IPV4_CIDR.test(cidr)) return 4;
+  const m = IPV6_CIDR.exec(cidr);
+  return m !== null && isIPv6(m[1]!) && !isIPv4(m[1]!) ? 6 : undefined;
+}
 
 /**
  * Checks options before any rule is planned; throws
@@ -66,7 +85,10 @@ export function validateIptablesOptions(o: IptablesOptions): IptablesOptions {
       if ([o.inboundPort, o.outboundPort, o.adminPort].includes(p)) problems.push(`inbound-ports: ${p} is one of the sidecar's own ports`);
     }
   }
-  for (const c of o.excludeOutboundCidrs) if (!CIDR.test(c)) problems.push(`exclude-outbound-cidrs: "${c}" is not an IPv4 CIDR (a.b.c.d/n)`);
+  for (const c of o.excludeOutboundCidrs) {
+    if (cidrFamily(c) === undefined) problems.push(`exclude-outbound-cidrs: "${c}" is not an IPv4 (a.b.c.d/n) or IPv6 (x::y/n) CIDR`);
+  }
+  if (typeof o.ipv6 !== 'boolean') problems.push('ipv6 must be true or false');
   if (problems.length > 0) throw new IptablesError('iptables.options_invalid', problems.join('; '));
   return o;
 }

@@ -34,6 +34,8 @@ export interface IptablesRunOptions {
   readonly runner?: CommandRunner;
   /** The iptables binary (default `iptables`: Debian's alternative, nft backend on bookworm). */
   readonly iptables?: string;
+  /** The ip6tables binary (default `ip6tables`), used when IPv6 rules are on. */
+  readonly ip6tables?: string;
   readonly logger?: Logger;
 }
 
@@ -48,63 +50,88 @@ const NOTHING_TO_REMOVE = new Set([1, 2]);
 /** At most this many copies of a jump are removed (guards against a runner that never fails). */
 const MAX_DUPLICATE_JUMPS = 16;
 
-function show(args: readonly string[]): string {
-  return args.join(' ');
+function show(argv: readonly string[]): string {
+  return argv.join(' ');
+}
+
+/** The binaries to run, IPv4 first. */
+function binaries(opts: IptablesRunOptions, ipv6: boolean): string[] {
+  const v4 = opts.iptables ?? 'iptables';
+  return ipv6 ? [v4, opts.ip6tables ?? 'ip6tables'] : [v4];
 }
 
 /**
- * Removes the project's chains and jumps; absent ones are skipped. Returns
- * the commands that actually removed something. Throws
+ * Removes the project's chains and jumps, from iptables and (unless `ipv6`
+ * is false) ip6tables; absent ones are skipped. Returns the commands
+ * (binary first) that actually removed something. Throws
  * 'iptables.command_failed' for any other failure.
  */
-export async function cleanIptables(opts: IptablesRunOptions = {}): Promise<string[][]> {
+export async function cleanIptables(opts: IptablesRunOptions & { readonly ipv6?: boolean } = {}): Promise<string[][]> {
   const run = opts.runner ?? execFileRunner;
-  const bin = opts.iptables ?? 'iptables';
   const log = opts.logger ?? silentLogger;
   const done: string[][] = [];
-  for (const cmd of planIptablesClean()) {
-    const repeat = cmd.includes('-D') ? MAX_DUPLICATE_JUMPS : 1;
-    for (let i = 0; i < repeat; i++) {
-      const r = await run(bin, cmd);
-      if (r.code === 0) {
-        done.push(cmd);
-        continue;
+  for (const bin of binaries(opts, opts.ipv6 ?? true)) {
+    for (const cmd of planIptablesClean()) {
+      const repeat = cmd.includes('-D') ? MAX_DUPLICATE_JUMPS : 1;
+      for (let i = 0; i < repeat; i++) {
+        const r = await run(bin, cmd);
+        if (r.code === 0) {
+          done.push([bin, ...cmd]);
+          continue;
+        }
+        if (!NOTHING_TO_REMOVE.has(r.code)) {
+          throw new IptablesError('iptables.command_failed', `${bin} ${show(cmd)} exited ${r.code}: ${r.stderr.trim()}`);
+        }
+        log.debug({ cmd: `${bin} ${show(cmd)}`, code: r.code }, 'nothing to remove');
+        break;
       }
-      if (!NOTHING_TO_REMOVE.has(r.code)) {
-        throw new IptablesError('iptables.command_failed', `${bin} ${show(cmd)} exited ${r.code}: ${r.stderr.trim()}`);
-      }
-      log.debug({ cmd: show(cmd), code: r.code }, 'nothing to remove');
-      break;
     }
   }
   return done;
 }
 
 /**
- * Installs the redirect rules idempotently: removes the project's chains
- * first (so a re-run, e.g. a restarted init container, starts clean), then
- * runs {@link planIptables}. If a command fails, what was added is removed
- * again and 'iptables.command_failed' names the command and its stderr:
- * a half-installed rule set could redirect traffic to nothing.
+ * Installs the redirect rules idempotently, IPv4 then (when
+ * `options.ipv6`) IPv6: removes the project's chains first (so a re-run,
+ * e.g. a restarted init container, starts clean), then runs
+ * {@link planIptables} for each family. Returns the commands, binary first.
+ * If a command fails, what was added in either family is removed again and
+ * 'iptables.command_failed' names the command and its stderr: a
+ * half-installed rule set could redirect traffic to nothing, and IPv4
+ * rules without their IPv6 twins would let the app bypass the sidecar
+ * over IPv6.
  */
 export async function applyIptables(options: IptablesOptions, opts: IptablesRunOptions = {}): Promise<string[][]> {
-  const plan = planIptables(options);
   const run = opts.runner ?? execFileRunner;
-  const bin = opts.iptables ?? 'iptables';
   const log = opts.logger ?? silentLogger;
-  await cleanIptables(opts);
-  for (const cmd of plan) {
-    const r = await run(bin, cmd);
+  const [v4, v6] = binaries(opts, options.ipv6);
+  const plan: string[][] = planIptables(options, 4).map((c) => [v4!, ...c]);
+  if (v6 !== undefined) plan.push(...planIptables(options, 6).map((c) => [v6, ...c]));
+  const cleanOpts = { ...opts, ipv6: options.ipv6 };
+  await cleanIptables(cleanOpts);
+  for (const [bin, ...cmd] of plan) {
+    let r: CommandResult;
+    try {
+      r = await run(bin!, cmd);
+    } catch (err) {
+      await rollback(cleanOpts, log);
+      throw err;
+    }
     if (r.code !== 0) {
       const failure = `${bin} ${show(cmd)} exited ${r.code}: ${r.stderr.trim()}`;
-      try {
-        await cleanIptables(opts);
-      } catch (err) {
-        log.error({ err: err instanceof Error ? err.message : String(err) }, 'rollback after a failed apply also failed');
-      }
+      await rollback(cleanOpts, log);
       throw new IptablesError('iptables.command_failed', failure);
     }
-    log.debug({ cmd: show(cmd) }, 'applied');
+    log.debug({ cmd: `${bin} ${show(cmd)}` }, 'applied');
   }
   return plan;
+}
+
+/** Removes what a failed apply added; a failure here is logged, the original error wins. */
+async function rollback(opts: IptablesRunOptions & { readonly ipv6: boolean }, log: Logger): Promise<void> {
+  try {
+    await cleanIptables(opts);
+  } catch (err) {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'rollback after a failed apply also failed');
+  }
 }

@@ -24,7 +24,7 @@ export { routeOutbound, DEFAULT_HTTP_PORT } from './transparent-route.ts';
 export type { OutboundRoute, RouteTarget, TransparentOptions } from './transparent-route.ts';
 export { guardedLookup, isForbiddenDestination } from './dial-guard.ts';
 export { matchOwnTrustDomain } from './own-trust-domain.ts';
-export { OutboundTokenStep, OUTBOUND_TOKEN_MODES } from './token-mode.ts';
+export { OutboundTokenStep, OUTBOUND_TOKEN_MODES, TXN_TOKEN_HEADER } from './token-mode.ts';
 export type { OutboundTokenMode, OutboundTokenOptions, OutboundTokenServices } from './token-mode.ts';
 export { OutboundCredentials, MULTIPLE_TOKENS } from './outbound-credentials.ts';
 export { OUTBOUND_ANSWERS, OUTBOUND_ANSWER_REASONS } from './outbound-answer.ts';

@@ -29,7 +29,7 @@ import { routeOutbound, type TransparentOptions } from './transparent-route.ts';
 import type { JwtSvidTokens, TokenExchanger } from '../exchange/index.ts';
 import type { OutboundAnswer } from './outbound-answer.ts';
 import { OutboundCredentials } from './outbound-credentials.ts';
-import { OutboundTokenStep, type OutboundTokenOptions } from './token-mode.ts';
+import { OutboundTokenStep, type OutboundTokenOptions, type OutboundTokenServices } from './token-mode.ts';
 
 /** One destination the app may call through the outbound listener. */
 export interface OutboundUpstreamOptions {
@@ -93,6 +93,8 @@ export interface OutboundOptions {
   readonly credentialHeaders?: readonly string[] | undefined;
   /** Cookies that carry tokens, removed likewise. */
   readonly credentialCookies?: readonly string[] | undefined;
+  /** The context handles the inbound side of this process issued; the exchange and txn modes resolve them (token-mode.ts). */
+  readonly contextHandles?: OutboundTokenServices['contextHandles'];
 }
 
 /** A configured upstream in the route table; `dest` is null for a transparent pin (no address). */
@@ -170,7 +172,12 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     };
   };
 
-  const tokenServices = { credentials: new OutboundCredentials(o.credentialHeaders, o.credentialCookies), exchanger: o.exchanger, jwtSvids: o.jwtSvids };
+  const tokenServices = {
+    credentials: new OutboundCredentials(o.credentialHeaders, o.credentialCookies),
+    exchanger: o.exchanger,
+    jwtSvids: o.jwtSvids,
+    contextHandles: o.contextHandles,
+  };
   const transparentToken = transparent ? new OutboundTokenStep('transparent', transparent.token, tokenServices) : undefined;
 
   const destinations: Destination[] = [];
@@ -244,8 +251,9 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
       ex.reject(403, `WebSocket to ${d.name} is not permitted: the upstream does not set webSocket: true`, 'upgrade_not_allowed');
       return;
     }
-    ex.headers = o.headers.outbound(ex.headers);
+    // The token step reads the context handle header before the identity strip below removes it.
     const v = token.apply(ex);
+    ex.headers = o.headers.outbound(ex.headers);
     // A promise only when a token must be fetched (an exchange or a JWT-SVID not cached).
     if (v instanceof Promise) void v.then((answer) => send(ex, d, answer));
     else send(ex, d, v);

@@ -1,3 +1,4 @@
+import type { ContextHandles } from '../auth/index.ts';
 import type { ExchangeTarget, JwtSvidTokens, TokenExchanger, TokenFailure, TokenOutcome } from '../exchange/index.ts';
 import { OUTBOUND_ANSWERS, type OutboundAnswer, type OutboundAnswerReason } from './outbound-answer.ts';
 import { MULTIPLE_TOKENS, type OutboundCredentials } from './outbound-credentials.ts';
@@ -7,20 +8,27 @@ import { MULTIPLE_TOKENS, type OutboundCredentials } from './outbound-credential
  * (docs/config.md, `token`): `none` removes them (the default), `forward`
  * keeps them as sent, `jwt-svid` replaces them with this workload's
  * JWT-SVID for the upstream, `exchange` replaces the app's bearer token
- * with one the authorization server issued for the upstream (RFC 8693).
+ * with one the authorization server issued for the upstream (RFC 8693),
+ * `txn` carries the request's transaction token (obtained at the edge,
+ * forwarded unchanged after it; draft-ietf-oauth-transaction-tokens).
  */
-export type OutboundTokenMode = 'none' | 'forward' | 'jwt-svid' | 'exchange';
+export type OutboundTokenMode = 'none' | 'forward' | 'jwt-svid' | 'exchange' | 'txn';
 
 /** Every {@link OutboundTokenMode}. */
-export const OUTBOUND_TOKEN_MODES: readonly OutboundTokenMode[] = Object.freeze(['none', 'forward', 'jwt-svid', 'exchange']);
+export const OUTBOUND_TOKEN_MODES: readonly OutboundTokenMode[] = Object.freeze(['none', 'forward', 'jwt-svid', 'exchange', 'txn']);
+
+/** The header a transaction token travels in (draft-ietf-oauth-transaction-tokens, "Txn-Token" header), lowercase. */
+export const TXN_TOKEN_HEADER = 'txn-token';
 
 /** One upstream's token settings. */
 export interface OutboundTokenOptions {
   readonly mode: OutboundTokenMode;
   /** The token's audience (`jwt-svid` and `exchange`; required there). */
   readonly audience?: string | undefined;
-  /** Narrower scope to ask for (`exchange` only). */
+  /** Narrower scope to ask for (`exchange`, and `txn` when obtaining). */
   readonly scope?: string | undefined;
+  /** `txn` only: this sidecar is the edge and obtains the transaction token from the user token (needs an audience: the trust domain). */
+  readonly obtain?: boolean | undefined;
 }
 
 /** What the token steps share: the credential reader and the token sources. */
@@ -28,6 +36,8 @@ export interface OutboundTokenServices {
   readonly credentials: OutboundCredentials;
   readonly exchanger?: TokenExchanger | undefined;
   readonly jwtSvids?: JwtSvidTokens | undefined;
+  /** Context handles the app may send instead of a token (docs/end-user-identity.md); none when absent. */
+  readonly contextHandles?: Pick<ContextHandles, 'find' | 'preferHandle'> | undefined;
 }
 
 /** The part of a request the token step reads and rewrites. */
@@ -54,6 +64,8 @@ export class OutboundTokenStep {
   readonly #credentials: OutboundCredentials;
   readonly #exchanger: TokenExchanger | undefined;
   readonly #jwtSvids: JwtSvidTokens | undefined;
+  readonly #handles: Pick<ContextHandles, 'find' | 'preferHandle'> | undefined;
+  readonly #obtain: boolean;
   readonly #target: ExchangeTarget | undefined;
   readonly #audience: string;
 
@@ -62,13 +74,17 @@ export class OutboundTokenStep {
     this.mode = o?.mode ?? 'none';
     this.#credentials = services.credentials;
     this.#audience = o?.audience ?? '';
-    const needsAudience = this.mode === 'jwt-svid' || this.mode === 'exchange';
+    this.#obtain = o?.obtain === true;
+    if (this.#obtain && this.mode !== 'txn') throw new TypeError(`outbound: upstream ${route}: token.obtain applies only to txn`);
+    const obtaining = this.mode === 'txn' && this.#obtain;
+    const needsAudience = this.mode === 'jwt-svid' || this.mode === 'exchange' || obtaining;
     if (needsAudience && this.#audience === '') throw new TypeError(`outbound: upstream ${route}: token mode ${this.mode} needs an audience`);
-    if (!needsAudience && o?.audience !== undefined) throw new TypeError(`outbound: upstream ${route}: token.audience applies only to jwt-svid and exchange`);
-    if (this.mode !== 'exchange' && o?.scope !== undefined) throw new TypeError(`outbound: upstream ${route}: token.scope applies only to exchange`);
-    if (this.mode === 'exchange' && services.exchanger === undefined) throw new TypeError(`outbound: upstream ${route}: token mode exchange needs outbound.tokenExchange`);
+    if (!needsAudience && o?.audience !== undefined) throw new TypeError(`outbound: upstream ${route}: token.audience applies only to jwt-svid, exchange and txn with obtain`);
+    if (this.mode !== 'exchange' && !obtaining && o?.scope !== undefined) throw new TypeError(`outbound: upstream ${route}: token.scope applies only to exchange and txn with obtain`);
+    if ((this.mode === 'exchange' || obtaining) && services.exchanger === undefined) throw new TypeError(`outbound: upstream ${route}: token mode ${this.mode} needs outbound.tokenExchange`);
     if (this.mode === 'jwt-svid' && services.jwtSvids === undefined) throw new TypeError(`outbound: upstream ${route}: token mode jwt-svid needs the Workload API's JWT-SVIDs`);
-    this.#exchanger = this.mode === 'exchange' ? services.exchanger : undefined;
+    this.#exchanger = this.mode === 'exchange' || obtaining ? services.exchanger : undefined;
+    this.#handles = services.contextHandles;
     this.#jwtSvids = this.mode === 'jwt-svid' ? services.jwtSvids : undefined;
     this.#target = this.#exchanger?.target(route, this.#audience, o?.scope ?? '');
   }
@@ -84,7 +100,7 @@ export class OutboundTokenStep {
       case 'jwt-svid':
         return this.#settle(req, this.#jwtSvids!.get(this.#audience));
       case 'exchange': {
-        const subject = this.#credentials.subjectToken(req.headers);
+        const subject = this.#subjectToken(req.headers);
         if (subject === MULTIPLE_TOKENS) return OUTBOUND_ANSWERS.multiple_tokens;
         if (subject === undefined) {
           // Nothing to exchange: the request goes without credentials and the upstream decides.
@@ -93,7 +109,56 @@ export class OutboundTokenStep {
         }
         return this.#settle(req, this.#exchanger!.get(this.#target!, subject));
       }
+      case 'txn':
+        return this.#txn(req);
     }
+  }
+
+  /**
+   * The user token to exchange: the app's bearer token, or the token behind
+   * the context handle the app propagated (first when `preferHandle`).
+   */
+  #subjectToken(headers: readonly string[]): string | undefined | typeof MULTIPLE_TOKENS {
+    const handles = this.#handles;
+    if (handles === undefined) return this.#credentials.subjectToken(headers);
+    if (handles.preferHandle) return handles.find(headers) ?? this.#credentials.subjectToken(headers);
+    return this.#credentials.subjectToken(headers) ?? handles.find(headers);
+  }
+
+  /**
+   * `txn`: at the edge (`obtain`), a fresh transaction token for this
+   * request from the user token; after it, the transaction token the app
+   * propagated (its `Txn-Token` header, or the one behind its context
+   * handle), forwarded unchanged. Every other credential is removed; without
+   * a transaction token the request goes without one and the upstream decides.
+   */
+  #txn(req: TokenStepRequest): OutboundAnswer | null | Promise<OutboundAnswer | null> {
+    if (this.#obtain) {
+      const subject = this.#subjectToken(req.headers);
+      if (subject === MULTIPLE_TOKENS) return OUTBOUND_ANSWERS.multiple_tokens;
+      if (subject === undefined) {
+        req.headers = withoutTxnToken(this.#credentials.strip(req.headers));
+        return null;
+      }
+      const o = this.#exchanger!.transactionToken(this.#target!, subject);
+      if (o instanceof Promise) return o.then((v) => this.#useTxn(req, v));
+      return this.#useTxn(req, o);
+    }
+    let txn = txnToken(req.headers);
+    if (txn === MULTIPLE_TOKENS) return OUTBOUND_ANSWERS.multiple_tokens;
+    if (txn === undefined && this.#handles !== undefined) txn = this.#handles.find(req.headers);
+    const headers = withoutTxnToken(this.#credentials.strip(req.headers));
+    if (txn !== undefined) headers.push(TXN_TOKEN_HEADER, txn);
+    req.headers = headers;
+    return null;
+  }
+
+  #useTxn(req: TokenStepRequest, o: TokenOutcome): OutboundAnswer | null {
+    if (!o.ok) return OUTBOUND_ANSWERS[FAILURE_ANSWER[o.failure]];
+    const headers = withoutTxnToken(this.#credentials.strip(req.headers));
+    headers.push(TXN_TOKEN_HEADER, o.token);
+    req.headers = headers;
+    return null;
   }
 
   #settle(req: TokenStepRequest, outcome: TokenOutcome | Promise<TokenOutcome>): OutboundAnswer | null | Promise<OutboundAnswer | null> {
@@ -109,4 +174,26 @@ export class OutboundTokenStep {
     req.headers = headers;
     return null;
   }
+}
+
+/** The value of the request's one `Txn-Token` header; {@link MULTIPLE_TOKENS} for two. */
+function txnToken(raw: readonly string[]): string | undefined | typeof MULTIPLE_TOKENS {
+  let value: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== TXN_TOKEN_HEADER.length || name.toLowerCase() !== TXN_TOKEN_HEADER) continue;
+    if (value !== undefined) return MULTIPLE_TOKENS;
+    value = raw[i + 1]!.trim();
+  }
+  return value === '' ? undefined : value;
+}
+
+/** `raw` without `Txn-Token` headers; `raw` itself when it has none. */
+function withoutTxnToken(raw: string[]): string[] {
+  let i = 0;
+  for (; i + 1 < raw.length; i += 2) if (raw[i]!.length === TXN_TOKEN_HEADER.length && raw[i]!.toLowerCase() === TXN_TOKEN_HEADER) break;
+  if (i + 1 >= raw.length) return raw;
+  const out = raw.slice(0, i);
+  for (; i + 1 < raw.length; i += 2) if (raw[i]!.length !== TXN_TOKEN_HEADER.length || raw[i]!.toLowerCase() !== TXN_TOKEN_HEADER) out.push(raw[i]!, raw[i + 1]!);
+  return out;
 }

@@ -189,7 +189,8 @@ function secret(): string {
 
 /** Starts Keycloak, waits for readiness, and sets up the test realm. */
 export async function startKeycloak(opts: KeycloakOptions): Promise<Keycloak> {
-  const home = await installKeycloak();
+  // KEYCLOAK_HOME runs another prebuilt image (e.g. one built with --features=spiffe) instead of the pinned one.
+  const home = process.env['KEYCLOAK_HOME'] ?? (await installKeycloak());
   const javaHome = keycloakJavaHome();
   const realm = opts.realm ?? 'sidecar-test';
   const teardown = new Teardown();
@@ -480,4 +481,116 @@ async function setUpRealm(
   const id = String(location).split('/').pop() ?? '';
   if (id === '') throw new Error('keycloak: user creation returned no Location');
   return { client, otherClient, resourceServer, user: { id, username, password, customerId } };
+}
+
+/** The SPIFFE trust relationship set up by {@link setUpTokenExchange} (Keycloak's preview `spiffe` identity provider). */
+export interface KeycloakSpiffeOptions {
+  /** `spiffe://<trust domain>`, as Keycloak's SPIFFE identity provider takes it. */
+  readonly trustDomain: string;
+  /** URL of the trust domain's SPIFFE bundle endpoint (JWKS with `use: jwt-svid` keys). */
+  readonly bundleEndpoint: string;
+  /** The SPIFFE ID (JWT-SVID `sub`) that authenticates as {@link KeycloakTokenExchange.spiffeRequester}. */
+  readonly subject: string;
+  /** Longest lifetime Keycloak accepts for the JWT-SVID, seconds (Keycloak's default is 300). */
+  readonly maxAssertionLifetimeSeconds?: number;
+}
+
+/** Clients for RFC 8693 standard token exchange (Keycloak's V2, on by default since 26.2). */
+export interface KeycloakTokenExchange {
+  /** Where the user logs in (password grant); its tokens name {@link requester} (and the SPIFFE requester) in `aud`. */
+  readonly initialClient: KeycloakClient;
+  /** The confidential client that exchanges (`standard.token.exchange.enabled`), with a client secret. */
+  readonly requester: KeycloakClient;
+  /** The exchange's target: a client with no grant of its own, the `audience` asked for. */
+  readonly target: KeycloakClient;
+  /** A requester that authenticates with a JWT-SVID (`federated-jwt` client authentication); absent when not asked for. */
+  readonly spiffeRequester?: { readonly clientId: string };
+  /** Why the SPIFFE requester could not be set up (Keycloak's answer), when it was asked for and failed. */
+  readonly spiffeProblem?: string;
+}
+
+/**
+ * Adds the clients of an RFC 8693 exchange to the test realm. Keycloak's
+ * standard token exchange lets a client exchange a token only when (1) the
+ * client has `standard.token.exchange.enabled`, (2) the subject token names
+ * the client in `aud`, and (3) the requested audience is a client the
+ * requester's own tokens could reach (here an audience mapper on it).
+ * With `spiffe`, also a SPIFFE identity provider and a client whose
+ * credential is a JWT-SVID from that trust domain; when Keycloak refuses
+ * that set-up (the `spiffe` feature is a preview in 26.7.3, off unless the
+ * server was built with `--features=spiffe`), `spiffeProblem` says why.
+ */
+export async function setUpTokenExchange(kc: Keycloak, spiffe?: KeycloakSpiffeOptions): Promise<KeycloakTokenExchange> {
+  const confidential = async (clientId: string, extra: Record<string, unknown>): Promise<KeycloakClient> => {
+    const value = secret();
+    await kc.admin('POST', '/clients', {
+      clientId,
+      enabled: true,
+      protocol: 'openid-connect',
+      publicClient: false,
+      clientAuthenticatorType: 'client-secret',
+      secret: value,
+      standardFlowEnabled: false,
+      implicitFlowEnabled: false,
+      directAccessGrantsEnabled: false,
+      serviceAccountsEnabled: false,
+      ...extra,
+    });
+    const secretFile = join(kc.dir, `${clientId}.secret`);
+    writeFileSync(secretFile, value, { mode: 0o600 });
+    return { clientId, secret: value, secretFile, audience: clientId };
+  };
+  const target = await confidential('payments-api', {});
+  const requester = await confidential('frontend-sidecar', {
+    attributes: { 'standard.token.exchange.enabled': 'true' },
+    protocolMappers: [audienceMapper(target.clientId)],
+  });
+  let spiffeRequester: { clientId: string } | undefined;
+  let spiffeProblem: string | undefined;
+  if (spiffe !== undefined) {
+    const alias = 'spiffe-trust-domain';
+    try {
+      await kc.admin('POST', '/identity-provider/instances', {
+        alias,
+        providerId: 'spiffe',
+        enabled: true,
+        config: {
+          trustDomain: spiffe.trustDomain,
+          bundleEndpoint: spiffe.bundleEndpoint,
+          ...(spiffe.maxAssertionLifetimeSeconds !== undefined ? { fedClientAssertionMaxExp: String(spiffe.maxAssertionLifetimeSeconds) } : {}),
+        },
+      });
+      const clientId = 'frontend-sidecar-spiffe';
+      await kc.admin('POST', '/clients', {
+        clientId,
+        enabled: true,
+        protocol: 'openid-connect',
+        publicClient: false,
+        clientAuthenticatorType: 'federated-jwt',
+        standardFlowEnabled: false,
+        directAccessGrantsEnabled: false,
+        serviceAccountsEnabled: false,
+        attributes: { 'standard.token.exchange.enabled': 'true', 'jwt.credential.issuer': alias, 'jwt.credential.sub': spiffe.subject },
+        protocolMappers: [audienceMapper(target.clientId)],
+      });
+      spiffeRequester = { clientId };
+    } catch (err) {
+      spiffeProblem = err instanceof Error ? err.message : String(err);
+    }
+  }
+  const initialClient = await confidential('bank-web', {
+    directAccessGrantsEnabled: true,
+    protocolMappers: [
+      audienceMapper(requester.clientId),
+      ...(spiffeRequester !== undefined ? [{ ...(audienceMapper(spiffeRequester.clientId) as object) }] : []),
+      customerIdMapper,
+    ],
+  });
+  return {
+    initialClient,
+    requester,
+    target,
+    ...(spiffeRequester !== undefined ? { spiffeRequester } : {}),
+    ...(spiffeProblem !== undefined ? { spiffeProblem } : {}),
+  };
 }

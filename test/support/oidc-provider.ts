@@ -69,6 +69,8 @@ export interface StartOidcProviderOptions {
   readonly accessTokenTtlSeconds?: number;
   /** A JWK Set (JSON text, e.g. a trust domain's JWT bundle) that verifies RFC 8693 actor tokens. */
   readonly actorJwks?: string;
+  /** Resource servers besides {@link JWT_RESOURCE} and {@link OPAQUE_RESOURCE}. */
+  readonly resources?: readonly OidcResourceConfig[];
 }
 
 /** A running authorization server and its helpers. */
@@ -160,6 +162,7 @@ export async function startOidcProvider(opts: StartOidcProviderOptions = {}): Pr
   const resources: OidcResourceConfig[] = [
     { identifier: JWT_RESOURCE, scope: 'read write admin', format: 'jwt' },
     { identifier: OPAQUE_RESOURCE, scope: 'read write admin', format: 'opaque' },
+    ...(opts.resources ?? []),
   ];
   const config: OidcServerConfig = {
     clients: [...list, ...(opts.clients ?? [])],

@@ -3,7 +3,10 @@
  * 26.7.3: access tokens verified with keys found through OpenID Connect
  * discovery (the realm issuer over http on loopback), refusals of tampered
  * and misdirected tokens, a signing-key rotation picked up without a
- * restart, and RFC 7662 introspection with client_secret_basic.
+ * restart, RFC 7662 introspection with client_secret_basic, and RFC 8693
+ * standard token exchange through real sidecar processes (client secret
+ * from a file; and, when the server was built with the preview `spiffe`
+ * feature, the exchange client authenticating with its JWT-SVID).
  *
  * Keycloak starts once for the whole file (it takes most of a minute);
  * it needs Maven Central through mvn (the first time), unzip, and a JDK 21+
@@ -14,10 +17,18 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { TokenAuthenticator, type TokenInvalidReason, type TokenOutcome, type VerifiedToken } from '../../../sidecar/auth/index.ts';
 import { IntrospectionVerifier } from '../../../sidecar/auth/introspection-verifier.ts';
+import { systemClock } from '../../../sidecar/core/index.ts';
+import { JwtSvidTokens, TokenExchanger } from '../../../sidecar/exchange/index.ts';
+import { WorkloadApiClient } from '../../../sidecar/workload/index.ts';
 import { inCi, requireTools } from '../../support/tools.ts';
-import { KEYCLOAK_VERSION, keycloakJavaHome, startKeycloak, type Keycloak } from '../../support/keycloak.ts';
+import { startDevAgent } from '../../support/dev-agent.ts';
+import { freePorts, startSidecar, viaOutbound } from '../../support/sidecar-process.ts';
+import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, type Echo } from '../../integration/app/app-fixtures.ts';
+import { KEYCLOAK_VERSION, keycloakJavaHome, setUpTokenExchange, startKeycloak, type Keycloak } from '../../support/keycloak.ts';
 
 /** Like requireTools, for the JDK Keycloak runs on (not on PATH). */
 function requireJdk(t: TestContext): boolean {
@@ -166,6 +177,100 @@ test(`Keycloak ${KEYCLOAK_VERSION} as a real OpenID Connect issuer`, { timeout: 
     const out = await verifier.verify(other, undefined);
     assert.equal(out.kind, 'invalid', JSON.stringify(out));
     assert.equal((out as Extract<TokenOutcome, { kind: 'invalid' }>).reason, 'inactive');
+  });
+
+  await t.test('RFC 8693 standard token exchange through the sidecar', async (t2) => {
+    // The trust domain's JWT bundle, served as a SPIFFE bundle endpoint for Keycloak's SPIFFE identity provider.
+    const agent = await startDevAgent({ cleanup: t2, workloads: { frontend: [FRONTEND_ID], backend: [BACKEND_ID] }, jwtTtlMs: 240_000 });
+    const bundle = createServer((_req, res) => {
+      const keys = (JSON.parse(agent.agent.jwks(TD)) as { keys: Record<string, unknown>[] }).keys.map((k) => ({ ...k, use: 'jwt-svid' }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys, spiffe_sequence: 1, spiffe_refresh_hint: 60 }));
+    });
+    await new Promise<void>((resolve) => bundle.listen(0, '127.0.0.1', resolve));
+    t2.after(() => new Promise<void>((resolve) => bundle.close(() => resolve())));
+    const te = await setUpTokenExchange(kc, {
+      trustDomain: `spiffe://${TD}`,
+      bundleEndpoint: `http://127.0.0.1:${(bundle.address() as AddressInfo).port}/bundle`,
+      subject: FRONTEND_ID,
+    });
+    const app = await startEchoApp(t2);
+    const [inboundPort, outboundPort] = (await freePorts(2)) as [number, number];
+    const inbound = `127.0.0.1:${inboundPort}`;
+    await Promise.all([
+      startSidecar({
+        cleanup: t2,
+        name: 'backend.yaml',
+        config: {
+          spiffe: { endpointSocket: agent.address('backend') },
+          inbound: { listen: inbound, app: `127.0.0.1:${app.port}` },
+          // The backend accepts only tokens made for it, checked with the realm's keys found by discovery.
+          auth: { jwt: [{ name: 'keycloak', issuer: kc.issuer, discovery: true, audiences: [te.target.clientId] }], forwardToken: true },
+        },
+      }),
+      startSidecar({
+        cleanup: t2,
+        name: 'frontend.yaml',
+        config: {
+          spiffe: { endpointSocket: agent.address('frontend') },
+          outbound: {
+            listen: `127.0.0.1:${outboundPort}`,
+            upstreams: [{ host: 'payments', address: inbound, serverId: BACKEND_ID, token: { mode: 'exchange', audience: te.target.clientId } }],
+            tokenExchange: {
+              endpoint: kc.tokenEndpoint,
+              clientAuth: { method: 'client_secret_basic', clientId: te.requester.clientId, clientSecretFile: te.requester.secretFile },
+            },
+          },
+        },
+      }),
+    ]);
+    const claimsOf = (token: string): Record<string, unknown> =>
+      JSON.parse(Buffer.from(segments(token)[1], 'base64url').toString('utf8')) as Record<string, unknown>;
+
+    await t2.test("alice's token is exchanged for one made for the target client, naming the requester in azp", async () => {
+      const user = (await kc.passwordGrant(te.initialClient)).access_token;
+      assert.ok(([claimsOf(user)['aud']].flat() as unknown[]).includes(te.requester.clientId), 'the subject token names the requester');
+      const r = await viaOutbound(outboundPort, '/accounts/1', 'payments', { headers: { authorization: `Bearer ${user}` } });
+      assert.equal(r.status, 200, r.body);
+      const h = (JSON.parse(r.body) as Echo).headers;
+      const sent = String(h['authorization']).replace(/^Bearer /, '');
+      assert.notEqual(sent, user, 'the user token never crosses');
+      const claims = claimsOf(sent);
+      assert.deepEqual([claims['aud']].flat(), [te.target.clientId]);
+      assert.equal(claims['azp'], te.requester.clientId);
+      assert.equal(claims['sub'], kc.user.id);
+      assert.equal(claims['iss'], kc.issuer);
+      assert.equal(h['x-auth-subject'], kc.user.id, 'the backend sidecar verified it by discovery');
+    });
+
+    await t2.test('a token that does not name the requester is refused by Keycloak: 401, nothing forwarded', async () => {
+      const other = (await kc.passwordGrant(kc.otherClient)).access_token;
+      const r = await viaOutbound(outboundPort, '/accounts/1', 'payments', { headers: { authorization: `Bearer ${other}` } });
+      assert.ok(r.status === 401 || r.status === 503, `${r.status} ${r.body}`);
+      assert.ok(!r.body.includes(other));
+    });
+
+    await t2.test('client authentication with a JWT-SVID (jwt-spiffe client assertion)', async (t3) => {
+      if (te.spiffeRequester === undefined) {
+        t3.diagnostic(`keycloak ${KEYCLOAK_VERSION} refused the SPIFFE set-up: ${te.spiffeProblem ?? 'unknown'}`);
+        t3.skip(`Keycloak's SPIFFE identity provider is a preview feature, off in this build (needs kc.sh build --features=spiffe): ${te.spiffeProblem ?? ''}`);
+        return;
+      }
+      const workload = new WorkloadApiClient({ address: agent.address('frontend') });
+      t3.after(() => workload.close());
+      const jwtSvids = new JwtSvidTokens({ clock: systemClock, fetcher: { fetchJwtSvid: (aud) => workload.fetchJwtSvid({ audience: [aud] }) } });
+      const exchanger = new TokenExchanger(
+        { endpoint: kc.tokenEndpoint, clientAuth: { method: 'jwt-svid', clientId: te.spiffeRequester.clientId, assertionAudience: kc.issuer } },
+        { clock: systemClock, jwtSvids },
+      );
+      t3.after(() => exchanger.close());
+      const user = (await kc.passwordGrant(te.initialClient)).access_token;
+      const out = await exchanger.get(exchanger.target('payments', te.target.clientId, ''), user);
+      assert.equal(out.ok, true, `exchange with a JWT-SVID as client assertion failed: ${JSON.stringify(out)}\n${kc.logTail(30)}`);
+      const claims = claimsOf((out as { token: string }).token);
+      assert.deepEqual([claims['aud']].flat(), [te.target.clientId]);
+      assert.equal(claims['azp'], te.spiffeRequester.clientId);
+      assert.equal(claims['sub'], kc.user.id);
+    });
   });
 
   t.diagnostic(`keycloak RSS after the tests: ${(kc.rssBytes() / 1048576).toFixed(0)} MiB`);

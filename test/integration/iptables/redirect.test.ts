@@ -1,9 +1,11 @@
 /**
  * The redirect rules for real: two network namespaces joined by a veth
- * pair (a "pod" at 192.0.2.1 and a "peer" at 192.0.2.2, TEST-NET-1), the
- * CLI applying the rules inside the pod namespace, iptables-save reading
- * them back, and TCP connections showing where traffic really lands.
- * Needs root, iptables and ip; every namespace is deleted in t.after.
+ * pair (a "pod" at 192.0.2.1 and 2001:db8::1, a "peer" at 192.0.2.2 and
+ * 2001:db8::2, documentation prefixes of RFC 5737 and RFC 3849), the CLI
+ * applying the rules inside the pod namespace, iptables-save and
+ * ip6tables-save reading them back, and TCP connections over both
+ * families showing where traffic really lands.
+ * Needs root, iptables, ip6tables and ip; every namespace is deleted in t.after.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +23,11 @@ const node = [process.execPath, '--disable-warning=ExperimentalWarning'];
 
 const POD_IP = '192.0.2.1';
 const PEER_IP = '192.0.2.2';
+/** A second peer address whose traffic the rules exclude by CIDR. */
+const PEER_EXCLUDED_IP = '192.0.2.3';
+const POD_IP6 = '2001:db8::1';
+const PEER_IP6 = '2001:db8::2';
+const PEER_EXCLUDED_IP6 = '2001:db8::3';
 
 async function nsExec(ns: string, argv: string[]): Promise<string> {
   const { stdout } = await run('ip', ['netns', 'exec', ns, ...argv], { timeout: 30_000 });
@@ -42,9 +49,15 @@ async function twoHosts(t: import('node:test').TestContext): Promise<{ pod: stri
   const vethPod = `vp${tag.slice(-6)}`;
   const vethPeer = `vq${tag.slice(-6)}`;
   await run('ip', ['link', 'add', vethPod, 'netns', pod, 'type', 'veth', 'peer', 'name', vethPeer, 'netns', peer]);
-  for (const [ns, dev, ip] of [[pod, vethPod, POD_IP], [peer, vethPeer, PEER_IP]] as const) {
+  const hosts = [
+    [pod, vethPod, [POD_IP], [POD_IP6]],
+    [peer, vethPeer, [PEER_IP, PEER_EXCLUDED_IP], [PEER_IP6, PEER_EXCLUDED_IP6]],
+  ] as const;
+  for (const [ns, dev, v4, v6] of hosts) {
     await nsExec(ns, ['ip', 'link', 'set', 'lo', 'up']);
-    await nsExec(ns, ['ip', 'addr', 'add', `${ip}/24`, 'dev', dev]);
+    for (const ip of v4) await nsExec(ns, ['ip', 'addr', 'add', `${ip}/24`, 'dev', dev]);
+    // nodad: the address is usable at once instead of after duplicate address detection.
+    for (const ip of v6) await nsExec(ns, ['ip', '-6', 'addr', 'add', `${ip}/64`, 'dev', dev, 'nodad']);
     await nsExec(ns, ['ip', 'link', 'set', dev, 'up']);
   }
   return { pod, peer, children };
@@ -85,39 +98,47 @@ async function backendOf(bin: string): Promise<string> {
   return /nf_tables/.test(stdout) ? 'nft' : /legacy/.test(stdout) ? 'legacy' : stdout.trim();
 }
 
-const EXPECTED = [
+/** The rules of one family as its *-save prints them; `loopback` and `excluded` differ per family. */
+const expected = (loopback: string, excluded: string): string[] => [
   ':SPIFFE_SIDECAR_INBOUND - [0:0]',
   ':SPIFFE_SIDECAR_OUTPUT - [0:0]',
   ':SPIFFE_SIDECAR_REDIRECT - [0:0]',
   '-A PREROUTING -p tcp -j SPIFFE_SIDECAR_INBOUND',
   '-A OUTPUT -p tcp -j SPIFFE_SIDECAR_OUTPUT',
+  '-A SPIFFE_SIDECAR_INBOUND -p tcp --dport 15001 -j REDIRECT --to-ports 15006',
   '-A SPIFFE_SIDECAR_INBOUND -p tcp --dport 8080 -j REDIRECT --to-ports 15006',
   '-A SPIFFE_SIDECAR_OUTPUT -m owner --uid-owner 1337 -j RETURN',
-  '-A SPIFFE_SIDECAR_OUTPUT -d 127.0.0.0/8 -j RETURN',
+  `-A SPIFFE_SIDECAR_OUTPUT -d ${loopback} -j RETURN`,
   '-A SPIFFE_SIDECAR_OUTPUT -o lo -j RETURN',
   '-A SPIFFE_SIDECAR_OUTPUT -p tcp --dport 15020 -j RETURN',
   '-A SPIFFE_SIDECAR_OUTPUT -p tcp --dport 5432 -j RETURN',
+  `-A SPIFFE_SIDECAR_OUTPUT -d ${excluded} -j RETURN`,
   '-A SPIFFE_SIDECAR_OUTPUT -j SPIFFE_SIDECAR_REDIRECT',
   '-A SPIFFE_SIDECAR_REDIRECT -p tcp -j REDIRECT --to-ports 15001',
 ];
+const EXPECTED = expected('127.0.0.0/8', `${PEER_EXCLUDED_IP}/32`);
+const EXPECTED6 = expected('::1/128', `${PEER_EXCLUDED_IP6}/128`);
+const APPLY_FLAGS = ['--inbound-ports=8080', '--exclude-outbound-ports=5432', `--exclude-outbound-cidrs=${PEER_EXCLUDED_IP},${PEER_EXCLUDED_IP6}`];
 
 test('iptables apply/clean in a network namespace with the default (Debian) iptables', async (t) => {
-  if (!requireTools(t, ['iptables', 'iptables-save', 'ip'], { root: true })) return;
-  t.diagnostic(`iptables backend: ${await backendOf('iptables')}`);
+  if (!requireTools(t, ['iptables', 'iptables-save', 'ip6tables', 'ip6tables-save', 'ip'], { root: true })) return;
+  t.diagnostic(`iptables backend: ${await backendOf('iptables')}, ip6tables backend: ${await backendOf('ip6tables')}`);
   const { pod, peer, children } = await twoHosts(t);
-  const apply = [...node, main, 'iptables', 'apply', '--inbound-ports=8080', '--exclude-outbound-ports=5432'];
+  const apply = [...node, main, 'iptables', 'apply', ...APPLY_FLAGS];
 
   // Before: the peer refuses 9999, so a redirect is visible as a different answer.
-  await serve(peer, children, PEER_IP, { 5432: 'peer-db' });
+  // '::' listens on both families (IPv4 arrives IPv4-mapped), like the injected sidecar's [::] listeners.
+  await serve(peer, children, '::', { 5432: 'peer-db', 7000: 'peer-direct' });
   assert.match(await dial(pod, PEER_IP, 9999), /ECONNREFUSED/);
+  assert.match(await dial(pod, PEER_IP6, 9999), /ECONNREFUSED/);
 
   await nsExec(pod, apply);
   // Idempotent: a second apply (a restarted init container) leaves one copy of each rule.
   await nsExec(pod, apply);
-  const rules = await savedRules(pod, 'iptables-save');
-  assert.deepEqual([...rules].sort(), [...EXPECTED].sort());
+  assert.deepEqual([...(await savedRules(pod, 'iptables-save'))].sort(), [...EXPECTED].sort());
+  assert.deepEqual([...(await savedRules(pod, 'ip6tables-save'))].sort(), [...EXPECTED6].sort());
 
-  await serve(pod, children, '0.0.0.0', { 15001: 'outbound-listener', 15006: 'inbound-listener', 8080: 'app', 15020: 'admin' });
+  await serve(pod, children, '::', { 15001: 'outbound-listener', 15006: 'inbound-listener', 8080: 'app', 15020: 'admin' });
 
   await t.test('outbound TCP from the app lands on 15001', async () => {
     assert.equal(await dial(pod, PEER_IP, 9999), 'outbound-listener');
@@ -144,11 +165,55 @@ test('iptables apply/clean in a network namespace with the default (Debian) ipta
     assert.equal(await dial(peer, POD_IP, 15020), 'admin');
   });
 
-  await t.test('clean removes every chain and jump; traffic flows directly again', async () => {
+  await t.test('an excluded IPv4 CIDR goes straight out', async () => {
+    assert.equal(await dial(pod, PEER_EXCLUDED_IP, 7000), 'peer-direct');
+    assert.equal(await dial(pod, PEER_IP, 7000), 'outbound-listener');
+  });
+  await t.test('the outbound listener\'s port from outside lands on the mTLS listener (IPv4)', async () => {
+    assert.equal(await dial(peer, POD_IP, 15001), 'inbound-listener');
+  });
+
+  // The same rows over IPv6: without the ip6tables rules each would bypass the sidecar.
+  await t.test('IPv6: outbound TCP from the app lands on 15001 (via ::1)', async () => {
+    assert.equal(await dial(pod, PEER_IP6, 9999), 'outbound-listener');
+  });
+  await t.test('IPv6: the sidecar uid is not redirected', async () => {
+    assert.match(await dial(pod, PEER_IP6, 9999, 1337), /ECONNREFUSED/);
+  });
+  await t.test('IPv6: another uid is redirected', async () => {
+    assert.equal(await dial(pod, PEER_IP6, 9999, 1000), 'outbound-listener');
+  });
+  await t.test('IPv6: an excluded outbound port goes straight out', async () => {
+    assert.equal(await dial(pod, PEER_IP6, 5432), 'peer-db');
+  });
+  await t.test('IPv6: an excluded IPv6 CIDR goes straight out', async () => {
+    assert.equal(await dial(pod, PEER_EXCLUDED_IP6, 7000), 'peer-direct');
+    assert.equal(await dial(pod, PEER_IP6, 7000), 'outbound-listener');
+  });
+  await t.test('IPv6: ::1 is not redirected', async () => {
+    assert.equal(await dial(pod, '::1', 8080), 'app');
+  });
+  await t.test('IPv6: the pod\'s own IPv6 address (routed over lo) is not redirected', async () => {
+    assert.equal(await dial(pod, POD_IP6, 8080), 'app');
+  });
+  await t.test('IPv6: inbound to the app port from the peer lands on 15006', async () => {
+    assert.equal(await dial(peer, POD_IP6, 8080), 'inbound-listener');
+  });
+  await t.test('IPv6: inbound to the admin port is not redirected', async () => {
+    assert.equal(await dial(peer, POD_IP6, 15020), 'admin');
+  });
+  await t.test('IPv6: the outbound listener\'s port from outside lands on the mTLS listener', async () => {
+    assert.equal(await dial(peer, POD_IP6, 15001), 'inbound-listener');
+  });
+
+  await t.test('clean removes every chain and jump of both families; traffic flows directly again', async () => {
     await nsExec(pod, [...node, main, 'iptables', 'clean']);
     assert.deepEqual(await savedRules(pod, 'iptables-save'), []);
+    assert.deepEqual(await savedRules(pod, 'ip6tables-save'), []);
     assert.match(await dial(pod, PEER_IP, 9999), /ECONNREFUSED/);
+    assert.match(await dial(pod, PEER_IP6, 9999), /ECONNREFUSED/);
     assert.equal(await dial(peer, POD_IP, 8080), 'app');
+    assert.equal(await dial(peer, POD_IP6, 8080), 'app');
     // clean is idempotent too.
     await nsExec(pod, [...node, main, 'iptables', 'clean']);
   });
@@ -156,10 +221,13 @@ test('iptables apply/clean in a network namespace with the default (Debian) ipta
 
 // Debian's iptables package ships both backends; images or nodes may use either.
 test('iptables apply with the legacy backend', async (t) => {
-  if (!requireTools(t, ['iptables-legacy', 'iptables-legacy-save', 'ip'], { root: true })) return;
+  if (!requireTools(t, ['iptables-legacy', 'iptables-legacy-save', 'ip6tables-legacy', 'ip6tables-legacy-save', 'ip'], { root: true })) return;
   const { pod } = await twoHosts(t);
-  await nsExec(pod, [...node, main, 'iptables', 'apply', '--iptables=iptables-legacy', '--inbound-ports=8080', '--exclude-outbound-ports=5432']);
+  const legacy = ['--iptables=iptables-legacy', '--ip6tables=ip6tables-legacy'];
+  await nsExec(pod, [...node, main, 'iptables', 'apply', ...legacy, ...APPLY_FLAGS]);
   assert.deepEqual([...(await savedRules(pod, 'iptables-legacy-save'))].sort(), [...EXPECTED].sort());
-  await nsExec(pod, [...node, main, 'iptables', 'clean', '--iptables=iptables-legacy']);
+  assert.deepEqual([...(await savedRules(pod, 'ip6tables-legacy-save'))].sort(), [...EXPECTED6].sort());
+  await nsExec(pod, [...node, main, 'iptables', 'clean', ...legacy]);
   assert.deepEqual(await savedRules(pod, 'iptables-legacy-save'), []);
+  assert.deepEqual(await savedRules(pod, 'ip6tables-legacy-save'), []);
 });

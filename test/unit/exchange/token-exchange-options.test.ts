@@ -18,6 +18,9 @@ const rows: [string, Partial<TokenExchangeOptions>, string][] = [
   ['a secret method without a file', { clientAuth: { method: 'client_secret_basic', clientId: 'c' } }, 'clientAuth.clientSecretFile'],
   ['a secret file with a TLS method', { clientAuth: { method: 'tls_client_auth', clientId: 'c', clientSecretFile: '/s' } }, 'clientAuth.clientSecretFile'],
   ['no client id', { clientAuth: { method: 'tls_client_auth', clientId: '' } }, 'clientAuth.clientId'],
+  ['a secret file with jwt-svid', { clientAuth: { method: 'jwt-svid', clientId: 'c', clientSecretFile: '/s' } }, 'clientAuth.clientSecretFile'],
+  ['an assertion audience with a method that sends no assertion', { clientAuth: { method: 'tls_client_auth', clientId: 'c', assertionAudience: 'https://as' } }, 'clientAuth.assertionAudience'],
+  ['an empty assertion audience', { clientAuth: { method: 'jwt-svid', clientId: 'c', assertionAudience: '' } }, 'clientAuth.assertionAudience'],
   ['timeout out of range', { requestTimeoutMs: 10 }, 'requestTimeoutMs'],
   ['maxInFlight 0', { maxInFlight: 0 }, 'maxInFlight'],
   ['skew above 5 min', { expirySkewMs: 600_000 }, 'expirySkewMs'],
@@ -31,4 +34,11 @@ for (const [name, change, path] of rows) {
 
 test('plain http is allowed on loopback', () => {
   assert.deepEqual(tokenExchangeProblems({ ...good, endpoint: 'http://127.0.0.1:8080/token' }), []);
+});
+
+test('jwt-svid: the client assertion audience defaults to the token endpoint URL (RFC 7523 §3)', () => {
+  const jwtSvid = { endpoint: 'https://as.example/realms/r/token', clientAuth: { method: 'jwt-svid' as const, clientId: 'c' } };
+  assert.equal(resolveTokenExchangeOptions(jwtSvid).assertionAudience, 'https://as.example/realms/r/token');
+  assert.equal(resolveTokenExchangeOptions({ ...jwtSvid, clientAuth: { ...jwtSvid.clientAuth, assertionAudience: 'https://as.example/realms/r' } }).assertionAudience, 'https://as.example/realms/r');
+  assert.equal(resolveTokenExchangeOptions(good).assertionAudience, '', 'no assertion for the other methods');
 });

@@ -36,7 +36,7 @@ test('a cached token is returned synchronously until exp − skew, then exchange
   const { clock, endpoint, ex, hits, target } = setup();
   const first = await ex.get(target, 'user-token');
   assert.deepEqual(first, { ok: true, token: 'new-for-https://api-read', expiresAtMs: 50_000 });
-  assert.deepEqual(endpoint.requests[0], { subjectToken: 'user-token', audience: 'https://api', scope: 'read', actorToken: '' });
+  assert.deepEqual(endpoint.requests[0], { subjectToken: 'user-token', audience: 'https://api', scope: 'read', actorToken: '', clientAssertion: '' });
   const hit = ex.get(target, 'user-token');
   assert.ok(!(hit instanceof Promise), 'a hit is synchronous');
   assert.deepEqual(hits, ['backend']);

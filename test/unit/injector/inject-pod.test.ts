@@ -124,11 +124,10 @@ describe('what gets injected (native sidecar, defaults)', () => {
     assert.deepEqual((sidecar['volumeMounts'] as JsonObject[])[0], { name: 'spiffe-sidecar-workload-api', mountPath: '/spiffe-workload-api', readOnly: true });
     assert.equal(env(sidecar, 'SPIFFE_ENDPOINT_SOCKET'), 'unix:///spiffe-workload-api/spire-agent.sock');
   });
-  it('inbound proxy env: listener and the app on loopback', () => {
-    assert.equal(env(sidecar, 'SPIFFE_SIDECAR_INBOUND_LISTEN'), '0.0.0.0:15006');
+  it('inbound proxy env: dual-stack listener and the app on loopback', () => {
+    assert.equal(env(sidecar, 'SPIFFE_SIDECAR_INBOUND_LISTEN'), '[::]:15006');
     assert.equal(env(sidecar, 'SPIFFE_SIDECAR_APP_ADDRESS'), '127.0.0.1:8080');
-    assert.equal(env(sidecar, 'SPIFFE_SIDECAR_ADMIN_LISTEN'), '0.0.0.0:15020');
-    assert.equal(env(sidecar, 'SPIFFE_SIDECAR_OUTBOUND_LISTEN'), undefined, 'outbound needs a config with upstreams');
+    assert.equal(env(sidecar, 'SPIFFE_SIDECAR_ADMIN_LISTEN'), '[::]:15020');
     assert.equal(env(sidecar, 'SPIFFE_SIDECAR_POLICY_FILE'), undefined);
     assert.equal(env(sidecar, 'SPIFFE_SIDECAR_LOG_LEVEL'), undefined);
   });
@@ -146,10 +145,14 @@ describe('what gets injected (native sidecar, defaults)', () => {
     });
     assert.equal(init['restartPolicy'], undefined);
   });
-  it('the init container captures the app port, not outbound by default', () => {
+  it('outbound is intercepted by default, in transparent mode without a config file', () => {
+    assert.equal(env(sidecar, 'SPIFFE_SIDECAR_OUTBOUND_LISTEN'), '[::]:15001', 'dual-stack: ip6tables redirects to ::1');
+    assert.equal(env(sidecar, 'SPIFFE_SIDECAR_TRANSPARENT'), 'true');
+  });
+  it('the init container captures the app port and outbound, both families', () => {
     assert.deepEqual(init['args'], [
       'iptables', 'apply', '--proxy-uid=1337', '--inbound-port=15006', '--outbound-port=15001', '--admin-port=15020',
-      '--inbound-ports=8080', '--no-outbound',
+      '--inbound-ports=8080',
     ]);
   });
   it('Prometheus scrape annotations and the status annotation', () => {
@@ -219,7 +222,7 @@ describe('annotation overrides', () => {
     const out = injected(withAnn({ 'spiffe-sidecar.io/config-configmap': 'frontend-sidecar' }));
     const sc = container(out, 'spiffe-sidecar')!;
     assert.deepEqual(sc['args'], ['run', '--config', '/etc/spiffe-sidecar/config/sidecar.yaml']);
-    assert.equal(env(sc, 'SPIFFE_SIDECAR_OUTBOUND_LISTEN'), '127.0.0.1:15001');
+    assert.equal(env(sc, 'SPIFFE_SIDECAR_OUTBOUND_LISTEN'), '[::]:15001');
     assert.ok(!initArgs(out).includes('--no-outbound'));
   });
   it('intercept-outbound "false" keeps outbound off even with a config', () => {
@@ -227,13 +230,41 @@ describe('annotation overrides', () => {
     assert.ok(initArgs(out).includes('--no-outbound'));
     assert.equal(env(container(out, 'spiffe-sidecar'), 'SPIFFE_SIDECAR_OUTBOUND_LISTEN'), undefined);
   });
-  it('intercept-outbound "true" without a config: transparent outbound, with a warning', () => {
+  it('intercept-outbound "true" without a config: transparent outbound', () => {
     const p = withAnn({ 'spiffe-sidecar.io/intercept-outbound': 'true' });
-    const r = inject(p);
-    assert.match(r.warnings.join('\n'), /transparent mode/);
-    const sc = container(applyJsonPatch(p, r.patch), 'spiffe-sidecar');
+    const sc = container(applyJsonPatch(p, inject(p).patch), 'spiffe-sidecar');
     assert.equal(env(sc, 'SPIFFE_SIDECAR_TRANSPARENT'), 'true');
+    assert.equal(env(sc, 'SPIFFE_SIDECAR_OUTBOUND_LISTEN'), '[::]:15001');
+  });
+  it('intercept-outbound "false" without a config: no outbound proxy, no transparent mode', () => {
+    const out = injected(withAnn({ 'spiffe-sidecar.io/intercept-outbound': 'false' }));
+    const sc = container(out, 'spiffe-sidecar');
+    assert.equal(env(sc, 'SPIFFE_SIDECAR_TRANSPARENT'), undefined);
+    assert.equal(env(sc, 'SPIFFE_SIDECAR_OUTBOUND_LISTEN'), undefined);
+    assert.ok(initArgs(out).includes('--no-outbound'));
+  });
+  it('ipv6 "false": IPv4 listeners, outbound on loopback, --no-ipv6 for the init container', () => {
+    const out = injected(withAnn({ 'spiffe-sidecar.io/ipv6': 'false' }));
+    const sc = container(out, 'spiffe-sidecar');
+    assert.equal(env(sc, 'SPIFFE_SIDECAR_INBOUND_LISTEN'), '0.0.0.0:15006');
+    assert.equal(env(sc, 'SPIFFE_SIDECAR_ADMIN_LISTEN'), '0.0.0.0:15020');
     assert.equal(env(sc, 'SPIFFE_SIDECAR_OUTBOUND_LISTEN'), '127.0.0.1:15001');
+    assert.ok(initArgs(out).includes('--no-ipv6'));
+  });
+  it('the settings can turn IPv6 off for every pod', () => {
+    const p = withAnn({});
+    const out = applyJsonPatch(p, injectPod(p, { settings: settings({ ipv6: false }) }).patch);
+    assert.ok(initArgs(out).includes('--no-ipv6'));
+    assert.equal(env(container(out, 'spiffe-sidecar'), 'SPIFFE_SIDECAR_INBOUND_LISTEN'), '0.0.0.0:15006');
+  });
+  it('ipv6 "true" overrides settings that turned it off', () => {
+    const p = withAnn({ 'spiffe-sidecar.io/ipv6': 'true' });
+    const out = applyJsonPatch(p, injectPod(p, { settings: settings({ ipv6: false }) }).patch);
+    assert.ok(!initArgs(out).includes('--no-ipv6'));
+  });
+  it('IPv6 CIDRs go to the init container beside IPv4 ones; a bare address gets /128', () => {
+    const out = injected(withAnn({ 'spiffe-sidecar.io/exclude-outbound-cidrs': '10.96.0.0/12,FD00:10:96::/112,fd00::1' }));
+    assert.ok(initArgs(out).includes('--exclude-outbound-cidrs=10.96.0.0/12,fd00:10:96::/112,fd00::1/128'));
   });
   it('with a config file, transparent mode is left to the file', () => {
     const out = injected(withAnn({ 'spiffe-sidecar.io/config-configmap': 'c' }));
@@ -278,15 +309,22 @@ describe('annotation overrides', () => {
     assert.ok(initArgs(out).includes('--exclude-outbound-ports=53,5432'));
     assert.ok(initArgs(out).includes('--exclude-outbound-cidrs=10.96.0.0/12'));
   });
-  it('a pod without ports and without outbound gets no init container and no inbound proxy', () => {
+  it('a pod without ports still gets outbound capture (no inbound proxy)', () => {
     const out = injected(withAnn({}, [{ name: 'worker', image: 'w' }]));
+    assert.deepEqual(initArgs(out).slice(6), ['--inbound-ports=']);
+    assert.equal(env(container(out, 'spiffe-sidecar'), 'SPIFFE_SIDECAR_TRANSPARENT'), 'true');
+    assert.equal(env(container(out, 'spiffe-sidecar'), 'SPIFFE_SIDECAR_INBOUND_LISTEN'), undefined);
+  });
+  it('a pod without ports and without outbound gets no init container and no inbound proxy', () => {
+    const out = injected(withAnn({ 'spiffe-sidecar.io/intercept-outbound': 'false' }, [{ name: 'worker', image: 'w' }]));
     assert.equal(container(out, 'spiffe-sidecar-init'), undefined);
     assert.equal(env(container(out, 'spiffe-sidecar'), 'SPIFFE_SIDECAR_INBOUND_LISTEN'), undefined);
     assert.equal(env(container(out, 'spiffe-sidecar'), 'SPIFFE_SIDECAR_APP_ADDRESS'), undefined);
   });
   it('UDP container ports are not app ports', () => {
     const out = injected(withAnn({}, [{ name: 'dns', image: 'd', ports: [{ containerPort: 53, protocol: 'UDP' }] }]));
-    assert.equal(container(out, 'spiffe-sidecar-init'), undefined);
+    assert.ok(initArgs(out).includes('--inbound-ports='));
+    assert.equal(env(container(out, 'spiffe-sidecar'), 'SPIFFE_SIDECAR_APP_ADDRESS'), undefined);
   });
   it('multi-port capture warns that all ports go to the app port', () => {
     const r = inject(withAnn({ 'spiffe-sidecar.io/inbound-ports': '8080,9090' }));
@@ -301,7 +339,10 @@ describe('annotation overrides', () => {
     ['inbound port is the sidecar\'s own', { 'spiffe-sidecar.io/inbound-ports': '15006' }, /own ports/],
     ['app port is the sidecar\'s admin port', { 'spiffe-sidecar.io/app-port': '15020' }, /own ports/],
     ['exclude-outbound-ports garbage', { 'spiffe-sidecar.io/exclude-outbound-ports': '53;80' }, /exclude-outbound-ports/],
-    ['IPv6 CIDR', { 'spiffe-sidecar.io/exclude-outbound-cidrs': 'fd00::/8' }, /IPv6 is not supported/],
+    ['IPv6 CIDR prefix too long', { 'spiffe-sidecar.io/exclude-outbound-cidrs': 'fd00::/129' }, /prefix length out of range \(0-128\)/],
+    ['IPv6 CIDR that is no address', { 'spiffe-sidecar.io/exclude-outbound-cidrs': 'fd00:::1/64' }, /not an IPv6 address/],
+    ['IPv6 CIDR with a zone', { 'spiffe-sidecar.io/exclude-outbound-cidrs': 'fe80::1%eth0' }, /not an IPv6 address/],
+    ['ipv6 not a boolean', { 'spiffe-sidecar.io/ipv6': 'dual' }, /spiffe-sidecar.io\/ipv6/],
     ['CIDR prefix too long', { 'spiffe-sidecar.io/exclude-outbound-cidrs': '10.0.0.0/33' }, /prefix length/],
     ['octet out of range', { 'spiffe-sidecar.io/exclude-outbound-cidrs': '10.0.0.256' }, /octet/],
     ['ConfigMap name with capitals', { 'spiffe-sidecar.io/policy-configmap': 'My_Policy' }, /ConfigMap name/],

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
-import { injectManifests, injectWorkload, InjectorError, type JsonObject } from '../../../sidecar/injector/index.ts';
+import { injectManifests, injectWorkload, InjectorError, podTemplatePath, type JsonObject } from '../../../sidecar/injector/index.ts';
 import { settings } from './fixtures.ts';
 
 const S = settings();
@@ -61,6 +61,40 @@ describe('injectWorkload: pod template path per kind', () => {
     const w = workloads()[1]!.obj;
     (w['metadata'] as JsonObject)['annotations'] = { 'spiffe-sidecar.io/inject': 'true' };
     assert.equal(injectWorkload(w, { settings: S }).patched, false);
+  });
+});
+
+/** The pod template of an injected workload, found at its kind's path. */
+function injectedTemplate(obj: unknown): JsonObject {
+  let t = obj as JsonObject;
+  for (const token of podTemplatePath(obj)!) t = t[token] as JsonObject;
+  return t;
+}
+
+describe('Jobs and CronJobs: the sidecar ends with the app', () => {
+  const batch = workloads().filter((w) => w.kind.startsWith('batch/'));
+  for (const w of batch) {
+    it(`${w.kind}: a native sidecar (init container, restartPolicy Always), stopped by the kubelet when the app exits`, () => {
+      const t = injectedTemplate(injectWorkload(w.obj, { settings: S, namespaceLabels: enabled }).object);
+      const spec = t['spec'] as JsonObject;
+      const sidecar = (spec['initContainers'] as JsonObject[]).find((c) => c['name'] === 'spiffe-sidecar');
+      assert.equal(sidecar?.['restartPolicy'], 'Always');
+      assert.deepEqual((spec['containers'] as JsonObject[]).map((c) => c['name']), ['web'], 'no long-running regular container');
+    });
+    it(`${w.kind}: outbound interception on without a config file`, () => {
+      const t = injectedTemplate(injectWorkload(w.obj, { settings: S, namespaceLabels: enabled }).object);
+      const init = ((t['spec'] as JsonObject)['initContainers'] as JsonObject[]).find((c) => c['name'] === 'spiffe-sidecar-init');
+      assert.ok(!(init?.['args'] as string[]).includes('--no-outbound'));
+    });
+    it(`${w.kind}: the non-native fallback warns that the Job would never complete`, () => {
+      const r = injectWorkload(w.obj, { settings: settings({ nativeSidecar: false }), namespaceLabels: enabled });
+      assert.equal(r.patched, true);
+      assert.match(r.warnings.join('\n'), /never completes/);
+    });
+  }
+  it('a Deployment (restartPolicy Always) gets no such warning in the fallback mode', () => {
+    const r = injectWorkload(workloads()[1]!.obj, { settings: settings({ nativeSidecar: false }), namespaceLabels: enabled });
+    assert.doesNotMatch(r.warnings.join('\n'), /never completes/);
   });
 });
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../sidecar/core/index.ts';
 import { JwtSvidTokens, TokenExchanger, TokenExchangeError, type ExchangeRequest } from '../../../sidecar/exchange/index.ts';
+import { ContextHandles } from '../../../sidecar/auth/index.ts';
 import { OUTBOUND_ANSWERS, OutboundCredentials, OutboundTokenStep, type OutboundTokenOptions } from '../../../sidecar/outbound/index.ts';
 
 const clock = new ManualClock(0);
@@ -48,7 +49,7 @@ for (const [name, o, want] of rows) {
 test('exchange sends the bearer token of the request as subject_token, with the scope', async () => {
   seen.length = 0;
   await run({ mode: 'exchange', audience: 'https://api', scope: 'read' }, ['authorization', 'bearer  tok-1 ']);
-  assert.deepEqual(seen[0], { subjectToken: 'tok-1', audience: 'https://api', scope: 'read', actorToken: '' });
+  assert.deepEqual(seen[0], { subjectToken: 'tok-1', audience: 'https://api', scope: 'read', actorToken: '', clientAssertion: '' });
 });
 
 test('exchange: a cached token is applied synchronously', async () => {
@@ -97,4 +98,50 @@ test('a mode that needs an audience, an exchanger or JWT-SVIDs refuses to build 
 test('OutboundCredentials.strip returns the same array when there is nothing to remove', () => {
   const h = ['accept', '*/*'];
   assert.equal(new OutboundCredentials().strip(h), h);
+});
+
+// ---- txn mode and context handles ----
+const handleStore = new ContextHandles({ clock });
+const withHandles = { ...services, contextHandles: handleStore };
+const runWith = async (o: OutboundTokenOptions, headers: string[]) => {
+  const req = { headers: [...headers] };
+  const answer = await new OutboundTokenStep('backend', o, withHandles).apply(req);
+  return { answer, headers: req.headers };
+};
+
+test('txn rows: forward the propagated transaction token, or obtain one at the edge', async () => {
+  const handle = handleStore.issue('txn-from-handle', 3_600_000)!;
+  const rows: [string, OutboundTokenOptions, string[], string[]][] = [
+    ['forwards the Txn-Token the app sent, other credentials removed', { mode: 'txn' }, ['Txn-Token', 't1', 'authorization', 'Bearer u'], ['txn-token', 't1']],
+    ['resolves the context handle to the transaction token', { mode: 'txn' }, ['x-auth-context', handle], ['x-auth-context', handle, 'txn-token', 'txn-from-handle']],
+    ['no transaction token: goes without one', { mode: 'txn' }, ['authorization', 'Bearer u'], []],
+    ['the edge obtains one from the bearer token, dropping an app-sent Txn-Token', { mode: 'txn', obtain: true, audience: 'spiffe://example.org' }, ['authorization', 'Bearer u', 'txn-token', 'forged'], ['txn-token', 'exchanged-spiffe://example.org']],
+  ];
+  for (const [name, o, headers, want] of rows) {
+    const r = await runWith(o, headers);
+    assert.equal(r.answer, null, name);
+    assert.deepEqual(r.headers, want, name);
+  }
+  assert.equal(seen.at(-1)?.requestedTokenType, 'urn:ietf:params:oauth:token-type:txn_token');
+  const two = await runWith({ mode: 'txn' }, ['txn-token', 'a', 'txn-token', 'b']);
+  assert.equal(two.answer, OUTBOUND_ANSWERS.multiple_tokens);
+});
+
+test('exchange resolves a context handle when the app sent no bearer token', async () => {
+  const handle = handleStore.issue('user-from-handle', 3_600_000)!;
+  const before = seen.length;
+  const r = await runWith({ mode: 'exchange', audience: 'https://h' }, ['x-auth-context', handle]);
+  assert.equal(r.answer, null);
+  assert.equal(seen[before]?.subjectToken, 'user-from-handle');
+  const forged = await runWith({ mode: 'exchange', audience: 'https://h' }, ['x-auth-context', 'Z'.repeat(32)]);
+  assert.deepEqual(forged.headers, ['x-auth-context', 'Z'.repeat(32)], 'nothing resolved: no credentials added');
+});
+
+test('txn option checks', () => {
+  const rows: [string, OutboundTokenOptions, RegExp][] = [
+    ['obtain outside txn', { mode: 'exchange', audience: 'a', obtain: true }, /obtain applies only to txn/],
+    ['obtain without audience', { mode: 'txn', obtain: true }, /needs an audience/],
+    ['audience without obtain', { mode: 'txn', audience: 'a' }, /audience applies only/],
+  ];
+  for (const [name, o, re] of rows) assert.throws(() => new OutboundTokenStep('backend', o, withHandles), re, name);
 });
