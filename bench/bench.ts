@@ -405,7 +405,7 @@ async function main(): Promise<number> {
       let fam: RunningFamily | undefined;
       try {
         log(`starting ${famId}`);
-        fam = await startFamily(famId, { ctx, app, agent, certDir });
+        fam = await startFamily(famId, { ctx, app, agent, certDir, exchange: famCases.some((c) => c.withExchange === true) });
         await sleep(1_000);
         const idleRssBytes = {
           ...(fam.client ? { client: groupRssBytes(fam.client) } : {}),

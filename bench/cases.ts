@@ -9,6 +9,7 @@ import type { BodySize, CaseResult, Protocol, SideFigures } from './bench-result
 import { BODY_BYTES, GRPC_PATH, type App, type BenchContext } from './bench-context.ts';
 import type { FamilyId, RunningFamily } from './families.ts';
 import { benchToken } from './bench-token.ts';
+import { EXCHANGE_HOST } from './bench-exchange.ts';
 import { runH2load, runLatency, runWrk, type LoadResult } from './load-tools.ts';
 import { RssSampler, groupCpuMicros, type ProcessGroup } from './proc-stats.ts';
 
@@ -25,6 +26,8 @@ export interface CaseSpec {
   readonly nginxId: string;
   /** Every request carries the run's end-user JWT (bench/bench-token.ts). */
   readonly withToken?: boolean;
+  /** Every request carries the exchange row's user token to the exchange route (bench/bench-exchange.ts). */
+  readonly withExchange?: boolean;
 }
 
 const both: readonly BodySize[] = ['small', '16k'];
@@ -37,6 +40,7 @@ export const CASES: readonly CaseSpec[] = [
   { id: 'direct', label: 'direct (no proxy)', family: 'direct', entry: 'h1', ...h1 },
   { id: 'sidecar', label: 'spiffe-sidecar pair, HTTP', family: 'sidecar-h1', entry: 'h1', ...h1 },
   { id: 'sidecar-jwt', label: 'spiffe-sidecar pair, HTTP + end-user JWT', family: 'sidecar-h1', entry: 'h1', ...h1, withToken: true },
+  { id: 'sidecar-exchange', label: 'spiffe-sidecar pair, HTTP + RFC 8693 exchange (warm cache)', family: 'sidecar-h1', entry: 'h1', ...h1, withExchange: true },
   { id: 'nginx', label: 'nginx mTLS pair', family: 'nginx-h1', entry: 'h1', ...h1 },
   { id: 'ghostunnel', label: 'ghostunnel pair (L4)', family: 'ghostunnel', entry: 'h1', ...h1 },
   { id: 'sidecar-tcp', label: 'spiffe-sidecar pair, TCP mode (L4)', family: 'sidecar-h1', entry: 'tcp', ...h1 },
@@ -67,6 +71,10 @@ function target(ctx: BenchContext, spec: CaseSpec, body: BodySize, fam: RunningF
   if (base === undefined) throw new Error(`bench: family ${fam.id} has no ${spec.entry} entry for ${spec.id}`);
   if (spec.protocol === 'grpc') {
     return { url: base + GRPC_PATH, headers: [], grpc: { dataFile: app.grpcRequestFile, headers: ['content-type: application/grpc', 'te: trailers'] } };
+  }
+  if (spec.withExchange === true) {
+    if (fam.exchangeSubjectToken === undefined) throw new Error(`bench: family ${fam.id} runs no authorization server for ${spec.id}`);
+    return { url: `${base}/${body}`, headers: [`Host: ${EXCHANGE_HOST}`, `authorization: Bearer ${fam.exchangeSubjectToken}`] };
   }
   return { url: `${base}/${body}`, headers: spec.withToken ? [`authorization: Bearer ${benchToken(ctx).token}`] : [] };
 }

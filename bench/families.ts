@@ -6,6 +6,7 @@
  * process groups of the client and server side.
  */
 import { BENCH_AUDIENCE, BENCH_ISSUER, benchToken } from './bench-token.ts';
+import { exchangeClientYaml, exchangeServerYaml, startBenchExchange, type BenchExchange } from './bench-exchange.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Spawned } from './process-set.ts';
@@ -44,6 +45,8 @@ export interface RunningFamily {
   readonly server?: ProcessGroup;
   /** Admin base URLs of sidecars (for /metrics). */
   readonly admin?: { readonly client: string; readonly server: string };
+  /** The exchange row's subject token, when the family runs an authorization server. */
+  readonly exchangeSubjectToken?: string;
   stop(): Promise<void>;
 }
 
@@ -60,6 +63,8 @@ export interface FamilyInputs {
   readonly certDir: string;
   /** Extra node flags for sidecar processes (e.g. --cpu-prof), per side. */
   readonly nodeFlags?: { readonly client: readonly string[]; readonly server: readonly string[] };
+  /** Start the authorization server and the exchange route (the sidecar-exchange row). */
+  readonly exchange?: boolean;
 }
 
 /** A sidecar process started from a rendered config. */
@@ -91,7 +96,7 @@ export interface SidecarPairPlan {
 }
 
 /** Writes the two sidecar configs and the policies; `h2` selects the h2c app and HTTP/2 between the sidecars. */
-export async function planSidecarPair(ctx: BenchContext, app: App, agent: Agent, name: string, h2: boolean): Promise<SidecarPairPlan> {
+export async function planSidecarPair(ctx: BenchContext, app: App, agent: Agent, name: string, h2: boolean, exchange?: BenchExchange): Promise<SidecarPairPlan> {
   const [outboundPort, inboundPort, tcpOutboundPort, tcpInboundPort, clientAdmin, serverAdmin] = (await ctx.ports(6)) as [number, number, number, number, number, number];
   const dir = join(ctx.dir, name);
   mkdirSync(dir, { recursive: true });
@@ -111,6 +116,7 @@ export async function planSidecarPair(ctx: BenchContext, app: App, agent: Agent,
       tcpOutboundPort,
       tcpInboundPort,
       adminPort: clientAdmin,
+      exchange: exchangeClientYaml(exchange, inboundPort, SERVER_ID),
     }),
   );
   writeFileSync(
@@ -128,6 +134,7 @@ export async function planSidecarPair(ctx: BenchContext, app: App, agent: Agent,
       jwtIssuer: BENCH_ISSUER,
       jwtAudience: BENCH_AUDIENCE,
       jwtKeysFile: benchToken(ctx).keysFile,
+      exchangeProvider: exchangeServerYaml(exchange),
     }),
   );
   return { clientConfig, serverConfig, clientAdmin, serverAdmin, outboundPort, tcpOutboundPort };
@@ -135,12 +142,36 @@ export async function planSidecarPair(ctx: BenchContext, app: App, agent: Agent,
 
 async function startSidecarPair(inp: FamilyInputs, id: FamilyId, label: string, h2: boolean): Promise<RunningFamily> {
   const { ctx } = inp;
-  const plan = await planSidecarPair(ctx, inp.app, inp.agent, id, h2);
-  // Server first, so the client's first dial finds it.
-  const server = spawnSidecar(ctx, `${id}-server`, plan.serverConfig, inp.nodeFlags?.server);
-  await waitFor200(`http://127.0.0.1:${plan.serverAdmin}/readyz`, server, 30_000);
-  const client = spawnSidecar(ctx, `${id}-client`, plan.clientConfig, inp.nodeFlags?.client);
-  await waitFor200(`http://127.0.0.1:${plan.clientAdmin}/readyz`, client, 30_000);
+  // The authorization server runs before the server side, which finds its keys by discovery at start.
+  const exchange = inp.exchange === true && !h2 ? await startBenchExchange() : undefined;
+  let server: Spawned | undefined;
+  let client: Spawned | undefined;
+  try {
+    const plan = await planSidecarPair(ctx, inp.app, inp.agent, id, h2, exchange);
+    // Server first, so the client's first dial finds it.
+    server = spawnSidecar(ctx, `${id}-server`, plan.serverConfig, inp.nodeFlags?.server);
+    await waitFor200(`http://127.0.0.1:${plan.serverAdmin}/readyz`, server, 30_000);
+    client = spawnSidecar(ctx, `${id}-client`, plan.clientConfig, inp.nodeFlags?.client);
+    await waitFor200(`http://127.0.0.1:${plan.clientAdmin}/readyz`, client, 30_000);
+    return sidecarPairFamily(inp, id, label, h2, plan, server, client, exchange);
+  } catch (err) {
+    await Promise.all([client, server].map((p) => (p === undefined ? undefined : ctx.procs.stop(p))));
+    await exchange?.stop();
+    throw err;
+  }
+}
+
+function sidecarPairFamily(
+  inp: FamilyInputs,
+  id: FamilyId,
+  label: string,
+  h2: boolean,
+  plan: SidecarPairPlan,
+  server: Spawned,
+  client: Spawned,
+  exchange: BenchExchange | undefined,
+): RunningFamily {
+  const { ctx } = inp;
   const base = `http://127.0.0.1:${plan.outboundPort}`;
   return {
     id,
@@ -149,8 +180,10 @@ async function startSidecarPair(inp: FamilyInputs, id: FamilyId, label: string, 
     client: { label: 'client', pids: [client.pid] },
     server: { label: 'server', pids: [server.pid] },
     admin: { client: `http://127.0.0.1:${plan.clientAdmin}`, server: `http://127.0.0.1:${plan.serverAdmin}` },
+    ...(exchange !== undefined ? { exchangeSubjectToken: exchange.subjectToken } : {}),
     async stop() {
       await Promise.all([ctx.procs.stop(client), ctx.procs.stop(server)]);
+      await exchange?.stop();
     },
   };
 }

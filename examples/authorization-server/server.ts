@@ -7,7 +7,8 @@
  * It enables the client credentials grant, RFC 7662 introspection (and the
  * RFC 9701 JWT response), RFC 7009 revocation, RFC 8707 resource indicators
  * with RFC 9068 JWT or opaque access tokens per resource, an RFC 8693 token
- * exchange grant (oidc-provider has none built in, so it is registered here),
+ * exchange grant (oidc-provider has none built in, so it is registered here)
+ * that also issues transaction tokens (draft-ietf-oauth-transaction-tokens),
  * and, when the config has `tls`, RFC 8705 mTLS client authentication and
  * certificate-bound tokens.
  *

@@ -6,7 +6,7 @@ import {
   injectManifests,
   injectionSettings,
   parseBoolean,
-  parseIpv4CidrList,
+  parseCidrList,
   parseLogLevel,
   parsePortList,
   type InjectionSettings,
@@ -71,7 +71,7 @@ export function settingsFromFlags(v: Partial<Record<keyof typeof SETTINGS_FLAGS,
   if (level !== undefined) input.logLevel = level;
   const outPorts = flag('exclude-outbound-ports', v['exclude-outbound-ports'], parsePortList);
   if (outPorts !== undefined) input.excludeOutboundPorts = outPorts;
-  const cidrs = flag('exclude-outbound-cidrs', v['exclude-outbound-cidrs'], parseIpv4CidrList);
+  const cidrs = flag('exclude-outbound-cidrs', v['exclude-outbound-cidrs'], parseCidrList);
   if (cidrs !== undefined) input.excludeOutboundCidrs = cidrs;
   const inPorts = flag('exclude-inbound-ports', v['exclude-inbound-ports'], parsePortList);
   if (inPorts !== undefined) input.excludeInboundPorts = inPorts;

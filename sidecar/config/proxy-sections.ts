@@ -316,9 +316,11 @@ export function outboundSection(r: ConfigReader, root: Mapping | undefined): Out
 
   const fileListen = r.read(m, 'listen', 'outbound', parseAddress, DEFAULT_OUTBOUND_LISTEN, NO_ADDRESS);
   const listen = r.override(fileListen, ENV_OUTBOUND_LISTEN, parseAddress, NO_ADDRESS);
-  warnIfNotLoopback(r, listen, 'outbound.listen', OPEN_EGRESS);
-
   const transparent = transparentSection(r, m);
+  // In transparent mode `[::]` is what the injector binds (IPv6 redirects
+  // land on ::1), and the pod's iptables rules send outside traffic for the
+  // outbound port to the mTLS listener instead, so it is not open egress.
+  if (!(transparent !== null && listen.host === '::')) warnIfNotLoopback(r, listen, 'outbound.listen', OPEN_EGRESS);
   const upstreams: Upstream[] = [];
   const seen = new Map<string, string>();
   const listPath = 'outbound.upstreams';
@@ -346,7 +348,7 @@ export function outboundSection(r: ConfigReader, root: Mapping | undefined): Out
   if (upstreams.length === 0 && transparent === null && !r.problems.some((p) => p.path.startsWith(listPath))) {
     r.warn('outbound has no upstreams: every outbound request will be refused');
   }
-  if (transparent !== null && listen !== NO_ADDRESS && !['127.0.0.1', '0.0.0.0'].includes(listen.host)) {
+  if (transparent !== null && listen !== NO_ADDRESS && !['127.0.0.1', '0.0.0.0', '::'].includes(listen.host)) {
     // iptables REDIRECT in the nat OUTPUT chain rewrites the destination to 127.0.0.1.
     r.warn(`outbound.listen ${formatAddress(listen)}: transparent mode receives redirected connections on 127.0.0.1:${listen.port}, which this listener does not cover`);
   }
