@@ -137,7 +137,8 @@ export async function runCase(ctx: BenchContext, spec: CaseSpec, body: BodySize,
     rpsPerClient: perClient,
     logFile: join(ctx.dir, `latency-${spec.id}-${body}.tsv`),
     cpu: ctx.cpu.load,
-    ...(t.grpc ? { dataFile: t.grpc.dataFile, headers: t.grpc.headers } : { headers: t.headers }),
+    // h2load adds its own Host from the URL and sends a `Host:` header as a second one; `:authority` replaces it.
+    ...(t.grpc ? { dataFile: t.grpc.dataFile, headers: t.grpc.headers } : { headers: t.headers.map((h) => h.replace(/^Host:/, ':authority:')) }),
   });
   return {
     id: spec.id,
