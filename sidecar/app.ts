@@ -14,7 +14,7 @@ import { ContextHandles } from './auth/index.ts';
 import { formatAddress, peerIdMatcher, redactedConfig, type Address, type Config, type Upstream } from './config/index.ts';
 import { describeError, errorCode, systemClock, type Clock, type Logger, type TimerHandle } from './core/index.ts';
 import type { ProxyListener } from './forward/index.ts';
-import { InboundEnforcement, type EnforcementObserver } from './enforcement/index.ts';
+import { InboundEnforcement, type ConnectionDecisionSink, type EnforcementObserver } from './enforcement/index.ts';
 import { IdentityHeaders, UserHeaders } from './headers/index.ts';
 import { createInbound, createTcpInbound } from './inbound/index.ts';
 import { AuthMetrics, ExchangeMetrics, SidecarMetrics } from './metrics/index.ts';
@@ -145,7 +145,7 @@ function outboundTokens(config: Config, identity: X509SvidSource, fetcher: JwtSv
   const credentialCookies = locations.flatMap((l) => ('cookie' in l ? [l.cookie] : []));
   if (o === null) return { exchanger: undefined, jwtSvids: undefined, credentialHeaders, credentialCookies };
   const modes = [...o.upstreams.map((u) => u.token.mode), ...(o.transparent ? [o.transparent.token.mode] : [])];
-  const needsJwtSvids = modes.includes('jwt-svid') || o.tokenExchange?.actorToken === true;
+  const needsJwtSvids = modes.includes('jwt-svid') || o.tokenExchange?.actorToken === true || o.tokenExchange?.clientAuth.method === 'jwt-svid';
   const jwtSvids = needsJwtSvids ? new JwtSvidTokens({ fetcher, clock, logger }) : undefined;
   let exchanger: TokenExchanger | undefined;
   if (o.tokenExchange !== null) {
@@ -193,9 +193,17 @@ function tcpEnforcement(
   policy: () => Policy,
   headers: IdentityHeaders,
   observer: EnforcementObserver,
+  connections: ConnectionDecisionSink | undefined,
+  dst: string,
 ): (peerId: SpiffeId, peerAddress: string | undefined) => Decision {
-  const stage = new InboundEnforcement({ policy, headers, observer });
-  return (peerId, peerAddress) => stage.decideConnection(peerId, peerAddress);
+  const stage = new InboundEnforcement({ policy, headers, observer, connections });
+  return (peerId, peerAddress) => stage.decideConnection(peerId, peerAddress, dst);
+}
+
+/** Connection decisions into the audit log (method TCP), or nowhere when it is off. */
+function auditedConnections(audit: AuditLog | undefined): ConnectionDecisionSink | undefined {
+  if (audit === undefined) return undefined;
+  return { connectionDecided: (peerId, peerAddress, dst, d) => audit.connectionDone(peerId.toString(), peerAddress, dst, d) };
 }
 
 /** Builds the sidecar described by `config`; nothing is bound until start(). */
@@ -271,6 +279,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
         authenticator: endUserAuth?.authenticator,
         forwardToken: config.auth?.forwardToken,
         contextHandles,
+        connectionSink: auditedConnections(audit),
         stripRequestHeaders: config.headers.stripInbound,
         enforcementObserver,
         accessLog: config.log.accessLog,
@@ -317,7 +326,7 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
           logger: log.child({ tunnel: t.name }),
           listen: t.listen,
           target: t.target,
-          authorizeCaller: tcpEnforcement(policy, headers, enforcementObserver),
+          authorizeCaller: tcpEnforcement(policy, headers, enforcementObserver, auditedConnections(audit), formatAddress(t.target)),
         });
       });
     } else {

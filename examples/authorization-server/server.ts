@@ -398,6 +398,10 @@ async function findJwt(value: string): Promise<BaseToken | undefined> {
     if (typeof claims['exp'] !== 'number' || claims['exp'] * 1000 <= Date.now() || claims['iss'] !== provider.issuer) return undefined;
     const stored = await provider.AccessToken.find(claims['jti']);
     if (stored !== undefined) return stored;
+    // A token this server issued by exchange is judged by findExchanged,
+    // which also requires the token the chain started from to be active:
+    // that is how a revocation reaches every token derived from it.
+    if (exchanged.has(claims['jti'])) return undefined;
     // oidc-provider keeps no copy of a JWT access token: read what the exchange needs from its verified claims.
     const { jti: _jti, sub, iat: _iat, exp, scope, client_id: clientId, iss: _iss, aud: _aud, cnf, ...extra } = claims;
     const x5t = (cnf as Record<string, unknown> | undefined)?.['x5t#S256'];

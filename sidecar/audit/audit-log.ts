@@ -1,6 +1,6 @@
 import { silentLogger, type Clock, type Logger } from '../core/index.ts';
 import { AuditOptionsError } from './audit-options-error.ts';
-import { decisionLine, decisionOf, rfc3339, suppressedLine, type AuditDirection, type AuditedRequest, type AuditLine } from './audit-record.ts';
+import { decisionLine, decisionOf, rfc3339, suppressedLine, type AuditDirection, type AuditDryRun, type AuditedRequest, type AuditLine } from './audit-record.ts';
 import { DenyLimiter } from './deny-limiter.ts';
 import { traceIdFrom } from './trace-parent.ts';
 
@@ -42,6 +42,13 @@ export const DEFAULT_AUDIT_MAX_CALLERS = 1024;
  * Lines never contain a query string, a token or a key: the path is cut
  * at `?`, and the only request header read is `traceparent`.
  */
+/** What a connection decision says, as the policy decided it (structurally the policy's Decision). */
+export type ConnectionDecision =
+  | { readonly allow: true; readonly rule: string; readonly dryRun: readonly AuditDryRun[] }
+  | { readonly allow: false; readonly reason: string; readonly rule: string | undefined; readonly dryRun: readonly AuditDryRun[] };
+
+const NO_HEADERS: readonly string[] = Object.freeze([]);
+
 export class AuditLog {
   readonly #out: AuditWriter | undefined;
   readonly #clock: Clock;
@@ -82,6 +89,37 @@ export class AuditLog {
     const dry = req.dryRun;
     if (dry === undefined) return;
     for (const r of dry) this.#write(decisionLine(req, direction, r.outcome, r.rule, 'dry_run', time, traceId, seconds));
+  }
+
+  /**
+   * Writes the lines of one connection decision (a TCP tunnel or an opaque
+   * port): method `TCP`, no path, status 0, subject and client absent.
+   * Denies share the per-caller rate limit with requests.
+   */
+  connectionDone(peerId: string, peerAddress: string | undefined, dst: string, d: ConnectionDecision): void {
+    this.requestDone(
+      {
+        conn: { peerId, peerAddress },
+        method: 'TCP',
+        path: '',
+        target: '',
+        decision: d.allow ? 'allow' : 'deny',
+        rule: d.rule ?? '',
+        reason: d.allow ? '' : d.reason,
+        status: 0,
+        subject: '',
+        clientId: '',
+        dst,
+        serverId: '',
+        traceId: '',
+        headers: NO_HEADERS,
+        dryRun: d.dryRun.length === 0 ? undefined : d.dryRun,
+        bodyBytes: 0,
+        responseBytes: 0,
+      },
+      'inbound',
+      0,
+    );
   }
 
   /** Writes a summary for every caller with denies still unreported (at shutdown). */

@@ -9,7 +9,7 @@
  * string, a token, a key or any request header other than the trace ID.
  */
 export { AuditLog, DEFAULT_AUDIT_MAX_CALLERS } from './audit-log.ts';
-export type { AuditLogOptions, AuditWriter } from './audit-log.ts';
+export type { AuditLogOptions, AuditWriter, ConnectionDecision } from './audit-log.ts';
 export { AuditOptionsError } from './audit-options-error.ts';
 export { AUDIT_SCHEMA_VERSION, decisionOf, pathWithoutQuery } from './audit-record.ts';
 export type { AuditDecision, AuditDirection, AuditDryRun, AuditedRequest, AuditLine } from './audit-record.ts';

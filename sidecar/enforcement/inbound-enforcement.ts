@@ -17,6 +17,11 @@ export interface RequestAuthenticator {
   withoutCredentials(headers: readonly string[]): string[];
 }
 
+/** Where connection decisions (TCP tunnels, opaque ports) are recorded, e.g. the audit log; `dst` names the target. */
+export interface ConnectionDecisionSink {
+  connectionDecided(peerId: SpiffeId, peerAddress: string | undefined, dst: string, decision: Decision): void;
+}
+
 /** Counters the stage reports to; bounded labels only. */
 export interface EnforcementObserver {
   /** A token was checked: `result` is `valid` or the refusal reason. */
@@ -79,6 +84,8 @@ export interface InboundEnforcementOptions {
    */
   readonly contextHandles?: Pick<ContextHandles, 'header' | 'issue'> | undefined;
   readonly observer?: EnforcementObserver | undefined;
+  /** Records each connection decision (the audit log); none when absent. */
+  readonly connections?: ConnectionDecisionSink | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -113,6 +120,7 @@ export class InboundEnforcement {
   readonly #webSocket: boolean;
   readonly #handles: Pick<ContextHandles, 'header' | 'issue'> | undefined;
   readonly #observer: EnforcementObserver;
+  readonly #connections: ConnectionDecisionSink | undefined;
   readonly #logger: Logger;
 
   constructor(o: InboundEnforcementOptions) {
@@ -123,6 +131,7 @@ export class InboundEnforcement {
     this.#webSocket = o.webSocket === true;
     this.#handles = o.contextHandles;
     this.#observer = o.observer ?? NO_OBSERVER;
+    this.#connections = o.connections;
     this.#logger = (o.logger ?? silentLogger).child({ component: 'enforcement' });
   }
 
@@ -154,10 +163,11 @@ export class InboundEnforcement {
    * Decides a plain TCP connection (no request, no token): only rules
    * without request-level conditions can allow it.
    */
-  decideConnection(peerId: SpiffeId, peerAddress: string | undefined): Decision {
+  decideConnection(peerId: SpiffeId, peerAddress: string | undefined, dst = ''): Decision {
     const d = evaluate(this.#policy(), { peerId, peerAddress });
     this.#reportDryRun(d);
     if (!d.allow) this.#observer.refused(DENY_ANSWER[d.reason].reason);
+    this.#connections?.connectionDecided(peerId, peerAddress, dst, d);
     return d;
   }
 

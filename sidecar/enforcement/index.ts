@@ -10,7 +10,7 @@
  * check could not be made.
  */
 export { InboundEnforcement } from './inbound-enforcement.ts';
-export type { InboundEnforcementOptions, InboundRequest, RequestAuthenticator, EnforcementObserver } from './inbound-enforcement.ts';
+export type { InboundEnforcementOptions, InboundRequest, RequestAuthenticator, EnforcementObserver, ConnectionDecisionSink } from './inbound-enforcement.ts';
 export { INBOUND_ANSWERS, ANSWER_REASONS, INVALID_TOKEN_ANSWERS } from './local-answer.ts';
 export type { AnswerReason, LocalAnswer } from './local-answer.ts';
 export { forwardedFor, MAX_FORWARDED_HOPS } from './forwarded-for.ts';

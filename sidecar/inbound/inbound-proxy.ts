@@ -64,6 +64,8 @@ export interface InboundOptions {
   readonly forwardToken?: boolean | undefined;
   /** Context handles issued to the app (InboundEnforcementOptions.contextHandles); none when absent. */
   readonly contextHandles?: InboundEnforcementOptions['contextHandles'];
+  /** Records connection decisions of opaque ports (the audit log). */
+  readonly connectionSink?: InboundEnforcementOptions['connections'];
   /**
    * Request headers removed before the app besides the identity headers:
    * method-override and original-URL headers by default, so the app runs
@@ -144,6 +146,7 @@ export function createInbound(o: InboundOptions): ProxyListener {
     forwardToken: o.forwardToken,
     webSocket: o.webSocket,
     contextHandles: o.contextHandles,
+    connections: o.connectionSink,
     observer: o.enforcementObserver,
     logger,
   });
@@ -162,7 +165,7 @@ export function createInbound(o: InboundOptions): ProxyListener {
           opaquePorts: o.opaquePorts ?? [],
           reservedPorts: o.reservedPorts ?? [],
           upstreamFor,
-          authorizeCaller: (peerId, peerAddress) => enforcement.decideConnection(peerId, peerAddress),
+          authorizeCaller: (peerId, peerAddress) => enforcement.decideConnection(peerId, peerAddress, 'opaque port'),
           connectTimeoutMs: o.limits.connectTimeoutMs,
           tunnels,
           metrics: o.metrics,

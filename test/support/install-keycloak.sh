@@ -23,8 +23,10 @@ dest="$root/.cache/keycloak/$KEYCLOAK_VERSION"
 home="$dest/keycloak-$KEYCLOAK_VERSION"
 # Build-time options (Keycloak's "build options"): an in-memory H2 database
 # that vanishes with the process, health endpoints on the main
-# HTTP port (no separate management listener), no metrics.
-KEYCLOAK_BUILD_OPTIONS=(--db=dev-mem --health-enabled=true --http-management-health-enabled=false --metrics-enabled=false)
+# HTTP port (no separate management listener), no metrics, and the preview
+# `spiffe` identity provider (JWT-SVID client authentication, used by the
+# token-exchange e2e test).
+KEYCLOAK_BUILD_OPTIONS=(--db=dev-mem --health-enabled=true --http-management-health-enabled=false --metrics-enabled=false --features=spiffe)
 marker=".spiffe-sidecar-build"
 build_id="$KEYCLOAK_VERSION ${KEYCLOAK_BUILD_OPTIONS[*]}"
 

@@ -206,3 +206,27 @@ describe('AuditLog options and outputs', () => {
     assert.equal(errors.length, 1, 'told once');
   });
 });
+
+describe('connection decisions (TCP tunnels, opaque ports)', () => {
+  it('one schema-valid line per decision, method TCP, no path, dry-run lines too', () => {
+    const { log, lines } = setup();
+    log.connectionDone(CALLER, '10.0.0.7', '127.0.0.1:5432', { allow: true, rule: 'pg', dryRun: [{ rule: 'try-deny', outcome: 'would_deny' }] });
+    log.connectionDone(CALLER, '10.0.0.7', '127.0.0.1:5432', { allow: false, reason: 'caller_not_listed', rule: undefined, dryRun: [] });
+    const out = parsed(lines);
+    assert.equal(out.length, 3);
+    assert.deepEqual(
+      out.map((l) => [l['method'], l['path'], l['decision'], l['rule'], l['reason'], l['status'], l['caller_id'], l['source_address']]),
+      [
+        ['TCP', '', 'allow', 'pg', '', 0, CALLER, '10.0.0.7'],
+        ['TCP', '', 'would_deny', 'try-deny', 'dry_run', 0, CALLER, '10.0.0.7'],
+        ['TCP', '', 'deny', '', 'caller_not_listed', 0, CALLER, '10.0.0.7'],
+      ],
+    );
+  });
+
+  it('denied connections share the per-caller rate limit', () => {
+    const { log, lines } = setup(2);
+    for (let i = 0; i < 5; i++) log.connectionDone(CALLER, '10.0.0.7', 'x', { allow: false, reason: 'no_matching_rule', rule: undefined, dryRun: [] });
+    assert.equal(parsed(lines).length, 2);
+  });
+});
