@@ -47,7 +47,8 @@ export interface MintTokenRequest {
   readonly format: 'opaque' | 'jwt';
   readonly clientId: string;
   readonly subject: string;
-  readonly audience: string;
+  /** Required for a JWT (a `jwt` resource); an opaque token without one has no `aud`. */
+  readonly audience?: string;
   readonly scope?: string;
   readonly claims?: Readonly<Record<string, unknown>>;
   readonly expiresInSeconds?: number;
@@ -65,6 +66,11 @@ export interface AuthorizationServerOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly clients: readonly AuthorizationServerClient[];
   readonly resources: readonly AuthorizationServerResource[];
+  /**
+   * A JWK Set (JSON text: a trust domain's JWT bundle) that verifies RFC 8693
+   * `actor_token`s; without it the server refuses exchanges with an actor token.
+   */
+  readonly actorJwks?: string;
   /** How long to wait for its ready line (default 30 s). */
   readonly readyTimeoutMs?: number;
 }
@@ -97,7 +103,8 @@ export function authorizationServerUnavailable(projectRoot: string): string | un
 /**
  * A real OAuth 2.0 authorization server for the demo: the oidc-provider
  * package run by examples/authorization-server/server.ts as a child process
- * on 127.0.0.1 (discovery, JWKS, RFC 7662 introspection), plus its loopback
+ * on 127.0.0.1 (discovery, JWKS, RFC 7662 introspection, RFC 8693 token
+ * exchange), plus its loopback
  * control endpoint, used here to mint tokens for the demo's users.
  */
 export class AuthorizationServer {
@@ -119,7 +126,8 @@ export class AuthorizationServer {
     const configFile = join(o.dir, 'authorization-server.json');
     // No redirect URIs and no response types: these clients never use a browser flow.
     const clients = o.clients.map((c) => ({ ...c, redirect_uris: [], response_types: [] }));
-    writeFileSync(configFile, JSON.stringify({ clients, resources: o.resources }), { mode: 0o600 });
+    const actorJwks = o.actorJwks === undefined ? {} : { actorJwks: parseJwks(o.actorJwks) };
+    writeFileSync(configFile, JSON.stringify({ clients, resources: o.resources, ...actorJwks }), { mode: 0o600 });
     const log = createWriteStream(join(o.dir, 'authorization-server.log'), { flags: 'a' });
     log.on('error', () => {});
     const child = spawn(o.execPath, ['--disable-warning=ExperimentalWarning', authorizationServerScript(o.projectRoot), configFile], {
@@ -144,6 +152,11 @@ export class AuthorizationServer {
       await exited;
       throw err;
     }
+  }
+
+  /** The token endpoint (RFC 6749 §3.2), where RFC 8693 token exchanges go. */
+  get tokenEndpoint(): string {
+    return `${this.issuer}/token`;
   }
 
   /** The RFC 7662 introspection endpoint. */
@@ -178,6 +191,19 @@ export class AuthorizationServer {
     await this.#exited;
     clearTimeout(timer);
   }
+}
+
+/** The actor key set as JSON, or a typed error saying it is not one. */
+function parseJwks(text: string): { keys: unknown[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new AuthorizationServerError('demo.authorization_server_start', 'authorization server: the actor key set is not JSON', { cause: err });
+  }
+  const keys = parsed !== null && typeof parsed === 'object' ? (parsed as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(keys)) throw new AuthorizationServerError('demo.authorization_server_start', 'authorization server: the actor key set has no "keys" array');
+  return { keys };
 }
 
 interface ReadyPayload {

@@ -54,17 +54,20 @@ export interface FrontendAnswer {
 /** The header a spoofing app sends, and the identity it pretends to have. */
 export const SPOOFED_ID = 'spiffe://example.org/admin';
 
-function one(v: string | string[] | undefined): string | null {
+/** A header's value as one string (repeated headers joined), null when absent. */
+export function one(v: string | string[] | undefined): string | null {
   return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+/** Answers `body` as indented JSON. */
+export function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, null, 2) + '\n';
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
-async function listen(server: Server, port: number): Promise<DemoApp> {
+/** Starts `server` on 127.0.0.1:`port` and counts its requests; a bad client connection is dropped, never fatal. */
+export async function listenApp(server: Server, port: number): Promise<DemoApp> {
   let count = 0;
   server.on('request', () => count++);
   server.on('clientError', (_err, socket) => socket.destroy());
@@ -143,7 +146,7 @@ export function startBackendApp(port: number): Promise<DemoApp> {
       json(res, 200, echo);
     });
   });
-  return listen(server, port);
+  return listenApp(server, port);
 }
 
 /**
@@ -183,7 +186,7 @@ export function startFrontendApp(port: number, outboundPort: number): Promise<De
       (err: unknown) => json(res, 502, { service: 'frontend', error: err instanceof Error ? err.message : String(err) }),
     );
   });
-  return listen(server, port);
+  return listenApp(server, port);
 }
 
 /** `GET path` on the frontend app, with `headers` (the client's Authorization); an unreadable answer has backendStatus 0. */

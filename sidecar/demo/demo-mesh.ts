@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { stringify } from 'yaml';
 import { describeError } from '../core/index.ts';
 import { DevAgent } from '../devagent/index.ts';
+import { BankChainDemo } from './bank-chain-demo.ts';
 import { callThroughFrontend, SPOOFED_ID, startBackendApp, startFrontendApp, type BackendEcho } from './demo-apps.ts';
 import { DemoReport } from './demo-report.ts';
 import { EndUserDemo } from './end-user-demo.ts';
@@ -67,11 +68,12 @@ function untilStopped<T>(p: Promise<T>, stop: AbortSignal): Promise<T> {
 /**
  * `spiffe-sidecar demo`: three workloads on loopback, each with a sidecar as
  * a real `spiffe-sidecar run` process, on the embedded dev agent, and an
- * authorization server for end users (when the checkout has one). Drives a
- * few requests and prints what each sidecar did: the allowed call with the
+ * authorization server for end users (when the checkout has one), with the
+ * bank chain's three more workloads (bank-chain-demo.ts). Drives a few
+ * requests and prints what each sidecar did: the allowed call with the
  * caller identity the backend saw, the intruder's 403, the spoofed header
- * replaced, end users' tokens verified and authorized by their claims, an
- * SVID rotation. Then (unless `once`) it keeps running with curl lines to
+ * replaced, end users' tokens verified and authorized by their claims, the
+ * token each hop of the chain got by exchange, an SVID rotation. Then (unless `once`) it keeps running with curl lines to
  * try until the stop signal. Everything it started, and its temp directory,
  * is removed at the end.
  */
@@ -89,15 +91,16 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   };
 
   try {
-    say(`spiffe-sidecar demo: three workloads in trust domain ${TD}, each behind its own sidecar process,`);
-    say(`on the embedded dev agent (SVID TTL ${o.svidTtlMs / 1000}s, rotated at half-life). Working directory ${dir}.`);
+    say(`spiffe-sidecar demo: workloads in trust domain ${TD} (frontend, backend, intruder, and with the authorization server`);
+    say(`the bank chain edge, accounts, payments), each behind its own sidecar process, on the embedded dev agent`);
+    say(`(SVID TTL ${o.svidTtlMs / 1000}s, rotated at half-life). Working directory ${dir}.`);
     say();
 
     const [feApp, feOut, feAdmin, beApp, beIn, beAdmin, inOut, inAdmin] = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
     const p: Ports = { feApp, feOut, feAdmin, beApp, beIn, beAdmin, inOut, inAdmin };
     const agent = await DevAgent.start({
       trustDomains: [{ name: TD }],
-      workloads: (Object.keys(ID) as Workload[]).map((w) => ({ socketPath: join(dir, `${w}.sock`), ids: [ID[w]] })),
+      workloads: [...(Object.keys(ID) as Workload[]).map((w) => ({ socketPath: join(dir, `${w}.sock`), ids: [ID[w]] })), ...BankChainDemo.workloads(dir, TD)],
       svidTtlMs: o.svidTtlMs,
     });
     undo.push(() => agent.stop());
@@ -108,13 +111,17 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const childEnv = Object.fromEntries(Object.entries(o.env).filter(([k]) => !k.startsWith('SPIFFE_SIDECAR_') && k !== 'SPIFFE_ENDPOINT_SOCKET'));
     // The checkout's root: main.ts sits in sidecar/cli/ (dist/cli/ when compiled).
     const projectRoot = resolve(dirname(o.mainScript), '..', '..');
-    const endUser = await EndUserDemo.prepare({ execPath: o.execPath, projectRoot, dir, env: childEnv }, report);
+    const serverAdditions = BankChainDemo.registration(dir, agent.jwks(TD));
+    const endUser = await EndUserDemo.prepare({ execPath: o.execPath, projectRoot, dir, env: childEnv, serverAdditions }, report);
     if (endUser !== undefined) undo.push(() => endUser.stop());
+    const chainOptions = { execPath: o.execPath, mainScript: o.mainScript, dir, env: childEnv, trustDomain: TD, ingressId: ID.frontend };
+    const chain = endUser && (await BankChainDemo.start({ ...chainOptions, server: endUser.authorizationServer }));
+    if (chain) undo.push(() => chain.stop());
 
     const policyPath = join(dir, 'backend-policy.yaml');
     const rules = [{ name: 'frontend-calls-backend', from: [{ id: ID.frontend }], to: [{ paths: ['/hello'] }] }, ...(endUser ? [endUser.policyRule(ID.frontend)] : [])];
     writeFileSync(policyPath, stringify({ version: 2, rules }));
-    const configs = sidecarConfigs(dir, p, policyPath, endUser?.backendConfig() ?? {});
+    const configs = sidecarConfigs(dir, p, policyPath, endUser?.backendConfig() ?? {}, chain ? [chain.ingressRoute()] : []);
     const admins: Record<Workload, number> = { frontend: feAdmin, backend: beAdmin, intruder: inAdmin };
     for (const w of Object.keys(configs) as Workload[]) {
       const configPath = join(dir, `${w}-sidecar.yaml`);
@@ -123,7 +130,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       sidecars.set(w, sidecar);
       undo.push(() => stopSidecar(sidecar));
     }
-    printOverview(report, p, endUser);
+    printOverview(report, p, endUser, chain);
     say(`  backend policy: ${ID.frontend} may call /hello${endUser ? `; ${endUser.policySummary()}` : ''} (${policyPath})`);
     say();
     try {
@@ -173,6 +180,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       say();
       interrupted();
     }
+    if (chain) {
+      await chain.run(report, feOut);
+      say();
+      interrupted();
+    }
 
     const waitMs = o.svidTtlMs + 10_000;
     report.section(`SVID rotation (the dev agent rotates at half-life; waiting up to ${Math.round(waitMs / 1000)}s)`);
@@ -203,7 +215,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     if (o.once) return failures === 0 ? 0 : 1;
 
     say();
-    await printTries(report, p, { dir, policyPath, svidTtlMs: o.svidTtlMs, endUser });
+    await printTries(report, p, { dir, policyPath, svidTtlMs: o.svidTtlMs, endUser, chain });
     await untilStopOrExit(report, sidecars, o.stopSignal);
     say('stopping...');
     return report.failures === 0 ? 0 : 1;
@@ -226,15 +238,19 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   }
 }
 
-/** The three sidecars' configurations; `backendExtra` adds sections to the backend's (the end-user part's `auth:` and `headers:`). */
-function sidecarConfigs(dir: string, p: Ports, policyFile: string, backendExtra: Record<string, unknown>): Record<Workload, Record<string, unknown>> {
+/**
+ * The three sidecars' configurations; `backendExtra` adds sections to the
+ * backend's (the end-user part's `auth:` and `headers:`), `frontendRoutes`
+ * upstreams to the frontend's (the bank chain's way in).
+ */
+function sidecarConfigs(dir: string, p: Ports, policyFile: string, backendExtra: Record<string, unknown>, frontendRoutes: readonly Record<string, unknown>[]): Record<Workload, Record<string, unknown>> {
   const socket = (w: Workload): string => `unix://${join(dir, `${w}.sock`)}`;
   const backendRoute = { host: 'backend', address: `127.0.0.1:${p.beIn}`, serverId: ID.backend };
   return {
     // The frontend passes its users' tokens on (the default, `none`, removes them before the network).
     frontend: {
       spiffe: { endpointSocket: socket('frontend') },
-      outbound: { listen: `127.0.0.1:${p.feOut}`, upstreams: [{ ...backendRoute, token: 'forward' }] },
+      outbound: { listen: `127.0.0.1:${p.feOut}`, upstreams: [{ ...backendRoute, token: 'forward' }, ...frontendRoutes] },
       admin: { listen: `127.0.0.1:${p.feAdmin}` },
     },
     backend: {
@@ -255,20 +271,22 @@ async function stopSidecar(p: SidecarProcess): Promise<void> {
 }
 
 /** The table of workloads and their listeners, and the authorization server. */
-function printOverview(report: DemoReport, p: Ports, endUser: EndUserDemo | undefined): void {
+function printOverview(report: DemoReport, p: Ports, endUser: EndUserDemo | undefined, chain: BankChainDemo | undefined): void {
   const rows: [string, string, number][] = [
     ['frontend', `app 127.0.0.1:${p.feApp} -> its sidecar's outbound 127.0.0.1:${p.feOut}`, p.feAdmin],
     ['backend', `sidecar inbound 127.0.0.1:${p.beIn} (mTLS) -> app 127.0.0.1:${p.beApp}`, p.beAdmin],
     ['intruder', `sidecar outbound 127.0.0.1:${p.inOut}`, p.inAdmin],
+    ...(chain?.overviewRows() ?? []),
   ];
   const width = Math.max(...rows.map((r) => r[1].length)) + 2;
   report.say(`  workload  ${'listeners'.padEnd(width)}admin (metrics, readyz, debug)`);
   for (const [w, l, a] of rows) report.say(`  ${w.padEnd(8)}  ${l.padEnd(width)}http://127.0.0.1:${a}`);
   for (const line of endUser?.describe() ?? []) report.say(line);
+  for (const line of chain?.describe() ?? []) report.say(line);
 }
 
 /** The curl lines to try while the demo keeps running. */
-async function printTries(report: DemoReport, p: Ports, o: { dir: string; policyPath: string; svidTtlMs: number; endUser: EndUserDemo | undefined }): Promise<void> {
+async function printTries(report: DemoReport, p: Ports, o: { dir: string; policyPath: string; svidTtlMs: number; endUser: EndUserDemo | undefined; chain: BankChainDemo | undefined }): Promise<void> {
   report.say('Try it (Ctrl-C stops everything and removes the working directory):');
   const tries: [string, string][] = [
     [`curl -H 'Host: backend' http://127.0.0.1:${p.feOut}/hello`, 'as the frontend: allowed'],
@@ -281,9 +299,9 @@ async function printTries(report: DemoReport, p: Ports, o: { dir: string; policy
   const cmdWidth = Math.max(...tries.map((t) => t[0].length)) + 2;
   for (const [cmd, what] of tries) report.say(`  ${cmd.padEnd(cmdWidth)}# ${what}`);
   // A token makes a long line: its comment goes above it.
-  for (const [cmd, what] of (await o.endUser?.tryLines(p.feApp)) ?? []) report.say(`  # ${what}\n  ${cmd}`);
+  for (const [cmd, what] of [...((await o.endUser?.tryLines(p.feApp)) ?? []), ...((await o.chain?.tryLines(p.feOut)) ?? [])]) report.say(`  # ${what}\n  ${cmd}`);
   report.say(`  other metrics: http://127.0.0.1:${p.feAdmin}/metrics (frontend), http://127.0.0.1:${p.inAdmin}/metrics (intruder)`);
-  report.say(`  sidecar logs: ${o.dir}/{frontend,backend,intruder}-sidecar.log${o.endUser ? `, authorization server: ${o.dir}/authorization-server.log` : ''}`);
+  report.say(`  sidecar logs: ${o.dir}/{frontend,backend,intruder}-sidecar.log${o.chain ? `, ${o.chain.logFiles()}` : ''}${o.endUser ? `, authorization server: ${o.dir}/authorization-server.log` : ''}`);
   report.say(`  backend policy: ${o.policyPath} (edit it: the sidecar reloads it)`);
 }
 

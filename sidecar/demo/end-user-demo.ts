@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../core/index.ts';
-import { AuthorizationServer, authorizationServerUnavailable, type MintTokenRequest } from './authorization-server.ts';
+import { AuthorizationServer, authorizationServerUnavailable, type AuthorizationServerClient, type AuthorizationServerResource, type MintTokenRequest } from './authorization-server.ts';
 import { callThroughFrontend, type BackendEcho, type DemoApp, type FrontendAnswer } from './demo-apps.ts';
 import type { DemoReport } from './demo-report.ts';
 
@@ -27,6 +27,16 @@ export interface EndUserDemoOptions {
   /** The demo's temp directory: the server's config and log, the introspection secret. */
   readonly dir: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** More for the same server: another part's clients and resources, and the actor key set. */
+  readonly serverAdditions?: AuthorizationServerAdditions;
+}
+
+/** Clients, resources and an actor key set another part of the demo registers at the authorization server. */
+export interface AuthorizationServerAdditions {
+  readonly clients: readonly AuthorizationServerClient[];
+  readonly resources: readonly AuthorizationServerResource[];
+  /** A JWK Set (JSON text) verifying RFC 8693 actor tokens. */
+  readonly actorJwks?: string;
 }
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
@@ -64,17 +74,24 @@ export class EndUserDemo {
     const secretFile = join(o.dir, 'introspection-client.secret');
     writeFileSync(secretFile, sidecarSecret, { mode: 0o600 });
     const client = { token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], scope: SCOPE } as const;
+    const more = o.serverAdditions;
     try {
       const server = await AuthorizationServer.start({
-        ...o,
+        execPath: o.execPath,
+        projectRoot: o.projectRoot,
+        dir: o.dir,
+        env: o.env,
         clients: [
           { ...client, client_id: SIDECAR_CLIENT, client_secret: sidecarSecret },
           { ...client, client_id: WEB_APP, client_secret: randomBytes(24).toString('base64url') },
+          ...(more?.clients ?? []),
         ],
         resources: [
           { identifier: JWT_AUDIENCE, scope: SCOPE, format: 'jwt' },
           { identifier: OPAQUE_AUDIENCE, scope: SCOPE, format: 'opaque' },
+          ...(more?.resources ?? []),
         ],
+        ...(more?.actorJwks !== undefined ? { actorJwks: more.actorJwks } : {}),
       });
       return new EndUserDemo(server, secretFile);
     } catch (err) {
@@ -86,6 +103,11 @@ export class EndUserDemo {
   /** The authorization server's issuer. */
   get issuer(): string {
     return this.#server.issuer;
+  }
+
+  /** The running authorization server, for other parts of the demo (the bank chain). */
+  get authorizationServer(): AuthorizationServer {
+    return this.#server;
   }
 
   /** Lines for the demo's overview. */

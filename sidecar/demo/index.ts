@@ -1,8 +1,9 @@
 /**
  * demo: the demo mesh behind `spiffe-sidecar demo` / `make demo`: the dev
  * agent, two small services and an intruder, each with a real sidecar
- * process, an authorization server for end users (in a checkout), and a
- * scripted tour of what the sidecar enforces. Also the child
+ * process, an authorization server for end users (in a checkout) with the
+ * bank chain (edge, accounts, payments: token exchange at every hop), and
+ * a scripted tour of what the sidecar enforces. Also the child
  * process and HTTP helpers the integration tests share with it.
  *
  * Top-level (may use any module, nothing but the CLI and tests use it). For

@@ -1,8 +1,8 @@
 /**
- * `spiffe-sidecar demo --once` end to end: the dev agent, three real
- * sidecar processes, the authorization server (oidc-provider, a dev
- * dependency, so always here in a checkout) and the scripted checks; exit 0
- * only if every check passed. A short SVID TTL keeps the wait for the
+ * `spiffe-sidecar demo --once` end to end: the dev agent, six real
+ * sidecar processes (three of them the bank chain), the authorization
+ * server (oidc-provider, a dev dependency, so always here in a checkout)
+ * and the scripted checks; exit 0 only if every check passed. A short SVID TTL keeps the wait for the
  * rotation short. Also: the end-user part says in one line why it is
  * skipped where the authorization server cannot run.
  */
@@ -16,7 +16,7 @@ import { DemoReport } from '../../../sidecar/demo/demo-report.ts';
 import { EndUserDemo } from '../../../sidecar/demo/end-user-demo.ts';
 import { runCli } from '../../support/sidecar-process.ts';
 
-test('demo --once: allowed call, 403 for the intruder, spoof replaced, end users, rotation; exit 0 and nothing left behind', async () => {
+test('demo --once: allowed call, 403 for the intruder, spoof replaced, end users, the bank chain, rotation; exit 0 and nothing left behind', async () => {
   const r = await runCli(['demo', '--once', '--svid-ttl', '6s'], { timeoutMs: 50_000 });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   const out = r.stdout;
@@ -37,6 +37,18 @@ test('demo --once: allowed call, 403 for the intruder, spoof replaced, end users
   assert.match(out, /ok +an expired token .*: 401 invalid token: the token has expired, WWW-Authenticate: Bearer error="invalid_token", error_description="the token has expired"$/m);
   assert.match(out, /ok +no token on \/accounts\/1001: 401 .*WWW-Authenticate: Bearer$/m);
   assert.match(out, /ok +the backend app never saw the refused requests/);
+  // The bank chain: each hop's app got a token made for it by exchange, shown decoded.
+  assert.match(out, /ok +alice reads \/accounts\/alice through the chain: 200 \(the edge, accounts and payments apps each got the call\)$/m);
+  assert.match(out, /edge app got +Authorization: Bearer JWT \(typ at\+jwt, RS256, signature elided\), caller spiffe:\/\/example\.org\/frontend\n +sub alice, aud https:\/\/edge\.bank\.example, scope "accounts:read payments:read payments:write", act \(none\), client_id bank-web$/m);
+  assert.match(out, /accounts app got +Authorization: Bearer JWT .*, caller spiffe:\/\/example\.org\/edge\n +sub alice, aud https:\/\/accounts\.bank\.example, scope "accounts:read payments:read", act spiffe:\/\/example\.org\/edge, client_id bank-web$/m);
+  assert.match(out, /payments app got +Authorization: Bearer JWT .*, caller spiffe:\/\/example\.org\/accounts\n +sub alice, aud https:\/\/payments\.bank\.example, scope "payments:read", act spiffe:\/\/example\.org\/accounts <- spiffe:\/\/example\.org\/edge, client_id bank-web$/m);
+  assert.match(out, /ok +payments' token: aud https:\/\/payments\.bank\.example, scope "payments:read" .*, act names accounts, then edge$/m);
+  assert.match(out, /ok +accounts' token: aud https:\/\/accounts\.bank\.example, scope "accounts:read payments:read", act names edge$/m);
+  assert.match(out, /ok +edge's token: the phantom JWT for the opaque one/);
+  assert.match(out, /ok +no hop saw the opaque token/);
+  assert.match(out, /ok +each hop's token reached that hop alone/);
+  assert.match(out, /ok +alice on bob's account \/accounts\/bob: 403 at accounts \(forbidden: .*\); the edge app passed it on, the accounts app never saw it$/m);
+  assert.doesNotMatch(out, /eyJ[\w-]*\.eyJ[\w-]*\./, 'a raw JWT was printed');
   assert.match(out, /ok +backend SVID serial [0-9A-F]+\.\.\. -> [0-9A-F]+\.\.\./);
   assert.match(out, /all \d+ checks passed\./);
   assert.doesNotMatch(out, /FAILED/);
