@@ -64,3 +64,5 @@ export {
   CONTEXT_HANDLE_LENGTH,
 } from './context-handles.ts';
 export type { ContextHandleOptions, ContextHandleErrorCode } from './context-handles.ts';
+export { ClientSecretFile, SECRET_REFRESH_MS } from './client-secret-file.ts';
+export type { SecretFileOwner } from './client-secret-file.ts';

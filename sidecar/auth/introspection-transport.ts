@@ -3,7 +3,7 @@ import { Agent } from 'undici';
 import { describeError } from '../core/index.ts';
 import { IntrospectionError } from './introspection-error.ts';
 import type { IntrospectionClientAuth, TlsClientCertificate } from './introspection-options.ts';
-import type { IntrospectionSecretFile } from './introspection-secret-file.ts';
+import type { ClientSecretFile } from './client-secret-file.ts';
 
 /** What came back from the authorization server: status, media type (lower case, no parameters) and the whole body. */
 export interface HttpReply {
@@ -17,7 +17,7 @@ export interface IntrospectionTransportOptions {
   readonly provider: string;
   readonly clientAuth: IntrospectionClientAuth;
   /** The client secret for the client_secret_* methods. */
-  readonly secret: IntrospectionSecretFile | undefined;
+  readonly secret: ClientSecretFile | undefined;
   readonly ca: string | undefined;
   /** Bound on each whole exchange (connect, send, headers, body). */
   readonly timeoutMs: number;

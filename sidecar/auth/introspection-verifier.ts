@@ -7,10 +7,16 @@ import { noopIntrospectionObserver, type IntrospectionObserver } from './introsp
 import { resolveIntrospectionOptions, type IntrospectionOptions, type ResolvedIntrospectionOptions } from './introspection-options.ts';
 import { exchangeForJwt, INTROSPECTION_JWT_MEDIA_TYPE, verifyIntrospectionJwt } from './introspection-phantom.ts';
 import { judgeIntrospection, parseIntrospectionResponse, thumbprintHex, type IntrospectionJudgement, type ParsedIntrospection } from './introspection-response.ts';
-import { IntrospectionSecretFile } from './introspection-secret-file.ts';
+import { ClientSecretFile } from './client-secret-file.ts';
 import { IntrospectionTransport } from './introspection-transport.ts';
 import type { OpaqueTokenVerifier } from './token-authenticator.ts';
 import type { TokenOutcome, VerifiedToken } from './verified-token.ts';
+
+/** The introspection client's secret file names its errors and log lines as introspection's. */
+const INTROSPECTION_SECRET = {
+  label: 'introspection',
+  fail: (message: string, cause?: unknown): Error => new IntrospectionError('introspection.secret_file', `introspection: ${message}`, cause === undefined ? undefined : { cause }),
+};
 
 /** What the verifier is given besides its options. */
 export interface IntrospectionVerifierDeps {
@@ -62,7 +68,7 @@ export class IntrospectionVerifier implements OpaqueTokenVerifier {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #observer: IntrospectionObserver;
-  readonly #secret: IntrospectionSecretFile | undefined;
+  readonly #secret: ClientSecretFile | undefined;
   readonly #transport: IntrospectionTransport;
   readonly #keys: IntrospectionKeySet | undefined;
   readonly #positive: IntrospectionCache<Positive>;
@@ -83,7 +89,7 @@ export class IntrospectionVerifier implements OpaqueTokenVerifier {
     const auth = o.clientAuth;
     this.#secret =
       auth.method === 'client_secret_basic' || auth.method === 'client_secret_post'
-        ? new IntrospectionSecretFile(auth.clientSecretFile, this.#clock, this.#logger)
+        ? new ClientSecretFile(auth.clientSecretFile, this.#clock, this.#logger, INTROSPECTION_SECRET)
         : undefined;
     this.#transport = new IntrospectionTransport({ provider: o.provider, clientAuth: auth, secret: this.#secret, ca: o.ca, timeoutMs: o.requestTimeoutMs });
     this.#keys =

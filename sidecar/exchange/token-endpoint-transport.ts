@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { Agent } from 'undici';
 import { describeError } from '../core/index.ts';
-import type { ClientSecretFile } from './client-secret-file.ts';
+import type { ClientSecretFile } from '../auth/index.ts';
 import { TokenExchangeError } from './token-exchange-error.ts';
 import type { ExchangeClientAuth } from './token-exchange-options.ts';
 

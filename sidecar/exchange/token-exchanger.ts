@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { silentLogger, type Clock, type Logger } from '../core/index.ts';
-import { ClientSecretFile } from './client-secret-file.ts';
+import { ClientSecretFile } from '../auth/index.ts';
 import { noopExchangeObserver, type ExchangeObserver, type ExchangeResult } from './exchange-observer.ts';
 import { ExpiringTokenCache } from './expiring-token-cache.ts';
 import type { JwtSvidTokens } from './jwt-svid-tokens.ts';
@@ -9,6 +9,12 @@ import { TokenEndpointTransport, type TlsClientCertificate } from './token-endpo
 import { TokenExchangeError } from './token-exchange-error.ts';
 import { resolveTokenExchangeOptions, type ResolvedTokenExchangeOptions, type TokenExchangeOptions } from './token-exchange-options.ts';
 import { DENIED, type TokenOutcome } from './token-outcome.ts';
+
+/** The exchange client's secret file names its errors and log lines as the exchange's. */
+const EXCHANGE_SECRET = {
+  label: 'exchange',
+  fail: (message: string, cause?: unknown): Error => new TokenExchangeError('exchange.secret_file', `exchange: ${message}`, cause === undefined ? undefined : { cause }),
+};
 
 /** What {@link TokenExchanger} needs besides its options. */
 export interface TokenExchangerDeps {
@@ -80,7 +86,7 @@ export class TokenExchanger {
     if (deps.client !== undefined) {
       this.#client = deps.client;
     } else {
-      this.#secret = o.clientAuth.clientSecretFile !== undefined ? new ClientSecretFile(o.clientAuth.clientSecretFile, deps.clock, this.#logger) : undefined;
+      this.#secret = o.clientAuth.clientSecretFile !== undefined ? new ClientSecretFile(o.clientAuth.clientSecretFile, deps.clock, this.#logger, EXCHANGE_SECRET) : undefined;
       this.#transport = new TokenEndpointTransport({
         endpoint: o.endpoint,
         clientAuth: o.clientAuth,

@@ -5,7 +5,14 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock, errorCode, silentLogger } from '../../../sidecar/core/index.ts';
-import { IntrospectionSecretFile } from '../../../sidecar/auth/introspection-secret-file.ts';
+import { ClientSecretFile } from '../../../sidecar/auth/client-secret-file.ts';
+import { IntrospectionError } from '../../../sidecar/auth/introspection-error.ts';
+
+/** The owner introspection gives it: its label and its typed error. */
+const OWNER = {
+  label: 'introspection',
+  fail: (message: string, cause?: unknown): Error => new IntrospectionError('introspection.secret_file', `introspection: ${message}`, cause === undefined ? undefined : { cause }),
+};
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'introspection-secret-'));
@@ -14,7 +21,7 @@ function tempDir(): string {
 test('secret file: missing → introspection.secret_file', (t) => {
   const dir = tempDir();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  assert.throws(() => new IntrospectionSecretFile(join(dir, 'absent'), new ManualClock(0), silentLogger), (e: unknown) => errorCode(e) === 'introspection.secret_file');
+  assert.throws(() => new ClientSecretFile(join(dir, 'absent'), new ManualClock(0), silentLogger, OWNER), (e: unknown) => errorCode(e) === 'introspection.secret_file');
 });
 
 test('secret file: empty (or just a newline) → introspection.secret_file', (t) => {
@@ -22,7 +29,7 @@ test('secret file: empty (or just a newline) → introspection.secret_file', (t)
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const p = join(dir, 's');
   writeFileSync(p, '\n');
-  assert.throws(() => new IntrospectionSecretFile(p, new ManualClock(0), silentLogger), /is empty/);
+  assert.throws(() => new ClientSecretFile(p, new ManualClock(0), silentLogger, OWNER), /is empty/);
 });
 
 test('secret file: one trailing newline is not part of the secret; a change is picked up; a bad re-read keeps the last good secret', async (t) => {
@@ -31,7 +38,7 @@ test('secret file: one trailing newline is not part of the secret; a change is p
   const p = join(dir, 's');
   writeFileSync(p, 's3cret \n');
   const clock = new ManualClock(0);
-  const f = new IntrospectionSecretFile(p, clock, silentLogger);
+  const f = new ClientSecretFile(p, clock, silentLogger, OWNER);
   t.after(() => f.close());
   assert.equal(f.value, 's3cret ');
   writeFileSync(p, 'rotated');
