@@ -131,6 +131,33 @@ describe('admin server', () => {
     assert.deepEqual(JSON.parse(svid.body), { id: 'spiffe://example.org/me', hint: '', notAfter: '2030-01-01T00:00:00.000Z', serial: '0a1b', nested: {} });
   });
 
+  it('/debug/policy and /debug/listeners are 404 when the sidecar gives no such callback', async () => {
+    assert.equal((await get(port, '/debug/policy')).status, 404);
+    assert.equal((await get(port, '/debug/listeners')).status, 404);
+  });
+
+  it('/debug/policy and /debug/listeners answer JSON to a loopback client when wired', async () => {
+    const wired = createAdminServer({
+      listen: { host: '127.0.0.1', port: 0 },
+      metrics: new SidecarMetrics({ processMetrics: false }),
+      readiness: () => ({ ready: true, reasons: [] }),
+      debug: {
+        svid: () => ({}),
+        config: () => ({}),
+        policy: () => ({ source: 'p.yaml', allowAll: false, rules: [] }),
+        listeners: () => [{ name: 'inbound', address: '127.0.0.1:15006', bound: true }],
+      },
+      logger: recordingLogger([]),
+    });
+    const { port: p } = await wired.start();
+    try {
+      assert.deepEqual(JSON.parse((await get(p, '/debug/policy')).body), { source: 'p.yaml', allowAll: false, rules: [] });
+      assert.deepEqual(JSON.parse((await get(p, '/debug/listeners')).body), [{ name: 'inbound', address: '127.0.0.1:15006', bound: true }]);
+    } finally {
+      await wired.stop();
+    }
+  });
+
   it('never serves key material even if a debug callback returns some', async () => {
     const body = (await get(port, '/debug/svid')).body;
     assert.doesNotMatch(body, /privateKey|PEM|keyObject|token/);

@@ -73,6 +73,26 @@ const bad: BadRow[] = [
     input: base({ inbound: { app: '127.0.0.1:8080' }, auth: { jwt: [{ name: 'corp', issuer: 'https://idp.example', audiences: ['a'], discovery: true, algorithms: ['none'], clockSkew: '10m' }] } }),
     problems: [['auth.jwt[0].algorithms[0]', /never accepted/], ['auth.jwt[0].clockSkew', /./]],
   },
+  {
+    name: 'token: exchange needs outbound.tokenExchange',
+    input: base({ outbound: { upstreams: [{ host: 'b', address: '127.0.0.1:1', serverId: 'spiffe://td/b', token: 'exchange' }] } }),
+    problems: [['outbound.upstreams[0].token', /needs outbound.tokenExchange/]],
+  },
+  {
+    name: 'token: an unknown mode',
+    input: base({ outbound: { upstreams: [{ host: 'b', address: '127.0.0.1:1', serverId: 'spiffe://td/b', token: 'steal' }] } }),
+    problems: [['outbound.upstreams[0].token', /must be one of none \| forward \| jwt-svid \| exchange \| txn/]],
+  },
+  {
+    name: 'token: jwt-svid to a trust domain needs an explicit audience',
+    input: base({ outbound: { upstreams: [{ host: 'b', address: '127.0.0.1:1', serverTrustDomain: 'td', token: 'jwt-svid' }] } }),
+    problems: [['outbound.upstreams[0].token.audience', /is required for jwt-svid/]],
+  },
+  {
+    name: 'auth.contextHandle: maxEntries out of range',
+    input: base({ inbound: { app: '127.0.0.1:8080' }, auth: { jwt: [{ name: 'c', issuer: 'https://i', audiences: ['a'], discovery: true }], contextHandle: { enabled: true, maxEntries: 0 } } }),
+    problems: [['auth.contextHandle.maxEntries', /1-1000000/]],
+  },
   { name: 'claimHeaders: a bad claim path', input: base({ headers: { claimHeaders: [{ claim: 'a..b', header: 'x-a' }] } }), problems: [['headers.claimHeaders[0].claim', /./]] },
   // spiffe
   { name: 'endpointSocket required from file or env', input: {}, problems: [['spiffe.endpointSocket', /is required.*SPIFFE_ENDPOINT_SOCKET/]] },
@@ -607,6 +627,11 @@ const good: GoodRow[] = [
       assert.equal(c.drain.timeoutMs, 0);
       assert.deepEqual(c.log, { level: 'debug', accessLog: false, audit: 'off', auditDenyBurst: 20, auditDenyPerMinute: 60 });
     },
+  },
+  {
+    name: 'outbound credentials are removed by default (token: none)',
+    input: base({ outbound: { upstreams: [{ host: 'b', address: '127.0.0.1:1', serverId: 'spiffe://td/b' }] } }),
+    check: (c) => assert.equal(c.outbound?.upstreams[0]?.token.mode, 'none'),
   },
   {
     name: 'log.audit on with its deny rate',
