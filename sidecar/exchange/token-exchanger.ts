@@ -4,11 +4,11 @@ import { ClientSecretFile } from '../auth/index.ts';
 import { noopExchangeObserver, type ExchangeObserver, type ExchangeResult } from './exchange-observer.ts';
 import { ExpiringTokenCache } from './expiring-token-cache.ts';
 import type { JwtSvidTokens } from './jwt-svid-tokens.ts';
-import { MAX_EXCHANGE_RESPONSE_BYTES, TOKEN_TYPE_TXN, TokenExchangeClient } from './token-exchange-client.ts';
+import { MAX_EXCHANGE_RESPONSE_BYTES, TOKEN_TYPE_TXN, TokenExchangeClient, type IssuedToken } from './token-exchange-client.ts';
 import { TokenEndpointTransport, type TlsClientCertificate } from './token-endpoint-transport.ts';
 import { TokenExchangeError } from './token-exchange-error.ts';
 import { resolveTokenExchangeOptions, type ResolvedTokenExchangeOptions, type TokenExchangeOptions } from './token-exchange-options.ts';
-import { DENIED, type TokenOutcome } from './token-outcome.ts';
+import { DENIED, type TokenDenied, type TokenOutcome } from './token-outcome.ts';
 
 /** The exchange client's secret file names its errors and log lines as the exchange's. */
 const EXCHANGE_SECRET = {
@@ -42,6 +42,14 @@ export interface ExchangeTarget {
   /** Cache key suffix: audience and scope. */
   readonly keySuffix: string;
 }
+
+/** What {@link TokenExchanger} got from one call to the token endpoint. */
+type CallOutcome =
+  | { readonly result: 'ok'; readonly denied: undefined; readonly issued: IssuedToken }
+  | { readonly result: Exclude<ExchangeResult, 'ok'>; readonly denied: TokenDenied; readonly issued: undefined };
+
+/** Stands for "no JWT-SVID needed" in {@link TokenExchanger}'s call. */
+const NO_SVID = Object.freeze({ ok: true as const, token: '', expiresAtMs: 0 });
 
 /**
  * RFC 8693 token exchange for the outbound side: the app's token in, a
@@ -142,37 +150,11 @@ export class TokenExchanger {
 
   async #transactionToken(target: ExchangeTarget, subjectToken: string): Promise<TokenOutcome> {
     const started = performance.now();
-    let result: ExchangeResult = 'ok';
-    try {
-      let clientAssertion = '';
-      if (this.options.assertionAudience !== '') {
-        const assertion = await this.#jwtSvids!.get(this.options.assertionAudience);
-        if (!assertion.ok) {
-          result = 'jwt_svid_unavailable';
-          return assertion;
-        }
-        clientAssertion = assertion.token;
-      }
-      const issued = await this.#client.exchange({
-        subjectToken,
-        audience: target.audience,
-        scope: target.scope,
-        actorToken: '',
-        clientAssertion,
-        requestedTokenType: TOKEN_TYPE_TXN,
-      });
-      return { ok: true, token: issued.token, expiresAtMs: issued.expiresAtMs ?? 0 };
-    } catch (err) {
-      const code = err instanceof TokenExchangeError ? err.code : 'exchange.unavailable';
-      result = code === 'exchange.subject_refused' ? 'subject_refused' : code === 'exchange.refused' ? 'refused' : 'unavailable';
-      const message = err instanceof Error ? err.message : String(err);
-      if (result === 'subject_refused') this.#logger.debug({ route: target.route, code }, message);
-      else this.#logger.warn({ route: target.route, code }, message);
-      return DENIED[result];
-    } finally {
-      this.#txnInFlight--;
-      this.#observer.exchanged(target.route, result, (performance.now() - started) / 1000);
-    }
+    const call = await this.#call(target, subjectToken, false, TOKEN_TYPE_TXN);
+    this.#txnInFlight--;
+    this.#observer.exchanged(target.route, call.result, (performance.now() - started) / 1000);
+    // Never cached: every request gets a transaction token of its own.
+    return call.result === 'ok' ? { ok: true, token: call.issued.token, expiresAtMs: call.issued.expiresAtMs ?? 0 } : call.denied;
   }
 
   /** Stops the secret re-reads and closes connections. */
@@ -184,43 +166,45 @@ export class TokenExchanger {
 
   async #exchange(target: ExchangeTarget, subjectToken: string, key: string): Promise<TokenOutcome> {
     const started = performance.now();
-    let result: ExchangeResult = 'ok';
+    const call = await this.#call(target, subjectToken, this.options.actorToken, undefined);
+    this.#inFlight.delete(key);
+    this.#observer.exchanged(target.route, call.result, (performance.now() - started) / 1000);
+    if (call.result !== 'ok') return call.denied;
+    const until = call.issued.expiresAtMs === undefined ? 0 : call.issued.expiresAtMs - this.options.expirySkewMs;
+    const granted = Object.freeze({ ok: true as const, token: call.issued.token, expiresAtMs: Math.max(until, 0) });
+    // A token without a known expiry, or about to expire, serves this request only.
+    this.#cache.set(key, granted, this.#clock.now());
+    return granted;
+  }
+
+  /**
+   * One call to the token endpoint, for exchange and transaction tokens
+   * alike: this sidecar's JWT-SVIDs as actor token and client assertion
+   * when configured, then the request. Never throws; a failure is the
+   * answer to send and its metric result.
+   */
+  async #call(target: ExchangeTarget, subjectToken: string, withActor: boolean, requestedTokenType: string | undefined): Promise<CallOutcome> {
     try {
-      let actorToken = '';
-      if (this.options.actorToken) {
-        const actor = await this.#jwtSvids!.get(this.options.actorTokenAudience);
-        if (!actor.ok) {
-          result = 'jwt_svid_unavailable';
-          return actor;
-        }
-        actorToken = actor.token;
-      }
-      let clientAssertion = '';
-      if (this.options.assertionAudience !== '') {
-        const assertion = await this.#jwtSvids!.get(this.options.assertionAudience);
-        if (!assertion.ok) {
-          result = 'jwt_svid_unavailable';
-          return assertion;
-        }
-        clientAssertion = assertion.token;
-      }
-      const issued = await this.#client.exchange({ subjectToken, audience: target.audience, scope: target.scope, actorToken, clientAssertion });
-      const now = this.#clock.now();
-      const until = issued.expiresAtMs === undefined ? 0 : issued.expiresAtMs - this.options.expirySkewMs;
-      const granted = Object.freeze({ ok: true as const, token: issued.token, expiresAtMs: Math.max(until, 0) });
-      // A token without a known expiry, or about to expire, serves this request only.
-      this.#cache.set(key, granted, now);
-      return granted;
+      const actor = withActor ? await this.#jwtSvids!.get(this.options.actorTokenAudience) : NO_SVID;
+      if (!actor.ok) return { result: 'jwt_svid_unavailable', denied: actor, issued: undefined };
+      const assertion = this.options.assertionAudience !== '' ? await this.#jwtSvids!.get(this.options.assertionAudience) : NO_SVID;
+      if (!assertion.ok) return { result: 'jwt_svid_unavailable', denied: assertion, issued: undefined };
+      const issued = await this.#client.exchange({
+        subjectToken,
+        audience: target.audience,
+        scope: target.scope,
+        actorToken: actor.token,
+        clientAssertion: assertion.token,
+        ...(requestedTokenType !== undefined ? { requestedTokenType } : {}),
+      });
+      return { result: 'ok', denied: undefined, issued };
     } catch (err) {
       const code = err instanceof TokenExchangeError ? err.code : 'exchange.unavailable';
-      result = code === 'exchange.subject_refused' ? 'subject_refused' : code === 'exchange.refused' ? 'refused' : 'unavailable';
+      const result = code === 'exchange.subject_refused' ? 'subject_refused' : code === 'exchange.refused' ? 'refused' : 'unavailable';
       const message = err instanceof Error ? err.message : String(err);
       if (result === 'subject_refused') this.#logger.debug({ route: target.route, code }, message);
       else this.#logger.warn({ route: target.route, code }, message);
-      return DENIED[result];
-    } finally {
-      this.#inFlight.delete(key);
-      this.#observer.exchanged(target.route, result, (performance.now() - started) / 1000);
+      return { result, denied: DENIED[result], issued: undefined };
     }
   }
 }
