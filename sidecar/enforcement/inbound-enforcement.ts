@@ -3,7 +3,10 @@ import type { ContextHandles, TokenOutcome, VerifiedToken } from '../auth/index.
 import type { CallerIdentity, IdentityHeaders } from '../headers/index.ts';
 import { evaluate, normalizePath, type Decision, type DenyReason, type DryRunResult, type Policy } from '../policy/index.ts';
 import type { SpiffeId } from '../spiffe/index.ts';
-import { forwardedFor } from './forwarded-for.ts';
+import { forwardedFor, type ForwardedFor } from './forwarded-for.ts';
+
+/** The chain read when the policy trusts no forwarded hop. */
+const NO_CHAIN: ForwardedFor = Object.freeze({ ok: true, addresses: Object.freeze([]) });
 import { INBOUND_ANSWERS, INVALID_TOKEN_ANSWERS, type AnswerReason, type LocalAnswer } from './local-answer.ts';
 
 /**
@@ -195,10 +198,14 @@ export class InboundEnforcement {
       req.subject = token.subject;
       req.clientId = token.clientId;
     }
-    // A malformed chain is read as "no claimed client": remoteIpBlocks can
-    // then never match, so a bad header can only lose access, never gain it.
-    const ff = forwardedFor(req.headers);
-    const d = evaluate(this.#policy(), {
+    const policy = this.#policy();
+    // The claimed client chain is read only when the policy trusts forwarded
+    // hops; otherwise no rule can look at it, and parsing it per request
+    // would be wasted. A malformed chain is read as "no claimed client":
+    // remoteIpBlocks can then never match, so a bad header can only lose
+    // access, never gain it.
+    const ff = (policy.remoteAddress?.trustedHops ?? 0) > 0 ? forwardedFor(req.headers) : NO_CHAIN;
+    const d = evaluate(policy, {
       peerId: conn.peer!,
       method: req.method,
       path: req.path,

@@ -100,13 +100,28 @@ export class UserHeaders {
       const s = user.scopes.join(' ');
       if (isHeaderSafe(s)) out.push(this.scopes, s);
     }
-    const claims = Buffer.from(JSON.stringify(user.claims)).toString('base64url');
+    const claims = encodedClaims(user.claims);
     if (claims.length <= MAX_CLAIMS_HEADER_BYTES) out.push(this.claims, claims);
     for (const c of this.claimHeaders) {
       const v = claimHeaderValue(user.claims, c.claim);
       if (v !== undefined) out.push(c.header, v);
     }
   }
+}
+
+/**
+ * The claims header value, computed once per claim set: a cached token
+ * hands the same frozen claims object to every request it authorizes, so
+ * its JSON and base64url are not rebuilt per request.
+ */
+const encoded = new WeakMap<object, string>();
+function encodedClaims(claims: Readonly<Record<string, unknown>>): string {
+  let v = encoded.get(claims);
+  if (v === undefined) {
+    v = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    encoded.set(claims, v);
+  }
+  return v;
 }
 
 /** Visible ASCII, space and tab only (RFC 9110 §5.5 without obs-text): nothing a parser could read differently. */

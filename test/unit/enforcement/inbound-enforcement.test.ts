@@ -219,3 +219,15 @@ test('TCP connections: the same policy, no request-level conditions', () => {
   assert.equal(stage.decideConnection(SpiffeId.parse(WEB), '192.168.0.7').allow, false);
   assert.equal(stage.decideConnection(SpiffeId.parse(EDGE), '10.0.0.7').allow, false);
 });
+
+test('remote client addresses: read from X-Forwarded-For only when the policy trusts forwarded hops', () => {
+  const rules = [{ name: 'eu-clients', from: [{ remoteIpBlocks: ['198.51.100.0/24'] }], to: [{ paths: ['/health'] }] }];
+  const trusting = parsePolicy({ version: 2, remoteAddress: { trustedCallers: [EDGE], trustedHops: 1 }, rules }, 'trusting');
+  const untrusting = parsePolicy({ version: 2, remoteAddress: { trustedCallers: [EDGE], trustedHops: 0 }, rules }, 'no-hops');
+  const headers = ['host', 'a', 'x-forwarded-for', '203.0.113.9, 198.51.100.7'];
+  const decide = (p: typeof trusting, peer: string) =>
+    new InboundEnforcement({ policy: () => p, headers: new IdentityHeaders() }).decide(request('/health', { peer, headers: [...headers] }));
+  assert.equal(decide(trusting, EDGE), null, 'the trusted edge vouches for the last hop');
+  assert.equal((decide(trusting, WEB) as LocalAnswer).status, 403, 'a caller that is not a trusted edge is not believed');
+  assert.equal((decide(untrusting, EDGE) as LocalAnswer).status, 403, 'with trustedHops 0 the forwarded chain is not read: the peer address decides');
+});
