@@ -23,7 +23,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,8 @@ import { requireTools } from '../../support/tools.ts';
 import { assertReachableByOthers, nodeBin, projectRoot, run as runCommand, startSpire, type Credentials, type Spire } from '../../support/spire.ts';
 import { Teardown } from '../../support/teardown.ts';
 import { createPodNetwork, inNamespace, leftovers, mustRun, nsRun, type PodNetwork } from '../../support/netns.ts';
-import { logTail, startLogged, type LoggedProcess } from '../../support/logged-process.ts';
+import { startLogged, type LoggedProcess } from '../../support/logged-process.ts';
+import { dumpLogs, podCurl, waitSidecarReady } from '../../support/pod-checks.ts';
 import { startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
 
 const TD = 'example.org';
@@ -124,7 +125,11 @@ test('bank chain in pods: opaque token in, a narrowed, audience-bound token with
   let authz: OidcProvider | undefined;
   let failed = false;
   t.after(async () => {
-    if (failed) dumpLogs(t, dir, spire, authz);
+    if (failed) {
+      const a = authz;
+      const sp = spire;
+      dumpLogs(t, dir, [...(a ? [['authorization server', () => a.process.tail(40)] as const] : []), ...(sp ? [['spire', () => sp.logTail(40)] as const] : [])]);
+    }
     await teardown.run();
     runState.teardownProblems = teardown.problems;
   });
@@ -194,7 +199,7 @@ test('bank chain in pods: opaque token in, a narrowed, audience-bound token with
       writeFileSync(file, JSON.stringify(configs[pod], null, 2), { mode: 0o644 });
       started.push([pod, startInPod(`${pod}-sidecar`, pod, as(UID[pod]), [...NODE, MAIN, 'run', '--config', file])]);
     }
-    await Promise.all(started.map(([pod, p]) => waitReady(net.pod(pod).ip, p, 60_000)));
+    await Promise.all(started.map(([pod, p]) => waitSidecarReady(net.pod(pod).ip, ADMIN_PORT, p, 60_000)));
   });
 
   const seen = (app: 'edge' | 'accounts' | 'payments'): Seen[] =>
@@ -205,9 +210,9 @@ test('bank chain in pods: opaque token in, a narrowed, audience-bound token with
   const userToken = (subject: string): Promise<string> =>
     az.issueToken({ format: 'opaque', clientId: 'app', subject, scope: USER_SCOPE, expiresInSeconds: 600 });
   /** The outside client's request, entering through the web pod. */
-  const viaWeb = (token: string, path: string) => curl(net, 'web', appOf('web'), ['-H', `authorization: Bearer ${token}`, `http://edge:8080${path}`]);
+  const viaWeb = (token: string, path: string) => podCurl(net, 'web', appOf('web'), ['-H', `authorization: Bearer ${token}`, `http://edge:8080${path}`], 10);
   /** A request an app in `pod` sends to `url` with `token`. */
-  const fromPod = (pod: PodName, token: string, url: string) => curl(net, pod, appOf(pod), ['-H', `authorization: Bearer ${token}`, url]);
+  const fromPod = (pod: PodName, token: string, url: string) => podCurl(net, pod, appOf(pod), ['-H', `authorization: Bearer ${token}`, url], 10);
 
   const sub = (name: string, fn: () => Promise<void>) =>
     t.test(name, async () => {
@@ -424,40 +429,3 @@ function writeConfigs(dir: string, socket: string, az: OidcProvider): Record<Pod
   };
 }
 
-/** curl inside a pod; returns exit code, body and status. Never throws. */
-async function curl(net: PodNetwork, pod: PodName, who: Credentials, args: readonly string[]): Promise<{ exit: number | null; body: string; status: number; stderr: string }> {
-  const r = await nsRun(net.pod(pod).ns, ['curl', '-sS', '--max-time', '10', '-w', '\n%{http_code}', ...args], who, 20_000);
-  const i = r.stdout.lastIndexOf('\n');
-  return { exit: r.code, body: i < 0 ? '' : r.stdout.slice(0, i), status: Number(r.stdout.slice(i + 1)) || 0, stderr: r.stderr.trim() };
-}
-
-/** Polls a sidecar's /readyz from the node until it answers 200. */
-async function waitReady(ip: string, sidecar: LoggedProcess, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < end) {
-    if (sidecar.exited()) throw new Error(`${sidecar.name} exited:\n${sidecar.tail(30)}`);
-    try {
-      const res = await fetch(`http://${ip}:${ADMIN_PORT}/readyz`, { signal: AbortSignal.timeout(1_000) });
-      last = `${res.status} ${(await res.text()).trim()}`;
-      if (res.status === 200) return;
-    } catch (err) {
-      last = String(err);
-    }
-    await sleep(250);
-  }
-  throw new Error(`${sidecar.name} not ready after ${timeoutMs} ms (last /readyz: ${last.slice(0, 300)}):\n${sidecar.tail(30)}`);
-}
-
-/** Every log of the run, printed when a step fails. */
-function dumpLogs(t: TestContext, dir: string, spire: Spire | undefined, az: OidcProvider | undefined): void {
-  let files: string[] = [];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
-  } catch {
-    // folder already gone
-  }
-  for (const f of files) t.diagnostic(`--- ${f} ---\n${logTail(join(dir, f), 60)}`);
-  if (az) t.diagnostic(`--- authorization server ---\n${az.process.tail(40)}`);
-  if (spire) t.diagnostic(spire.logTail(40));
-}

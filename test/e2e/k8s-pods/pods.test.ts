@@ -20,15 +20,15 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { requireTools } from '../../support/tools.ts';
 import { assertReachableByOthers, nodeBin, projectRoot, startSpire, type Credentials, type Spire } from '../../support/spire.ts';
 import { Teardown } from '../../support/teardown.ts';
 import { createPodNetwork, inNamespace, leftovers, mustRun, nsRun, type PodNetwork } from '../../support/netns.ts';
-import { logTail, startLogged, type LoggedProcess } from '../../support/logged-process.ts';
+import { startLogged, type LoggedProcess } from '../../support/logged-process.ts';
+import { dumpLogs, podCurl, waitSidecarReady } from '../../support/pod-checks.ts';
 import { startPrometheus, type Prometheus } from '../../support/prometheus.ts';
 
 const TD = 'example.org';
@@ -60,18 +60,6 @@ const NODE = [nodeBin, '--disable-warning=ExperimentalWarning'];
 /** What the last test needs to look for leftovers of the first. */
 const run: { tag?: string; spireDir?: string; teardownProblems?: string[] } = {};
 
-/** Every log file of the run, printed when a step fails. */
-function dumpLogs(t: TestContext, dir: string, spire: Spire | undefined): void {
-  let files: string[] = [];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
-  } catch {
-    // folder already gone
-  }
-  for (const f of files) t.diagnostic(`--- ${f} ---\n${logTail(join(dir, f), 60)}`);
-  if (spire) t.diagnostic(spire.logTail(40));
-}
-
 /** The sidecar configuration of one pod, as the injector would render it (JSON is YAML). */
 function sidecarConfig(socket: string, extra: { policyFile?: string; grpcPort?: boolean }): string {
   return JSON.stringify(
@@ -91,31 +79,6 @@ function sidecarConfig(socket: string, extra: { policyFile?: string; grpcPort?: 
     null,
     2,
   );
-}
-
-/** curl inside a pod; returns exit code, body and status. Never throws. */
-async function curl(net: PodNetwork, pod: string, who: Credentials | undefined, args: readonly string[]): Promise<{ exit: number | null; body: string; status: number; stderr: string }> {
-  const r = await nsRun(net.pod(pod).ns, ['curl', '-sS', '--max-time', '8', '-w', '\n%{http_code}', ...args], who, 20_000);
-  const i = r.stdout.lastIndexOf('\n');
-  return { exit: r.code, body: i < 0 ? '' : r.stdout.slice(0, i), status: Number(r.stdout.slice(i + 1)) || 0, stderr: r.stderr.trim() };
-}
-
-/** Polls a sidecar's /readyz from the node until it answers 200. */
-async function waitReady(ip: string, sidecar: LoggedProcess, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < end) {
-    if (sidecar.exited()) throw new Error(`${sidecar.name} exited:\n${sidecar.tail(30)}`);
-    try {
-      const res = await fetch(`http://${ip}:${ADMIN_PORT}/readyz`, { signal: AbortSignal.timeout(1_000) });
-      last = `${res.status} ${(await res.text()).trim()}`;
-      if (res.status === 200) return;
-    } catch (err) {
-      last = String(err);
-    }
-    await sleep(250);
-  }
-  throw new Error(`${sidecar.name} not ready after ${timeoutMs} ms (last /readyz: ${last.slice(0, 300)}):\n${sidecar.tail(30)}`);
 }
 
 test('pods as network namespaces: transparent SPIFFE mTLS with SPIRE, iptables and Prometheus', { timeout: 170_000 }, async (t) => {
@@ -141,7 +104,10 @@ test('pods as network namespaces: transparent SPIFFE mTLS with SPIRE, iptables a
   let spire: Spire | undefined;
   let failed = false;
   t.after(async () => {
-    if (failed) dumpLogs(t, dir, spire);
+    if (failed) {
+      const sp = spire;
+      dumpLogs(t, dir, sp ? [['spire', () => sp.logTail(40)]] : []);
+    }
     await teardown.run();
     run.teardownProblems = teardown.problems;
     t.diagnostic(`pods e2e took ${((Date.now() - started) / 1000).toFixed(1)} s including teardown`);
@@ -203,7 +169,7 @@ test('pods as network namespaces: transparent SPIFFE mTLS with SPIRE, iptables a
       out[pod] = startInPod(`${pod}-sidecar`, pod, as(sidecarUid[pod]!), [...NODE, MAIN, 'run', '--config', configFile]);
     }
     // SPIRE's agent syncs new entries within ~5-10 s; the sidecars wait for their SVIDs.
-    await Promise.all(Object.entries(out).map(([pod, p]) => waitReady(net.pod(pod).ip, p, 60_000)));
+    await Promise.all(Object.entries(out).map(([pod, p]) => waitSidecarReady(net.pod(pod).ip, ADMIN_PORT, p, 60_000)));
     return out;
   });
   t.diagnostic(`sidecars ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -227,7 +193,7 @@ test('pods as network namespaces: transparent SPIFFE mTLS with SPIRE, iptables a
     });
 
   await sub('(a) the frontend app calls http://backend:8080/ unchanged; the backend app sees the frontend\'s SPIFFE ID and XFCC', async () => {
-    const r = await curl(net, 'frontend', as(UID.frontendApp), ['http://127.0.0.1:8080/orders?id=7']);
+    const r = await podCurl(net, 'frontend', as(UID.frontendApp), ['http://127.0.0.1:8080/orders?id=7']);
     assert.equal(r.exit, 0, r.stderr);
     assert.equal(r.status, 200, r.body);
     const got = JSON.parse(r.body) as { status: number; body: string; error?: string };
@@ -246,10 +212,10 @@ test('pods as network namespaces: transparent SPIFFE mTLS with SPIRE, iptables a
     const backendIp = net.pod('backend').ip;
     // Control: the network path works (the admin port is never redirected),
     // so the refusals below come from the inbound listener, not from routing.
-    const control = await curl(net, 'intruder2', as(UID.intruder2App), [`http://${backendIp}:${ADMIN_PORT}/healthz`]);
+    const control = await podCurl(net, 'intruder2', as(UID.intruder2App), [`http://${backendIp}:${ADMIN_PORT}/healthz`]);
     assert.equal(control.status, 200, `admin port unreachable from intruder2: ${control.stderr}`);
     for (const url of [`http://${backendIp}:8080/`, `http://${backendIp}:${INBOUND_PORT}/`, `http://backend:8080/`, `https://${backendIp}:8080/`, `https://backend:${INBOUND_PORT}/`]) {
-      const r = await curl(net, 'intruder2', as(UID.intruder2App), ['-k', url]);
+      const r = await podCurl(net, 'intruder2', as(UID.intruder2App), ['-k', url]);
       assert.doesNotMatch(r.body, /"app":"backend"/, url);
       assert.notEqual(r.exit, 0, `${url} answered: ${r.status} ${r.body}`);
       // Refused, reset, empty reply or failed handshake; a timeout would mean no path at all.
@@ -258,7 +224,7 @@ test('pods as network namespaces: transparent SPIFFE mTLS with SPIRE, iptables a
   });
 
   await sub('(c) a sidecar whose identity the backend policy does not allow gets 403', async () => {
-    const r = await curl(net, 'intruder', as(UID.intruderApp), ['http://backend:8080/']);
+    const r = await podCurl(net, 'intruder', as(UID.intruderApp), ['http://backend:8080/']);
     assert.equal(r.exit, 0, r.stderr);
     assert.equal(r.status, 403, r.body);
     assert.doesNotMatch(r.body, /"app":"backend"/);
