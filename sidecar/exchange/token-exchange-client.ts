@@ -93,8 +93,11 @@ export function readReply(status: number, body: Buffer, sentAtMs: number): Issue
   const o = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : undefined;
   if (status !== 200) {
     const error = o !== undefined && typeof o['error'] === 'string' ? o['error'] : '';
-    // RFC 6749 §5.2: errors come with 400 (401 for invalid_client).
-    if ((status === 400 || status === 401) && error !== '') {
+    // RFC 6749 §5.2 says 400 (401 for invalid_client), but servers also
+    // refuse with 403 (Keycloak's standard token exchange does): any 4xx
+    // carrying an OAuth error is an answer, not an outage. 5xx and answers
+    // without an error member are the server failing.
+    if (status >= 400 && status < 500 && error !== '') {
       const shown = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(error) ? error : 'unprintable';
       if (error === 'invalid_grant') throw new TokenExchangeError('exchange.subject_refused', 'exchange: the authorization server refused the subject token (invalid_grant)');
       throw new TokenExchangeError('exchange.refused', `exchange: the authorization server refused the exchange (${shown})`);

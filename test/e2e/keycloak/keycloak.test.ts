@@ -242,16 +242,20 @@ test(`Keycloak ${KEYCLOAK_VERSION} as a real OpenID Connect issuer`, { timeout: 
       assert.equal(h['x-auth-subject'], kc.user.id, 'the backend sidecar verified it by discovery');
     });
 
-    await t2.test('a token that does not name the requester is refused by Keycloak: 401, nothing forwarded', async () => {
+    await t2.test('a token that does not name the requester is refused by Keycloak: a refusal (503 token_exchange_refused), not an outage; nothing forwarded', async () => {
       const other = (await kc.passwordGrant(kc.otherClient)).access_token;
       const r = await viaOutbound(outboundPort, '/accounts/1', 'payments', { headers: { authorization: `Bearer ${other}` } });
-      assert.ok(r.status === 401 || r.status === 503, `${r.status} ${r.body}`);
+      // Keycloak answers 403 access_denied here: a refusal of the exchange, not of the subject token (that would be invalid_grant → 401).
+      assert.equal(r.status, 503, r.body);
+      assert.match(r.body, /refused to issue a token/);
       assert.ok(!r.body.includes(other));
     });
 
     await t2.test('client authentication with a JWT-SVID (jwt-spiffe client assertion)', async (t3) => {
       if (te.spiffeRequester === undefined) {
         t3.diagnostic(`keycloak ${KEYCLOAK_VERSION} refused the SPIFFE set-up: ${te.spiffeProblem ?? 'unknown'}`);
+        // test/support/install-keycloak.sh builds with the feature, so under CI this is a failure, not a skip.
+        if (inCi) throw new Error(`Keycloak's SPIFFE identity provider is unavailable: ${te.spiffeProblem ?? 'unknown'}`);
         t3.skip(`Keycloak's SPIFFE identity provider is a preview feature, off in this build (needs kc.sh build --features=spiffe): ${te.spiffeProblem ?? ''}`);
         return;
       }

@@ -17,6 +17,7 @@ const refusals: [string, number, unknown, string][] = [
   ['invalid_grant is the subject token refused (RFC 6749 §5.2)', 400, { error: 'invalid_grant' }, 'exchange.subject_refused'],
   ['invalid_target is a refusal', 400, { error: 'invalid_target' }, 'exchange.refused'],
   ['invalid_client with 401 is a refusal', 401, { error: 'invalid_client' }, 'exchange.refused'],
+  ['a 403 with an OAuth error is a refusal, not an outage (Keycloak)', 403, { error: 'access_denied' }, 'exchange.refused'],
   ['a 400 without an error member is unavailable', 400, {}, 'exchange.unavailable'],
   ['a 500 is unavailable', 500, { error: 'server_error' }, 'exchange.unavailable'],
   ['200 but not JSON', 200, '<html>', 'exchange.unavailable'],
