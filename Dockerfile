@@ -40,12 +40,19 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/build/native ./build/native
-# workload.proto is loaded at run time from sidecar/workload/proto.
-COPY --from=build /src/sidecar/workload/proto ./sidecar/workload/proto
+# No sources: bin/spiffe-sidecar.js runs the compiled dist/. (The Workload
+# API codec is compiled in; no .proto file is read at run time.)
 COPY bin ./bin
 # The uid the iptables rules exempt (--proxy-uid): the sidecar's own traffic
 # is never redirected back to itself. The init container overrides it with
 # runAsUser 0.
 USER 1337:1337
-ENTRYPOINT ["node", "/app/bin/spiffe-sidecar.js"]
+# The V8 heap flags of bin/node-flags.js (keep in sync), given to node
+# directly: the launcher would otherwise re-exec itself to add them to
+# `run`, one more Node start-up. Not NODE_OPTIONS, which every node in the
+# container would inherit (the injector's postStart readiness probe, a
+# debugging `kubectl exec ... node`). The webhook and iptables roles run
+# with them too; both stay far below these limits. docs/benchmarks.md,
+# "Memory and start-up budget", has the measurements.
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--max-old-space-size=96", "/app/bin/spiffe-sidecar.js"]
 CMD ["--help"]

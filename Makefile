@@ -3,7 +3,7 @@
 NODE := ./node_modules/.bin/node
 TSC  := ./node_modules/.bin/tsc
 
-.PHONY: all deps lint typecheck test test-unit build demo dev-agent bench bench-quick spire clean
+.PHONY: all deps lint typecheck test test-fast test-unit test-integration test-e2e build demo dev-agent bench bench-quick spire clean
 
 all: lint test
 
@@ -18,12 +18,24 @@ typecheck: node_modules/.bin/tsc
 lint: typecheck
 	$(NODE) --test --disable-warning=ExperimentalWarning test/unit/architecture.test.ts
 
-## test: every test (unit, integration with the dev agent, e2e with real SPIRE)
+## test: everything CI runs: unit, integration with the dev agent, e2e with real SPIRE (root),
+## then the quick benchmark on its own (test/bench)
 test: deps lint
-	$(NODE) test/support/run-tests.ts
+	$(NODE) test/support/run-tests.ts ci
 
+## test-fast: the inner loop, as `npm test`: unit + integration (no root, no SPIRE, no benchmark)
+test-fast: node_modules/.bin/tsc
+	$(NODE) test/support/run-tests.ts fast
+
+## test-unit / test-integration / test-e2e: one folder of test/ (e2e needs `make deps` and root)
 test-unit: node_modules/.bin/tsc
 	$(NODE) test/support/run-tests.ts unit
+
+test-integration: node_modules/.bin/tsc
+	$(NODE) test/support/run-tests.ts integration
+
+test-e2e: node_modules/.bin/tsc
+	$(NODE) test/support/run-tests.ts e2e
 
 build: node_modules/.bin/tsc
 	$(TSC) -p tsconfig.build.json
@@ -89,7 +101,7 @@ kind-down: require-kind
 k8s-validate: node_modules/.bin/tsc
 	@command -v kubectl >/dev/null 2>&1 || { echo "make: kubectl is needed to render k8s/ (apt-get install kubectl)" >&2; exit 1; }
 	kubectl kustomize k8s/overlays/kind >/dev/null
-	$(NODE) --test --disable-warning=ExperimentalWarning test/unit/k8s/*.test.ts
+	$(NODE) --test --disable-warning=ExperimentalWarning test/unit/k8s/*.test.ts test/integration/k8s/*.test.ts
 
 ## bench: the sidecar pair against direct, an nginx pair and a ghostunnel pair, side by side
 ## (~10 min; markdown table on stdout, JSON and CPU profiles in bench/results/; docs/benchmarks.md)
@@ -97,6 +109,6 @@ bench: deps node_modules/.bin/tsc
 	$(TSC) -p tsconfig.build.json || echo "bench: 'make build' failed; the compiled start-up row is left out" >&2
 	$(NODE) bench/bench.ts
 
-## bench-quick: the same scenarios for a few seconds each (CI; test/integration/bench runs it too)
+## bench-quick: the same scenarios for a few seconds each (CI runs it through test/bench/bench-quick.test.ts)
 bench-quick: deps
 	$(NODE) bench/bench.ts --quick

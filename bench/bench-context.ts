@@ -13,8 +13,20 @@ import { waitFor200, waitForPort } from './readiness-wait.ts';
 export const projectRoot = resolve(import.meta.dirname, '..');
 /** Node 24 from node_modules, never the system node. */
 export const nodeBin = join(projectRoot, 'node_modules', '.bin', 'node');
-/** The sidecar's CLI entry point. */
+/** The sidecar's CLI entry point, TypeScript source. */
 export const mainScript = join(projectRoot, 'sidecar', 'cli', 'main.ts');
+/** The compiled CLI that bin/spiffe-sidecar.js runs in production (made by `make build`). */
+export const compiledMain = join(projectRoot, 'dist', 'cli', 'main.js');
+
+/** How the benchmark starts `spiffe-sidecar run`. */
+export interface SidecarLaunch {
+  /** dist/cli/main.js (production) or sidecar/cli/main.ts (--source). */
+  readonly script: string;
+  /** Node flags before the script: the launcher's V8 flags (bin/node-flags.js) unless --node-flags replaced them. */
+  readonly nodeFlags: readonly string[];
+  /** One line for the report. */
+  readonly note: string;
+}
 
 /** Body sizes served by the app. */
 export const BODY_BYTES = { small: 64, '16k': 16 * 1024 } as const;
@@ -38,6 +50,8 @@ export interface BenchContext {
   log(msg: string): void;
   /** Free loopback ports. */
   ports(n: number): Promise<number[]>;
+  /** Entry script and node flags of every sidecar process. */
+  readonly sidecar: SidecarLaunch;
 }
 
 /** The upstream app: one nginx, HTTP/1.1 and h2c ports. */

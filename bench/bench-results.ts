@@ -153,6 +153,8 @@ export interface BenchResults {
     readonly latencyClients: number;
     readonly app: string;
   };
+  /** How the sidecars ran: entry script (compiled dist/ or source) and node flags; absent in records from before it was kept. */
+  readonly sidecar?: { readonly script: string; readonly nodeFlags: readonly string[]; readonly note: string };
   readonly families: readonly FamilyResult[];
   readonly cases: readonly CaseResult[];
   readonly readiness: readonly ReadinessResult[];

@@ -5,19 +5,27 @@
  *
  *   node bench/bench.ts [--quick] [--out FILE.json] [--only id,id] [--rate N]
  *                       [--no-pin] [--profile | --no-profile] [--keep-temp]
+ *                       [--source] [--node-flags="--flag ..."]
  *
  * Prints the markdown report on stdout (progress on stderr) and writes the
  * JSON record (and the markdown) to bench/results/ unless --out is given.
  * --keep-temp keeps the temp directory: configs, nginx logs, and every
  * process's output under logs/.
+ *
+ * Sidecars run as in production: the compiled dist/cli/main.js (built first
+ * when missing or older than a source file) with the V8 flags the launcher
+ * adds (bin/node-flags.js). --source runs the TypeScript sources instead;
+ * --node-flags replaces the V8 flags (an empty string: V8's defaults), for
+ * measuring other settings.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SIDECAR_NODE_FLAGS } from '../bin/node-flags.js';
 import type { BenchResults, CaseResult, FamilyResult, HeapBySide, HeapFigures, MemoryStage, ReadinessResult, RotationResult } from './bench-results.ts';
-import { startAgent, startApp, writeSvids, nodeBin, projectRoot, type Agent, type App, type BenchContext } from './bench-context.ts';
+import { compiledMain, mainScript, startAgent, startApp, writeSvids, nodeBin, projectRoot, type Agent, type App, type BenchContext, type SidecarLaunch } from './bench-context.ts';
 import { CASES, runCase, type LoadSettings } from './cases.ts';
 import { summariseProfile, type ProfileSummary } from './cpu-profile-summary.ts';
 import { FAMILY_IDS, ghostunnelServerArgs, planSidecarPair, spawnSidecar, startFamily, type RunningFamily } from './families.ts';
@@ -30,7 +38,8 @@ import { ProcessSet } from './process-set.ts';
 import type { RateClientPlan, RateClientReport } from './rate-client.ts';
 import { httpText, waitFor200 } from './readiness-wait.ts';
 import { failedRequestsNote } from './render-report.ts';
-import { renderReport, targetRows } from './report.ts';
+import { goalRows } from './goals.ts';
+import { renderReport } from './report.ts';
 
 /** Settings of the two modes. */
 interface ModeSettings extends LoadSettings {
@@ -70,8 +79,6 @@ const FULL: ModeSettings = {
 
 const ghostunnelVersion = 'v1.11.0';
 
-/** The compiled CLI that bin/spiffe-sidecar.js runs (made by `make build`). */
-const compiledMain = join(projectRoot, 'dist', 'cli', 'main.js');
 const compiledApp = join(projectRoot, 'dist', 'app.js');
 
 function parseCli(argv: readonly string[]) {
@@ -87,6 +94,8 @@ function parseCli(argv: readonly string[]) {
       profile: { type: 'boolean' },
       'no-profile': { type: 'boolean' },
       'keep-temp': { type: 'boolean' },
+      source: { type: 'boolean' },
+      'node-flags': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -107,6 +116,43 @@ function ensureGhostunnel(): string {
   const r = spawnSync(join(projectRoot, 'bench', 'install-ghostunnel.sh'), [], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0 || !existsSync(bin)) throw new Error('bench: bench/install-ghostunnel.sh failed');
   return bin;
+}
+
+/** Newest modification time (ms) of a file under `dir`. */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) newest = Math.max(newest, statSync(join(e.parentPath, e.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Makes dist/ current (`tsc -p tsconfig.build.json`, as `make build`) when
+ * it is missing or older than a file under sidecar/; returns an error text
+ * when the build fails.
+ */
+function ensureCompiled(): string | undefined {
+  if (existsSync(compiledMain) && statSync(compiledMain).mtimeMs >= newestMtime(join(projectRoot, 'sidecar'))) return undefined;
+  log('compiling sidecar/ into dist/ (tsc -p tsconfig.build.json)');
+  const tsc = join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(nodeBin, [tsc, '-p', 'tsconfig.build.json'], { cwd: projectRoot, encoding: 'utf8', timeout: 300_000 });
+  if (r.status === 0 && existsSync(compiledMain)) return undefined;
+  return `the build failed (exit ${r.status ?? r.signal}): ${(r.stdout + r.stderr).trim().split('\n').slice(0, 5).join(' | ')}`;
+}
+
+/** The sidecars' entry script and node flags for this run (see the file comment). */
+function sidecarLaunch(source: boolean, nodeFlags: string | undefined, notes: string[]): SidecarLaunch {
+  const flags = nodeFlags === undefined ? [...SIDECAR_NODE_FLAGS] : nodeFlags.split(' ').filter((f) => f !== '');
+  const flagText = flags.length > 0 ? `\`${flags.join(' ')}\`` : 'V8 defaults';
+  const why = nodeFlags === undefined ? "the launcher's (bin/node-flags.js)" : 'from --node-flags';
+  if (source) return { script: mainScript, nodeFlags: flags, note: `TypeScript sources (--source, type stripping), node flags ${flagText} ${why}.` };
+  const failed = ensureCompiled();
+  if (failed !== undefined) {
+    notes.push(`The sidecars ran from the TypeScript sources: ${failed}`);
+    return { script: mainScript, nodeFlags: flags, note: `TypeScript sources (compiling dist/ failed, see Notes), node flags ${flagText} ${why}.` };
+  }
+  return { script: compiledMain, nodeFlags: flags, note: `compiled dist/cli/main.js, as in production, node flags ${flagText} ${why}.` };
 }
 
 /** CPU lists: load generators on CPU 0, app and proxies on CPU 1 (when there are two and pinning is on). */
@@ -184,13 +230,13 @@ async function measureReadiness(
 async function memoryStages(ctx: BenchContext): Promise<MemoryStage[]> {
   const stages: { what: string; code: string }[] = [
     { what: 'Node.js alone', code: '' },
-    { what: '+ npm dependencies imported (undici, @grpc/grpc-js, @grpc/proto-loader, pino, prom-client, yaml, @peculiar/asn1-x509)', code: "await Promise.all(['undici', '@grpc/grpc-js', '@grpc/proto-loader', 'pino', 'prom-client', 'yaml', '@peculiar/asn1-x509'].map((m) => import(m)));" },
+    { what: '+ npm dependencies imported (undici, @grpc/grpc-js, pino, prom-client, yaml, @peculiar/asn1-x509)', code: "await Promise.all(['undici', '@grpc/grpc-js', 'pino', 'prom-client', 'yaml', '@peculiar/asn1-x509'].map((m) => import(m)));" },
     ...(existsSync(compiledApp) ? [{ what: '+ sidecar modules, compiled (dist/app.js imported)', code: `await import(${JSON.stringify(compiledApp)});` }] : []),
     { what: '+ sidecar modules from source (sidecar/app.ts imported, type stripping)', code: `await import(${JSON.stringify(join(projectRoot, 'sidecar', 'app.ts'))});` },
   ];
   const out: MemoryStage[] = [];
   for (const st of stages) {
-    const p = ctx.procs.spawn('memory-stage', nodeBin, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', `${st.code} setTimeout(() => {}, 60_000);`], {
+    const p = ctx.procs.spawn('memory-stage', nodeBin, ['--disable-warning=ExperimentalWarning', ...ctx.sidecar.nodeFlags, '--input-type=module', '-e', `${st.code} setTimeout(() => {}, 60_000);`], {
       cpu: ctx.cpu.proxies,
       cwd: projectRoot,
     });
@@ -208,7 +254,7 @@ async function readinessScenario(ctx: BenchContext, app: App, agent: Agent, runs
   const readyz = `http://127.0.0.1:${plan.serverAdmin}/readyz`;
   out.push(
     await measureReadiness(ctx, 'spiffe-sidecar from source (node sidecar/cli/main.ts, type stripping), server side config', '/readyz', runs, () => ({
-      proc: spawnSidecar(ctx, 'readiness-sidecar', plan.serverConfig),
+      proc: spawnSidecar(ctx, 'readiness-sidecar', plan.serverConfig, [], mainScript),
       url: readyz,
     })),
   );
@@ -326,7 +372,7 @@ async function profileScenario(ctx: BenchContext, app: App, agent: Agent, certDi
     // SIGTERM: the sidecar drains and exits normally, which is when node writes the profile.
     await fam.stop();
   }
-  // One start-up on its own: spawn → /readyz 200 → stop, from the TypeScript source.
+  // One start-up on its own: spawn → /readyz 200 → stop, with the run's entry script and flags.
   const plan = await planSidecarPair(ctx, app, agent, 'profile-startup', false);
   const start = spawnSidecar(ctx, 'profile-startup', plan.serverConfig, ['--cpu-prof', `--cpu-prof-dir=${outDir}`, '--cpu-prof-name=sidecar-startup.cpuprofile']);
   await waitFor200(`http://127.0.0.1:${plan.serverAdmin}/readyz`, start, 30_000, 5);
@@ -343,7 +389,7 @@ async function profileScenario(ctx: BenchContext, app: App, agent: Agent, certDi
 async function main(): Promise<number> {
   const cli = parseCli(process.argv.slice(2));
   if (cli.help) {
-    process.stdout.write('usage: node bench/bench.ts [--quick] [--out FILE.json] [--only id,id] [--rate N] [--no-pin] [--profile|--no-profile] [--keep-temp]\n');
+    process.stdout.write('usage: node bench/bench.ts [--quick] [--out FILE.json] [--only id,id] [--rate N] [--no-pin] [--profile|--no-profile] [--keep-temp] [--source] [--node-flags="..."]\n');
     return 0;
   }
   const base = cli.quick ? QUICK : FULL;
@@ -380,9 +426,10 @@ async function main(): Promise<number> {
   // nginx workers run unprivileged and must reach their files under it.
   chmodSync(dir, 0o755);
   if (cli['keep-temp']) procs.logTo(join(dir, 'logs'));
-  const ctx: BenchContext = { procs, dir, cpu: { load: pin.load, proxies: pin.proxies }, ghostunnel, log, ports: freePorts };
   const problems: string[] = [];
   const notes: string[] = [];
+  const sidecar = sidecarLaunch(cli.source === true, cli['node-flags'], notes);
+  const ctx: BenchContext = { procs, dir, cpu: { load: pin.load, proxies: pin.proxies }, ghostunnel, log, ports: freePorts, sidecar };
   const results: CaseResult[] = [];
   const families: FamilyResult[] = [];
   let readiness: ReadinessResult[] = [];
@@ -394,6 +441,7 @@ async function main(): Promise<number> {
 
   try {
     log(`mode ${cli.quick ? 'quick' : 'full'}; ${pin.note}`);
+    log(`sidecars: ${sidecar.note}`);
     const app = await startApp(ctx);
     const agent = await startAgent(ctx, 'agent', '1h');
     const certDir = await writeSvids(ctx, agent);
@@ -498,6 +546,7 @@ async function main(): Promise<number> {
     loadAverage: { start: loadStart, end: loadavg().map((x) => Math.round(x * 100) / 100) },
     versions,
     pinning: { load: pin.load ?? null, proxies: pin.proxies ?? null, note: pin.note },
+    sidecar: { script: relative(projectRoot, sidecar.script), nodeFlags: [...sidecar.nodeFlags], note: sidecar.note },
     settings: {
       warmupS: s.warmupS,
       throughputS: s.throughputS,
@@ -526,8 +575,8 @@ async function main(): Promise<number> {
   writeFileSync(out.replace(/\.json$/, '') + '.md', markdown);
   log(`results: ${out}`);
   const rotationFailed = rotation !== null && rotation.failed > 0;
-  const unmet = targetRows(record).filter((t) => t.met === false).length;
-  if (unmet > 0) log(`${unmet} target(s) not met (reported, not enforced)`);
+  const unmet = goalRows(record).filter((t) => t.met === false).length;
+  if (unmet > 0) log(`${unmet} goal row(s) not met (reported, not enforced)`);
   return problems.length > 0 || rotationFailed ? 1 : 0;
 }
 

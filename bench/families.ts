@@ -16,7 +16,6 @@ import { waitFor200 } from './readiness-wait.ts';
 import {
   CLIENT_ID,
   SERVER_ID,
-  mainScript,
   nginxDir,
   nodeBin,
   projectRoot,
@@ -75,11 +74,13 @@ export interface SidecarProc {
 }
 
 /**
- * Spawns `spiffe-sidecar run --config FILE` pinned to the proxy CPU, from the
- * TypeScript source (sidecar/cli/main.ts) unless another entry script is given.
+ * Spawns `spiffe-sidecar run --config FILE` pinned to the proxy CPU, with the
+ * run's entry script and V8 flags (`ctx.sidecar`: compiled dist/ and the
+ * launcher's flags unless --source / --node-flags), or another script;
+ * `nodeFlags` come after the run's flags.
  */
-export function spawnSidecar(ctx: BenchContext, name: string, configFile: string, nodeFlags: readonly string[] = [], script: string = mainScript): Spawned {
-  return ctx.procs.spawn(name, nodeBin, ['--disable-warning=ExperimentalWarning', ...nodeFlags, script, 'run', '--config', configFile], {
+export function spawnSidecar(ctx: BenchContext, name: string, configFile: string, nodeFlags: readonly string[] = [], script: string = ctx.sidecar.script): Spawned {
+  return ctx.procs.spawn(name, nodeBin, ['--disable-warning=ExperimentalWarning', ...ctx.sidecar.nodeFlags, ...nodeFlags, script, 'run', '--config', configFile], {
     cpu: ctx.cpu.proxies,
     cwd: projectRoot,
   });

@@ -1,11 +1,13 @@
 /**
  * Turns a run's results into the markdown printed on stdout: machine and
  * versions, throughput and latency with ratios to direct and to the nginx
- * pair, per-process CPU and memory, start-up and rotation, the targets of
- * the issue (reported, not enforced), and the CPU profile summary.
+ * pair, per-process CPU and memory, start-up and rotation, the goals of
+ * bench/goals.ts (met / not met, reported, not enforced), and the CPU
+ * profile summary.
  */
 import type { BenchResults, CaseResult, SideFigures } from './bench-results.ts';
 import { PROFILE_CAVEAT, profileMarkdown } from './cpu-profile-summary.ts';
+import { goalRows } from './goals.ts';
 
 const MiB = 2 ** 20;
 
@@ -84,70 +86,6 @@ function resourceTable(r: BenchResults): string[] {
   return lines;
 }
 
-/** One line per target of the issue: what was measured and whether it is met. */
-export function targetRows(r: BenchResults): { target: string; measured: string; met: boolean | undefined }[] {
-  const out: { target: string; measured: string; met: boolean | undefined }[] = [];
-  const s = find(r, 'sidecar', 'small');
-  const n = find(r, 'nginx', 'small');
-  const tcp = find(r, 'sidecar-tcp', 'small');
-  const g = find(r, 'ghostunnel', 'small');
-  if (s && n) {
-    out.push({
-      target: 'sidecar pair throughput ≥ 1.0× nginx pair (small body)',
-      measured: `${ratio(s.throughput.rps, n.throughput.rps)}× (${int(s.throughput.rps)} vs ${int(n.throughput.rps)} req/s)`,
-      met: s.throughput.rps >= n.throughput.rps,
-    });
-    out.push({
-      target: 'sidecar pair p99 ≤ nginx pair p99 (small body)',
-      measured: `${fixed(s.latency.p99Ms, 2)} vs ${fixed(n.latency.p99Ms, 2)} ms`,
-      met: s.latency.p99Ms <= n.latency.p99Ms,
-    });
-  }
-  if (tcp && g) {
-    out.push({
-      target: 'sidecar TCP mode throughput ≥ ghostunnel pair (small body)',
-      measured: `${ratio(tcp.throughput.rps, g.throughput.rps)}× (${int(tcp.throughput.rps)} vs ${int(g.throughput.rps)} req/s)`,
-      met: tcp.throughput.rps >= g.throughput.rps,
-    });
-  }
-  for (const body of ['small', '16k'] as const) {
-    const plain = find(r, 'sidecar', body);
-    const jwt = find(r, 'sidecar-jwt', body);
-    if (plain === undefined || jwt === undefined) continue;
-    const cost = 1 - jwt.throughput.rps / plain.throughput.rps;
-    const cpu = (jwt.throughput.server?.cpuUsPerRequest ?? Number.NaN) - (plain.throughput.server?.cpuUsPerRequest ?? Number.NaN);
-    out.push({
-      target: `a cached end-user JWT costs < 10% of the pair's throughput (${body} body)`,
-      measured: `${fixed(cost * 100, 1)}% (${int(jwt.throughput.rps)} vs ${int(plain.throughput.rps)} req/s; server side +${fixed(cpu, 1)} µs CPU/req)`,
-      met: cost < 0.1,
-    });
-  }
-  for (const body of ['small', '16k'] as const) {
-    const plain = find(r, 'sidecar', body);
-    const exchanged = find(r, 'sidecar-exchange', body);
-    if (plain === undefined || exchanged === undefined) continue;
-    const cost = 1 - exchanged.throughput.rps / plain.throughput.rps;
-    const cpu = (side: 'client' | 'server'): number => (exchanged.throughput[side]?.cpuUsPerRequest ?? Number.NaN) - (plain.throughput[side]?.cpuUsPerRequest ?? Number.NaN);
-    out.push({
-      target: `RFC 8693 exchange with a warm cache costs < 10% of the pair's throughput (${body} body)`,
-      measured: `${fixed(cost * 100, 1)}% (${int(exchanged.throughput.rps)} vs ${int(plain.throughput.rps)} req/s; client side +${fixed(cpu('client'), 1)}, server side +${fixed(cpu('server'), 1)} µs CPU/req)`,
-      met: cost < 0.1,
-    });
-  }
-  const sidecarCases = r.cases.filter((c) => c.family.startsWith('sidecar'));
-  const peak = Math.max(...sidecarCases.flatMap((c) => [c.throughput.client?.rssPeakBytes ?? 0, c.throughput.server?.rssPeakBytes ?? 0]));
-  if (sidecarCases.length > 0) out.push({ target: '≤ 64 MB RSS per sidecar under load', measured: `max ${mib(peak)} MiB`, met: peak <= 64 * MiB });
-  const idle = r.families.filter((f) => f.id.startsWith('sidecar'));
-  const idlePeak = Math.max(...idle.flatMap((f) => [f.idleRssBytes.client ?? 0, f.idleRssBytes.server ?? 0]));
-  if (idle.length > 0) out.push({ target: '≤ 48 MB RSS per sidecar idle', measured: `max ${mib(idlePeak)} MiB`, met: idlePeak <= 48 * MiB });
-  for (const ready of r.readiness.filter((x) => x.what.startsWith('spiffe-sidecar'))) {
-    const how = ready.what.includes('compiled') ? 'compiled dist/, as bin/spiffe-sidecar.js runs it' : 'from source with type stripping';
-    out.push({ target: `ready in ≤ 300 ms (${how})`, measured: `median ${int(ready.medianMs)} ms`, met: ready.medianMs <= 300 });
-  }
-  if (r.rotation) out.push({ target: '0 requests failed during SVID rotation', measured: `${r.rotation.failed} failed`, met: r.rotation.failed === 0 });
-  return out;
-}
-
 /** The full markdown report. */
 export function renderReport(r: BenchResults): string {
   const m = r.machine;
@@ -159,6 +97,7 @@ export function renderReport(r: BenchResults): string {
     `Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Linux ${m.kernel}. Run took ${Math.round(r.elapsedS)} s: \`${r.command}\`.`,
     `Load average (1/5/15 min) before the run ${r.loadAverage.start.join(' / ')}, after ${r.loadAverage.end.join(' / ')} (before: other work sharing the machine; after: includes the benchmark's own load).`,
     `Pinning: ${r.pinning.note}`,
+    ...(r.sidecar ? [`Sidecars: ${r.sidecar.note}`] : []),
     `Versions: node ${v.node}, nginx ${v.nginx}, ghostunnel ${v.ghostunnel}, wrk ${v.wrk}, h2load ${v.h2load}, ${v.openssl}, go ${v.go}.`,
     `App: ${s.app}.`,
     `Throughput: HTTP/1.1 with \`wrk -t1 -c${s.h1Connections}\`, h2c and gRPC with \`h2load -t1 -c${s.h2Clients} -m${s.h2Streams}\`; ${s.throughputS} s after a ${s.warmupS} s warm-up.`,
@@ -204,8 +143,20 @@ export function renderReport(r: BenchResults): string {
         `**${rot.failed} of ${int(total)}** (${streams}); rotations: dev agent ${rot.agentRotations}, sidecars ${rot.sidecarRotations.client ?? '?'} / ${rot.sidecarRotations.server ?? '?'} |`,
     );
   }
-  lines.push('', '### Targets (reported, not enforced)', '', '| Target | Measured | Met |', '|---|---|---|');
-  for (const t of targetRows(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? '?' : t.met ? 'yes' : 'no'} |`);
+  const goals = goalRows(r);
+  const unmet = goals.filter((g) => g.met === false).length;
+  lines.push(
+    '',
+    '### Goals (bench/goals.ts; reported, not enforced)',
+    '',
+    `${goals.filter((g) => g.met === true).length} met, ${unmet} not met, ${goals.filter((g) => g.met === undefined).length} not measured. ` +
+      'Ratios compare pairs measured side by side in this run.' +
+      (r.mode === 'quick' ? ' Quick mode: a few seconds per row, so the figures are noisy; judge goals on `make bench`.' : ''),
+    '',
+    '| Goal | Row | Measured | Met |',
+    '|---|---|---|---|',
+  );
+  for (const g of goals) lines.push(`| ${g.goal} | ${g.row} | ${g.measured} | ${g.met === undefined ? 'n/a' : g.met ? 'met' : '**not met**'} |`);
   if (r.profile) {
     lines.push('', `### CPU profile: ${r.profile.scenario}`, '', `Files: \`${r.profile.dir}/\`. ${PROFILE_CAVEAT}`, '');
     for (const p of r.profile.processes) lines.push(profileMarkdown(p, 12), '');

@@ -8,9 +8,19 @@
 // type stripping), so a stale dist/ from an old `npm run build` is never
 // run by mistake; in an installed package, which ships no sources, or where
 // Node refuses to strip types (under node_modules), the compiled dist/.
+// The image (Dockerfile) has no sources, so production runs dist/.
+//
+// V8 flags: `run` needs the heap flags of bin/node-flags.js, and V8 sizes
+// its heap when the process starts (v8.setFlagsFromString cannot shrink it
+// later). So when they are missing from the command line and NODE_OPTIONS,
+// the launcher replaces itself with `node <flags> <this file> run ...`
+// (process.execve: same pid, same stdio, signals and exit status, no second
+// process holding memory). That costs one more Node start-up (~40 ms); the
+// Dockerfile passes the flags to node directly and never pays it.
 import { existsSync, readFileSync } from 'node:fs';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { missingNodeFlags } from './node-flags.js';
 
 const root = new URL('../', import.meta.url);
 const sources = new URL('sidecar/cli/main.ts', root);
@@ -49,5 +59,11 @@ if (entry === undefined) {
   );
   process.exitCode = 2;
 } else {
+  const args = process.argv.slice(2);
+  const missing = args[0] === 'run' ? missingNodeFlags(process.execArgv, process.env.NODE_OPTIONS) : [];
+  // process.execve is missing on Windows; there the sidecar runs with V8's defaults.
+  if (missing.length > 0 && typeof process.execve === 'function') {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing, fileURLToPath(import.meta.url), ...args], process.env);
+  }
   await import(entry.href);
 }

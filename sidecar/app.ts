@@ -1,7 +1,10 @@
 /**
  * The composition root: turns one validated Config into a running sidecar
- * (Workload API source, policies, proxies, admin listener, metrics) and owns
- * its lifecycle: start, readiness, SVID rotation bookkeeping, drain, stop.
+ * (Workload API link, credentials home, policies, proxies, admin listener,
+ * metrics). The wiring is plain functions; the state it produces lives in
+ * small named types from runtime/: the lifecycle (SidecarLifecycle), the
+ * listener slots (ListenerSlot), the SVID watch that feeds the credentials
+ * home (SvidWatch), and the Workload API link (WorkloadLink).
  *
  * Only the CLI and tests call it. It reads no process globals: the logger,
  * clock and environment come in as deps.
@@ -11,10 +14,9 @@ import type { Socket } from 'node:net';
 import { createAdminServer, type AdminServer, type Readiness } from './admin/index.ts';
 import { AuditLog, type AuditWriter } from './audit/index.ts';
 import { ContextHandles } from './auth/index.ts';
-import { formatAddress, peerIdMatcher, redactedConfig, type Address, type Config, type Upstream } from './config/index.ts';
-import { describeError, errorCode, systemClock, type Clock, type Logger, type TimerHandle } from './core/index.ts';
-import type { ProxyListener } from './forward/index.ts';
-import { InboundEnforcement, type ConnectionDecisionSink, type EnforcementObserver } from './enforcement/index.ts';
+import { formatAddress, peerIdMatcher, redactedConfig, type Config, type Upstream } from './config/index.ts';
+import { describeError, systemClock, type Clock, type Logger } from './core/index.ts';
+import { InboundEnforcement, type ConnectionDecisionSink } from './enforcement/index.ts';
 import { IdentityHeaders, UserHeaders } from './headers/index.ts';
 import { createInbound, createTcpInbound } from './inbound/index.ts';
 import { AuthMetrics, ExchangeMetrics, SidecarMetrics } from './metrics/index.ts';
@@ -22,12 +24,27 @@ import { JwtSvidTokens, TokenExchanger, type JwtSvidFetcher, type TlsClientCerti
 import { createOutbound, createTcpOutbound, matchOwnTrustDomain, type TransparentOptions } from './outbound/index.ts';
 import type { Decision, Policy } from './policy/index.ts';
 import type { SpiffeId } from './spiffe/index.ts';
-import { AppError, ConnectionTrackingClient, EndUserAuth, IdentityHolder, JwtBundleHolder, Policies, svidDebug } from './runtime/index.ts';
+import {
+  AppError,
+  EndUserAuth,
+  IdentityHolder,
+  JwtBundleHolder,
+  ListenerSlot,
+  Policies,
+  SidecarLifecycle,
+  SvidWatch,
+  WorkloadLink,
+  type ListenerState,
+  type SlotStage,
+} from './runtime/index.ts';
 import { matchMemberOf } from './spiffe/index.ts';
+import { Credentials } from './tls/index.ts';
 import { loadOriginalDestination, originalDestination } from './transparent/index.ts';
 import { loadTracing, type Tracing } from './tracing/index.ts';
 import type { X509Svid, X509SvidSource } from './svid/index.ts';
-import { JwtSource, X509Source, type BackoffOptions, type X509SourceUpdate } from './workload/index.ts';
+import type { BackoffOptions } from './workload/index.ts';
+
+export type { ListenerState } from './runtime/index.ts';
 
 /** What {@link buildSidecar} needs from its caller. */
 export interface SidecarDeps {
@@ -51,15 +68,6 @@ export interface SidecarDeps {
    * Absent: through `logger` at info, as the `audit` field (docs/audit-log.md).
    */
   readonly auditOut?: AuditWriter | undefined;
-}
-
-/** One listener of the sidecar, for readiness and logs. */
-export interface ListenerState {
-  /** `admin`, `inbound`, `outbound`, `tcp-inbound:<name>` or `tcp-outbound:<name>`. */
-  readonly name: string;
-  /** The configured `host:port`. */
-  readonly address: string;
-  readonly bound: boolean;
 }
 
 /** A built sidecar. */
@@ -87,17 +95,198 @@ export interface Sidecar {
 
 /** Workload API on a local socket: retrying is cheap, and an agent restart should be noticed within seconds. */
 const DEFAULT_WORKLOAD_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 5_000 };
-/** Node timers overflow above 2^31-1 ms; longer waits are re-armed. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
-interface Slot {
-  readonly name: string;
-  readonly address: string;
-  /** Inbound listeners need our SVID to be built (their TLS server takes it at creation). */
-  readonly needsSvid: boolean;
-  readonly make: () => ProxyListener;
-  listener: ProxyListener | undefined;
-  bound: boolean;
+/** The span pipeline, loaded by start() when config.tracing.enabled; the proxies are made after it. */
+interface TracingHolder {
+  current: Tracing | undefined;
+}
+
+/** Everything {@link buildSidecar} makes once and the listeners and the lifecycle share. */
+interface SidecarParts {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly metrics: SidecarMetrics;
+  readonly enforcementObserver: AuthMetrics;
+  /** The credentials home: the one SVID, bundle set and secure context every listener and dialer uses. */
+  readonly credentials: Credentials;
+  readonly svid: SvidWatch;
+  readonly link: WorkloadLink;
+  readonly policies: Policies;
+  readonly headers: IdentityHeaders;
+  readonly contextHandles: ContextHandles | undefined;
+  readonly jwtBundles: JwtBundleHolder;
+  readonly endUserAuth: EndUserAuth | undefined;
+  readonly audit: AuditLog | undefined;
+  readonly tokens: OutboundTokens;
+  readonly tracing: TracingHolder;
+}
+
+/** Builds the sidecar described by `config`; nothing is bound until start(). */
+export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
+  const parts = buildParts(config, deps);
+  return new SidecarInstance(parts, listenerSlots(parts), new SidecarLifecycle(parts.log, deps.onFatal));
+}
+
+/** The shared parts: metrics, the credentials home fed by the SVID watch, policies, headers, audit and token sources. */
+function buildParts(config: Config, deps: SidecarDeps): SidecarParts {
+  const log = deps.logger;
+  const clock = deps.clock ?? systemClock;
+  const metrics = new SidecarMetrics({ maxPeerIds: config.metrics.maxPeerIds });
+  const enforcementObserver = new AuthMetrics(metrics.registry);
+  metrics.workloadApiConnected(false);
+  const identity = new IdentityHolder();
+  const credentials = new Credentials({ svidSource: identity, bundleSource: identity, logger: log.child({ component: 'credentials' }) });
+  // Records why there are no credentials yet ('app.no_svid'), for dials before the first SVID.
+  credentials.update();
+  const policies = new Policies({
+    logger: log.child({ component: 'policy' }),
+    clock,
+    onReloadError: () => metrics.policyReloadError(),
+    trustDomain: config.spiffe.trustDomain,
+    ...(deps.policyPollMs !== undefined ? { pollMs: deps.policyPollMs } : {}),
+  });
+  const svid = new SvidWatch({ identity, credentials, metrics, onTrustDomain: (s) => policies.setTrustDomain(s.id.trustDomain), clock, logger: log });
+  const link = new WorkloadLink({
+    endpoint: config.spiffe.endpointSocket,
+    env: deps.env,
+    hint: config.spiffe.svidHint,
+    backoff: deps.workloadBackoff ?? DEFAULT_WORKLOAD_BACKOFF,
+    clock,
+    logger: log,
+    onConnection: (up, err) => {
+      metrics.workloadApiConnected(up);
+      svid.lastWatchError = up ? undefined : err;
+    },
+  });
+  const base = { config, log, clock, metrics, enforcementObserver, credentials, svid, link, policies };
+  return { ...base, ...requestParts(base, deps.auditOut), tracing: { current: undefined } };
+}
+
+/** The parts the proxies use per request: identity headers, context handles, end-user auth, audit, outbound tokens. */
+function requestParts(p: Pick<SidecarParts, 'config' | 'log' | 'clock' | 'metrics' | 'enforcementObserver' | 'credentials' | 'link'>, auditOut: AuditWriter | undefined) {
+  const { config, clock, log } = p;
+  // One store for both directions: the inbound side issues handles, the outbound side of this same process resolves them.
+  const handleConfig = config.auth?.contextHandle ?? null;
+  const contextHandles = handleConfig === null ? undefined : new ContextHandles({ ...handleConfig, clock });
+  const headers = new IdentityHeaders({
+    spiffeIdHeader: config.headers.spiffeId,
+    xfccHeader: config.headers.xfcc,
+    user: new UserHeaders({ ...config.headers.user, claimHeaders: config.headers.claimHeaders }),
+    ...(contextHandles !== undefined ? { contextHandleHeader: contextHandles.header } : {}),
+  });
+  const jwtBundles = new JwtBundleHolder();
+  const endUserAuth =
+    config.auth === null ? undefined : EndUserAuth.build(config.auth, { identity: p.credentials, jwtBundles, observer: p.enforcementObserver, clock, logger: log });
+  if (endUserAuth !== undefined) p.enforcementObserver.trackKeySets(() => endUserAuth.authenticator.status(), () => clock.now());
+  const audit =
+    config.log.audit === 'on'
+      ? new AuditLog({ out: auditOut, clock, denyBurst: config.log.auditDenyBurst, denyPerMinute: config.log.auditDenyPerMinute, logger: log.child({ component: 'audit' }) })
+      : undefined;
+  const tokens = outboundTokens(config, p.credentials, p.link, new ExchangeMetrics(p.metrics.registry), clock, log);
+  return { contextHandles, headers, jwtBundles, endUserAuth, audit, tokens };
+}
+
+/** One slot per configured proxy listener, in the order readiness and /debug/listeners list them. */
+function listenerSlots(p: SidecarParts): ListenerSlot[] {
+  const slots: ListenerSlot[] = [];
+  if (p.config.inbound) slots.push(inboundSlot(p, p.config.inbound));
+  if (p.config.outbound) slots.push(outboundSlot(p, p.config.outbound));
+  for (const t of p.config.tcp) slots.push(t.direction === 'inbound' ? tcpInboundSlot(p, t) : tcpOutboundSlot(p, t));
+  return slots;
+}
+
+type InboundConfig = NonNullable<Config['inbound']>;
+type OutboundConfig = NonNullable<Config['outbound']>;
+type TcpTunnel = Config['tcp'][number];
+
+/** What every proxy takes: metrics, limits, clock, logger, and the credentials home (also as the two sources the outbound side still reads). */
+function common(p: SidecarParts) {
+  const { metrics, clock, log: logger, credentials } = p;
+  return { metrics, limits: p.config.limits, clock, logger, credentials, svidSource: credentials, bundleSource: credentials } as const;
+}
+
+/** The audit sink as the proxies take it: spread, so their options need no audit-specific type here. */
+function auditOption(p: SidecarParts): { audit?: AuditLog } {
+  return p.audit === undefined ? {} : { audit: p.audit };
+}
+
+/** The HTTP inbound proxy; it binds after the first SVID (its TLS server takes it at creation). */
+function inboundSlot(p: SidecarParts, c: InboundConfig): ListenerSlot {
+  const { config, credentials } = p;
+  return new ListenerSlot('inbound', formatAddress(c.listen), 'after-first-svid', () =>
+    createInbound({
+      ...common(p),
+      listen: c.listen,
+      app: c.app,
+      appProtocol: c.appProtocol,
+      appPorts: c.appPorts,
+      webSocket: c.webSocket,
+      localId: () => credentials.getX509Svid().id,
+      policy: p.policies.provider(c.policy),
+      headers: p.headers,
+      authenticator: p.endUserAuth?.authenticator,
+      forwardToken: config.auth?.forwardToken,
+      contextHandles: p.contextHandles,
+      connectionSink: auditedConnections(p.audit),
+      stripRequestHeaders: config.headers.stripInbound,
+      enforcementObserver: p.enforcementObserver,
+      accessLog: config.log.accessLog,
+      ...auditOption(p),
+      tracer: p.tracing.current?.forDirection('inbound') ?? null,
+      ...(c.transparent ? { originalPort, opaquePorts: c.opaquePorts, reservedPorts: sidecarPorts(config) } : {}),
+    }),
+  );
+}
+
+/** The HTTP outbound proxy; it binds at start, and answers 503 `no_svid` until the first SVID. */
+function outboundSlot(p: SidecarParts, c: OutboundConfig): ListenerSlot {
+  const { config, tokens } = p;
+  return new ListenerSlot('outbound', formatAddress(c.listen), 'at-start', () =>
+    createOutbound({
+      ...common(p),
+      listen: c.listen,
+      upstreams: c.upstreams.map((u) => ({
+        host: u.host,
+        port: u.port,
+        address: u.address,
+        server: peerIdMatcher(u.server),
+        protocol: u.protocol,
+        webSocket: u.webSocket,
+        token: tokenOptions(u.token),
+      })),
+      transparent: transparentOptions(config, p.credentials),
+      exchanger: tokens.exchanger,
+      jwtSvids: tokens.jwtSvids,
+      credentialHeaders: tokens.credentialHeaders,
+      credentialCookies: tokens.credentialCookies,
+      contextHandles: p.contextHandles,
+      headers: p.headers,
+      accessLog: config.log.accessLog,
+      ...auditOption(p),
+      tracer: p.tracing.current?.forDirection('outbound') ?? null,
+    }),
+  );
+}
+
+/** A raw TCP tunnel, inbound: verified callers the tunnel's policy allows reach `target`. */
+function tcpInboundSlot(p: SidecarParts, t: TcpTunnel & { direction: 'inbound' }): ListenerSlot {
+  return new ListenerSlot(`tcp-inbound:${t.name}`, formatAddress(t.listen), 'after-first-svid', () =>
+    createTcpInbound({
+      ...common(p),
+      logger: p.log.child({ tunnel: t.name }),
+      listen: t.listen,
+      target: t.target,
+      authorizeCaller: tcpEnforcement(p, p.policies.provider(t.policy, 'tcp'), formatAddress(t.target)),
+    }),
+  );
+}
+
+/** A raw TCP tunnel, outbound: each local connection becomes an mTLS connection to a server `server` accepts. */
+function tcpOutboundSlot(p: SidecarParts, t: TcpTunnel & { direction: 'outbound' }): ListenerSlot {
+  return new ListenerSlot(`tcp-outbound:${t.name}`, formatAddress(t.listen), 'at-start', () =>
+    createTcpOutbound({ ...common(p), logger: p.log.child({ tunnel: t.name }), listen: t.listen, address: t.address, server: peerIdMatcher(t.server) }),
+  );
 }
 
 /**
@@ -156,13 +345,7 @@ function outboundTokens(config: Config, identity: X509SvidSource, fetcher: JwtSv
     } catch (err) {
       throw new AppError('app.auth', `app: cannot read outbound.tokenExchange.caFile ${caFile}: ${describeError(err)}`, { cause: err });
     }
-    let last: { svid: X509Svid; cert: TlsClientCertificate } | undefined;
-    // The same object while the SVID is the same, so connections are pooled until a rotation.
-    const clientCertificate = (): TlsClientCertificate => {
-      const svid = identity.getX509Svid();
-      if (last?.svid !== svid) last = { svid, cert: { certChainPem: svid.certChainPem(), keyPem: svid.privateKeyPem() } };
-      return last.cert;
-    };
+    const clientCertificate = rotatingClientCertificate(identity);
     try {
       exchanger = new TokenExchanger({ ...options, ...(ca !== undefined ? { ca } : {}) }, { clock, logger, observer, clientCertificate, ...(jwtSvids ? { jwtSvids } : {}) });
     } catch (err) {
@@ -170,6 +353,16 @@ function outboundTokens(config: Config, identity: X509SvidSource, fetcher: JwtSv
     }
   }
   return { exchanger, jwtSvids, credentialHeaders, credentialCookies };
+}
+
+/** Our SVID for RFC 8705 client authentication: the same object while the SVID is the same, so connections are pooled until a rotation. */
+function rotatingClientCertificate(identity: X509SvidSource): () => TlsClientCertificate {
+  let last: { svid: X509Svid; cert: TlsClientCertificate } | undefined;
+  return () => {
+    const svid = identity.getX509Svid();
+    if (last?.svid !== svid) last = { svid, cert: { certChainPem: svid.certChainPem(), keyPem: svid.privateKeyPem() } };
+    return last.cert;
+  };
 }
 
 /**
@@ -189,14 +382,8 @@ function sidecarPorts(config: Config): number[] {
 const originalPort = (socket: Socket): number | undefined => originalDestination(socket)?.port;
 
 /** A TCP tunnel's connection check: the enforcement stage's, without a request or token. */
-function tcpEnforcement(
-  policy: () => Policy,
-  headers: IdentityHeaders,
-  observer: EnforcementObserver,
-  connections: ConnectionDecisionSink | undefined,
-  dst: string,
-): (peerId: SpiffeId, peerAddress: string | undefined) => Decision {
-  const stage = new InboundEnforcement({ policy, headers, observer, connections });
+function tcpEnforcement(p: SidecarParts, policy: () => Policy, dst: string): (peerId: SpiffeId, peerAddress: string | undefined) => Decision {
+  const stage = new InboundEnforcement({ policy, headers: p.headers, observer: p.enforcementObserver, connections: auditedConnections(p.audit) });
   return (peerId, peerAddress) => stage.decideConnection(peerId, peerAddress, dst);
 }
 
@@ -206,303 +393,51 @@ function auditedConnections(audit: AuditLog | undefined): ConnectionDecisionSink
   return { connectionDecided: (peerId, peerAddress, dst, d) => audit.connectionDone(peerId.toString(), peerAddress, dst, d) };
 }
 
-/** Builds the sidecar described by `config`; nothing is bound until start(). */
-export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
-  const log = deps.logger;
-  const clock = deps.clock ?? systemClock;
-  const metrics = new SidecarMetrics({ maxPeerIds: config.metrics.maxPeerIds });
-  const enforcementObserver = new AuthMetrics(metrics.registry);
-  metrics.workloadApiConnected(false);
-  const identity = new IdentityHolder();
-  const policies = new Policies({
-    logger: log.child({ component: 'policy' }),
-    clock,
-    onReloadError: () => metrics.policyReloadError(),
-    trustDomain: config.spiffe.trustDomain,
-    ...(deps.policyPollMs !== undefined ? { pollMs: deps.policyPollMs } : {}),
-  });
-  // One store for both directions: the inbound side issues handles, the outbound side of this same process resolves them.
-  const handleConfig = config.auth?.contextHandle ?? null;
-  const contextHandles = handleConfig === null ? undefined : new ContextHandles({ ...handleConfig, clock });
-  const headers = new IdentityHeaders({
-    spiffeIdHeader: config.headers.spiffeId,
-    xfccHeader: config.headers.xfcc,
-    user: new UserHeaders({ ...config.headers.user, claimHeaders: config.headers.claimHeaders }),
-    ...(contextHandles !== undefined ? { contextHandleHeader: contextHandles.header } : {}),
-  });
-  const jwtBundles = new JwtBundleHolder();
-  const endUserAuth =
-    config.auth === null ? undefined : EndUserAuth.build(config.auth, { identity, jwtBundles, observer: enforcementObserver, clock, logger: log });
-  if (endUserAuth !== undefined) enforcementObserver.trackKeySets(() => endUserAuth.authenticator.status(), () => clock.now());
-  const common = { metrics, limits: config.limits, clock, logger: log, svidSource: identity, bundleSource: identity } as const;
-  const exchangeObserver = new ExchangeMetrics(metrics.registry);
-  const audit =
-    config.log.audit === 'on'
-      ? new AuditLog({
-          out: deps.auditOut,
-          clock,
-          denyBurst: config.log.auditDenyBurst,
-          denyPerMinute: config.log.auditDenyPerMinute,
-          logger: log.child({ component: 'audit' }),
-        })
-      : undefined;
-  // Spread rather than named so the proxies' options need no audit-specific type here; they hand it to HttpFront.
-  const auditOption = audit === undefined ? {} : { audit };
-  let client: ConnectionTrackingClient | undefined;
-  const jwtSvidFetcher: JwtSvidFetcher = {
-    async fetchJwtSvid(audience) {
-      if (client === undefined) throw new AppError('app.workload_api', 'app: the Workload API is not connected yet');
-      return client.fetchJwtSvid({ audience: [audience] });
-    },
-  };
-  const tokens = outboundTokens(config, identity, jwtSvidFetcher, exchangeObserver, clock, log);
+/**
+ * A built sidecar: the lifecycle (start once, stop once), its listener
+ * slots and the admin listener, over the parts {@link buildParts} wired.
+ */
+class SidecarInstance implements Sidecar {
+  readonly metrics: SidecarMetrics;
+  readonly #p: SidecarParts;
+  readonly #slots: readonly ListenerSlot[];
+  readonly #lifecycle: SidecarLifecycle;
+  #admin: AdminServer | undefined;
+  #adminBound = false;
 
-  /** The span pipeline, loaded by start() when config.tracing.enabled (the proxies are made after it). */
-  let tracing: Tracing | undefined;
-  const slots: Slot[] = [];
-  const slot = (name: string, address: Address, needsSvid: boolean, make: () => ProxyListener): void => {
-    slots.push({ name, address: formatAddress(address), needsSvid, make, listener: undefined, bound: false });
-  };
-  if (config.inbound) {
-    const c = config.inbound;
-    slot('inbound', c.listen, true, () =>
-      createInbound({
-        ...common,
-        listen: c.listen,
-        app: c.app,
-        appProtocol: c.appProtocol,
-        appPorts: c.appPorts,
-        webSocket: c.webSocket,
-        localId: () => identity.getX509Svid().id,
-        policy: policies.provider(c.policy),
-        headers,
-        authenticator: endUserAuth?.authenticator,
-        forwardToken: config.auth?.forwardToken,
-        contextHandles,
-        connectionSink: auditedConnections(audit),
-        stripRequestHeaders: config.headers.stripInbound,
-        enforcementObserver,
-        accessLog: config.log.accessLog,
-        ...auditOption,
-        tracer: tracing?.forDirection('inbound') ?? null,
-        ...(c.transparent ? { originalPort, opaquePorts: c.opaquePorts, reservedPorts: sidecarPorts(config) } : {}),
-      }),
-    );
-  }
-  if (config.outbound) {
-    const c = config.outbound;
-    slot('outbound', c.listen, false, () =>
-      createOutbound({
-        ...common,
-        listen: c.listen,
-        upstreams: c.upstreams.map((u) => ({
-          host: u.host,
-          port: u.port,
-          address: u.address,
-          server: peerIdMatcher(u.server),
-          protocol: u.protocol,
-          webSocket: u.webSocket,
-          token: tokenOptions(u.token),
-        })),
-        transparent: transparentOptions(config, identity),
-        exchanger: tokens.exchanger,
-        jwtSvids: tokens.jwtSvids,
-        credentialHeaders: tokens.credentialHeaders,
-        credentialCookies: tokens.credentialCookies,
-        contextHandles,
-        headers,
-        accessLog: config.log.accessLog,
-        ...auditOption,
-        tracer: tracing?.forDirection('outbound') ?? null,
-      }),
-    );
-  }
-  for (const t of config.tcp) {
-    if (t.direction === 'inbound') {
-      slot(`tcp-inbound:${t.name}`, t.listen, true, () => {
-        const policy = policies.provider(t.policy, 'tcp');
-        return createTcpInbound({
-          ...common,
-          logger: log.child({ tunnel: t.name }),
-          listen: t.listen,
-          target: t.target,
-          authorizeCaller: tcpEnforcement(policy, headers, enforcementObserver, auditedConnections(audit), formatAddress(t.target)),
-        });
-      });
-    } else {
-      slot(`tcp-outbound:${t.name}`, t.listen, false, () =>
-        createTcpOutbound({ ...common, logger: log.child({ tunnel: t.name }), listen: t.listen, address: t.address, server: peerIdMatcher(t.server) }),
-      );
-    }
+  constructor(parts: SidecarParts, slots: readonly ListenerSlot[], lifecycle: SidecarLifecycle) {
+    this.#p = parts;
+    this.#slots = slots;
+    this.#lifecycle = lifecycle;
+    this.metrics = parts.metrics;
   }
 
-  let admin: AdminServer | undefined;
-  let adminBound = false;
-  let lastWatchError: Error | undefined;
-  const creating = new AbortController();
-  /** The work done when the first SVID arrives (inbound binding); stop() waits for it. */
-  let serving: Promise<void> | undefined;
-  let started = false;
-  let stopping: Promise<{ abandoned: number }> | undefined;
-  let fatalReported = false;
-  let lastSvid: X509Svid | undefined;
-  let expiryTimer: TimerHandle | undefined;
-  let jwtSource: JwtSource | undefined;
+  start(): Promise<void> {
+    return this.#lifecycle.start(() => this.#start());
+  }
 
-  const fatal = (err: Error): void => {
-    if (fatalReported || stopping) return;
-    fatalReported = true;
-    log.error({ code: errorCode(err), err: describeError(err) }, 'sidecar cannot continue');
-    deps.onFatal?.(err);
-  };
+  stop(reason: string): Promise<{ abandoned: number }> {
+    return this.#lifecycle.stop(() => this.#drain(reason));
+  }
 
-  const bind = async (s: Slot): Promise<void> => {
-    const listener = s.make();
-    s.listener = listener;
-    try {
-      await listener.start();
-    } catch (err) {
-      throw new AppError('app.listen_failed', `app: ${s.name} cannot listen on ${s.address}: ${describeError(err)}`, { cause: err });
-    }
-    s.bound = true;
-    log.info({ listener: s.name, address: s.address }, 'listening');
-  };
-
-  /** Logs once when the SVID in use expires without a replacement (readiness already reports it). */
-  const armExpiry = (svid: X509Svid): void => {
-    expiryTimer?.cancel();
-    const left = svid.notAfter.getTime() - clock.now();
-    expiryTimer = clock.setTimeout(
-      () => {
-        if (lastSvid !== svid) return;
-        if (svid.notAfter.getTime() > clock.now()) return armExpiry(svid);
-        log.error({ spiffe_id: svid.id.toString(), not_after: svid.notAfter.toISOString() }, 'X509-SVID expired and no new one arrived: not ready');
-      },
-      Math.min(Math.max(left, 0), MAX_TIMER_MS),
-    );
-  };
-
-  const noteSvid = (svid: X509Svid): void => {
-    if (lastSvid !== undefined && svid.certificates[0]!.der.equals(lastSvid.certificates[0]!.der)) return;
-    const rotated = lastSvid !== undefined;
-    lastSvid = svid;
-    metrics.svidUpdated(svid.notAfter, rotated);
-    policies.setTrustDomain(svid.id.trustDomain);
-    armExpiry(svid);
-    log.info(
-      { spiffe_id: svid.id.toString(), serial: svid.certificates[0]!.serialNumber, not_after: svid.notAfter.toISOString() },
-      rotated ? 'X509-SVID rotated' : 'X509-SVID received',
-    );
-  };
-
-  const onUpdate = (ev: X509SourceUpdate): void => {
-    if (ev.svid === undefined) {
-      log.warn({ svids: ev.svids.length }, 'X509-SVID withdrawn by the Workload API: refusing new inbound connections until one is issued');
-      return;
-    }
-    noteSvid(ev.svid);
-  };
-
-  const onSource = async (source: X509Source): Promise<void> => {
-    if (stopping) {
-      source.close();
-      return;
-    }
-    identity.set(source);
-    source.on('update', onUpdate);
-    noteSvid(source.getX509Svid());
-    for (const s of slots) if (s.needsSvid) await bind(s);
-  };
-
-  const startSource = (): void => {
-    const c = new ConnectionTrackingClient({
-      address: config.spiffe.endpointSocket,
-      ...(deps.env ? { env: deps.env } : {}),
-      clock,
-      logger: log,
-      backoff: deps.workloadBackoff ?? DEFAULT_WORKLOAD_BACKOFF,
-    });
-    client = c;
-    c.onConnection = (up, err) => {
-      metrics.workloadApiConnected(up);
-      lastWatchError = up ? undefined : err;
-    };
-    log.info({ endpoint: config.spiffe.endpointSocket }, 'waiting for the first X509-SVID');
-    serving = X509Source.create({
-      client: c,
-      clock,
-      logger: log,
-      signal: creating.signal,
-      ...(config.spiffe.svidHint !== '' ? { hint: config.spiffe.svidHint } : {}),
-    }).then(onSource, (err: unknown) => {
-      if (creating.signal.aborted) return;
-      throw new AppError('app.workload_api', `app: the Workload API at ${config.spiffe.endpointSocket} refused us: ${describeError(err)}`, { cause: err });
-    });
-    serving.catch((err: unknown) => fatal(err instanceof Error ? err : new Error(String(err))));
-    if (endUserAuth?.needsJwtBundles) {
-      // JWT-SVIDs as bearer tokens: their keys are the Workload API's JWT bundles.
-      void JwtSource.create({ client: c, clock, logger: log, signal: creating.signal }).then(
-        (s) => {
-          if (stopping) s.close();
-          else {
-            jwtSource = s;
-            jwtBundles.set(s);
-          }
-        },
-        (err: unknown) => {
-          if (!creating.signal.aborted) log.error({ err: describeError(err) }, 'JWT bundles unavailable: JWT-SVID bearer tokens get 503');
-        },
-      );
-    }
-  };
-
-  const svidReasons = (): string[] => {
-    const source = identity.source;
-    if (source === undefined) {
-      const why = lastWatchError ? `: ${describeError(lastWatchError).replace(/\s*Resolution note:\s*$/, '').slice(0, 300)}` : '';
-      return [`no SVID yet${why}`];
-    }
-    if (source.isReady()) return [];
-    if (lastSvid !== undefined && lastSvid.notAfter.getTime() <= clock.now()) {
-      return [`SVID expired at ${lastSvid.notAfter.toISOString()} and no new one arrived`];
-    }
-    return ['no SVID: the Workload API withdrew it'];
-  };
-
-  const ready = (): Readiness => {
-    const reasons = svidReasons();
-    if (endUserAuth !== undefined) reasons.push(...endUserAuth.readinessReasons());
-    if (!adminBound) reasons.push('admin listener not bound');
-    for (const s of slots) if (!s.bound) reasons.push(`${s.name} listener not bound yet (${s.address})`);
+  ready(): Readiness {
+    const reasons = this.#p.svid.reasons();
+    if (this.#p.endUserAuth !== undefined) reasons.push(...this.#p.endUserAuth.readinessReasons());
+    if (!this.#adminBound) reasons.push('admin listener not bound');
+    for (const s of this.#slots) if (!s.bound) reasons.push(`${s.name} listener not bound yet (${s.address})`);
     return { ready: reasons.length === 0, reasons };
-  };
+  }
 
-  const debugSvid = (): unknown => {
-    const source = identity.source;
-    if (source === undefined) return { ready: false, svid: null, reasons: svidReasons() };
-    let svid: X509Svid;
-    try {
-      svid = source.getX509Svid();
-    } catch (err) {
-      return { ready: false, svid: null, reasons: [describeError(err)] };
-    }
-    return { ready: source.isReady(), svid: svidDebug(svid, source.bundles()) };
-  };
+  listeners(): ListenerState[] {
+    return [{ name: 'admin', address: formatAddress(this.#p.config.admin.listen), bound: this.#adminBound }, ...this.#slots.map((s) => s.state())];
+  }
 
-  /** /debug/policy: the inbound policy in force (reloads included), for `spiffe-sidecar explain --admin`; none without HTTP inbound. */
-  const debugPolicy = (): { policy?: () => unknown } => {
-    if (!config.inbound) return {};
-    const current = policies.provider(config.inbound.policy);
-    return { policy: () => current().describe() };
-  };
-
-  const start = async (): Promise<void> => {
-    if (started || stopping) throw new AppError('app.lifecycle', 'app: start() may be called once, before stop()');
-    started = true;
+  async #start(): Promise<void> {
+    const { config, log, policies } = this.#p;
     // Transparent inbound cannot pick app ports without the addon: refuse to start rather than misroute.
     if (config.inbound?.transparent) loadOriginalDestination();
     if (config.tracing.enabled) {
-      tracing = await loadTracing(config.tracing);
+      this.#p.tracing.current = await loadTracing(config.tracing);
       log.info({ endpoint: config.tracing.endpoint, sampling_ratio: config.tracing.samplingRatio }, 'tracing on');
     }
     await policies.load(config.inbound ? [config.inbound.policy] : []);
@@ -510,87 +445,104 @@ export function buildSidecar(config: Config, deps: SidecarDeps): Sidecar {
       config.tcp.flatMap((t) => (t.direction === 'inbound' ? [t.policy] : [])),
       'tcp',
     );
-    admin = createAdminServer({
+    await this.#startAdmin();
+    await this.#bind('at-start');
+    this.#p.endUserAuth?.start();
+    this.#connect();
+    policies.watch();
+  }
+
+  async #startAdmin(): Promise<void> {
+    const { config, log } = this.#p;
+    const admin = createAdminServer({
       listen: config.admin.listen,
-      metrics,
-      readiness: ready,
-      debug: {
-        svid: debugSvid,
-        config: () => redactedConfig(config),
-        listeners: () => [
-          { name: 'admin', address: formatAddress(config.admin.listen), bound: adminBound },
-          ...slots.map((s) => ({ name: s.name, address: s.address, bound: s.bound })),
-        ],
-        ...debugPolicy(),
-      },
+      metrics: this.#p.metrics,
+      readiness: () => this.ready(),
+      debug: this.#debugSources(),
       appProbes: config.admin.appProbes,
-      clock,
+      clock: this.#p.clock,
       logger: log.child({ component: 'admin' }),
     });
+    this.#admin = admin;
     try {
       await admin.start();
     } catch (err) {
       throw new AppError('app.listen_failed', `app: admin cannot listen on ${formatAddress(config.admin.listen)}: ${describeError(err)}`, { cause: err });
     }
-    adminBound = true;
+    this.#adminBound = true;
     log.info({ listener: 'admin', address: formatAddress(config.admin.listen) }, 'listening');
-    for (const s of slots) if (!s.needsSvid) await bind(s);
-    endUserAuth?.start();
-    startSource();
-    policies.watch();
-  };
+  }
 
-  const drainAll = async (reason: string): Promise<{ abandoned: number }> => {
-    const timeoutMs = config.drain.timeoutMs;
-    admin?.setDraining();
-    creating.abort();
-    await serving?.catch(() => {});
-    const live = slots.filter((s) => s.listener !== undefined);
+  /** /debug/svid, /debug/config, /debug/listeners and, with an HTTP inbound, /debug/policy (the policy in force, reloads included). */
+  #debugSources(): Parameters<typeof createAdminServer>[0]['debug'] {
+    const { config, policies, svid } = this.#p;
+    const current = config.inbound ? policies.provider(config.inbound.policy) : undefined;
+    return {
+      svid: () => svid.debug(),
+      config: () => redactedConfig(config),
+      listeners: () => this.listeners(),
+      ...(current ? { policy: () => current().describe() } : {}),
+    };
+  }
+
+  /** Binds the slots of `stage`, one after the other, in configuration order. */
+  async #bind(stage: SlotStage): Promise<void> {
+    for (const s of this.#slots) if (s.stage === stage) await s.bind(this.#p.log);
+  }
+
+  /** Waits in the background for the first SVID; then the credentials home is fed and the inbound slots bind. */
+  #connect(): void {
+    const { link, svid, endUserAuth, jwtBundles } = this.#p;
+    link
+      .connect(async (source) => {
+        svid.install(source);
+        await this.#bind('after-first-svid');
+      })
+      .catch((err: unknown) => this.#lifecycle.fatal(err));
+    if (endUserAuth?.needsJwtBundles) link.followJwtBundles(jwtBundles);
+  }
+
+  async #drain(reason: string): Promise<{ abandoned: number }> {
+    const timeoutMs = this.#p.config.drain.timeoutMs;
+    this.#admin?.setDraining();
+    await this.#p.link.abort();
+    const live = this.#slots.filter((s) => s.listener !== undefined);
     const inFlight = live.reduce((n, s) => n + s.listener!.activeRequests(), 0);
-    log.info({ reason, in_flight: inFlight, drain_timeout_ms: timeoutMs }, 'draining');
+    this.#p.log.info({ reason, in_flight: inFlight, drain_timeout_ms: timeoutMs }, 'draining');
     await Promise.all(live.map((s) => s.listener!.stopAccepting()));
-    const results = await Promise.all(
-      live.map((s) =>
-        s.listener!.drain(timeoutMs).catch((err: unknown) => {
-          log.error({ listener: s.name, err: describeError(err) }, 'drain failed');
-          return { abandoned: s.listener!.activeRequests() };
-        }),
-      ),
-    );
-    for (const s of live) {
-      s.listener!.close();
-      s.bound = false;
-    }
-    const abandoned = results.reduce((n, r) => n + r.abandoned, 0);
-    // Every request is over: report the denies the rate limit still holds back.
-    audit?.close();
-    contextHandles?.clear();
-    policies.close();
-    expiryTimer?.cancel();
-    identity.source?.close();
-    jwtSource?.close();
-    await endUserAuth?.close();
-    await tokens.exchanger?.close();
-    // Sends the spans still queued; bounded by tracing.exportTimeout.
-    await tracing?.shutdown().catch((err: unknown) => log.warn({ err: describeError(err) }, 'tracing: final span export failed'));
-    client?.close();
-    await admin?.stop();
-    adminBound = false;
-    log.info({ abandoned }, abandoned === 0 ? 'stopped' : 'stopped; some requests were cut off at the drain deadline');
+    const results = await Promise.all(live.map((s) => this.#drainOne(s, timeoutMs)));
+    for (const s of live) s.close();
+    const abandoned = results.reduce((n, r) => n + r, 0);
+    await this.#closeParts();
+    this.#p.log.info({ abandoned }, abandoned === 0 ? 'stopped' : 'stopped; some requests were cut off at the drain deadline');
     return { abandoned };
-  };
+  }
 
-  return {
-    start,
-    stop(reason: string) {
-      stopping ??= drainAll(reason);
-      return stopping;
-    },
-    ready,
-    listeners: () => [
-      { name: 'admin', address: formatAddress(config.admin.listen), bound: adminBound },
-      ...slots.map((s) => ({ name: s.name, address: s.address, bound: s.bound })),
-    ],
-    metrics,
-  };
+  /** Drains one listener; resolves with the requests or tunnels cut off. */
+  #drainOne(s: ListenerSlot, timeoutMs: number): Promise<number> {
+    return s.listener!.drain(timeoutMs).then(
+      (r) => r.abandoned,
+      (err: unknown) => {
+        this.#p.log.error({ listener: s.name, err: describeError(err) }, 'drain failed');
+        return s.listener!.activeRequests();
+      },
+    );
+  }
+
+  /** After every request is over: flush, close and release everything else, admin last. */
+  async #closeParts(): Promise<void> {
+    const p = this.#p;
+    // Reports the denies the rate limit still holds back.
+    p.audit?.close();
+    p.contextHandles?.clear();
+    p.policies.close();
+    p.svid.close();
+    await p.endUserAuth?.close();
+    await p.tokens.exchanger?.close();
+    // Sends the spans still queued; bounded by tracing.exportTimeout.
+    await p.tracing.current?.shutdown().catch((err: unknown) => p.log.warn({ err: describeError(err) }, 'tracing: final span export failed'));
+    p.link.close();
+    await this.#admin?.stop();
+    this.#adminBound = false;
+  }
 }

@@ -3,10 +3,16 @@
  * client and sources, and the mTLS helpers a Node service needs to speak
  * SPIFFE mTLS without a sidecar, the way go-spiffe is used from Go.
  *
+ * Two more entry points sit beside this one (package.json "exports"):
+ * `spiffe-sidecar/dev` (sidecar/dev.ts) has the development Workload API
+ * and its in-memory CAs, and `spiffe-sidecar/testing` (sidecar/testing.ts)
+ * a manual clock and a harness that runs the sidecar as a child process.
+ * Neither belongs in production code, so neither is reachable from here.
+ *
  * The proxies, config and CLI are the product built on top; they are not
  * part of this surface and may change without notice.
  */
-export { SidecarError, errorCode, systemClock, ManualClock, silentLogger } from './core/index.ts';
+export { SidecarError, errorCode, systemClock, silentLogger } from './core/index.ts';
 export type { Clock, TimerHandle, Logger } from './core/index.ts';
 
 export {
@@ -66,6 +72,3 @@ export {
   PeerHandshakeRejected,
 } from './tls/index.ts';
 export type { Authorizer, AuthorizationResult, PeerIdentity, PeerRejectedEvent } from './tls/index.ts';
-
-export { DevAgent, CertificateAuthority, JwtAuthority } from './devagent/index.ts';
-export type { DevAgentOptions } from './devagent/index.ts';

@@ -7,10 +7,6 @@
  * app probes, serve anything but GET/HEAD, or expose private keys; it reads
  * state only through the callbacks it is given.
  */
-export { createAdminServer } from './admin-server.ts';
-export type { AdminServer, AdminServerOptions, Readiness } from './admin-server.ts';
-export { AdminError } from './admin-error.ts';
-export type { AdminErrorCode } from './admin-error.ts';
-export { AppProber, APP_PROBE_PREFIX, appProbePath } from './app-prober.ts';
-export type { AppProbeAnswer, AppProbeTarget } from './app-prober.ts';
-export { isLoopbackPeer } from './loopback-peer.ts';
+export { AdminServer, createAdminServer } from './admin-server.ts';
+export type { Readiness } from './admin-routes.ts';
+export { appProbePath } from './app-prober.ts';

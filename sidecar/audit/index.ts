@@ -8,11 +8,9 @@
  * files or sockets, reads no process state, and must never write a query
  * string, a token, a key or any request header other than the trace ID.
  */
-export { AuditLog, DEFAULT_AUDIT_MAX_CALLERS } from './audit-log.ts';
-export type { AuditLogOptions, AuditWriter, ConnectionDecision } from './audit-log.ts';
+export { AuditLog } from './audit-log.ts';
+export type { AuditWriter } from './audit-log.ts';
 export { AuditOptionsError } from './audit-options-error.ts';
-export { AUDIT_SCHEMA_VERSION, decisionOf, pathWithoutQuery } from './audit-record.ts';
-export type { AuditDecision, AuditDirection, AuditDryRun, AuditedRequest, AuditLine } from './audit-record.ts';
+export type { AuditedRequest } from './audit-record.ts';
 export { DenyLimiter, OVERFLOW_CALLER } from './deny-limiter.ts';
-export type { SuppressedDenies } from './deny-limiter.ts';
 export { traceIdFrom } from './trace-parent.ts';

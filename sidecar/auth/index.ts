@@ -14,42 +14,34 @@
 
 // Shared vocabulary.
 export type {
-  TokenKind,
   VerifiedToken,
   TokenInvalidReason,
-  TokenUnavailableReason,
-  TokenRequestReason,
   TokenOutcome,
 } from './verified-token.ts';
 
 // JWT authentication.
 export { TokenAuthenticator } from './token-authenticator.ts';
-export type { OpaqueTokenVerifier, TokenAuthenticatorDeps, AuthReadiness } from './token-authenticator.ts';
+export type { OpaqueTokenVerifier } from './token-authenticator.ts';
 export { tokenAuthenticatorProblems } from './token-authenticator-options.ts';
 export type { TokenAuthenticatorOptions } from './token-authenticator-options.ts';
-export { DEFAULT_KEY_SET_CACHE } from './jwt-provider-options.ts';
 export type { JwtProviderOptions, KeySetCacheOptions } from './jwt-provider-options.ts';
-export { DEFAULT_TOKEN_LOCATIONS, withoutTokenLocations } from './token-location.ts';
+export { withoutTokenLocations } from './token-location.ts';
 export type { TokenLocation } from './token-location.ts';
-export { DEFAULT_JWS_ALGORITHMS, SUPPORTED_JWS_ALGORITHMS } from './jws-algorithm.ts';
-export type { JwsAlgorithm } from './jws-algorithm.ts';
 export { AuthOptionsError } from './auth-options-error.ts';
-export type { AuthOptionsProblem, AuthOptionsProblemCode } from './auth-options-error.ts';
+export type { AuthOptionsProblemCode } from './auth-options-error.ts';
 export { KeySetError } from './key-set-error.ts';
 export type { KeySetErrorCode } from './key-set-error.ts';
 export type { KeySetStatus } from './key-set-cache.ts';
 export { noopAuthObserver } from './auth-observer.ts';
-export type { AuthObserver, TokenCheckResult, KeyFetchResult } from './auth-observer.ts';
+export type { AuthObserver } from './auth-observer.ts';
 
 // ---- Opaque-token introspection (RFC 7662): exports go here, below this line. ----
-export { IntrospectionVerifier, MAX_INTROSPECTION_RESPONSE_BYTES } from './introspection-verifier.ts';
-export type { IntrospectionVerifierDeps } from './introspection-verifier.ts';
-export { resolveIntrospectionOptions, MAX_NEGATIVE_CACHE_TTL_MS } from './introspection-options.ts';
-export type { IntrospectionOptions, IntrospectionClientAuth, TlsClientCertificate, PhantomSource, ResolvedIntrospectionOptions } from './introspection-options.ts';
-export { IntrospectionError, IntrospectionOptionsError } from './introspection-error.ts';
-export type { IntrospectionErrorCode, IntrospectionOptionsProblem, IntrospectionOptionsProblemCode } from './introspection-error.ts';
+export { IntrospectionVerifier } from './introspection-verifier.ts';
+export { resolveIntrospectionOptions } from './introspection-options.ts';
+export type { IntrospectionOptions, IntrospectionClientAuth } from './introspection-options.ts';
+export { IntrospectionOptionsError } from './introspection-error.ts';
 export { noopIntrospectionObserver } from './introspection-observer.ts';
-export type { IntrospectionObserver, IntrospectionRequestResult } from './introspection-observer.ts';
+export type { IntrospectionObserver } from './introspection-observer.ts';
 // ---- End of introspection exports. ----
 
 // ---- Context handles (the app gets a handle, the outbound side resolves it): exports go here. ----
@@ -60,9 +52,7 @@ export {
   DEFAULT_CONTEXT_HANDLE_HEADER,
   DEFAULT_CONTEXT_HANDLE_LIFETIME_MS,
   DEFAULT_CONTEXT_HANDLE_ENTRIES,
-  CONTEXT_HANDLE_BYTES,
   CONTEXT_HANDLE_LENGTH,
 } from './context-handles.ts';
-export type { ContextHandleOptions, ContextHandleErrorCode } from './context-handles.ts';
-export { ClientSecretFile, SECRET_REFRESH_MS } from './client-secret-file.ts';
-export type { SecretFileOwner } from './client-secret-file.ts';
+export type { ContextHandleErrorCode } from './context-handles.ts';
+export { ClientSecretFile } from './client-secret-file.ts';

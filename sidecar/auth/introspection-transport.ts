@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { describeError } from '../core/index.ts';
 import { IntrospectionError } from './introspection-error.ts';
 import type { IntrospectionClientAuth, TlsClientCertificate } from './introspection-options.ts';
@@ -81,10 +81,13 @@ export class IntrospectionTransport {
     const where = `${method} ${url.origin}${url.pathname}`;
     const fail = (why: string, cause?: unknown): IntrospectionError =>
       new IntrospectionError('introspection.unavailable', `introspection: provider ${this.#o.provider}: ${where} ${why}`, cause === undefined ? {} : { cause });
+    // undici loads with the first request, not at start-up (docs/benchmarks.md, "Memory and start-up budget");
+    // before the closed check, so a close() during the first import is seen.
+    const undici = await import('undici');
     if (this.#closed) throw fail('not sent: the verifier is closed');
     let agent: Agent;
     try {
-      agent = this.#currentAgent();
+      agent = this.#currentAgent(undici.Agent);
     } catch (cause) {
       throw fail(`not sent: no client certificate (${describeError(cause)})`, cause);
     }
@@ -124,10 +127,10 @@ export class IntrospectionTransport {
     }
   }
 
-  #currentAgent(): Agent {
+  #currentAgent(AgentClass: typeof Agent): Agent {
     const auth = this.#o.clientAuth;
     if (auth.method !== 'tls_client_auth' && auth.method !== 'self_signed_tls_client_auth') {
-      this.#agent ??= this.#newAgent(undefined);
+      this.#agent ??= this.#newAgent(AgentClass, undefined);
       return this.#agent;
     }
     // A new certificate object (rotation) gets a new connection pool: open
@@ -136,15 +139,15 @@ export class IntrospectionTransport {
     const cert = auth.clientCertificate();
     if (this.#agent === undefined || cert !== this.#agentCert) {
       const old = this.#agent;
-      this.#agent = this.#newAgent(cert);
+      this.#agent = this.#newAgent(AgentClass, cert);
       this.#agentCert = cert;
       void old?.close().catch(() => undefined);
     }
     return this.#agent;
   }
 
-  #newAgent(cert: TlsClientCertificate | undefined): Agent {
-    return new Agent({
+  #newAgent(AgentClass: typeof Agent, cert: TlsClientCertificate | undefined): Agent {
+    return new AgentClass({
       connect: {
         timeout: this.#o.timeoutMs,
         ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),

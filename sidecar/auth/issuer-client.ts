@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { Agent, request } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { describeError } from '../core/index.ts';
 import { describeUrl } from './issuer-url.ts';
 import { KeySetError } from './key-set-error.ts';
@@ -29,25 +29,31 @@ export type IssuerDocument = 'JWKS' | 'discovery document';
  * key set served from somewhere else than configured is a failed fetch.
  */
 export class IssuerClient {
-  readonly #agent: Agent;
+  #agent: Agent | undefined;
   readonly #timeoutMs: number;
+  readonly #ca: string | undefined;
+  #closed = false;
 
   constructor(opts: IssuerClientOptions) {
     this.#timeoutMs = opts.timeoutMs;
-    this.#agent = new Agent({
-      connect: { timeout: opts.timeoutMs, ...(opts.ca !== undefined ? { ca: opts.ca } : {}) },
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-      connections: 2,
-    });
+    this.#ca = opts.ca;
   }
 
   /** Fetches `url`; throws KeySetError on any transport failure, a status other than 200, or a body over 256 KiB. */
   async get(url: URL, what: IssuerDocument, signal: AbortSignal): Promise<IssuerResponse> {
     const where = `auth: fetching the ${what} from ${describeUrl(url)}`;
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, {
+      // undici loads with the first fetch, not at start-up (docs/benchmarks.md, "Memory and start-up budget").
+      const undici = await import('undici');
+      if (this.#closed) throw new Error('the client is closed');
+      this.#agent ??= new undici.Agent({
+        connect: { timeout: this.#timeoutMs, ...(this.#ca !== undefined ? { ca: this.#ca } : {}) },
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+        connections: 2,
+      });
+      res = await undici.request(url, {
         dispatcher: this.#agent,
         method: 'GET',
         headers: { accept: 'application/json' },
@@ -89,6 +95,7 @@ export class IssuerClient {
 
   /** Closes the agent's connections; pending requests fail. */
   async close(): Promise<void> {
-    await this.#agent.destroy().catch(() => {});
+    this.#closed = true;
+    await this.#agent?.destroy().catch(() => {});
   }
 }

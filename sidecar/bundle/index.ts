@@ -6,7 +6,7 @@
  * Pure: parses and holds bundles; must not fetch them (that is `workload`)
  * or verify SVIDs (that is `svid`). Depends on `core`, `spiffe` and `x509` only.
  */
-export { JwtBundle, JwtBundleError, MIN_RSA_MODULUS_BITS } from './jwt-bundle.ts';
+export { JwtBundle, JwtBundleError } from './jwt-bundle.ts';
 export type { JwtBundleErrorCode } from './jwt-bundle.ts';
 export { JwtBundleSet } from './jwt-bundle-set.ts';
 export type { JwtBundleSource } from './jwt-bundle-set.ts';

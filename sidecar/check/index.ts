@@ -12,26 +12,20 @@
  * written, listeners bound only for an instant to test them), print, or
  * read process globals: the CLI passes the environment, uid and linter.
  */
-export { allPassed, fail, ok, skipped, warn } from './check-result.ts';
-export type { CheckResult, CheckStatus } from './check-result.ts';
+export { allPassed, fail, ok, warn } from './check-result.ts';
+export type { CheckResult } from './check-result.ts';
 export { CheckError } from './check-error.ts';
 export type { CheckErrorCode } from './check-error.ts';
-export { adminGet, parseAdminUrl } from './admin-client.ts';
-export type { AdminAnswer } from './admin-client.ts';
-export { checkConfig, checkPolicies, policyFilesOf, ENV_SOURCE } from './config-check.ts';
-export type { ConfigInput, PolicyLinter, PolicyVerdict } from './config-check.ts';
-export { checkBundles, checkClockSkew, checkSvid, checkWorkloadApi, humanSpan, pickSvid, SPIRE_BACKDATE_MS } from './identity-checks.ts';
-export type { IdentityFacts, WorkloadApiOutcome } from './identity-checks.ts';
-export { checkListenersLive, checkListenersPreflight, checkReadyz, configuredListeners } from './listener-checks.ts';
-export type { AdminOutcome, BindTrial, ConfiguredListener, LiveListener } from './listener-checks.ts';
-export { listenersFromDebugConfig, liveListeners, trialBinds } from './listener-probes.ts';
+export { parseAdminUrl } from './admin-client.ts';
+export { checkConfig, checkPolicies, ENV_SOURCE } from './config-check.ts';
+export type { ConfigInput, PolicyVerdict } from './config-check.ts';
+export { checkBundles, checkClockSkew, checkSvid, checkWorkloadApi } from './identity-checks.ts';
+export type { WorkloadApiOutcome } from './identity-checks.ts';
+export { checkListenersLive, checkListenersPreflight, checkReadyz } from './listener-checks.ts';
+export { listenersFromDebugConfig, trialBinds } from './listener-probes.ts';
 export { checkIptables } from './iptables-check.ts';
-export type { NatTableInput } from './iptables-check.ts';
 export { readNatTable } from './nat-table.ts';
-export type { NatTableContext } from './nat-table.ts';
 export { checkTokenKeys, probeTokenKeys } from './token-keys-check.ts';
-export type { TokenKeysDeps } from './token-keys-check.ts';
-export { checkWebhookCert, WEBHOOK_CERT_WARN_MS } from './webhook-cert-check.ts';
+export { checkWebhookCert } from './webhook-cert-check.ts';
 export type { WebhookCertInput } from './webhook-cert-check.ts';
 export { runChecks } from './run-checks.ts';
-export type { CheckDeps, CheckOptions } from './run-checks.ts';

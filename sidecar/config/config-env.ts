@@ -1,54 +1,39 @@
 /**
- * Environment variables the configuration reads. Each project variable has
- * the `SPIFFE_SIDECAR_` prefix and beats the file; `SPIFFE_ENDPOINT_SOCKET`
- * is the SPIFFE standard name and, as the Workload Endpoint spec §4 requires,
- * only fills in when the file does not set `spiffe.endpointSocket`.
+ * Environment variables the configuration reads. The names are defined once
+ * in sidecar/core/env-names.ts, which the injector also imports to write them
+ * into the pods it patches; this file re-exports them for the config
+ * sections. Each project variable has the `SPIFFE_SIDECAR_` prefix and beats
+ * the file; `SPIFFE_ENDPOINT_SOCKET` is the SPIFFE standard name and, as
+ * SPIFFE_Workload_Endpoint.md §4 requires, only fills in when the file does
+ * not set `spiffe.endpointSocket`. A new variable goes into core/env-names.ts
+ * (and CONFIG_ENV_VARS there), then into the list below.
  */
-
-/** The prefix every project variable shares. */
-export const ENV_PREFIX = 'SPIFFE_SIDECAR_';
-/** Workload API address fallback (SPIFFE Workload Endpoint spec §4). */
-export const ENV_ENDPOINT_SOCKET = 'SPIFFE_ENDPOINT_SOCKET';
-/** Overrides `inbound.listen`; setting it enables the inbound proxy. */
-export const ENV_INBOUND_LISTEN = 'SPIFFE_SIDECAR_INBOUND_LISTEN';
-/** Overrides `inbound.app`; setting it enables the inbound proxy. */
-export const ENV_APP_ADDRESS = 'SPIFFE_SIDECAR_APP_ADDRESS';
-/** Overrides `inbound.appProtocol`; setting it enables the inbound proxy. */
-export const ENV_APP_PROTOCOL = 'SPIFFE_SIDECAR_APP_PROTOCOL';
-/** Overrides `outbound.listen`; setting it enables the outbound proxy. */
-export const ENV_OUTBOUND_LISTEN = 'SPIFFE_SIDECAR_OUTBOUND_LISTEN';
-/** Overrides `outbound.transparent.enabled` (`true`/`false`/`1`/`0`); true enables the outbound proxy. */
-export const ENV_TRANSPARENT = 'SPIFFE_SIDECAR_TRANSPARENT';
-/** Overrides `admin.listen`. */
-export const ENV_ADMIN_LISTEN = 'SPIFFE_SIDECAR_ADMIN_LISTEN';
-/**
- * Overrides `admin.appProbes` with a JSON array of the same entries; the
- * injector sets it to exactly the probes it rewrote (docs/kubernetes.md).
- */
-export const ENV_APP_PROBES = 'SPIFFE_SIDECAR_APP_PROBES';
-/** Overrides `inbound.policyFile`; setting it enables the inbound proxy. */
-export const ENV_POLICY_FILE = 'SPIFFE_SIDECAR_POLICY_FILE';
-/** Overrides `log.level`. */
-export const ENV_LOG_LEVEL = 'SPIFFE_SIDECAR_LOG_LEVEL';
-/** Overrides `log.accessLog` (`true`/`false`/`1`/`0`). */
-export const ENV_ACCESS_LOG = 'SPIFFE_SIDECAR_ACCESS_LOG';
-/** Overrides `spiffe.svidHint`. */
-export const ENV_SVID_HINT = 'SPIFFE_SIDECAR_SVID_HINT';
-/** Overrides `drain.timeout`. */
-export const ENV_DRAIN_TIMEOUT = 'SPIFFE_SIDECAR_DRAIN_TIMEOUT';
-
-/** Every `SPIFFE_SIDECAR_` variable the configuration understands. */
-export const CONFIG_ENV_VARS: readonly string[] = Object.freeze([
-  ENV_INBOUND_LISTEN,
-  ENV_APP_ADDRESS,
-  ENV_APP_PROTOCOL,
-  ENV_OUTBOUND_LISTEN,
-  ENV_TRANSPARENT,
-  ENV_ADMIN_LISTEN,
-  ENV_APP_PROBES,
-  ENV_POLICY_FILE,
-  ENV_LOG_LEVEL,
+export {
+  CONFIG_ENV_VARS,
   ENV_ACCESS_LOG,
-  ENV_SVID_HINT,
+  ENV_ADMIN_LISTEN,
+  ENV_APP_ADDRESS,
+  ENV_APP_PROBES,
+  ENV_APP_PROTOCOL,
   ENV_DRAIN_TIMEOUT,
-]);
+  ENV_ENDPOINT_SOCKET,
+  ENV_INBOUND_LISTEN,
+  ENV_LOG_LEVEL,
+  ENV_OUTBOUND_LISTEN,
+  ENV_POLICY_FILE,
+  ENV_PREFIX,
+  ENV_SVID_HINT,
+  ENV_TRANSPARENT,
+} from '../core/index.ts';
+
+// Added for transparent classification (docs/decisions/014-outbound-classification.md);
+// still to be moved into core/env-names.ts and its CONFIG_ENV_VARS.
+
+/** Overrides `inbound.transparent` (`true`/`false`/`1`/`0`); setting it enables the inbound proxy. */
+export const ENV_INBOUND_TRANSPARENT = 'SPIFFE_SIDECAR_INBOUND_TRANSPARENT';
+/** Overrides `outbound.transparent.meshCidrs` with a comma-separated list of CIDRs. */
+export const ENV_MESH_CIDRS = 'SPIFFE_SIDECAR_MESH_CIDRS';
+/** Overrides `outbound.transparent.opaquePorts` with a comma-separated list of ports, or `none`. */
+export const ENV_OPAQUE_PORTS = 'SPIFFE_SIDECAR_OPAQUE_PORTS';
+/** Overrides `outbound.egress.allow` with a JSON array of the same entries. */
+export const ENV_EGRESS_ALLOW = 'SPIFFE_SIDECAR_EGRESS_ALLOW';

@@ -127,6 +127,32 @@ export interface TransparentOutbound {
   readonly webSocket: boolean;
   /** The app's credentials towards hosts dialled by name; default mode `none`. */
   readonly token: OutboundToken;
+  /**
+   * The mesh (`meshCidrs`): original destinations in these networks must
+   * be reached over mTLS; default the private ranges 10/8, 172.16/12,
+   * 192.168/16 and fc00::/7 (docs/decisions/014-outbound-classification.md).
+   */
+  readonly meshCidrs: readonly string[];
+  /** Original destination ports taken as opaque TCP without reading a byte; default linkerd2's list (25, 587, 3306, 4444, 5432, 6379, 9300, 11211). */
+  readonly opaquePorts: readonly number[];
+  /** The longest wait for the app's first bytes before a connection counts as opaque TCP (`detectTimeout`, default 1 s). */
+  readonly detectTimeoutMs: number;
+  /** `outbound.egress.allow`: destinations outside the mesh the app may reach; empty (the default) refuses all. */
+  readonly egress: readonly EgressRule[];
+}
+
+/**
+ * One entry of the egress allow-list: a host name (HTTP Host, TLS SNI) or
+ * a network (the original destination address), with optional ports.
+ * Exactly one of `host` and `cidr` is set.
+ */
+export interface EgressRule {
+  /** A lowercase DNS name, or `*.` and one: any name one or more labels below it. */
+  readonly host: string | null;
+  /** An IPv4 or IPv6 network in `address/prefix` form, or one address. */
+  readonly cidr: string | null;
+  /** Only these ports; null means any. */
+  readonly ports: readonly number[] | null;
 }
 
 /** The HTTP outbound proxy: plaintext local listener → mTLS to peer sidecars. */

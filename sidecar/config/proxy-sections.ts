@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { NO_ADDRESS, formatAddress, isLoopbackHost, parseAddress, parseHostMatch, type Address } from './address.ts';
 import { tokenExchangeProblems } from '../exchange/index.ts';
 import type {
+  EgressRule,
   InboundAppPort,
   InboundConfig,
   OutboundConfig,
@@ -15,9 +17,20 @@ import type {
 } from './config.ts';
 import { parseDuration } from './duration.ts';
 import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
-import { ENV_APP_ADDRESS, ENV_APP_PROTOCOL, ENV_INBOUND_LISTEN, ENV_OUTBOUND_LISTEN, ENV_POLICY_FILE, ENV_TRANSPARENT } from './config-env.ts';
+import {
+  ENV_APP_ADDRESS,
+  ENV_APP_PROTOCOL,
+  ENV_EGRESS_ALLOW,
+  ENV_INBOUND_LISTEN,
+  ENV_INBOUND_TRANSPARENT,
+  ENV_MESH_CIDRS,
+  ENV_OPAQUE_PORTS,
+  ENV_OUTBOUND_LISTEN,
+  ENV_POLICY_FILE,
+  ENV_TRANSPARENT,
+} from './config-env.ts';
 import { envBoolean, integerIn, nonEmptyString, oneOf, yamlBoolean } from './field-parsers.ts';
-import { accept, quoted, reject } from './parsed.ts';
+import { accept, quoted, reject, typeName, type Parsed } from './parsed.ts';
 import { SERVER_MATCH_KEYS, readPeerIdMatch } from './peer-id-match.ts';
 
 /** Default listener addresses (the Istio-style ports operators already know). */
@@ -27,9 +40,22 @@ export const DEFAULT_OUTBOUND_LISTEN: Address = Object.freeze({ host: '127.0.0.1
 
 const INBOUND_KEYS = ['listen', 'app', 'appProtocol', 'appPorts', 'policyFile', 'webSocket', 'transparent', 'opaquePorts'] as const;
 const APP_PORT_KEYS = ['port', 'app', 'appProtocol'] as const;
-const INBOUND_ENV = [ENV_INBOUND_LISTEN, ENV_APP_ADDRESS, ENV_APP_PROTOCOL, ENV_POLICY_FILE] as const;
-const OUTBOUND_KEYS = ['listen', 'upstreams', 'transparent', 'tokenExchange'] as const;
-const TRANSPARENT_KEYS = ['enabled', 'ports', 'webSocket', 'token', ...SERVER_MATCH_KEYS] as const;
+const INBOUND_ENV = [ENV_INBOUND_LISTEN, ENV_APP_ADDRESS, ENV_APP_PROTOCOL, ENV_POLICY_FILE, ENV_INBOUND_TRANSPARENT] as const;
+const OUTBOUND_KEYS = ['listen', 'upstreams', 'transparent', 'tokenExchange', 'egress'] as const;
+const TRANSPARENT_KEYS = ['enabled', 'ports', 'webSocket', 'token', 'meshCidrs', 'opaquePorts', 'detectTimeout', ...SERVER_MATCH_KEYS] as const;
+const EGRESS_KEYS = ['allow'] as const;
+const EGRESS_RULE_KEYS = ['host', 'cidr', 'ports'] as const;
+/**
+ * The mesh by default: the private ranges of RFC 1918 §3 and the IPv6
+ * unique local addresses of RFC 4193, where cluster pod and service
+ * networks live (the same list as sidecar/outbound's DEFAULT_MESH_CIDRS).
+ */
+const DEFAULT_MESH_CIDRS: readonly string[] = Object.freeze(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
+/** linkerd2's default opaque ports (the same list as sidecar/transparent's DEFAULT_OPAQUE_PORTS). */
+const DEFAULT_OPAQUE_PORTS: readonly number[] = Object.freeze([25, 587, 3306, 4444, 5432, 6379, 9300, 11211]);
+const DEFAULT_DETECT_TIMEOUT_MS = 1_000;
+/** Longer waits would hold every connection of a server-first protocol on an undeclared port that long. */
+const MAX_DETECT_TIMEOUT_MS = 10_000;
 const UPSTREAM_KEYS = ['host', 'address', 'protocol', 'webSocket', 'token', ...SERVER_MATCH_KEYS] as const;
 const TOKEN_KEYS = ['mode', 'audience', 'scope', 'obtain'] as const;
 const TOKEN_EXCHANGE_KEYS = [
@@ -105,7 +131,7 @@ export function inboundSection(r: ConfigReader, root: Mapping | undefined): Inbo
   warnIfNotLoopback(r, app, 'inbound.app', PLAINTEXT_TO_APP);
   const webSocket = r.read(m, 'webSocket', 'inbound', yamlBoolean, false);
   const ports = appPorts(r, m);
-  const transparent = r.read(m, 'transparent', 'inbound', yamlBoolean, false);
+  const transparent = r.override(r.read(m, 'transparent', 'inbound', yamlBoolean, false), ENV_INBOUND_TRANSPARENT, envBoolean, false);
   return { listen, app, appProtocol: protocol, appPorts: ports, policy: policyFrom(file), webSocket, transparent, opaquePorts: opaquePorts(r, m, transparent, ports) };
 }
 
@@ -290,6 +316,9 @@ function transparentSection(r: ConfigReader, m: Mapping | undefined): Transparen
   let ports: number[] | null = null;
   let webSocket = false;
   let token = NO_TOKEN;
+  let meshCidrs = DEFAULT_MESH_CIDRS;
+  let opaque = DEFAULT_OPAQUE_PORTS;
+  let detectTimeoutMs = DEFAULT_DETECT_TIMEOUT_MS;
   if (t !== undefined) {
     webSocket = r.read(t, 'webSocket', path, yamlBoolean, false);
     if (!r.has(t, 'enabled')) r.problem(childPath(path, 'enabled'), 'is required: true or false');
@@ -297,9 +326,124 @@ function transparentSection(r: ConfigReader, m: Mapping | undefined): Transparen
     if (SERVER_MATCH_KEYS.some((k) => r.has(t, k))) server = readPeerIdMatch(r, t, path);
     ports = portList(r, t, 'ports', path) ?? null;
     token = outboundToken(r, t, path, server);
+    meshCidrs = r.read(t, 'meshCidrs', path, cidrList, DEFAULT_MESH_CIDRS);
+    // An empty list is allowed here: it means "sniff every port".
+    opaque = r.has(t, 'opaquePorts') && Array.isArray(t['opaquePorts']) && t['opaquePorts'].length === 0 ? [] : (portList(r, t, 'opaquePorts', path) ?? DEFAULT_OPAQUE_PORTS);
+    detectTimeoutMs = r.read(t, 'detectTimeout', path, detectTimeout, DEFAULT_DETECT_TIMEOUT_MS);
   }
   enabled = r.override(enabled, ENV_TRANSPARENT, envBoolean, false);
-  return enabled ? { server, ports, webSocket, token } : null;
+  meshCidrs = r.override(meshCidrs, ENV_MESH_CIDRS, (raw) => cidrList(String(raw).split(',').map((c) => c.trim())));
+  opaque = r.override(opaque, ENV_OPAQUE_PORTS, envPortList);
+  const egress = egressSection(r, m, enabled);
+  return enabled ? { server, ports, webSocket, token, meshCidrs, opaquePorts: opaque, detectTimeoutMs, egress } : null;
+}
+
+/** A list of CIDRs (`10.0.0.0/8`, `fd00::/8`) or single addresses; not empty. */
+function cidrList(raw: unknown): Parsed<string[]> {
+  if (!Array.isArray(raw)) return reject(`must be a list of CIDRs, got ${typeName(raw)}`);
+  if (raw.length === 0) return reject('must list at least one CIDR (the mesh cannot be empty: every destination would be egress)');
+  const out: string[] = [];
+  for (const c of raw) {
+    const p = cidr(c);
+    if (!p.ok) return p;
+    out.push(p.value);
+  }
+  return accept(out);
+}
+
+/** One IPv4 or IPv6 network, `address/prefix`, or one address. */
+function cidr(raw: unknown): Parsed<string> {
+  if (typeof raw !== 'string') return reject(`must be a CIDR such as 10.0.0.0/8, got ${typeName(raw)}`);
+  const slash = raw.indexOf('/');
+  const address = slash < 0 ? raw : raw.slice(0, slash);
+  const family = isIP(address);
+  const bits = family === 4 ? 32 : 128;
+  const prefix = slash < 0 ? String(bits) : raw.slice(slash + 1);
+  if (family === 0 || !/^[0-9]{1,3}$/.test(prefix) || Number(prefix) > bits) return reject(`${quoted(raw)} is not a CIDR (a.b.c.d/n, an IPv6 prefix such as fd00::/8, or one address)`);
+  return accept(raw);
+}
+
+/** A comma-separated port list from env, or `none` for an empty one. */
+function envPortList(raw: unknown): Parsed<number[]> {
+  const text = String(raw).trim();
+  if (text === 'none') return accept([]);
+  const out: number[] = [];
+  for (const item of text.split(',')) {
+    const p = port(/^[0-9]+$/.test(item.trim()) ? Number(item.trim()) : item.trim());
+    if (!p.ok) return reject(`${quoted(item)}: ${p.message} (a comma-separated list of ports, or none)`);
+    if (!out.includes(p.value)) out.push(p.value);
+  }
+  return accept(out);
+}
+
+function detectTimeout(raw: unknown): Parsed<number> {
+  const d = parseDuration(raw, { allowZero: false });
+  if (d.ok && d.value > MAX_DETECT_TIMEOUT_MS) return reject(`${quoted(raw)}: must be at most 10s (server-first protocols wait this long on every connection)`);
+  return d;
+}
+
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** An egress host pattern: a DNS name, or `*.` and one; returned lowercase without a trailing dot. */
+function egressHost(raw: unknown): Parsed<string> {
+  if (typeof raw !== 'string') return reject(`must be a DNS name such as api.example.com or *.example.com, got ${typeName(raw)}`);
+  let h = raw.trim().toLowerCase();
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  const name = h.startsWith('*.') ? h.slice(2) : h;
+  if (isIP(name) !== 0) return reject(`${quoted(raw)} is an IP address: list it as cidr instead`);
+  if (name.length === 0 || name.length > 253 || !name.split('.').every((l) => DNS_LABEL.test(l))) {
+    return reject(`${quoted(raw)} is not a DNS name (a wildcard is allowed only as the whole first label, "*.example.com")`);
+  }
+  return accept(h);
+}
+
+/** Reads the entries of an egress allow-list (from the file or the env var's JSON). */
+function egressRules(r: ConfigReader, list: readonly unknown[], listPath: string): EgressRule[] {
+  const out: EgressRule[] = [];
+  list.forEach((raw, i) => {
+    const path = itemPath(listPath, i);
+    const e = r.mapping(raw, path, EGRESS_RULE_KEYS);
+    if (e === undefined) return;
+    if (r.has(e, 'host') === r.has(e, 'cidr')) {
+      r.problem(path, 'needs exactly one of host (a DNS name, matched against HTTP Host and TLS SNI) and cidr (matched against the destination address)');
+      return;
+    }
+    const host = r.has(e, 'host') ? r.read<string | null>(e, 'host', path, egressHost, null) : null;
+    const net = r.has(e, 'cidr') ? r.read<string | null>(e, 'cidr', path, cidr, null) : null;
+    const ports = portList(r, e, 'ports', path) ?? null;
+    out.push({ host, cidr: net, ports });
+  });
+  return out;
+}
+
+/**
+ * Reads `outbound.egress` and SPIFFE_SIDECAR_EGRESS_ALLOW (a JSON array of
+ * the same entries, replacing the file's list): the destinations outside
+ * the mesh that transparent mode lets the app reach. Absent means none
+ * (default deny). It needs transparent mode: without it the outbound
+ * reaches configured upstreams only.
+ */
+function egressSection(r: ConfigReader, m: Mapping | undefined, transparent: boolean): EgressRule[] {
+  const path = 'outbound.egress';
+  const e = r.section(m, 'egress', 'outbound', EGRESS_KEYS);
+  if (e !== undefined && !transparent) r.problem(path, 'applies only with outbound.transparent.enabled: true (redirected connections to destinations outside the mesh)');
+  let rules = egressRules(r, r.list(e, 'allow', path) ?? [], childPath(path, 'allow'));
+  const raw = r.env(ENV_EGRESS_ALLOW);
+  if (raw === undefined) return rules;
+  const envPath = `env ${ENV_EGRESS_ALLOW}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    r.problem(envPath, `is not valid JSON: ${quoted(err instanceof Error ? err.message : String(err))}`);
+    return [];
+  }
+  if (!Array.isArray(parsed)) {
+    r.problem(envPath, `must be a JSON array of egress entries ({"host": ...} or {"cidr": ...}), got ${typeName(parsed)}`);
+    return [];
+  }
+  rules = egressRules(r, parsed, envPath);
+  return rules;
 }
 
 /** Reads `outbound:`; enabled when the file has the section, or the outbound listen or transparent env var (true) is set. */

@@ -138,7 +138,7 @@ export class BankChainDemo {
       }
       return new BankChainDemo(o, hops);
     } catch (err) {
-      await Promise.all([...[...hops.values()].map((h) => stopSidecar(h.sidecar)), ...apps.map((x) => x.close())]);
+      await Promise.all([...[...hops.values()].map((h) => h.sidecar.stopWithin(STOP_GRACE_MS)), ...apps.map((x) => x.close())]);
       throw err;
     }
   }
@@ -229,7 +229,7 @@ export class BankChainDemo {
 
   /** Stops the three sidecars (at once) and apps. */
   async stop(): Promise<void> {
-    await Promise.all([...this.#hops.values()].map((h) => stopSidecar(h.sidecar)));
+    await Promise.all([...this.#hops.values()].map((h) => h.sidecar.stopWithin(STOP_GRACE_MS)));
     await Promise.all([...this.#hops.values()].map((h) => h.app.close()));
   }
 
@@ -371,11 +371,4 @@ function downstreamText(r: HttpResult): string {
   } catch {
     return r.body.trim();
   }
-}
-
-async function stopSidecar(p: SidecarProcess): Promise<void> {
-  const stopped = p.stop();
-  const timer = setTimeout(() => void p.kill(), STOP_GRACE_MS);
-  await stopped;
-  clearTimeout(timer);
 }

@@ -3,17 +3,14 @@
  * agent, two small services and an intruder, each with a real sidecar
  * process, an authorization server for end users (in a checkout) with the
  * bank chain (edge, accounts, payments: token exchange at every hop), and
- * a scripted tour of what the sidecar enforces. Also the child
- * process and HTTP helpers the integration tests share with it.
+ * a scripted tour of what the sidecar enforces. Its sidecar process
+ * harness and HTTP helpers are also what sidecar/testing.ts offers tests.
  *
- * Top-level (may use any module, nothing but the CLI and tests use it). For
- * trying things out only; it must not read process globals: the CLI passes
- * the environment, node binary and stop signal in.
+ * Top-level (may use any module, nothing but the CLI and sidecar/testing.ts
+ * use it). For trying things out only; it must not read process globals:
+ * the CLI passes the environment, node binary and stop signal in.
  */
 export { runDemo } from './demo-mesh.ts';
-export type { DemoOptions } from './demo-mesh.ts';
-export { startBackendApp, startFrontendApp, callThroughFrontend, SPOOFED_ID, CUSTOMER_ID_HEADER } from './demo-apps.ts';
-export type { BackendEcho, BackendUser, DemoApp, FrontendAnswer } from './demo-apps.ts';
 export { SidecarProcess, metricValue } from './sidecar-process.ts';
 export type { SidecarProcessOptions, LogLine, ExitStatus } from './sidecar-process.ts';
 export { httpCall } from './http-call.ts';

@@ -34,8 +34,10 @@ export type ExitStatus = number | string;
 
 /**
  * A `spiffe-sidecar run --config FILE` child process: its parsed log
- * lines, admin requests, readiness polling and a clean stop. Shared by the
- * demo and the integration tests.
+ * lines, admin requests, readiness polling and a clean stop. The demo runs
+ * its sidecars with it; the integration tests extend it
+ * (test/support/sidecar-child.ts adds waiting for a log line through
+ * {@link onLogLine}) and reach it through sidecar/testing.ts.
  */
 export class SidecarProcess {
   readonly child: ChildProcess;
@@ -47,10 +49,10 @@ export class SidecarProcess {
   #stderr = '';
   #running = true;
   readonly #maxLines: number;
-  readonly #waiters = new Set<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
   readonly #file: WriteStream | undefined;
 
-  private constructor(o: SidecarProcessOptions) {
+  /** Spawns the process; use {@link spawn} (subclasses call it through `super`). */
+  protected constructor(o: SidecarProcessOptions) {
     this.adminPort = o.adminPort;
     this.#maxLines = o.maxLines ?? 5000;
     this.#file = o.logFile ? createWriteStream(o.logFile, { flags: 'a' }) : undefined;
@@ -95,32 +97,6 @@ export class SidecarProcess {
     const out = this.lines.slice(-n).map((l) => JSON.stringify(l));
     if (this.#stderr) out.push(`stderr: ${this.#stderr.slice(-4000)}`);
     return out.join('\n');
-  }
-
-  /** Resolves with the first line (past or future) matching `pred`; rejects on timeout or exit. */
-  waitForLog(pred: (l: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> {
-    const past = this.lines.find(pred);
-    if (past) return Promise.resolve(past);
-    return new Promise((resolve, reject) => {
-      const w = {
-        pred,
-        resolve: (l: LogLine) => {
-          clearTimeout(timer);
-          resolve(l);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(w);
-        reject(new Error(`sidecar: no matching log line within ${timeoutMs} ms; last lines:\n${this.tail()}`));
-      }, timeoutMs);
-      this.#waiters.add(w);
-      void this.exited.then((status) => {
-        if (this.#waiters.delete(w)) {
-          clearTimeout(timer);
-          reject(new Error(`sidecar exited (${status}) before the expected log line; last lines:\n${this.tail()}`));
-        }
-      });
-    });
   }
 
   /** GET on the admin listener. */
@@ -169,6 +145,17 @@ export class SidecarProcess {
     await this.exited;
   }
 
+  /** SIGTERM, then SIGKILL if the process has not exited within `graceMs`; resolves once it exited. */
+  async stopWithin(graceMs: number): Promise<void> {
+    const stopped = this.stop();
+    const timer = setTimeout(() => void this.kill(), graceMs);
+    await stopped;
+    clearTimeout(timer);
+  }
+
+  /** Called with every parsed output line, after it was added to {@link lines}; does nothing here. */
+  protected onLogLine(_line: LogLine): void {}
+
   #onLine(raw: string): void {
     this.#file?.write(raw + '\n');
     let line: LogLine;
@@ -180,12 +167,7 @@ export class SidecarProcess {
     }
     this.lines.push(line);
     if (this.lines.length > this.#maxLines) this.lines.splice(0, this.lines.length - this.#maxLines);
-    for (const w of [...this.#waiters]) {
-      if (w.pred(line)) {
-        this.#waiters.delete(w);
-        w.resolve(line);
-      }
-    }
+    this.onLogLine(line);
   }
 }
 

@@ -32,8 +32,13 @@ interface Authority {
   rotating: Promise<void> | undefined;
 }
 
-/** Shortest delay between two rotations, so an expired CA cannot make the agent spin. */
-const MIN_ROTATION_DELAY_MS = 1_000;
+/**
+ * Shortest delay between two rotations: only a guard against spinning on an
+ * expired CA. It must stay well under a second: certificate times are whole
+ * seconds (RFC 5280 §4.1.2.5), so a 2 s SVID can have about 1 s left when it
+ * arrives, and a longer floor would renew it after it expired.
+ */
+const MIN_ROTATION_DELAY_MS = 50;
 
 const NO_IDENTITY = 'no identity issued';
 

@@ -11,7 +11,6 @@
  */
 export { InboundEnforcement } from './inbound-enforcement.ts';
 export type { InboundEnforcementOptions, InboundRequest, RequestAuthenticator, EnforcementObserver, ConnectionDecisionSink } from './inbound-enforcement.ts';
-export { INBOUND_ANSWERS, ANSWER_REASONS, INVALID_TOKEN_ANSWERS } from './local-answer.ts';
-export type { AnswerReason, LocalAnswer } from './local-answer.ts';
+export { INBOUND_ANSWERS, INVALID_TOKEN_ANSWERS } from './local-answer.ts';
+export type { LocalAnswer } from './local-answer.ts';
 export { forwardedFor, MAX_FORWARDED_HOPS } from './forwarded-for.ts';
-export type { ForwardedFor } from './forwarded-for.ts';

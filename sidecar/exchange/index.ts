@@ -15,17 +15,14 @@
  * forwarding the app's token.
  */
 export { TokenExchanger } from './token-exchanger.ts';
-export type { TokenExchangerDeps, ExchangeTarget } from './token-exchanger.ts';
+export type { ExchangeTarget } from './token-exchanger.ts';
 export { JwtSvidTokens } from './jwt-svid-tokens.ts';
-export type { JwtSvidFetcher, JwtSvidTokensOptions } from './jwt-svid-tokens.ts';
+export type { JwtSvidFetcher } from './jwt-svid-tokens.ts';
 export { tokenExchangeProblems, resolveTokenExchangeOptions } from './token-exchange-options.ts';
-export type { TokenExchangeOptions, ResolvedTokenExchangeOptions, ExchangeClientAuth, ExchangeClientAuthMethod } from './token-exchange-options.ts';
-export { TokenExchangeClient, readReply, TOKEN_EXCHANGE_GRANT, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_TXN, CLIENT_ASSERTION_TYPE_JWT_SPIFFE } from './token-exchange-client.ts';
+export type { TokenExchangeOptions } from './token-exchange-options.ts';
+export { readReply, CLIENT_ASSERTION_TYPE_JWT_SPIFFE } from './token-exchange-client.ts';
 export type { ExchangeRequest, IssuedToken } from './token-exchange-client.ts';
 export type { TlsClientCertificate } from './token-endpoint-transport.ts';
 export { TokenExchangeError } from './token-exchange-error.ts';
-export type { TokenExchangeErrorCode, TokenExchangeOptionsProblem } from './token-exchange-error.ts';
-export { DENIED } from './token-outcome.ts';
-export type { TokenOutcome, TokenGranted, TokenDenied, TokenFailure } from './token-outcome.ts';
-export { noopExchangeObserver } from './exchange-observer.ts';
-export type { ExchangeObserver, ExchangeResult } from './exchange-observer.ts';
+export type { TokenExchangeErrorCode } from './token-exchange-error.ts';
+export type { TokenOutcome, TokenFailure } from './token-outcome.ts';

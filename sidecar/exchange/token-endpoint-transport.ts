@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { describeError } from '../core/index.ts';
 import type { ClientSecretFile } from '../auth/index.ts';
 import { TokenExchangeError } from './token-exchange-error.ts';
@@ -52,6 +52,9 @@ export class TokenEndpointTransport {
     const where = `POST ${o.endpoint.origin}${o.endpoint.pathname}`;
     const fail = (why: string, cause?: unknown): TokenExchangeError =>
       new TokenExchangeError('exchange.unavailable', `exchange: ${where} ${why}`, cause === undefined ? {} : { cause });
+    // undici loads with the first request, not at start-up (docs/benchmarks.md, "Memory and start-up budget");
+    // before the closed check, so a close() during the first import is seen.
+    const undici = await import('undici');
     if (this.#closed) throw fail('not sent: the client is closed');
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
     const auth = o.clientAuth;
@@ -62,7 +65,7 @@ export class TokenEndpointTransport {
     }
     let agent: Agent;
     try {
-      agent = this.#currentAgent();
+      agent = this.#currentAgent(undici.Agent);
     } catch (cause) {
       throw fail(`not sent: no client certificate (${describeError(cause)})`, cause);
     }
@@ -95,7 +98,7 @@ export class TokenEndpointTransport {
     await a?.destroy();
   }
 
-  #currentAgent(): Agent {
+  #currentAgent(AgentClass: typeof Agent): Agent {
     const certOf = this.#o.clientCertificate;
     const tls = this.#o.clientAuth.method === 'tls_client_auth' || this.#o.clientAuth.method === 'self_signed_tls_client_auth';
     const cert = tls && certOf !== undefined ? certOf() : undefined;
@@ -103,7 +106,7 @@ export class TokenEndpointTransport {
     if (this.#agent === undefined || cert !== this.#cert) {
       // Open connections keep the certificate they were made with; new ones present the current SVID.
       const old = this.#agent;
-      this.#agent = new Agent({
+      this.#agent = new AgentClass({
         connect: {
           timeout: this.#o.timeoutMs,
           ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),

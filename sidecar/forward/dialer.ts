@@ -3,17 +3,31 @@ import tls, { type PeerCertificate } from 'node:tls';
 import { describeError, type Clock } from '../core/index.ts';
 import type { IdMatcher } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
-import { authorizeMatcher, mtlsClientOptions, tlsFailureReason, type MtlsClientOptions, type SecureContextStore, type X509BundleSetProvider } from '../tls/index.ts';
+import {
+  Credentials,
+  authorizeMatcher,
+  rememberPeerIdentity,
+  serverIdentityCheck,
+  tlsFailureReason,
+  type PeerIdentity,
+  type SecureContextStore,
+  type X509BundleSetProvider,
+} from '../tls/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import { ForwardError } from './forward-error.ts';
 import { formatHostPort, type HostPort } from './proxy-limits.ts';
 
-/** Called once per dial: a connected (and, for mTLS, verified) socket, or why there is none. */
+/**
+ * Called once per dial: a connected (and, for mTLS, verified) socket, or why
+ * there is none. `presentedId` is the server's verified SPIFFE ID as text,
+ * taken from the verifier's result ('' for plain TCP); the whole identity is
+ * on the socket for `peerIdentity(socket)`.
+ */
 export type DialCallback = (err: Error | null, socket?: Socket, presentedId?: string) => void;
 
 /**
  * Opens connections to one upstream. Pools call it for every new
- * connection, so a dialer must read credentials afresh each time.
+ * connection; the dialer presents the credentials current at that moment.
  */
 export interface Dialer {
   /** `host:port` of the upstream, for error bodies and logs. */
@@ -21,8 +35,15 @@ export interface Dialer {
   /**
    * Changes when our credentials (SVID or bundles) change; pools retire
    * connections made under an older value so rotation reaches every peer.
+   * Superseded by {@link onCredentialsChange}; kept while pools still poll it.
    */
   generation(): number;
+  /**
+   * Calls `listener` after each change of our credentials (rotation, new
+   * bundles, withdrawal), so a pool can retire connections made before it.
+   * Never fires for a dialer that presents no credentials (plain TCP).
+   */
+  onCredentialsChange(listener: () => void): void;
   /** Connects; `presentedId` is the server's verified SPIFFE ID ('' for plain TCP). */
   dial(cb: DialCallback): void;
 }
@@ -93,6 +114,9 @@ export class TcpDialer implements Dialer {
     return 0;
   }
 
+  /** Plain TCP presents no credentials: the listener never fires. */
+  onCredentialsChange(_listener: () => void): void {}
+
   dial(cb: DialCallback): void {
     const socket = net.connect({ host: this.#address.host, port: this.#address.port, noDelay: true });
     settle(socket, 'connect', this.#timeoutMs, this.target, cb, () => undefined, () => '');
@@ -104,10 +128,17 @@ export interface MtlsDialerOptions {
   readonly address: HostPort;
   /** Which server IDs are acceptable; anything else fails the dial with PeerNotAuthorized. */
   readonly server: IdMatcher;
-  readonly svidSource: X509SvidSource;
-  readonly bundleSource: X509BundleSetProvider;
-  /** Shared by every upstream of a proxy, so a rotation rebuilds the context once. */
-  readonly store: SecureContextStore;
+  /**
+   * The process's credentials home (one per sidecar): the dialer presents
+   * its published SVID, verifies against its bundles and relays its change
+   * event. Without it, `svidSource`, `bundleSource` and `store` are used and
+   * re-read on every dial and generation() call, as before the home existed.
+   */
+  readonly credentials?: Credentials | undefined;
+  readonly svidSource?: X509SvidSource | undefined;
+  readonly bundleSource?: X509BundleSetProvider | undefined;
+  /** Without `credentials`: shared by every upstream of a proxy, so a rotation rebuilds the context once. */
+  readonly store?: SecureContextStore | undefined;
   /** The one ALPN protocol offered (none for raw TCP); with 'h2' a server that does not pick it is refused. */
   readonly alpn?: 'h2' | 'http/1.1' | undefined;
   readonly connectTimeoutMs: number;
@@ -121,60 +152,101 @@ export interface MtlsDialerOptions {
   readonly lookup?: LookupFunction | undefined;
 }
 
+/** Homes made for dialers given a store but no home: one per store, so they share one generation. */
+const homesByStore = new WeakMap<SecureContextStore, Credentials>();
+
+function homeFor(o: MtlsDialerOptions): { home: Credentials; polled: boolean } {
+  if (o.credentials !== undefined) return { home: o.credentials, polled: false };
+  if (o.svidSource === undefined || o.bundleSource === undefined) {
+    throw new TypeError('forward: MtlsDialer needs credentials, or svidSource and bundleSource');
+  }
+  let home = o.store === undefined ? undefined : homesByStore.get(o.store);
+  if (home === undefined) {
+    home = new Credentials({ svidSource: o.svidSource, bundleSource: o.bundleSource });
+    if (o.store !== undefined) homesByStore.set(o.store, home);
+  }
+  return { home, polled: true };
+}
+
+/**
+ * Unsubscribes a dialer's relay from the home once the dialer itself is
+ * garbage: a proxy drops dialers (an evicted transparent destination)
+ * without telling anyone, and the home must not keep them alive.
+ */
+const relays = new FinalizationRegistry<() => void>((unsubscribe) => unsubscribe());
+
+/** The pool listeners of one dialer, reached from the home only through a WeakRef. */
+class ChangeRelay {
+  readonly listeners: (() => void)[] = [];
+
+  fire(): void {
+    for (const fn of this.listeners) fn();
+  }
+}
+
 /**
  * SPIFFE mTLS to a peer sidecar: presents the SVID current at dial time
- * (through the shared SecureContextStore), verifies the server's X509-SVID
- * with sidecar/tls and authorizes its ID against the upstream's matcher.
- * Counts opened connections and handshake failures as outbound.
+ * (the credentials home's), verifies the server's X509-SVID with
+ * sidecar/tls and authorizes its ID against the upstream's matcher. The
+ * verified identity travels as a value: `presentedId` and
+ * `peerIdentity(socket)` come from the verifier's result. Counts opened
+ * connections and handshake failures as outbound.
  */
 export class MtlsDialer implements Dialer {
   readonly target: string;
   readonly #o: MtlsDialerOptions;
-  readonly #client: MtlsClientOptions;
+  readonly #home: Credentials;
+  readonly #polled: boolean;
+  readonly #check: ReturnType<typeof serverIdentityCheck>;
+  #relay: ChangeRelay | undefined;
 
   constructor(o: MtlsDialerOptions) {
     this.#o = o;
     this.target = formatHostPort(o.address);
-    this.#client = mtlsClientOptions({
-      svidSource: o.svidSource,
-      bundleSource: o.bundleSource,
-      authorize: authorizeMatcher(o.server),
-      store: o.store,
-      ...(o.alpn ? { alpn: [o.alpn] } : {}),
-      ...(o.clock ? { clock: o.clock } : {}),
-    });
+    ({ home: this.#home, polled: this.#polled } = homeFor(o));
+    this.#check = serverIdentityCheck({ credentials: this.#home, authorize: authorizeMatcher(o.server), ...(o.clock ? { clock: o.clock } : {}) });
   }
 
   generation(): number {
-    try {
-      return this.#o.store.snapshot().generation;
-    } catch {
-      return -1;
+    if (this.#polled) this.#home.update();
+    return this.#home.available ? this.#home.generation() : -1;
+  }
+
+  onCredentialsChange(listener: () => void): void {
+    if (this.#relay === undefined) {
+      const relay = new ChangeRelay();
+      const ref = new WeakRef(relay);
+      const unsubscribe = this.#home.onCredentialsChange(() => ref.deref()?.fire());
+      relays.register(relay, unsubscribe);
+      this.#relay = relay;
     }
+    this.#relay.listeners.push(listener);
   }
 
   dial(cb: DialCallback): void {
     const o = this.#o;
+    if (this.#polled) this.#home.update();
     let secureContext;
     try {
-      secureContext = this.#client.secureContext;
+      secureContext = this.#home.secureContext();
     } catch (err) {
       cb(new ForwardError('forward.no_svid', `no SVID to present to ${this.target}: ${describeError(err)}`, { cause: err }));
       return;
     }
-    let presented = '';
-    const check = this.#client.checkServerIdentity;
+    let verified: PeerIdentity | undefined;
+    const check = this.#check;
     const socket = tls.connect({
       host: o.address.host,
       port: o.address.port,
       secureContext,
       rejectUnauthorized: true,
-      // Wrapped only to learn the verified ID for metrics and logs; the
-      // decision is sidecar/tls's.
-      checkServerIdentity: (host: string, cert: PeerCertificate) => {
-        const problem = check(host, cert);
-        if (problem === undefined) presented = uriSanOf(cert);
-        return problem;
+      // The decision is sidecar/tls's; the identity it verified is kept as
+      // the value metrics, logs and pools use.
+      checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+        const r = check(cert);
+        if (!r.ok) return r.error;
+        verified = r.identity;
+        return undefined;
       },
       session: undefined,
       ...(o.alpn ? { ALPNProtocols: [o.alpn] } : {}),
@@ -196,21 +268,14 @@ export class MtlsDialer implements Dialer {
         s!.once('close', () => o.metrics.connectionClosed('outbound'));
         cb(null, s, id);
       },
-      () =>
-        o.alpn === 'h2' && socket.alpnProtocol !== 'h2'
-          ? new ForwardError('forward.protocol', `upstream ${this.target} did not negotiate h2 (ALPN: ${socket.alpnProtocol || 'none'})`)
-          : undefined,
-      () => presented,
+      () => {
+        if (o.alpn === 'h2' && socket.alpnProtocol !== 'h2') {
+          return new ForwardError('forward.protocol', `upstream ${this.target} did not negotiate h2 (ALPN: ${socket.alpnProtocol || 'none'})`);
+        }
+        if (verified !== undefined) rememberPeerIdentity(socket, verified);
+        return undefined;
+      },
+      () => verified?.id.toString() ?? '',
     );
   }
-}
-
-/**
- * The URI SAN of a certificate that sidecar/tls already verified as an
- * X509-SVID (exactly one URI SAN, a valid SPIFFE ID, so no quoting applies).
- */
-function uriSanOf(cert: PeerCertificate): string {
-  const san = cert.subjectaltname ?? '';
-  for (const part of san.split(', ')) if (part.startsWith('URI:')) return part.slice(4);
-  return '';
 }

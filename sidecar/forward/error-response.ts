@@ -1,3 +1,4 @@
+import { Http1Error } from '../http1/index.ts';
 import { PeerNotAuthorized, reasonForOpensslCode } from '../tls/index.ts';
 import { ForwardError } from './forward-error.ts';
 
@@ -28,8 +29,8 @@ const byForwardCode: Readonly<Record<string, readonly [number, string]>> = {
   'forward.cancelled': [502, 'cancelled'],
 };
 
-/** undici and node error codes that mean "the upstream went away before answering". */
-const RESET_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', 'EPIPE', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_SESSION_ERROR', 'ERR_STREAM_PREMATURE_CLOSE']);
+/** Node error codes that mean "the upstream went away before answering". */
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_SESSION_ERROR', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /**
  * Maps any error from the upstream side to the status, body and label the
@@ -53,21 +54,16 @@ export function errorResponse(err: unknown): ErrorResponse {
       retryAfter: 0,
     };
   }
+  if (err instanceof Http1Error) {
+    // Thrown while writing our request head: a field the next hop cannot carry (from an HTTP/2 caller).
+    return { status: 400, body: `request cannot be forwarded: ${err.message}`, reason: 'bad_request', retryAfter: 0 };
+  }
   const e = (err ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
   if (code.startsWith('x509svid.') || code === 'tls.peer_handshake_rejected') {
     return { status: 502, body: `upstream TLS verification failed: ${typeof e.reason === 'string' ? e.reason : code}`, reason: 'upstream_tls', retryAfter: 0 };
   }
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, body: 'upstream timeout: no response headers in time', reason: 'upstream_timeout', retryAfter: 0 };
-  if (code === 'UND_ERR_BODY_TIMEOUT') return { status: 504, body: 'upstream timeout: response body stalled', reason: 'upstream_timeout', retryAfter: 0 };
-  if (code === 'UND_ERR_HEADERS_OVERFLOW') return { status: 502, body: 'upstream response headers too large', reason: 'upstream_protocol', retryAfter: 0 };
-  if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') {
-    return { status: 400, body: `request cannot be forwarded: ${typeof e.message === 'string' ? e.message : code}`, reason: 'bad_request', retryAfter: 0 };
-  }
-  if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
-    return { status: 400, body: 'request body does not match its content-length', reason: 'bad_request', retryAfter: 0 };
-  }
-  if (code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') return { status: 499, body: 'request aborted', reason: 'client_abort', retryAfter: 0 };
+  if (code === 'ABORT_ERR') return { status: 499, body: 'request aborted', reason: 'client_abort', retryAfter: 0 };
   if (RESET_CODES.has(code)) return { status: 502, body: `upstream connection closed before a response (${code})`, reason: 'upstream_reset', retryAfter: 0 };
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || reasonForOpensslCode(code) !== 'handshake_failed') {
     return { status: 502, body: `upstream TLS error: ${code}`, reason: 'upstream_tls', retryAfter: 0 };

@@ -1,12 +1,12 @@
 import { constants as h2constants, type ClientHttp2Stream, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { SpiffeId } from '../spiffe/index.ts';
 import type { CallerIdentity } from '../headers/index.ts';
 import type { BodyTimeoutReason } from '../metrics/index.ts';
 import { OVERFLOW_RETRY_AFTER_SECONDS, errorResponse } from './error-response.ts';
 import { ForwardError } from './forward-error.ts';
-import type { H1PoolRequest, PoolSlot } from './h1-pool.ts';
+import type { H1Connection, H1UpstreamRequest } from './h1-connection.ts';
 import { scanResponseHead, trailersToForward, type RequestHeadSink, type ResponseHeadSink } from './hop-by-hop.ts';
 import type { HttpFront } from './http-front.ts';
 import { resetStream } from './stream-reset.ts';
@@ -55,24 +55,19 @@ export function tag(o: object, ex: Exchange): void {
   (o as Tagged)[kExchange] = ex;
 }
 
-const NO_SNI = 'upstream';
 const NO_HEADERS: readonly string[] = Object.freeze([]);
 /** The extra header of a 503 for a full upstream budget. */
 const RETRY_AFTER: readonly string[] = Object.freeze(['retry-after', String(OVERFLOW_RETRY_AFTER_SECONDS)]);
-/** undici's request options as its Request reads them (the types omit `servername`). */
-type UndiciOptions = Dispatcher.DispatchOptions & { servername: string };
-
 /** Methods safe to resend after a connection reset before any response (RFC 9110 §9.2.2 and §9.2.1). */
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-const RETRYABLE_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
 /**
  * One request through the proxy, from the downstream side (an HTTP/1.1
  * response, an HTTP/2 stream, or an upgrade socket; see the subclasses) to
- * the upstream (undici on a pooled HTTP/1.1 connection, or an HTTP/2 client
- * stream) and back. It is undici's dispatch handler itself and the target
- * of shared HTTP/2 listeners, so a request costs one object, not a set of
- * closures.
+ * the upstream (a pooled raw HTTP/1.1 connection, h1-connection.ts, or an
+ * HTTP/2 client stream) and back. It is the pooled connection's request
+ * and the target of shared HTTP/2 listeners, so a request costs one
+ * object, not a set of closures.
  *
  * Lifecycle: the route decides (answer locally with {@link reject}, or
  * {@link forwardTo} an upstream); the upstream streams the response through
@@ -80,7 +75,7 @@ const RETRYABLE_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
  * goes away first aborts the other; when the downstream closes, the request
  * is counted and logged exactly once.
  */
-export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1PoolRequest, WatchedUpload {
+export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1UpstreamRequest, WatchedUpload {
   readonly front: HttpFront;
   readonly conn: ConnInfo;
   /** The downstream connection's count of requests holding upstream capacity. */
@@ -133,7 +128,6 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   /** The dry-run rules that matched (inbound enforcement sets it), for the audit log. */
   dryRun: readonly { readonly rule: string; readonly outcome: 'would_allow' | 'would_deny' }[] | undefined = undefined;
 
-  slot: PoolSlot | null = null;
   /** Request body bytes received (counted as the upstream reads the body). */
   bodyBytes = 0;
   /** Response body bytes relayed downstream. */
@@ -148,7 +142,10 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   watchMinRate = false;
   readonly #startedAt: number;
   #upstream: Upstream | null = null;
-  #controller: Dispatcher.DispatchController | null = null;
+  /** The HTTP/1.1 upstream connection while it carries this request. */
+  #h1: H1Connection | null = null;
+  /** The request body is paused until the HTTP/1.1 upstream drains. */
+  #bodyWaiting = false;
   #h2: ClientHttp2Stream | null = null;
   #h2Error: Error | null = null;
   #trailers: string[] | null = null;
@@ -161,12 +158,10 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   #admitted = false;
   /** The request body arrived complete (END_STREAM / the last chunk), not cut off. */
   #bodyDone = false;
-  /** The body is written to #h2 by this exchange (onBodyData), not by undici. */
+  /** The body is written upstream by this exchange (onBodyData). */
   #pipingBody = false;
   /** The proxy stopped the upstream itself; the failure that follows is not the upstream's to report. */
   #cancelled = false;
-  /** undici reads {@link body} itself: count its chunks once the upstream starts reading it (bodyBytes). */
-  #countBody = false;
 
   constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, method: string, path: string) {
     this.front = front;
@@ -293,12 +288,22 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
     }
     this.#bodyDone = true;
     this.front.uploads.delete(this);
-    if (this.#pipingBody && this.#h2 !== null && !this.#h2.destroyed) this.#h2.end();
+    if (!this.#pipingBody) return;
+    if (this.#h1 !== null) this.#h1.endBody();
+    else if (this.#h2 !== null && !this.#h2.destroyed) this.#h2.end();
   }
 
-  /** @internal A body chunk for the HTTP/2 upstream, with backpressure. */
+  /** @internal A body chunk for the upstream, with backpressure. */
   bodyData(chunk: Buffer): void {
     this.bodyBytes += chunk.length;
+    const h1 = this.#h1;
+    if (h1 !== null) {
+      if (!h1.writeBody(chunk)) {
+        this.#bodyWaiting = true;
+        this.body!.pause();
+      }
+      return;
+    }
     const up = this.#h2;
     if (up === null || up.destroyed) return;
     if (!up.write(chunk)) {
@@ -312,81 +317,66 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
     this.body?.resume();
   }
 
-  // ---- undici (HTTP/1.1 upstream) -----------------------------------------
-  // The methods below are undici's DispatchHandler interface: H1Pool passes
-  // the exchange itself as the handler.
+  // ---- HTTP/1.1 upstream (H1UpstreamRequest, called by h1-connection.ts) ----
 
-  /** undici's request options: raw header array (Host added when the request came as HTTP/2), body, upgrade. */
-  h1DispatchOptions(): Dispatcher.DispatchOptions {
-    const headers = this.hasHostHeader || this.authority === '' ? this.headers : this.headers.concat('host', this.authority);
-    // `servername` is never used (our dialer does TLS); setting it spares
-    // undici an IP-literal regex on every request.
-    let opts: UndiciOptions;
-    if (this.upgrade !== '') {
-      opts = { method: this.method, path: this.target, headers, body: null, upgrade: this.upgrade, servername: NO_SNI };
-    } else {
-      // undici reads async iterables too (its docs say so; its types do not).
-      const body = (this.hasBody ? this.undiciBody() : null) as Readable | null;
-      opts = { method: this.method, path: this.target, headers, body, servername: NO_SNI };
-      // The body holds an upstream connection of its own until it ends, so
-      // the minimum upload rate applies as well as the idle timeout.
-      if (body !== null && !this.#bodyDone) this.front.uploads.add(this, true);
-      // An HTTP/2 body is counted as it is iterated (h2-exchange.ts); a stream handed over as is, here.
-      this.#countBody = body !== null && body === this.body;
-    }
-    return opts;
-  }
-
-  /** The request body as undici should read it. */
+  /**
+   * Kept for subclasses that still override it (h2-exchange.ts); the
+   * HTTP/1.1 upstream reads {@link body} itself now.
+   */
   protected undiciBody(): Readable | AsyncIterable<Buffer> | null {
     return this.body;
   }
 
-  /** undici: the request got a connection; a client that already left aborts it here. */
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (this.#downstreamClosed || this.#cancelled) {
-      controller.abort(new ForwardError('forward.upstream_reset', 'client went away'));
+  /** @internal The head is on the wire: stream the body, or stop at once when the client already left. */
+  h1Started(conn: H1Connection): void {
+    if (this.#downstreamClosed || this.#cancelled || !this.#upstreamActive) {
+      conn.abort();
       return;
     }
-    this.#controller = controller;
-    if (this.#countBody) {
-      this.#countBody = false;
-      // undici attaches its own 'data' listener synchronously after this
-      // call, before the stream starts flowing (next tick): no chunk is missed.
-      this.body!.on('data', onBodyCount);
+    this.#h1 = conn;
+    const body = this.body;
+    if (!this.hasBody || body === null) return;
+    if (this.#bodyDone) {
+      conn.endBody();
+      return;
     }
+    this.#pipingBody = true;
+    tag(body, this);
+    body.on('data', onBodyData);
+    // The body holds an upstream connection of its own until it ends, so
+    // the minimum upload rate applies as well as the idle timeout.
+    this.front.uploads.add(this, true);
   }
 
-  /** undici: response head; relayed from the raw header buffers, hop-by-hop fields dropped. */
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
-    if (statusCode < 200) return; // 1xx: this hop already answered Expect; informational ones are not relayed
-    if (this.slot) this.serverId = this.slot.presentedId;
-    scanResponseHead(controller.rawHeaders as Buffer[], false, this);
-    this.#sendHeadSafely(statusCode);
+  /** @internal The response head; relayed with hop-by-hop fields dropped. */
+  h1Head(status: number, raw: string[]): void {
+    if (this.#h1 !== null) this.serverId = this.#h1.serverId;
+    scanResponseHead(raw, false, this);
+    this.#sendHeadSafely(status);
   }
 
-  /** undici: a body chunk; pauses the upstream while the downstream is full. */
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  /** @internal A response body chunk; false pauses the connection until the downstream drains. */
+  h1Body(chunk: Buffer): boolean {
     this.responseBytes += chunk.length;
-    if (!this.writeBody(chunk)) {
-      controller.pause();
-      this.waitForDrain();
-    }
+    if (this.writeBody(chunk)) return true;
+    this.waitForDrain();
+    return false;
   }
 
-  /** undici: the response ended, with trailers when it was chunked and had some. */
-  onResponseEnd(controller: Dispatcher.DispatchController): void {
+  /** @internal The response ended, with trailers when it was chunked and had some. */
+  h1End(trailers: string[] | null): void {
+    this.#detachH1();
     this.#upstreamFinished();
-    this.endBody(trailersToForward(controller.rawTrailers as Buffer[] | null | undefined));
+    this.endBody(trailersToForward(trailers));
   }
 
-  /** undici: the request failed (also called synchronously when dispatch refuses the options). */
-  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+  /** @internal The request failed on its connection (or got none). */
+  h1Failed(err: Error, retryable: boolean): void {
+    this.#detachH1();
     this.#upstreamFinished();
     if (this.#cancelled) return;
-    if (this.#shouldRetry(err)) {
+    if (retryable && this.#shouldRetry()) {
       this.#retried = true;
-      this.#controller = null;
       this.#upstreamActive = true;
       this.#upstream!.forward(this);
       return;
@@ -394,17 +384,34 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
     this.upstreamFailed(err);
   }
 
-  /** undici: the upstream answered 101; the socket is ours from here on. */
-  onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, _headers: unknown, socket: Duplex): void {
+  /** @internal The upstream answered 101; the socket is ours from here on. */
+  h1Upgraded(status: number, raw: string[], socket: Socket): void {
+    if (this.#h1 !== null) this.serverId = this.#h1.serverId;
+    this.#detachH1();
     this.#upstreamFinished();
-    if (this.slot) this.serverId = this.slot.presentedId;
-    scanResponseHead(controller.rawHeaders as Buffer[], true, this);
-    this.status = statusCode;
+    scanResponseHead(raw, true, this);
+    this.status = status;
     if (this.#downstreamClosed) {
       socket.destroy();
       return;
     }
     this.upgraded(socket);
+  }
+
+  /** @internal The HTTP/1.1 upstream drained: read the body on. */
+  h1Drained(): void {
+    if (!this.#bodyWaiting) return;
+    this.#bodyWaiting = false;
+    this.body?.resume();
+  }
+
+  #detachH1(): void {
+    this.#h1 = null;
+    if (this.#bodyWaiting) {
+      // The upstream wants no more of the body; let the downstream read it on.
+      this.#bodyWaiting = false;
+      this.body?.resume();
+    }
   }
 
   // ---- HTTP/2 upstream ----------------------------------------------------
@@ -512,7 +519,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
 
   /** Continues reading the upstream after the downstream drained. */
   resumeUpstream(): void {
-    if (this.#controller) this.#controller.resume();
+    if (this.#h1 !== null) this.#h1.resume();
     else this.#h2?.resume();
   }
 
@@ -574,8 +581,10 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
     } catch (err) {
       // node:http and node:http2 refuse malformed names or values from the upstream.
       this.status = 0;
-      if (this.#controller) this.#controller.abort(err as Error);
-      else if (this.#h2 !== null) resetStream(this.#h2, 'invalid response head');
+      if (this.#h1 !== null) {
+        this.#h1.abort();
+        this.#detachH1();
+      } else if (this.#h2 !== null) resetStream(this.#h2, 'invalid response head');
       this.#upstreamFinished();
       this.reason = 'upstream_protocol';
       if (!this.headSent()) this.sendLocal(502, `upstream sent an invalid response head: ${(err as Error).message}`);
@@ -584,15 +593,17 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
   }
 
   /**
-   * Stops the upstream request now: undici destroys its connection (the
-   * app sees the request cut off), an HTTP/2 stream gets RST_STREAM and
+   * Stops the upstream request now: the HTTP/1.1 connection is destroyed
+   * (the app sees the request cut off), an HTTP/2 stream gets RST_STREAM and
    * never END_STREAM (stream-reset.ts).
    */
   #cancelUpstream(why: string): void {
     if (!this.#upstreamActive) return;
     this.#cancelled = true;
-    if (this.#controller) this.#controller.abort(new ForwardError('forward.cancelled', why));
-    else if (this.#h2 !== null) resetStream(this.#h2, why);
+    if (this.#h1 !== null) {
+      this.#h1.abort();
+      this.#detachH1();
+    } else if (this.#h2 !== null) resetStream(this.#h2, why);
     this.#upstreamFinished();
   }
 
@@ -604,17 +615,12 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1P
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    const slot = this.slot;
-    if (slot) {
-      this.slot = null;
-      slot.release();
-    }
   }
 
-  #shouldRetry(err: Error): boolean {
+  /** Once, for an idempotent request without a body that has sent nothing downstream yet. */
+  #shouldRetry(): boolean {
     if (this.#retried || this.#downstreamClosed || this.headSent() || this.hasBody || this.upgrade !== '' || this.#upstream === null) return false;
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' && RETRYABLE_CODES.has(code) && RETRYABLE_METHODS.has(this.method);
+    return RETRYABLE_METHODS.has(this.method);
   }
 }
 
@@ -644,9 +650,6 @@ function onBodyEnd(this: Readable): void {
 }
 function onBodyData(this: Readable, chunk: Buffer): void {
   exchangeOf(this).bodyData(chunk);
-}
-function onBodyCount(this: Readable, chunk: Buffer): void {
-  exchangeOf(this).bodyBytes += chunk.length;
 }
 function onUpstreamDrain(this: ClientHttp2Stream): void {
   exchangeOf(this).resumeBody();

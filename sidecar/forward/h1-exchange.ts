@@ -1,105 +1,201 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Exchange, exchangeOf, tag, type ConnInfo, type ConnLoad } from './exchange.ts';
+import { Readable } from 'node:stream';
+import { lastChunk, serializeResponseHead, type MessageParser } from '../http1/index.ts';
+import { Exchange, type ConnInfo, type ConnLoad } from './exchange.ts';
+import type { H1Downstream, H1DownstreamRequest } from './h1-downstream.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
 import type { HttpFront } from './http-front.ts';
 import { localBody } from './local-body.ts';
+import type { Upstream } from './upstream.ts';
 
-/** A request that arrived over HTTP/1.1 (node:http's req/res). */
-export class H1Exchange extends Exchange {
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+const CHUNKED_LINE = 'transfer-encoding: chunked\r\n';
+const CLOSE_LINE = 'connection: close\r\n';
+const KEEP_ALIVE_LINE = 'connection: keep-alive\r\n';
 
-  constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, req: IncomingMessage, res: ServerResponse) {
-    super(front, conn, load, req.method ?? 'GET', req.url ?? '/');
-    this.#req = req;
-    this.#res = res;
-    scanRequestHead(req.rawHeaders, this, front.droppedRequestHeaders);
-    if (this.hasBody) this.body = req;
-    tag(res, this);
-    res.on('close', onResClose);
-    req.on('error', noop);
+/**
+ * A request that arrived over HTTP/1.1 on an {@link H1Downstream}
+ * connection. The response is framed here: Content-Length when the
+ * upstream gave one, chunked otherwise (an HTTP/1.0 client gets a
+ * close-delimited body instead), no body for HEAD, 1xx, 204 and 304
+ * (RFC 9112 §6.3); `Expect: 100-continue` is answered when the request is
+ * forwarded, so a refused request never gets a go-ahead for its body.
+ */
+export class H1Exchange extends Exchange implements H1DownstreamRequest {
+  h1Out: (Buffer | string)[] | null = null;
+  h1Done = false;
+  readonly #down: H1Downstream;
+  readonly #http10: boolean;
+  readonly #keepAlive: boolean;
+  #expectContinue: boolean;
+  readonly #requestBody: H1RequestBody | null;
+  #bodyEnded = false;
+  #headSent = false;
+  #chunked = false;
+  #noBody = false;
+  #closeAfter = false;
+  #finished = false;
+
+  constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, down: H1Downstream, p: MessageParser) {
+    super(front, conn, load, p.method, p.target);
+    this.#down = down;
+    this.#http10 = p.versionMinor === 0;
+    this.#keepAlive = p.keepAlive;
+    this.#expectContinue = p.expectContinue;
+    scanRequestHead(p.raw, this, front.droppedRequestHeaders);
+    // The parser's framing is the truth (Content-Length: 0 has no body).
+    this.hasBody = p.framing !== 'none';
+    this.#requestBody = this.hasBody ? new H1RequestBody(down) : null;
+    this.body = this.#requestBody;
+  }
+
+  override forwardTo(upstream: Upstream): void {
+    if (this.#expectContinue && this.hasBody && !this.#headSent && !this.clientGone) {
+      // RFC 9110 §10.1.1: the go-ahead, now that the request will be read.
+      this.#expectContinue = false;
+      this.#down.write(this, CONTINUE);
+    }
+    super.forwardTo(upstream);
   }
 
   protected sendHead(status: number): void {
-    const h = this.responseHeaders;
-    // Draining: tell the client this connection ends after this response.
-    if (this.front.draining) h.push('connection', 'close');
-    this.#res.writeHead(status, h);
+    const noBody = this.method === 'HEAD' || status < 200 || status === 204 || status === 304;
+    let extra = '';
+    let close = !this.#keepAlive || this.front.draining;
+    this.#chunked = false;
+    if (!noBody && !hasContentLength(this.responseHeaders)) {
+      if (this.#http10) close = true;
+      else {
+        this.#chunked = true;
+        extra = CHUNKED_LINE;
+      }
+    }
+    if (close) extra += CLOSE_LINE;
+    else if (this.#http10) extra += KEEP_ALIVE_LINE;
+    // Serialized first: an invalid field throws before anything is written.
+    const head = serializeResponseHead(status, this.responseHeaders, extra);
+    this.#noBody = noBody;
+    this.#closeAfter = close;
+    this.#headSent = true;
+    this.#down.write(this, head);
   }
 
   protected writeBody(chunk: Buffer): boolean {
-    return this.#res.write(chunk);
-  }
-
-  /** node:http emits 'end' only for a body that arrived whole; checked all the same. */
-  override bodyComplete(): boolean {
-    return this.#req.complete;
-  }
-
-  /**
-   * Bytes read on the connection: while a body streams nothing else moves
-   * on an HTTP/1.1 connection, and reading the socket's counter needs no
-   * listener on the body (undici reads it, and a second 'data' listener
-   * would start it flowing before undici is there).
-   */
-  override bodyProgress(): number {
-    return this.#req.socket?.bytesRead ?? 0;
+    if (this.#noBody || this.#finished) return true;
+    return this.#chunked ? this.#down.writeChunk(this, chunk) : this.#down.write(this, chunk);
   }
 
   protected endBody(trailers: string[] | null): void {
-    // HTTP/1.1 can carry trailers only in a chunked body.
-    if (trailers !== null && this.responseChunked) this.#res.addTrailers(pairs(trailers));
-    this.#res.end();
+    if (this.#finished) return;
+    if (this.#chunked && !this.#noBody) {
+      let end: string;
+      try {
+        end = lastChunk(trailers);
+      } catch {
+        // A trailer that cannot be sent is dropped rather than breaking the response.
+        end = lastChunk(null);
+      }
+      this.#down.write(this, end);
+    }
+    this.#finish();
   }
 
   protected sendLocal(status: number, body: string): void {
-    const res = this.#res;
-    if (res.destroyed) return;
+    if (this.#headSent || this.#finished) return;
     this.status = status;
     const b = localBody(body);
     const h = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(b.length), ...this.localHeaders];
     // Draining, or the rest of the request body will not be read: the connection ends after this answer.
-    if (this.front.draining || this.closeAfterLocal) h.push('connection', 'close');
-    res.writeHead(status, h);
-    res.end(b);
+    const close = !this.#keepAlive || this.front.draining || this.closeAfterLocal;
+    let head: string;
+    try {
+      head = serializeResponseHead(status, h, close ? CLOSE_LINE : this.#http10 ? KEEP_ALIVE_LINE : '');
+    } catch {
+      head = serializeResponseHead(status, h.slice(0, 4), CLOSE_LINE);
+    }
+    this.#headSent = true;
+    this.#closeAfter = close;
+    this.#down.write(this, head);
+    if (this.method !== 'HEAD') this.#down.write(this, b);
+    this.#finish();
   }
 
   protected abortDownstream(): void {
-    this.#res.destroy();
+    this.#down.destroy();
   }
 
   protected waitForDrain(): void {
-    this.#res.once('drain', onResDrain);
+    // The connection calls h1Writable when the socket drains or this response's turn comes.
   }
 
   headSent(): boolean {
-    return this.#res.headersSent;
+    return this.#headSent;
+  }
+
+  /** The body ended with its last byte (Content-Length) or last chunk, not with the connection. */
+  override bodyComplete(): boolean {
+    return this.#bodyEnded;
+  }
+
+  /**
+   * Bytes read on the connection: while a body streams nothing else moves
+   * on an HTTP/1.1 connection, and reading the socket's counter costs
+   * nothing per chunk.
+   */
+  override bodyProgress(): number {
+    return this.#down.socket.bytesRead;
   }
 
   /** @internal */
-  closed(): void {
+  h1RequestBody(chunk: Buffer): void {
+    const b = this.#requestBody;
+    if (b !== null && !b.push(chunk)) this.#down.pauseBody();
+  }
+
+  /** @internal */
+  h1RequestEnd(): void {
+    this.#bodyEnded = true;
+    this.#requestBody?.push(null);
+  }
+
+  /** @internal */
+  h1ConnectionLost(): void {
+    const b = this.#requestBody;
+    if (b !== null && !this.#bodyEnded && !b.destroyed) b.destroy();
+    this.#finished = true;
     this.downstreamClosed();
   }
 
-  /** The request object, for tests and the upgrade path. */
-  get request(): IncomingMessage {
-    return this.#req;
+  /** @internal */
+  h1Writable(): void {
+    this.resumeUpstream();
+  }
+
+  #finish(): void {
+    this.#finished = true;
+    this.#down.finish(this, this.#closeAfter);
+    this.downstreamClosed();
   }
 }
 
-function onResClose(this: ServerResponse): void {
-  (exchangeOf(this) as H1Exchange).closed();
+/** The request body as a stream for the upstream; reading it resumes the socket. */
+class H1RequestBody extends Readable {
+  readonly #down: H1Downstream;
+
+  constructor(down: H1Downstream) {
+    super();
+    this.#down = down;
+  }
+
+  override _read(): void {
+    this.#down.resumeBody();
+  }
 }
 
-function onResDrain(this: ServerResponse): void {
-  exchangeOf(this).resumeUpstream();
-}
-
-function noop(): void {}
-
-/** Flat name/value list to the [name, value] tuples res.addTrailers takes. */
-function pairs(flat: readonly string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
-  return out;
+/** True when a Content-Length is among `headers`. */
+function hasContentLength(headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) {
+    const n = headers[i]!;
+    if (n.length === 14 && n.toLowerCase() === 'content-length') return true;
+  }
+  return false;
 }

@@ -1,8 +1,8 @@
 import { constants as h2constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { Exchange, exchangeOf, tag, type ConnInfo } from './exchange.ts';
-import { ForwardError } from './forward-error.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
 import type { HttpFront, H2SessionState } from './http-front.ts';
+import { fieldObject, requestTrailersToForward } from './h2-request-trailers.ts';
 import { localBody } from './local-body.ts';
 import { resetStream } from './stream-reset.ts';
 
@@ -11,6 +11,12 @@ export class H2Exchange extends Exchange {
   readonly #stream: ServerHttp2Stream;
   readonly #session: H2SessionState;
   #trailersOut: string[] | null = null;
+  /**
+   * The request's trailer fields that may go upstream (h2-request-trailers.ts);
+   * null when it had none. Known by the time the body's 'end' is emitted:
+   * node emits 'trailers' first.
+   */
+  requestTrailers: string[] | null = null;
 
   constructor(front: HttpFront, conn: ConnInfo, session: H2SessionState, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]) {
     super(front, conn, session, String(headers[':method'] ?? 'GET'), String(headers[':path'] ?? ''));
@@ -20,23 +26,28 @@ export class H2Exchange extends Exchange {
     scanRequestHead(raw, this, front.droppedRequestHeaders);
     // HTTP/2 frames bodies itself: a body follows unless HEADERS ended the stream.
     this.hasBody = !stream.endAfterHeaders;
-    if (this.hasBody) this.body = stream;
     tag(stream, this);
+    if (this.hasBody) {
+      this.body = stream;
+      stream.on('trailers', onRequestTrailers);
+    }
     stream.on('close', onStreamClose);
     stream.on('error', noop);
   }
 
   /**
-   * Why an iterator and not the stream: undici destroys a body stream whose
-   * readable state has no autoDestroy when it ends, and an Http2Stream has
-   * none, so the whole stream (response included) would be reset once the
-   * request body was sent. The iterator is wrapped to count the body for
-   * UploadWatch and to fail when a reset, not END_STREAM, ended it: node
-   * ends a stream's readable side on RST_STREAM, and undici would then
-   * send the app a complete request (stream-reset.ts).
+   * True while trailers may still come with the request (RFC 9113 §8.1:
+   * a trailer section ends the stream): the client has not ended its side
+   * yet, or it sent trailers. An HTTP/2 upstream then opens its stream
+   * with room for trailers; otherwise its last DATA frame ends the stream.
    */
-  protected override undiciBody(): AsyncIterable<Buffer> {
-    return checkedBody(this, this.#stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>);
+  requestTrailersPossible(): boolean {
+    return this.requestTrailers !== null || this.#stream.state.remoteClose !== 1;
+  }
+
+  /** @internal */
+  receivedTrailers(raw: string[]): void {
+    this.requestTrailers = requestTrailersToForward(raw, this.front.droppedRequestHeaders);
   }
 
   /** The body ended with END_STREAM, not with a reset from the client. */
@@ -52,13 +63,16 @@ export class H2Exchange extends Exchange {
   protected sendHead(status: number): void {
     const s = this.#stream;
     if (s.destroyed || s.closed) return;
+    // The head goes out as one raw list: the upstream's fields with the status in front.
+    const head = this.responseHeaders;
+    head.unshift(':status', String(status));
     if (this.responseHeadEndsStream) {
-      s.respond([':status', String(status)].concat(this.responseHeaders), { endStream: true });
+      s.respond(head, END_STREAM);
       return;
     }
     const waitForTrailers = this.responseChunked;
-    s.respond([':status', String(status)].concat(this.responseHeaders), { waitForTrailers });
-    if (waitForTrailers) s.once('wantTrailers', onWantTrailers);
+    s.respond(head, waitForTrailers ? WAIT_FOR_TRAILERS : NO_OPTIONS);
+    if (waitForTrailers) s.on('wantTrailers', onWantTrailers);
   }
 
   protected writeBody(chunk: Buffer): boolean {
@@ -104,7 +118,7 @@ export class H2Exchange extends Exchange {
   /** @internal */
   sendTrailers(): void {
     // An empty trailer set makes node end the stream with an empty DATA frame.
-    this.#stream.sendTrailers(toObject(this.#trailersOut));
+    this.#stream.sendTrailers(fieldObject(this.#trailersOut));
   }
 
   /** @internal */
@@ -126,25 +140,12 @@ function onWantTrailers(this: ServerHttp2Stream): void {
   (exchangeOf(this) as H2Exchange).sendTrailers();
 }
 
+function onRequestTrailers(this: ServerHttp2Stream, _t: IncomingHttpHeaders, _flags: number, raw: string[]): void {
+  (exchangeOf(this) as H2Exchange).receivedTrailers(raw);
+}
+
 function noop(): void {}
 
-/** The request body for undici: counted, and refused at its end when a reset ended it. */
-async function* checkedBody(ex: H2Exchange, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  for await (const chunk of chunks) {
-    ex.bodyBytes += chunk.length;
-    yield chunk;
-  }
-  if (!ex.bodyComplete()) throw new ForwardError('forward.cancelled', 'request body cut off by a stream reset');
-}
-
-function toObject(flat: readonly string[] | null): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
-  if (flat === null) return out;
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const name = flat[i]!.toLowerCase();
-    const value = flat[i + 1]!;
-    const prev = out[name];
-    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
-  }
-  return out;
-}
+const END_STREAM = Object.freeze({ endStream: true });
+const WAIT_FOR_TRAILERS = Object.freeze({ waitForTrailers: true });
+const NO_OPTIONS = Object.freeze({});

@@ -1,8 +1,11 @@
-import http2, { type ClientHttp2Session } from 'node:http2';
+import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import type { Logger } from '../core/index.ts';
 import type { Dialer } from './dialer.ts';
-import type { Exchange } from './exchange.ts';
+import { exchangeOf, type Exchange } from './exchange.ts';
 import { ForwardError } from './forward-error.ts';
+import { H2Exchange } from './h2-exchange.ts';
+import { H2_CLIENT_SESSION_SETTINGS } from './h2-session-settings.ts';
+import { fieldObject } from './h2-request-trailers.ts';
 import type { Upstream } from './upstream.ts';
 
 /** Options of {@link H2Upstream}. */
@@ -16,22 +19,54 @@ export interface H2UpstreamOptions {
   readonly logger: Logger;
 }
 
-interface LiveSession {
+/** One client session and what the upstream knows about it. */
+class LiveSession {
+  readonly owner: H2Upstream;
   readonly session: ClientHttp2Session;
   readonly generation: number;
   readonly serverId: string;
+  /**
+   * Requests that arrived before the peer's first SETTINGS frame. Until
+   * then nghttp2 assumes the peer allows 100 concurrent streams, and a
+   * peer announcing fewer would refuse the rest (RFC 9113 §5.1.2), so the
+   * first requests of a session wait one round trip for the real limit.
+   */
+  pending: Exchange[] | null = [];
+  /** Bounds the wait for that SETTINGS frame. */
+  settingsTimer: NodeJS.Timeout | null = null;
+
+  constructor(owner: H2Upstream, session: ClientHttp2Session, generation: number, serverId: string) {
+    this.owner = owner;
+    this.session = session;
+    this.generation = generation;
+    this.serverId = serverId;
+  }
+}
+
+const kLive = Symbol('spiffe-sidecar.h2live');
+type WithLive = { [kLive]?: LiveSession };
+
+function liveOf(session: ClientHttp2Session): LiveSession {
+  return (session as WithLive)[kLive]!;
 }
 
 /**
  * One multiplexed HTTP/2 session per upstream. Requests open streams on the
- * current session; while it is being dialled they wait in a queue. GOAWAY,
- * close or error retire the session (its streams finish, new ones go to a
- * fresh session), and so does a credential rotation: the old session gets
- * a graceful close and the next request dials with the new SVID.
+ * current session; while it is being dialled, and until the peer's
+ * SETTINGS arrive, they wait in a queue. Streams beyond the peer's
+ * SETTINGS_MAX_CONCURRENT_STREAMS wait in nghttp2 for a free slot (never
+ * refused by the peer). GOAWAY, close or error retire the session (its
+ * streams finish, new ones go to a fresh session), and so does a
+ * credential rotation: the old session gets a graceful close and the next
+ * request dials with the new SVID.
+ *
+ * Listeners are shared functions (the session and each stream are tagged
+ * with their owner), so a request adds no closure here.
  */
 export class H2Upstream implements Upstream {
   readonly dst: string;
   readonly #o: H2UpstreamOptions;
+  readonly #url: string;
   #live: LiveSession | null = null;
   #dialing = false;
   #waiting: Exchange[] = [];
@@ -41,6 +76,7 @@ export class H2Upstream implements Upstream {
   constructor(o: H2UpstreamOptions) {
     this.#o = o;
     this.dst = o.dst;
+    this.#url = `${o.scheme}://${o.dialer.target}`;
   }
 
   forward(ex: Exchange): void {
@@ -54,12 +90,15 @@ export class H2Upstream implements Upstream {
     }
     const live = this.#live;
     if (live !== null && live.generation !== this.#o.dialer.generation()) this.#retire(live);
-    if (this.#live !== null) {
-      this.#start(this.#live, ex);
-      return;
+    const current = this.#live;
+    if (current === null) {
+      this.#waiting.push(ex);
+      this.#dial();
+    } else if (current.pending !== null) {
+      current.pending.push(ex);
+    } else {
+      this.#start(current, ex);
     }
-    this.#waiting.push(ex);
-    this.#dial();
   }
 
   async close(): Promise<void> {
@@ -78,17 +117,73 @@ export class H2Upstream implements Upstream {
     return this.#all.size;
   }
 
+  /** @internal The peer's first SETTINGS arrived: its stream limit is known, the queued requests go out. */
+  settingsKnown(live: LiveSession): void {
+    if (live.settingsTimer !== null) {
+      clearTimeout(live.settingsTimer);
+      live.settingsTimer = null;
+    }
+    const pending = live.pending;
+    if (pending === null) return;
+    live.pending = null;
+    for (const ex of pending) this.#start(live, ex);
+  }
+
+  /** @internal The peer sent no SETTINGS in time (RFC 9113 §3.4 makes it its first frame): not an HTTP/2 server. */
+  settingsMissing(live: LiveSession): void {
+    live.settingsTimer = null;
+    if (this.#live === live) this.#live = null;
+    this.#failPending(live, new ForwardError('forward.protocol', `upstream ${this.dst} sent no HTTP/2 SETTINGS within ${H2_CLIENT_SESSION_SETTINGS.settingsWaitMs}ms`));
+    live.session.destroy();
+  }
+
+  /** @internal The session ended: fail what still waited on it, forget it. */
+  sessionClosed(live: LiveSession): void {
+    if (live.settingsTimer !== null) {
+      clearTimeout(live.settingsTimer);
+      live.settingsTimer = null;
+    }
+    this.#all.delete(live.session);
+    if (this.#live === live) this.#live = null;
+    this.#failPending(live, new ForwardError('forward.upstream_reset', `HTTP/2 session to ${this.dst} closed before it was ready`));
+  }
+
+  /** @internal The peer sent GOAWAY: no new streams on this session. */
+  retire(live: LiveSession): void {
+    this.#retire(live);
+  }
+
+  /** @internal */
+  sessionError(err: Error): void {
+    this.#o.logger.debug({ dst: this.dst, err: err.message }, 'upstream HTTP/2 session error');
+  }
+
   #start(live: LiveSession, ex: Exchange): void {
-    let stream;
+    if (ex.clientGone) return;
+    // Trailers can follow the body only while the body is still arriving.
+    const trailers = ex.hasBody && ex instanceof H2Exchange && ex.requestTrailersPossible();
+    let stream: ClientHttp2Stream;
     try {
-      stream = live.session.request(ex.h2RequestHeaders(this.#o.scheme, this.#o.dialer.target), { endStream: !ex.hasBody });
+      stream = live.session.request(ex.h2RequestHeaders(this.#o.scheme, this.#o.dialer.target), { endStream: !ex.hasBody, waitForTrailers: trailers });
     } catch (err) {
       // The session went away between our check and the request.
       this.#retire(live);
       ex.upstreamFailed(err);
       return;
     }
+    // Why paused until the response head: node:http2 emits 'response' on
+    // the next tick, but hands over DATA that came in the same read at
+    // once when that read runs inside JavaScript (a TLS socket decrypting
+    // during one of our writes, under load). Body bytes would then reach
+    // the downstream before its head, node would answer 200 by itself, and
+    // the real head would fail: RST_STREAM(INTERNAL_ERROR) bursts at 32+
+    // concurrent streams. The paused stream keeps DATA in its buffer,
+    // bounded by the flow-control window.
+    stream.pause();
     ex.attachH2(stream, live.serverId);
+    // After attachH2's own 'response' listener, so the head is out first.
+    stream.on('response', resumeAfterHead);
+    if (trailers) stream.on('wantTrailers', sendRequestTrailers);
   }
 
   #dial(): void {
@@ -108,26 +203,74 @@ export class H2Upstream implements Upstream {
         for (const ex of waiting) ex.upstreamFailed(new ForwardError('forward.closed', 'proxy is shutting down'));
         return;
       }
-      const session = http2.connect(`${this.#o.scheme}://${this.#o.dialer.target}`, {
+      const session = http2.connect(this.#url, {
         createConnection: () => socket!,
         maxHeaderListPairs: 1024,
-        settings: { enablePush: false, maxHeaderListSize: this.#o.maxHeaderBytes },
+        maxSessionMemory: H2_CLIENT_SESSION_SETTINGS.maxSessionMemoryMiB,
+        settings: {
+          enablePush: false,
+          maxHeaderListSize: this.#o.maxHeaderBytes,
+          initialWindowSize: H2_CLIENT_SESSION_SETTINGS.initialWindowSize,
+        },
       });
-      const live: LiveSession = { session, generation, serverId: serverId ?? '' };
+      const live = new LiveSession(this, session, generation, serverId ?? '');
+      (session as WithLive)[kLive] = live;
+      live.pending = waiting;
       this.#all.add(session);
-      session.on('error', (e) => this.#o.logger.debug({ dst: this.dst, err: e.message }, 'upstream HTTP/2 session error'));
-      session.on('goaway', () => this.#retire(live));
-      session.on('close', () => {
-        this.#all.delete(session);
-        if (this.#live === live) this.#live = null;
-      });
       this.#live = live;
-      for (const ex of waiting) this.#start(live, ex);
+      session.on('error', onSessionError);
+      session.on('goaway', onSessionGoaway);
+      session.on('close', onSessionClose);
+      session.once('remoteSettings', onFirstRemoteSettings);
+      live.settingsTimer = setTimeout(onSettingsTimeout, H2_CLIENT_SESSION_SETTINGS.settingsWaitMs, live).unref();
     });
   }
 
   #retire(live: LiveSession): void {
     if (this.#live === live) this.#live = null;
+    // Requests still waiting for the first SETTINGS go to the next session.
+    const pending = live.pending;
+    live.pending = null;
     if (!live.session.closed && !live.session.destroyed) live.session.close();
+    if (pending !== null && pending.length > 0) for (const ex of pending) this.forward(ex);
   }
+
+  #failPending(live: LiveSession, err: Error): void {
+    const pending = live.pending;
+    live.pending = null;
+    if (pending !== null) for (const ex of pending) ex.upstreamFailed(err);
+  }
+}
+
+function onSessionError(this: ClientHttp2Session, err: Error): void {
+  liveOf(this).owner.sessionError(err);
+}
+
+function onSessionGoaway(this: ClientHttp2Session): void {
+  const live = liveOf(this);
+  live.owner.retire(live);
+}
+
+function onSessionClose(this: ClientHttp2Session): void {
+  const live = liveOf(this);
+  live.owner.sessionClosed(live);
+}
+
+function onFirstRemoteSettings(this: ClientHttp2Session): void {
+  const live = liveOf(this);
+  live.owner.settingsKnown(live);
+}
+
+function onSettingsTimeout(live: LiveSession): void {
+  live.owner.settingsMissing(live);
+}
+
+function resumeAfterHead(this: ClientHttp2Stream): void {
+  if (!this.destroyed) this.resume();
+}
+
+/** The downstream request's trailers (RFC 9110 §6.5), or an empty set, which node sends as an empty END_STREAM DATA frame. */
+function sendRequestTrailers(this: ClientHttp2Stream): void {
+  const ex = exchangeOf(this) as H2Exchange;
+  this.sendTrailers(fieldObject(ex.requestTrailers));
 }

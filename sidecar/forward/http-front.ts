@@ -1,15 +1,14 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { Clock, Logger, TimerHandle } from '../core/index.ts';
 import type { Direction, OverflowLimit, ProxyMetrics } from '../metrics/index.ts';
 import type { ConnInfo, ConnLoad, Exchange } from './exchange.ts';
+import type { MessageParser } from '../http1/index.ts';
 import type { ExchangeTracer } from './exchange-tracer.ts';
+import { H1Downstream, type H1DownstreamOwner, type H1DownstreamRequest } from './h1-downstream.ts';
 import { H1Exchange } from './h1-exchange.ts';
 import { H2Exchange } from './h2-exchange.ts';
 import { DEFAULT_STRIPPED_REQUEST_HEADERS, HeaderNameSet } from './header-name-set.ts';
-import { acceptsUpgrade } from './hop-by-hop.ts';
 import { UPSTREAM_BUDGET_DEFAULTS, type ProxyLimits } from './proxy-limits.ts';
 import { UpgradeExchange } from './upgrade-exchange.ts';
 import { UploadWatch } from './upload-watch.ts';
@@ -63,14 +62,15 @@ type WithConn = { [kConn]?: H1ConnState };
 type WithSession = { [kSession]?: H2SessionState };
 
 /**
- * The HTTP side of a listener: an internal node:http server and an internal
- * node:http2 server that never listen themselves; the listener (TLS for
- * inbound, plain TCP for outbound) hands each accepted, already verified
- * socket to {@link acceptH1} or {@link acceptH2}. It applies the limits,
- * turns requests into Exchanges for the route, tracks connections and
- * in-flight requests, and drains.
+ * The HTTP side of a listener: HTTP/1.1 connections served by our own
+ * parser (H1Downstream, sidecar/http1) and an internal node:http2 server
+ * that never listens itself; the listener (TLS for inbound, plain TCP for
+ * outbound) hands each accepted, already verified socket to
+ * {@link acceptH1} or {@link acceptH2}. It applies the limits, turns
+ * requests into Exchanges for the route, tracks connections and in-flight
+ * requests, and drains.
  */
-export class HttpFront {
+export class HttpFront implements H1DownstreamOwner {
   readonly direction: Direction;
   readonly limits: ProxyLimits;
   readonly metrics: ProxyMetrics;
@@ -94,9 +94,15 @@ export class HttpFront {
   #flushScheduled = false;
   readonly #clock: Clock;
   readonly #route: (ex: Exchange) => void;
-  readonly #h1: http.Server;
   readonly #h2: http2.Http2Server;
   readonly #sockets = new Set<Socket>();
+  /** HTTP/1.1 connections still parsed by us (not handed over after an upgrade). */
+  readonly #downs = new Set<H1Downstream>();
+  /** @internal H1DownstreamOwner: limits of each HTTP/1.1 connection. */
+  readonly idleTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+  readonly maxPipelined: number;
   readonly #sessions = new Set<ServerHttp2Session>();
   #pendingConn: ConnInfo | undefined;
   #inflight = 0;
@@ -121,25 +127,13 @@ export class HttpFront {
     const strip = o.stripRequestHeaders ?? (o.direction === 'inbound' ? DEFAULT_STRIPPED_REQUEST_HEADERS : []);
     this.droppedRequestHeaders = strip.length > 0 ? new HeaderNameSet(strip) : null;
 
-    this.#h1 = http.createServer({
-      maxHeaderSize: l.maxHeaderBytes,
-      headersTimeout: l.headersTimeoutMs,
-      // 0: a request body may stream for as long as it keeps moving (gRPC, uploads).
-      requestTimeout: 0,
-      keepAliveTimeout: l.idleTimeoutMs,
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(l.headersTimeoutMs / 4))),
-      noDelay: true,
-      // Only WebSocket takes the raw-socket path; h2c and any other upgrade
-      // are served as ordinary requests (hop-by-hop.ts says why).
-      shouldUpgradeCallback: acceptsUpgrade,
-    });
-    this.#h1.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res));
-    this.#h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
-    this.#h1.on('connect', (_req: IncomingMessage, socket: Duplex) => refuseConnect(socket));
-    // Why: node:http tracks connections (and so enforces headersTimeout and
-    // answers closeIdleConnections) only after 'listening'. This server never
-    // listens (sockets arrive through 'connection'), so start tracking by hand.
-    this.#h1.emit('listening');
+    this.idleTimeoutMs = l.idleTimeoutMs;
+    this.headersTimeoutMs = l.headersTimeoutMs;
+    this.maxHeaderBytes = l.maxHeaderBytes;
+    // Pipelined requests beyond the upstream budget are answered 503 in
+    // order; past twice the budget the connection stops reading until
+    // responses went out, so a pipelining client cannot queue without bound.
+    this.maxPipelined = 2 * this.#maxPerConnection;
 
     this.#h2 = http2.createServer({
       maxHeaderListPairs: 1024,
@@ -167,7 +161,8 @@ export class HttpFront {
       this.#sockets.delete(socket);
       this.#settle();
     });
-    this.#h1.emit('connection', socket);
+    socket.setNoDelay(true);
+    this.#downs.add(new H1Downstream(this, socket));
   }
 
   /** Serves HTTP/2 (h2 after ALPN, or h2c with prior knowledge) on an accepted socket. */
@@ -205,7 +200,7 @@ export class HttpFront {
   drain(deadlineMs: number): Promise<{ abandoned: number }> {
     this.draining = true;
     for (const s of this.#sessions) if (!s.closed) s.close();
-    this.#h1.closeIdleConnections();
+    for (const d of this.#downs) d.closeIfIdle();
     return new Promise((resolve) => {
       let timer: TimerHandle | undefined;
       let done = false;
@@ -234,8 +229,6 @@ export class HttpFront {
     this.uploads.clear();
     for (const s of this.#sockets) s.destroy();
     for (const s of this.#sessions) s.destroy();
-    this.#h1.closeAllConnections();
-    this.#h1.close();
   }
 
   /** @internal Counted by each Exchange on creation. */
@@ -308,35 +301,53 @@ export class HttpFront {
 
   #settle(): void {
     if (!this.draining) return;
-    // Let node:http finish its own bookkeeping for the response first, so the
-    // connection counts as idle when swept.
+    // After the connection finished its own bookkeeping for the response,
+    // so it counts as idle when swept.
     if (!this.#sweepScheduled) {
       this.#sweepScheduled = true;
       setImmediate(() => {
         this.#sweepScheduled = false;
-        this.#h1.closeIdleConnections();
+        for (const d of this.#downs) d.closeIfIdle();
         this.#onSettled?.();
       });
     }
     this.#onSettled?.();
   }
 
-  #onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const state = (req.socket as WithConn)[kConn];
+  /** @internal H1DownstreamOwner: a request head arrived on `d`. */
+  h1Request(d: H1Downstream, p: MessageParser): H1DownstreamRequest | null {
+    const state = (d.socket as WithConn)[kConn];
     if (state === undefined) {
-      res.destroy();
-      return;
+      d.destroy();
+      return null;
     }
-    this.#dispatch(new H1Exchange(this, state.conn, state, req, res));
+    if (p.method === 'CONNECT') {
+      // Not a forward proxy (outbound) nor a tunnel endpoint (inbound).
+      d.answerAndClose(405, CONNECT_REFUSED);
+      return null;
+    }
+    return new H1Exchange(this, state.conn, state, d, p);
   }
 
-  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** @internal H1DownstreamOwner: routes a queued HTTP/1.1 request. */
+  h1Dispatch(req: H1DownstreamRequest): void {
+    this.#dispatch(req as H1Exchange);
+  }
+
+  /** @internal H1DownstreamOwner: a WebSocket request takes the socket over. */
+  h1Upgrade(d: H1Downstream, p: MessageParser, socket: Socket, head: Buffer): void {
+    this.#downs.delete(d);
     const state = (socket as WithConn)[kConn];
-    if (state === undefined) {
+    if (state === undefined || p.method === 'CONNECT') {
       socket.destroy();
       return;
     }
-    this.#dispatch(new UpgradeExchange(this, state.conn, state, req, socket, head));
+    this.#dispatch(new UpgradeExchange(this, state.conn, state, p, socket, head));
+  }
+
+  /** @internal H1DownstreamOwner: an HTTP/1.1 connection closed. */
+  h1Closed(d: H1Downstream): void {
+    this.#downs.delete(d);
   }
 
   #onSession(session: ServerHttp2Session): void {
@@ -416,11 +427,4 @@ function flushDeferred(front: HttpFront): void {
   front.flushDeferred();
 }
 
-/** Answers an HTTP/1.1 CONNECT: this is not a forward proxy (outbound) nor a tunnel endpoint (inbound). */
-function refuseConnect(socket: Duplex): void {
-  socket.on('error', () => {});
-  const body = 'CONNECT is not supported: this sidecar forwards requests only to configured destinations\n';
-  socket.end(
-    `HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-  );
-}
+const CONNECT_REFUSED = 'CONNECT is not supported: this sidecar forwards requests only to configured destinations';

@@ -2,7 +2,8 @@
  * forward: the proxy engine shared by inbound and outbound: the internal
  * HTTP/1.1 and HTTP/2 servers a listener hands verified sockets to, the
  * per-request Exchange that streams a request to an upstream and the answer
- * back, upstream connection management (undici keep-alive pool, one HTTP/2
+ * back, upstream connection management (keep-alive pool of raw HTTP/1.1
+ * connections framed by sidecar/http1, one HTTP/2
  * session per upstream, plain or SPIFFE mTLS dialers), hop-by-hop header
  * rules, error-to-status mapping, drain, and raw TCP joining. It bounds
  * upstream work (per connection and per caller, request bodies that stall
@@ -20,8 +21,10 @@ export type { ExchangeTracer, TracedExchange } from './exchange-tracer.ts';
 export { H1Exchange } from './h1-exchange.ts';
 export { H2Exchange } from './h2-exchange.ts';
 export { UpgradeExchange } from './upgrade-exchange.ts';
-export { H1Pool, PoolSlot } from './h1-pool.ts';
+export { H1Pool } from './h1-pool.ts';
 export type { H1PoolOptions, H1PoolRequest } from './h1-pool.ts';
+export { H1Connection } from './h1-connection.ts';
+export type { H1UpstreamRequest, H1ConnectionOwner, H1ConnectionSettings } from './h1-connection.ts';
 export { H2Upstream } from './h2-upstream.ts';
 export type { H2UpstreamOptions } from './h2-upstream.ts';
 export type { Upstream } from './upstream.ts';

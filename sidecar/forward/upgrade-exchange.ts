@@ -1,13 +1,13 @@
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { serializeResponseHead, type MessageParser } from '../http1/index.ts';
 import { Exchange, exchangeOf, tag, type ConnInfo, type ConnLoad } from './exchange.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
 import type { HttpFront } from './http-front.ts';
 import { localBody } from './local-body.ts';
 
 /**
- * An HTTP/1.1 request with `Connection: upgrade` (WebSocket and friends),
- * which node:http hands over as a raw socket. Policy and identity headers
+ * An HTTP/1.1 WebSocket request (`Connection: upgrade`, `Upgrade:
+ * websocket`), which the downstream connection hands over with its socket. Policy and identity headers
  * apply to it like any request. A 101 from the upstream turns the two
  * sockets into one byte pipe; any other answer is relayed and the
  * connection closed (its framing cannot be reused after an upgrade attempt).
@@ -18,11 +18,11 @@ export class UpgradeExchange extends Exchange {
   #upSocket: Duplex | null = null;
   #headSent = false;
 
-  constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, req: IncomingMessage, socket: Duplex, head: Buffer) {
-    super(front, conn, load, req.method ?? 'GET', req.url ?? '/');
+  constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, p: MessageParser, socket: Duplex, head: Buffer) {
+    super(front, conn, load, p.method, p.target);
     this.#socket = socket;
     this.#head = head;
-    scanRequestHead(req.rawHeaders, this, front.droppedRequestHeaders);
+    scanRequestHead(p.raw, this, front.droppedRequestHeaders);
     this.hasBody = false;
     tag(socket, this);
     socket.on('error', noop);
@@ -71,7 +71,14 @@ export class UpgradeExchange extends Exchange {
       up.destroy();
       return;
     }
-    this.#writeHead(this.status, this.responseHeaders);
+    try {
+      this.#writeHead(this.status, this.responseHeaders);
+    } catch {
+      // A 101 head the client could not parse safely: no tunnel.
+      up.destroy();
+      down.destroy();
+      return;
+    }
     // Bytes the client sent after its request head belong to the new protocol.
     if (this.#head.length > 0) up.write(this.#head);
     up.pipe(down);
@@ -90,10 +97,9 @@ export class UpgradeExchange extends Exchange {
   }
 
   #writeHead(status: number, headers: readonly string[]): void {
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
-    for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    const head = serializeResponseHead(status, headers, '');
     this.#headSent = true;
-    this.#socket.write(`${head}\r\n`, 'latin1');
+    this.#socket.write(head, 'latin1');
   }
 }
 

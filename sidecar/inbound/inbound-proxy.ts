@@ -7,7 +7,7 @@ import type { ProxyMetrics } from '../metrics/index.ts';
 import type { Policy } from '../policy/index.ts';
 import type { SpiffeId } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
-import type { PeerIdentity, X509BundleSetProvider } from '../tls/index.ts';
+import type { Credentials, PeerIdentity, X509BundleSetProvider } from '../tls/index.ts';
 import {
   H1Pool,
   H2Upstream,
@@ -44,10 +44,12 @@ export interface InboundOptions {
    * Chosen after authentication; the same policy applies to every port.
    */
   readonly appPorts?: readonly InboundAppPortOptions[] | undefined;
-  /** Our SVID, presented to callers; read at every handshake. */
-  readonly svidSource: X509SvidSource;
-  /** Every trust domain we accept callers from. */
-  readonly bundleSource: X509BundleSetProvider;
+  /** The process's credentials home: its SVID is presented, its bundles verify callers, its change event swaps the context. */
+  readonly credentials?: Credentials | undefined;
+  /** Without `credentials`: our SVID, presented to callers; read at every handshake. */
+  readonly svidSource?: X509SvidSource | undefined;
+  /** Without `credentials`: every trust domain we accept callers from. */
+  readonly bundleSource?: X509BundleSetProvider | undefined;
   /** Our own SPIFFE ID (the XFCC `By=`). */
   readonly localId: () => SpiffeId;
   /**
@@ -233,6 +235,7 @@ export function createInbound(o: InboundOptions): ProxyListener {
   };
 
   const server = createMtlsListener({
+    credentials: o.credentials,
     svidSource: o.svidSource,
     bundleSource: o.bundleSource,
     alpn: ['h2', 'http/1.1'],

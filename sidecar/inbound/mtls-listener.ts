@@ -2,13 +2,15 @@ import tls, { type Server, type TLSSocket } from 'node:tls';
 import type { Clock, Logger } from '../core/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
-import { authorizeAny, mtlsServer, peerIdentity, tlsFailureReason, type PeerIdentity, type PeerRejectedEvent, type X509BundleSetProvider } from '../tls/index.ts';
+import { authorizeAny, mtlsServer, peerIdentity, tlsFailureReason, type Credentials, type PeerIdentity, type PeerRejectedEvent, type X509BundleSetProvider } from '../tls/index.ts';
 import type { ProxyLimits } from '../forward/index.ts';
 
 /** Options of {@link createMtlsListener}. */
 export interface MtlsListenerOptions {
-  readonly svidSource: X509SvidSource;
-  readonly bundleSource: X509BundleSetProvider;
+  /** The process's credentials home; without it the two sources are re-read per connection. */
+  readonly credentials?: Credentials | undefined;
+  readonly svidSource?: X509SvidSource | undefined;
+  readonly bundleSource?: X509BundleSetProvider | undefined;
   /** ALPN protocols offered; none for raw TCP. */
   readonly alpn?: readonly string[];
   readonly limits: ProxyLimits;
@@ -44,6 +46,7 @@ function handshakeReason(err: Error & { code?: string }): string {
  */
 export function createMtlsListener(o: MtlsListenerOptions): Server {
   const m = mtlsServer({
+    credentials: o.credentials,
     svidSource: o.svidSource,
     bundleSource: o.bundleSource,
     authorize: authorizeAny(),

@@ -5,7 +5,7 @@ import type { ProxyMetrics } from '../metrics/index.ts';
 import type { Decision } from '../policy/index.ts';
 import type { SpiffeId } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
-import type { PeerIdentity, X509BundleSetProvider } from '../tls/index.ts';
+import type { Credentials, PeerIdentity, X509BundleSetProvider } from '../tls/index.ts';
 import { TcpDialer, TunnelSet, tunnelListener, errorResponse, formatHostPort, joinStreams, type HostPort, type ProxyLimits, type ProxyListener } from '../forward/index.ts';
 import { createMtlsListener } from './mtls-listener.ts';
 
@@ -15,8 +15,10 @@ export interface TcpInboundOptions {
   readonly listen: HostPort;
   /** The local TCP service the tunnel ends at. */
   readonly target: HostPort;
-  readonly svidSource: X509SvidSource;
-  readonly bundleSource: X509BundleSetProvider;
+  /** The process's credentials home; without it the two sources are re-read per connection. */
+  readonly credentials?: Credentials | undefined;
+  readonly svidSource?: X509SvidSource | undefined;
+  readonly bundleSource?: X509BundleSetProvider | undefined;
   /** Decides per connection on the verified caller (e.g. `evaluate(policy, { peerId })`). */
   readonly authorizeCaller: (peerId: SpiffeId, peerAddress: string | undefined) => Decision;
   readonly metrics: ProxyMetrics;
@@ -86,7 +88,7 @@ export function createTcpInbound(o: TcpInboundOptions): ProxyListener {
   const end: TunnelEnd = { authorizeCaller: o.authorizeCaller, dialer: new TcpDialer(o.target, o.limits.connectTimeoutMs), tunnels, metrics: o.metrics, logger };
   const onPeer = (socket: TLSSocket, peer: PeerIdentity): void => acceptTunnel(socket, peer, end);
 
-  const server = createMtlsListener({ svidSource: o.svidSource, bundleSource: o.bundleSource, limits: o.limits, metrics: o.metrics, logger, clock, onPeer });
+  const server = createMtlsListener({ credentials: o.credentials, svidSource: o.svidSource, bundleSource: o.bundleSource, limits: o.limits, metrics: o.metrics, logger, clock, onPeer });
 
   return tunnelListener(server, tunnels, o.listen, logger, 'tcp inbound');
 }

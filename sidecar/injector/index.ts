@@ -9,35 +9,25 @@
  * outside the webhook server, and must not depend on the proxy or identity
  * code: it only writes manifests (imports `core` only).
  */
-export { injectPod, injectPodTemplate, injectionDecision } from './inject-pod.ts';
-export type { InjectOptions, InjectResult } from './inject-pod.ts';
-export { injectWorkload, podTemplatePath, POD_TEMPLATE_PATHS } from './inject-workload.ts';
-export type { WorkloadInjectResult } from './inject-workload.ts';
+export { injectPod } from './inject-pod.ts';
+export { injectWorkload, podTemplatePath } from './inject-workload.ts';
 export { injectionSettings, DEFAULT_INJECTION_SETTINGS } from './injection-settings.ts';
-export type { InjectionSettings, ResourceSettings } from './injection-settings.ts';
-export { ANNOTATIONS, NAMESPACE_INJECT_LABEL, PROMETHEUS_ANNOTATIONS, INJECTED_NAMES, MOUNT_PATHS, CONFIGMAP_KEYS } from './annotations.ts';
+export type { InjectionSettings } from './injection-settings.ts';
+export { NAMESPACE_INJECT_LABEL } from './annotations.ts';
 export {
   parsePort,
   parsePortList,
   parsePortsOrAll,
-  parseIpv4CidrList,
   parseCidrList,
   parseBoolean,
   parseLogLevel,
-  parseQuantity,
-  parseConfigMapName,
-  LOG_LEVELS,
 } from './annotation-values.ts';
-export type { LogLevel, Parsed } from './annotation-values.ts';
+export type { Parsed } from './annotation-values.ts';
 export { applyJsonPatch, escapePointerToken, unescapePointerToken, pointer } from './json-patch.ts';
-export type { Json, JsonObject, JsonPatchOp } from './json-patch.ts';
-export { APP_PROBE_PREFIX, appProbePath } from './probe-rewrite.ts';
-export { reviewAdmission, ADMISSION_API_VERSION } from './admission-review.ts';
-export type { AdmissionAnswer, ReviewOptions } from './admission-review.ts';
+export type { JsonObject, JsonPatchOp } from './json-patch.ts';
+export { reviewAdmission } from './admission-review.ts';
 export { createWebhookServer, WEBHOOK_PATHS } from './webhook-server.ts';
-export type { WebhookServer, WebhookServerOptions } from './webhook-server.ts';
-export { loadCertificatePair } from './certificate-files.ts';
+export type { WebhookServer } from './webhook-server.ts';
 export { injectManifests } from './offline-inject.ts';
-export type { ManifestReport } from './offline-inject.ts';
 export { InjectorError } from './injector-error.ts';
 export type { InjectorErrorCode } from './injector-error.ts';

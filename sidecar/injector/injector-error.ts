@@ -17,7 +17,9 @@ export type InjectorErrorCode =
   /** The webhook's certificate or key could not be read or used. */
   | 'injector.certificate_invalid'
   /** The webhook could not listen. */
-  | 'injector.listen_failed';
+  | 'injector.listen_failed'
+  /** The webhook server's start() was called again, or after stop(): it runs once. */
+  | 'injector.already_started';
 
 /**
  * Raised by the injector for input it refuses. The message starts with

@@ -1,20 +1,18 @@
+import {
+  ENV_ADMIN_LISTEN,
+  ENV_APP_ADDRESS,
+  ENV_APP_PROBES,
+  ENV_ENDPOINT_SOCKET,
+  ENV_INBOUND_LISTEN,
+  ENV_LOG_LEVEL,
+  ENV_OUTBOUND_LISTEN,
+  ENV_POLICY_FILE,
+  ENV_TRANSPARENT,
+} from '../core/index.ts';
 import { CONFIGMAP_KEYS, INJECTED_NAMES, MOUNT_PATHS } from './annotations.ts';
 import type { InjectionSettings } from './injection-settings.ts';
 import type { JsonObject } from './json-patch.ts';
 import type { PodPlan } from './pod-plan.ts';
-
-/** Environment variable names the sidecar reads (docs/config.md). */
-const ENV = {
-  endpointSocket: 'SPIFFE_ENDPOINT_SOCKET',
-  inboundListen: 'SPIFFE_SIDECAR_INBOUND_LISTEN',
-  appAddress: 'SPIFFE_SIDECAR_APP_ADDRESS',
-  outboundListen: 'SPIFFE_SIDECAR_OUTBOUND_LISTEN',
-  transparent: 'SPIFFE_SIDECAR_TRANSPARENT',
-  adminListen: 'SPIFFE_SIDECAR_ADMIN_LISTEN',
-  appProbes: 'SPIFFE_SIDECAR_APP_PROBES',
-  policyFile: 'SPIFFE_SIDECAR_POLICY_FILE',
-  logLevel: 'SPIFFE_SIDECAR_LOG_LEVEL',
-} as const;
 
 function httpGet(path: string, port: number): JsonObject {
   return { path, port, scheme: 'HTTP' };
@@ -63,27 +61,27 @@ export function sidecarContainer(plan: PodPlan, s: InjectionSettings, appProbes:
   // listener serves both families; the pod's IPv6 probes and peers reach it.
   const any = plan.ipv6 ? '[::]' : '0.0.0.0';
   const env: JsonObject[] = [
-    { name: ENV.endpointSocket, value: `unix://${MOUNT_PATHS.workloadApi}/${s.socketFileName}` },
-    { name: ENV.adminListen, value: `${any}:${s.adminPort}` },
+    { name: ENV_ENDPOINT_SOCKET, value: `unix://${MOUNT_PATHS.workloadApi}/${s.socketFileName}` },
+    { name: ENV_ADMIN_LISTEN, value: `${any}:${s.adminPort}` },
   ];
   if (plan.appPort !== undefined) {
-    env.push({ name: ENV.inboundListen, value: `${any}:${s.inboundPort}` });
+    env.push({ name: ENV_INBOUND_LISTEN, value: `${any}:${s.inboundPort}` });
     // The app is reached over loopback: the hop sidecar -> app never leaves the pod.
-    env.push({ name: ENV.appAddress, value: `127.0.0.1:${plan.appPort}` });
+    env.push({ name: ENV_APP_ADDRESS, value: `127.0.0.1:${plan.appPort}` });
   }
   if (plan.interceptOutbound) {
     // ip6tables REDIRECT sends the app's IPv6 connections to ::1, so with
     // IPv6 the listener binds every address; the inbound rules redirect
     // this port to the mTLS listener for traffic from outside the pod
     // (iptables plan-iptables.ts), so it is no open egress proxy.
-    env.push({ name: ENV.outboundListen, value: plan.ipv6 ? `[::]:${s.outboundPort}` : `127.0.0.1:${s.outboundPort}` });
+    env.push({ name: ENV_OUTBOUND_LISTEN, value: plan.ipv6 ? `[::]:${s.outboundPort}` : `127.0.0.1:${s.outboundPort}` });
     // Without a config file there are no upstreams: transparent mode routes
     // each request to its own Host over mTLS (docs/config.md `outbound`).
-    if (plan.configConfigMap === undefined) env.push({ name: ENV.transparent, value: 'true' });
+    if (plan.configConfigMap === undefined) env.push({ name: ENV_TRANSPARENT, value: 'true' });
   }
-  if (appProbes.length > 0) env.push({ name: ENV.appProbes, value: JSON.stringify(appProbes) });
-  if (plan.policyConfigMap !== undefined) env.push({ name: ENV.policyFile, value: `${MOUNT_PATHS.policyDir}/${CONFIGMAP_KEYS.policy}` });
-  if (plan.logLevel !== undefined) env.push({ name: ENV.logLevel, value: plan.logLevel });
+  if (appProbes.length > 0) env.push({ name: ENV_APP_PROBES, value: JSON.stringify(appProbes) });
+  if (plan.policyConfigMap !== undefined) env.push({ name: ENV_POLICY_FILE, value: `${MOUNT_PATHS.policyDir}/${CONFIGMAP_KEYS.policy}` });
+  if (plan.logLevel !== undefined) env.push({ name: ENV_LOG_LEVEL, value: plan.logLevel });
 
   const mounts: JsonObject[] = [{ name: INJECTED_NAMES.workloadApiVolume, mountPath: MOUNT_PATHS.workloadApi, readOnly: true }];
   if (plan.policyConfigMap !== undefined) mounts.push({ name: INJECTED_NAMES.policyVolume, mountPath: MOUNT_PATHS.policyDir, readOnly: true });

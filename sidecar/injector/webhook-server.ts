@@ -1,13 +1,15 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { describeError, silentLogger, systemClock, type Clock, type Logger, type TimerHandle } from '../core/index.ts';
+import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import { reviewAdmission } from './admission-review.ts';
-import { certificateFilesVersion, loadCertificatePair } from './certificate-files.ts';
+import { CertificateReloader } from './certificate-reloader.ts';
 import type { InjectionSettings } from './injection-settings.ts';
 import { InjectorError } from './injector-error.ts';
+import { plainTextAnswer } from './plain-text-answer.ts';
+import { ReviewBody } from './review-body.ts';
 
-/** Options of {@link createWebhookServer}. */
+/** Options of {@link WebhookServer}. */
 export interface WebhookServerOptions {
   /** Port 0 picks a free port (see the result of start()). */
   readonly listen: { readonly host: string; readonly port: number };
@@ -22,16 +24,6 @@ export interface WebhookServerOptions {
   readonly maxBodyBytes?: number;
 }
 
-/** A running (or not yet started) admission webhook. */
-export interface WebhookServer {
-  /** Loads the certificate and listens; throws 'injector.certificate_invalid' or 'injector.listen_failed'. */
-  start(): Promise<{ port: number }>;
-  /** Stops listening and closes every connection. Safe to call twice. */
-  stop(): Promise<void>;
-  /** Checks the certificate files now; resolves true when a new pair was installed. */
-  checkCertificate(): Promise<boolean>;
-}
-
 /** The paths the MutatingWebhookConfiguration points at (docs/kubernetes.md). */
 export const WEBHOOK_PATHS = {
   /** Pods opt in by annotation only. */
@@ -41,189 +33,183 @@ export const WEBHOOK_PATHS = {
   healthz: '/healthz',
 } as const;
 
-const DEFAULT_MAX_BODY = 3 * 1024 * 1024;
-/** How much of a refused body is read and discarded, in multiples of the limit, before closing. */
-const DISCARD_FACTOR = 4;
+/** Where a webhook server is in its life: it starts once and stops once. */
+export type WebhookState = 'idle' | 'starting' | 'listening' | 'stopped';
 
-function sendText(res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  const body = Buffer.from(text.endsWith('\n') ? text : `${text}\n`, 'utf8');
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length, ...extra });
-  res.end(body);
-}
+const DEFAULT_MAX_BODY = 3 * 1024 * 1024;
 
 /**
- * Creates the mutating admission webhook over HTTPS: `POST /inject` and
+ * The mutating admission webhook over HTTPS: `POST /inject` and
  * `POST /inject/namespace-enabled` answer AdmissionReviews (see
  * {@link reviewAdmission}), `GET /healthz` answers "ok". The certificate
- * files are re-read when they change; a broken new pair is logged and the
- * old one kept. No request can take the process down: bodies are bounded,
- * every socket and stream has an error listener, and handler failures turn
- * into HTTP 500.
+ * files are re-read when they change (a {@link CertificateReloader}); a
+ * broken new pair is logged and the old one kept. No request can take the
+ * process down: bodies are bounded, every socket and stream has an error
+ * listener, and handler failures turn into HTTP 500.
  */
-export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
-  const log = options.logger ?? silentLogger;
-  const clock = options.clock ?? systemClock;
-  const interval = options.certCheckIntervalMs ?? 10_000;
-  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
-  let server: Server | undefined;
-  let timer: TimerHandle | undefined;
-  let certVersion = '';
-  let stopped = false;
-  const sockets = new Set<Socket>();
+export class WebhookServer {
+  readonly #o: WebhookServerOptions;
+  readonly #log: Logger;
+  readonly #maxBody: number;
+  readonly #certificate: CertificateReloader;
+  readonly #sockets = new Set<Socket>();
+  #state: WebhookState = 'idle';
+  #server: Server | undefined;
 
-  function handleReview(req: IncomingMessage, res: ServerResponse, namespaceInjection: boolean): void {
+  constructor(options: WebhookServerOptions) {
+    this.#o = options;
+    this.#log = options.logger ?? silentLogger;
+    this.#maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    this.#certificate = new CertificateReloader({
+      certFile: options.certFile,
+      keyFile: options.keyFile,
+      clock: options.clock ?? systemClock,
+      intervalMs: options.certCheckIntervalMs ?? 10_000,
+      logger: this.#log,
+    });
+  }
+
+  /** Where it is in its life. */
+  get state(): WebhookState {
+    return this.#state;
+  }
+
+  /**
+   * Loads the certificate and listens. Throws 'injector.certificate_invalid',
+   * 'injector.listen_failed', or 'injector.already_started' when called
+   * again or after stop().
+   */
+  async start(): Promise<{ port: number }> {
+    if (this.#state !== 'idle') throw new InjectorError('injector.already_started', [`the webhook server is ${this.#state}; it starts once`]);
+    this.#state = 'starting';
+    try {
+      const pair = await this.#certificate.load();
+      const srv = this.#createServer(pair);
+      await this.#listen(srv);
+      if (this.#state !== 'starting') {
+        // stop() ran while we were starting: do not leave a listener behind.
+        await new Promise<void>((resolve) => srv.close(() => resolve()));
+        throw new InjectorError('injector.already_started', ['the webhook server was stopped while it started']);
+      }
+      this.#server = srv;
+      this.#state = 'listening';
+    } catch (err) {
+      if (this.#state === 'starting') this.#state = 'idle';
+      throw err;
+    }
+    this.#certificate.watch(this.#server);
+    const port = (this.#server.address() as AddressInfo).port;
+    this.#log.info({ host: this.#o.listen.host, port }, 'webhook listening');
+    return { port };
+  }
+
+  /** Stops listening and closes every connection. Safe to call twice, and before start(). */
+  async stop(): Promise<void> {
+    this.#state = 'stopped';
+    this.#certificate.stop();
+    const srv = this.#server;
+    this.#server = undefined;
+    if (!srv) return;
+    await new Promise<void>((resolve) => {
+      srv.close(() => resolve());
+      for (const s of this.#sockets) s.destroy();
+    });
+  }
+
+  /** Checks the certificate files now; resolves true when a new pair was installed. */
+  checkCertificate(): Promise<boolean> {
+    return this.#certificate.check();
+  }
+
+  #createServer(pair: { readonly cert: Buffer; readonly key: Buffer }): Server {
+    const srv = createServer({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' }, (req, res) => this.#onRequest(req, res));
+    srv.headersTimeout = 10_000;
+    srv.requestTimeout = 30_000;
+    srv.keepAliveTimeout = 30_000;
+    srv.maxHeadersCount = 100;
+    srv.on('connection', (sock: Socket) => this.#track(sock));
+    srv.on('tlsClientError', (err) => this.#log.debug({ err: err.message }, 'TLS handshake failed'));
+    srv.on('clientError', (err, sock) => {
+      this.#log.debug({ err: err.message }, 'malformed HTTP request');
+      sock.destroy();
+    });
+    return srv;
+  }
+
+  #listen(srv: Server): Promise<void> {
+    const { host, port } = this.#o.listen;
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new InjectorError('injector.listen_failed', [`cannot listen on ${host}:${port}: ${err.message}`], { cause: err }));
+      srv.once('error', onError);
+      srv.listen(port, host, () => {
+        srv.off('error', onError);
+        srv.on('error', (err) => this.#log.error({ err: err.message }, 'webhook server error'));
+        resolve();
+      });
+    });
+  }
+
+  #track(sock: Socket): void {
+    this.#sockets.add(sock);
+    sock.on('error', (err) => this.#log.debug({ err: err.message }, 'socket error'));
+    sock.on('close', () => this.#sockets.delete(sock));
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    req.on('error', (err) => this.#log.debug({ err: err.message }, 'request stream error'));
+    res.on('error', (err) => this.#log.debug({ err: err.message }, 'response stream error'));
+    try {
+      this.#route(req, res);
+    } catch (err) {
+      this.#log.error({ err: describeError(err) }, 'webhook handler failed');
+      plainTextAnswer(res, 500, 'injector: internal error');
+    }
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === WEBHOOK_PATHS.healthz) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return plainTextAnswer(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
+      return plainTextAnswer(res, 200, 'ok');
+    }
+    if (path !== WEBHOOK_PATHS.inject && path !== WEBHOOK_PATHS.injectNamespaceEnabled) {
+      req.resume();
+      return plainTextAnswer(res, 404, 'not found');
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      return plainTextAnswer(res, 405, 'method not allowed', { allow: 'POST' });
+    }
     const type = req.headers['content-type'];
     if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
-      sendText(res, 415, `injector: content-type must be application/json, got ${type}`);
+      plainTextAnswer(res, 415, `injector: content-type must be application/json, got ${type}`);
       req.resume();
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    // Too large: answer 413 at once and stop buffering. The rest of the body
-    // is read and thrown away, so a client still sending sees the answer
-    // instead of a reset, but only up to a bound; past it, or once the answer
-    // is out and the client stops, the connection is closed.
-    const refuseTooLarge = (): void => {
-      tooLarge = true;
-      chunks.length = 0;
-      sendText(res, 413, `injector: request body larger than ${maxBody} bytes`, { connection: 'close' });
-    };
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBody) {
-      if (declared > DISCARD_FACTOR * maxBody) res.once('finish', () => req.socket.destroy());
-      refuseTooLarge();
-    }
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (tooLarge) {
-        if (size > DISCARD_FACTOR * maxBody) req.socket.destroy();
-        return;
-      }
-      if (size > maxBody) {
-        refuseTooLarge();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (tooLarge) return;
-      let answer;
-      try {
-        answer = reviewAdmission(Buffer.concat(chunks).toString('utf8'), { settings: options.settings, namespaceInjection });
-      } catch (err) {
-        log.error({ err: describeError(err) }, 'admission review failed');
-        sendText(res, 500, 'injector: internal error');
-        return;
-      }
-      const fields = { uid: answer.uid, status: answer.status, outcome: answer.outcome };
-      if (answer.status !== 200 || answer.outcome.startsWith('denied') || answer.outcome.startsWith('patched')) log.info(fields, 'admission review');
-      else log.debug(fields, 'admission review');
-      if (res.headersSent || res.destroyed) return;
-      const body = Buffer.from(answer.body, 'utf8');
-      res.writeHead(answer.status, { 'content-type': answer.contentType, 'content-length': body.length });
-      res.end(body);
-    });
+    const namespaceInjection = path === WEBHOOK_PATHS.injectNamespaceEnabled;
+    ReviewBody.read(req, res, this.#maxBody, (text) => this.#review(res, text, namespaceInjection));
   }
 
-  function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    req.on('error', (err) => log.debug({ err: err.message }, 'request stream error'));
-    res.on('error', (err) => log.debug({ err: err.message }, 'response stream error'));
+  #review(res: ServerResponse, text: string, namespaceInjection: boolean): void {
+    let answer;
     try {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === WEBHOOK_PATHS.healthz) {
-        if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
-        return sendText(res, 200, 'ok');
-      }
-      if (path === WEBHOOK_PATHS.inject || path === WEBHOOK_PATHS.injectNamespaceEnabled) {
-        if (req.method !== 'POST') {
-          req.resume();
-          return sendText(res, 405, 'method not allowed', { allow: 'POST' });
-        }
-        return handleReview(req, res, path === WEBHOOK_PATHS.injectNamespaceEnabled);
-      }
-      req.resume();
-      sendText(res, 404, 'not found');
+      answer = reviewAdmission(text, { settings: this.#o.settings, namespaceInjection });
     } catch (err) {
-      log.error({ err: describeError(err) }, 'webhook handler failed');
-      sendText(res, 500, 'injector: internal error');
+      this.#log.error({ err: describeError(err) }, 'admission review failed');
+      plainTextAnswer(res, 500, 'injector: internal error');
+      return;
     }
+    const fields = { uid: answer.uid, status: answer.status, outcome: answer.outcome };
+    if (answer.status !== 200 || answer.outcome.startsWith('denied') || answer.outcome.startsWith('patched')) this.#log.info(fields, 'admission review');
+    else this.#log.debug(fields, 'admission review');
+    if (res.headersSent || res.destroyed) return;
+    const body = Buffer.from(answer.body, 'utf8');
+    res.writeHead(answer.status, { 'content-type': answer.contentType, 'content-length': body.length });
+    res.end(body);
   }
+}
 
-  async function checkCertificate(): Promise<boolean> {
-    const version = await certificateFilesVersion(options.certFile, options.keyFile);
-    if (version === certVersion || !server) return false;
-    // Remember the version even when loading fails, so a broken pair is
-    // logged once, not on every tick; the next change is tried again.
-    certVersion = version;
-    try {
-      const pair = await loadCertificatePair(options.certFile, options.keyFile);
-      server.setSecureContext({ cert: pair.cert, key: pair.key });
-      log.info({ cert: options.certFile }, 'webhook certificate reloaded');
-      return true;
-    } catch (err) {
-      log.error({ err: describeError(err) }, 'webhook certificate not reloaded; keeping the previous one');
-      return false;
-    }
-  }
-
-  function schedule(): void {
-    if (stopped) return;
-    timer = clock.setTimeout(() => {
-      checkCertificate().then(schedule, (err: unknown) => {
-        log.error({ err: describeError(err) }, 'certificate check failed');
-        schedule();
-      });
-    }, interval);
-  }
-
-  return {
-    async start() {
-      certVersion = await certificateFilesVersion(options.certFile, options.keyFile);
-      const pair = await loadCertificatePair(options.certFile, options.keyFile);
-      const srv = createServer({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' }, onRequest);
-      server = srv;
-      srv.headersTimeout = 10_000;
-      srv.requestTimeout = 30_000;
-      srv.keepAliveTimeout = 30_000;
-      srv.maxHeadersCount = 100;
-      srv.on('connection', (sock: Socket) => {
-        sockets.add(sock);
-        sock.on('error', (err) => log.debug({ err: err.message }, 'socket error'));
-        sock.on('close', () => sockets.delete(sock));
-      });
-      srv.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
-      srv.on('clientError', (err, sock) => {
-        log.debug({ err: err.message }, 'malformed HTTP request');
-        sock.destroy();
-      });
-      await new Promise<void>((resolve, reject) => {
-        const onError = (err: Error): void => reject(new InjectorError('injector.listen_failed', [`cannot listen on ${options.listen.host}:${options.listen.port}: ${err.message}`], { cause: err }));
-        srv.once('error', onError);
-        srv.listen(options.listen.port, options.listen.host, () => {
-          srv.off('error', onError);
-          srv.on('error', (err) => log.error({ err: err.message }, 'webhook server error'));
-          resolve();
-        });
-      });
-      schedule();
-      const port = (srv.address() as AddressInfo).port;
-      log.info({ host: options.listen.host, port }, 'webhook listening');
-      return { port };
-    },
-    async stop() {
-      stopped = true;
-      timer?.cancel();
-      const srv = server;
-      server = undefined;
-      if (!srv) return;
-      await new Promise<void>((resolve) => {
-        srv.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-    },
-    checkCertificate,
-  };
+/** Creates a {@link WebhookServer} (not yet listening). */
+export function createWebhookServer(options: WebhookServerOptions): WebhookServer {
+  return new WebhookServer(options);
 }

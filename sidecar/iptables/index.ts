@@ -10,9 +10,9 @@
  * runs in the init container as root, before any app code.
  */
 export { planIptables, planIptablesClean, CHAINS } from './plan-iptables.ts';
-export { validateIptablesOptions, cidrFamily, DEFAULT_IPTABLES_OPTIONS } from './iptables-options.ts';
-export type { IptablesOptions, IpFamily } from './iptables-options.ts';
+export { validateIptablesOptions, DEFAULT_IPTABLES_OPTIONS } from './iptables-options.ts';
+export type { IptablesOptions } from './iptables-options.ts';
 export { applyIptables, cleanIptables, execFileRunner } from './iptables-runner.ts';
-export type { CommandResult, CommandRunner, IptablesRunOptions } from './iptables-runner.ts';
+export type { CommandResult, CommandRunner } from './iptables-runner.ts';
 export { IptablesError } from './iptables-error.ts';
 export type { IptablesErrorCode } from './iptables-error.ts';

@@ -9,6 +9,7 @@
 export { SidecarMetrics, REQUEST_DURATION_BUCKETS } from './sidecar-metrics.ts';
 export { AuthMetrics } from './auth-metrics.ts';
 export { ExchangeMetrics } from './exchange-metrics.ts';
+export { EgressMetrics } from './egress-metrics.ts';
 export type { SidecarMetricsOptions } from './sidecar-metrics.ts';
 export { noopProxyMetrics, OVERFLOW_LIMITS, BODY_TIMEOUT_REASONS } from './proxy-metrics.ts';
 export type { Direction, ProxyMetrics, OverflowLimit, BodyTimeoutReason } from './proxy-metrics.ts';

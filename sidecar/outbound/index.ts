@@ -6,10 +6,15 @@
  * verifying the server's ID against what the route expects. Per upstream
  * the app's credentials are removed (the default), forwarded, replaced by
  * our JWT-SVID, or exchanged for a token made for that upstream (RFC 8693).
+ * In transparent mode with the original destination known, every
+ * redirected connection is classified (HTTP, TLS, opaque TCP; inside the
+ * mesh or egress) and an egress allow-list gates destinations outside the
+ * mesh (docs/decisions/014-outbound-classification.md).
  *
  * Must not forward to destinations nobody configured or named (no open
- * proxy: no absolute-form targets, no CONNECT, no IP-literal hosts without
- * a route, never without a verified SVID) and must not let the app choose
+ * proxy: no absolute-form targets, no CONNECT, no IP-literal hosts outside
+ * the mesh without a route, nothing outside the mesh the egress allow-list
+ * does not name, never into the mesh without a verified SVID) and must not let the app choose
  * or forge identity headers, and must never send the app's token where the
  * upstream's token mode does not say `forward` (a failed exchange is an
  * answer to the app, not a fall-back).
@@ -20,7 +25,11 @@ export { createTcpOutbound } from './tcp-outbound.ts';
 export type { TcpOutboundOptions } from './tcp-outbound.ts';
 export { RouteTable, parseAuthority, canonicalHost } from './route-table.ts';
 export type { Authority, RouteEntry } from './route-table.ts';
-export { routeOutbound, DEFAULT_HTTP_PORT } from './transparent-route.ts';
+export { routeOutbound, DEFAULT_HTTP_PORT, DEFAULT_MESH_CIDRS, DEFAULT_DETECT_TIMEOUT_MS } from './transparent-route.ts';
+export { EgressPolicy, EGRESS_REASONS } from './egress-policy.ts';
+export type { EgressRuleOptions, EgressReason, EgressDecision } from './egress-policy.ts';
+export type { ClassificationObserver } from './classification-observer.ts';
+export type { StreamProtocol, Detection, Zone } from './connection-plan.ts';
 export type { OutboundRoute, RouteTarget, TransparentOptions } from './transparent-route.ts';
 export { guardedLookup, isForbiddenDestination } from './dial-guard.ts';
 export { matchOwnTrustDomain } from './own-trust-domain.ts';

@@ -1,4 +1,4 @@
-import net from 'node:net';
+import net, { type Socket } from 'node:net';
 import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import type { IdentityHeaders } from '../headers/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
@@ -12,10 +12,12 @@ import {
   HttpFront,
   LOCAL_APP_CONN,
   MtlsDialer,
+  TunnelSet,
   formatHostPort,
   listenOn,
   sniffProtocol,
   stopListening,
+  type ConnInfo,
   type Exchange,
   type HostPort,
   type ProxyLimits,
@@ -23,9 +25,17 @@ import {
 } from '../forward/index.ts';
 import type { ExchangeTracer, RequestAuditSink } from '../forward/index.ts';
 import type { LookupFunction } from 'node:net';
+import { DEFAULT_OPAQUE_PORTS, type OriginalDestination } from '../transparent/index.ts';
+import { CidrSet } from './cidr-set.ts';
+import { noopClassificationObserver } from './classification-observer.ts';
 import { guardedLookup } from './dial-guard.ts';
+import { EgressDialer } from './egress-dialer.ts';
+import { EgressHttp } from './egress-http.ts';
+import { EgressPolicy } from './egress-policy.ts';
+import { OpaqueDialers } from './opaque-dialers.ts';
+import { RedirectedConnections } from './redirected-connections.ts';
 import { RouteTable, parseAuthority } from './route-table.ts';
-import { routeOutbound, type TransparentOptions } from './transparent-route.ts';
+import { DEFAULT_DETECT_TIMEOUT_MS, DEFAULT_MESH_CIDRS, routeOutbound, type TransparentOptions } from './transparent-route.ts';
 import type { JwtSvidTokens, TokenExchanger } from '../exchange/index.ts';
 import type { OutboundAnswer } from './outbound-answer.ts';
 import { OutboundCredentials } from './outbound-credentials.ts';
@@ -221,6 +231,64 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     return d;
   };
 
+  // Classification of redirected connections (docs/decisions/014-outbound-classification.md).
+  // Only with the original destination known: then an IP-literal Host inside the mesh is dialled too (routeOutbound).
+  const mesh = transparent?.originalDestination !== undefined ? new CidrSet(transparent.meshCidrs ?? DEFAULT_MESH_CIDRS) : undefined;
+  const tunnels = new TunnelSet(clock);
+  /** The original destinations of HTTP connections headed outside the mesh, by their per-connection ConnInfo. */
+  const egressConns = new WeakMap<ConnInfo, OriginalDestination>();
+  const egress = new EgressPolicy(transparent?.egress ?? []);
+  const egressHttp =
+    transparent?.originalDestination === undefined
+      ? undefined
+      : new EgressHttp({
+          policy: egress,
+          lookup: transparentLookup!,
+          limits: l,
+          observer: transparent.observer ?? noopClassificationObserver,
+          logger,
+          maxDestinations: maxDialled,
+          webSocket: transparent.webSocket === true,
+        });
+  const redirected =
+    transparent?.originalDestination === undefined
+      ? undefined
+      : new RedirectedConnections({
+          originalDestination: transparent.originalDestination,
+          mesh: mesh!,
+          opaquePorts: new Set(transparent.opaquePorts ?? DEFAULT_OPAQUE_PORTS),
+          detectTimeoutMs: transparent.detectTimeoutMs ?? DEFAULT_DETECT_TIMEOUT_MS,
+          egress,
+          explicit: (socket) => acceptExplicit(socket),
+          http: (socket, h2, egress) => acceptHttp(socket, h2, egress === undefined ? LOCAL_APP_CONN : egressConn(egress)),
+          meshDialer: (dst) => opaqueDialers!.get(dst),
+          egressDialer: (host, port) => new EgressDialer({ host, port }, l.connectTimeoutMs, transparentLookup!),
+          tunnels,
+          observer: transparent.observer ?? noopClassificationObserver,
+          logger,
+          clock,
+        });
+  const opaqueDialers =
+    transparent === undefined
+      ? undefined
+      : new OpaqueDialers({
+          routes,
+          server: transparent.server,
+          max: maxDialled,
+          svidSource: o.svidSource,
+          bundleSource: o.bundleSource,
+          store,
+          connectTimeoutMs: l.connectTimeoutMs,
+          metrics: o.metrics,
+          clock,
+        });
+  const egressConn = (dst: OriginalDestination): ConnInfo => {
+    // One object per egress connection, so each request finds its connection's destination.
+    const conn: ConnInfo = { peer: undefined, peerId: '', caller: undefined };
+    egressConns.set(conn, dst);
+    return conn;
+  };
+
   const route = (ex: Exchange): void => {
     if (ex.path.charCodeAt(0) !== 0x2f) {
       // Absolute-form (`GET http://elsewhere/`) is how an open forward proxy
@@ -228,7 +296,11 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
       ex.reject(400, `request target ${quoteUntrusted(ex.path, 100)} refused: only origin-form targets ("/path") are forwarded, this sidecar is not a forward proxy`, 'absolute_form');
       return;
     }
-    const r = routeOutbound(ex.authority, routes, transparent);
+    if (ex.conn !== LOCAL_APP_CONN) {
+      const egress = egressConns.get(ex.conn);
+      if (egress !== undefined) return egressHttp!.route(ex, egress);
+    }
+    const r = routeOutbound(ex.authority, routes, transparent, mesh);
     let d: Destination;
     let webSocket: boolean;
     let token: OutboundTokenStep;
@@ -286,22 +358,29 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
   const server = net.createServer({ noDelay: true });
   server.maxConnections = l.maxConnections;
   server.on('drop', () => logger.warn({ max_connections: l.maxConnections }, 'connection refused: listener at maxConnections'));
+  /** Hands an HTTP connection (paused, its first bytes pushed back) to the front. */
+  const acceptHttp = (socket: Socket, h2: boolean, conn: ConnInfo): void => {
+    if (h2) {
+      front.acceptH2(socket, conn);
+    } else {
+      front.acceptH1(socket, conn);
+      // The sniffer paused the socket; node:http reads the pushed-back bytes once it flows.
+      socket.resume();
+    }
+  };
+  /** A connection the app made to this listener itself: HTTP by Host, as without interception. */
+  const acceptExplicit = (socket: Socket): void => {
+    sniffProtocol(socket, l.headersTimeoutMs, (protocol) => acceptHttp(socket, protocol === 'h2', LOCAL_APP_CONN));
+  };
   server.on('connection', (socket) => {
     socket.on('error', noop);
-    sniffProtocol(socket, l.headersTimeoutMs, (protocol) => {
-      if (protocol === 'h2') {
-        front.acceptH2(socket, LOCAL_APP_CONN);
-      } else {
-        front.acceptH1(socket, LOCAL_APP_CONN);
-        // The sniffer paused the socket; node:http reads the pushed-back bytes once it flows.
-        socket.resume();
-      }
-    });
+    if (redirected !== undefined) redirected.accept(socket);
+    else acceptExplicit(socket);
   });
 
   const allDestinations = (): Destination[] => [...destinations, ...dialled.values()];
   const closeUpstreams = async (): Promise<void> => {
-    await Promise.all(allDestinations().flatMap((d) => [d.h1.close(), d.h2.close()]));
+    await Promise.all([...allDestinations().flatMap((d) => [d.h1.close(), d.h2.close()]), egressHttp?.close()]);
   };
 
   const destroyUpstreams = (): void => {
@@ -309,27 +388,37 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
       d.h1.destroy();
       d.h2.destroy();
     }
+    egressHttp?.destroy();
   };
 
   return {
     async start() {
       const r = await listenOn(server, o.listen);
-      logger.info({ listen: formatHostPort({ host: o.listen.host, port: r.port }), upstreams: routeNames, transparent: transparent !== undefined }, 'outbound listening');
+      logger.info(
+        {
+          listen: formatHostPort({ host: o.listen.host, port: r.port }),
+          upstreams: routeNames,
+          transparent: transparent !== undefined,
+          ...(redirected !== undefined ? { mesh_cidrs: mesh!.cidrs, classify: true } : {}),
+        },
+        'outbound listening',
+      );
       return r;
     },
     stopAccepting: () => stopListening(server),
     async drain(deadlineMs) {
       await stopListening(server);
-      const r = await front.drain(deadlineMs);
+      const [r, t] = await Promise.all([front.drain(deadlineMs), tunnels.drain(deadlineMs)]);
       // After a cut, a connection may still wait on a request nobody wants.
       if (r.abandoned > 0) destroyUpstreams();
       else await closeUpstreams();
-      return r;
+      return { abandoned: r.abandoned + t.abandoned };
     },
-    activeRequests: () => front.activeRequests(),
+    activeRequests: () => front.activeRequests() + tunnels.size,
     close() {
       if (server.listening) server.close();
       front.destroy();
+      tunnels.destroy();
       destroyUpstreams();
     },
   };

@@ -1,8 +1,24 @@
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction, type Socket } from 'node:net';
 import { quoteUntrusted, type IdMatcher } from '../spiffe/index.ts';
 import type { HostPort } from '../forward/index.ts';
+import type { OriginalDestination } from '../transparent/index.ts';
+import type { CidrSet } from './cidr-set.ts';
+import type { ClassificationObserver } from './classification-observer.ts';
+import { isForbiddenDestination } from './dial-guard.ts';
+import type { EgressRuleOptions } from './egress-policy.ts';
 import { parseAuthority, type RouteTable } from './route-table.ts';
 import type { OutboundTokenOptions } from './token-mode.ts';
+
+/**
+ * The networks transparent mode treats as the mesh by default: the private
+ * ranges of RFC 1918 §3 and the IPv6 unique local addresses of RFC 4193,
+ * where cluster pod and service networks live unless an operator chose
+ * public space (docs/decisions/014-outbound-classification.md).
+ */
+export const DEFAULT_MESH_CIDRS: readonly string[] = Object.freeze(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
+
+/** How long the outbound waits for an app's first bytes by default before taking the connection as opaque TCP. */
+export const DEFAULT_DETECT_TIMEOUT_MS = 1_000;
 
 /**
  * Transparent mode of the outbound proxy (docs/config.md,
@@ -29,6 +45,23 @@ export interface TransparentOptions {
   readonly webSocket?: boolean | undefined;
   /** The app's credentials towards hosts dialled by name (a pinned route decides for its host). Default `none`: removed. */
   readonly token?: OutboundTokenOptions | undefined;
+  /**
+   * A redirected connection's original destination (sidecar/transparent's
+   * `originalDestination`). With it every redirected connection is
+   * classified (HTTP, TLS, opaque TCP; mesh or egress); without it every
+   * connection is handled as HTTP by Host.
+   */
+  readonly originalDestination?: ((socket: Socket) => OriginalDestination | undefined) | undefined;
+  /** The mesh: destinations that must be reached over mTLS. Default {@link DEFAULT_MESH_CIDRS}. */
+  readonly meshCidrs?: readonly string[] | undefined;
+  /** Original ports taken as opaque TCP without reading a byte. Default sidecar/transparent's DEFAULT_OPAQUE_PORTS. */
+  readonly opaquePorts?: readonly number[] | undefined;
+  /** The longest wait for the app's first bytes. Default {@link DEFAULT_DETECT_TIMEOUT_MS}. */
+  readonly detectTimeoutMs?: number | undefined;
+  /** The egress allow-list for destinations outside the mesh; none (deny all) when absent. */
+  readonly egress?: readonly EgressRuleOptions[] | undefined;
+  /** Counts classifications and egress decisions; nothing when absent. */
+  readonly observer?: ClassificationObserver | undefined;
 }
 
 /** What the route table holds per configured upstream. */
@@ -68,13 +101,22 @@ function refuse(status: number, reason: string, message: string): { kind: 'refus
  * 2. Without transparent mode nothing else is routed (404): the outbound
  *    listener must not become an open proxy.
  * 3. In transparent mode a DNS name is dialled at its Host port (80 when
- *    absent) if `ports` allows it; an IP literal, in any spelling the URL
- *    Standard reads as an address (`0x7f000001`, `10.5`), is refused (403) because
- *    an address names no workload, so no server identity can be derived
- *    from it (SPIFFE X509-SVID §5: authorization of the server is the
- *    client's job, and it needs an expectation to check against).
+ *    absent) if `ports` allows it. An IP literal, in any spelling the URL
+ *    Standard reads as an address (`0x7f000001`, `10.5`), is dialled only
+ *    inside `mesh` (the configured mesh networks, when the original
+ *    destination is known), where the server must then present the
+ *    transparent expectation (our own trust domain by default), exactly
+ *    as an opaque TCP connection to that address would. Any other address
+ *    is refused (403): it names no workload, so no server identity can be
+ *    derived from it (SPIFFE X509-SVID §5: authorization of the server is
+ *    the client's job, and it needs an expectation to check against).
  */
-export function routeOutbound<T extends RouteTarget>(authority: string, routes: RouteTable<T>, transparent: TransparentOptions | undefined): OutboundRoute<T> {
+export function routeOutbound<T extends RouteTarget>(
+  authority: string,
+  routes: RouteTable<T>,
+  transparent: TransparentOptions | undefined,
+  mesh?: CidrSet | undefined,
+): OutboundRoute<T> {
   const configured = routes.lookup(authority);
   if (configured !== undefined && configured.address !== null) return { kind: 'upstream', route: configured };
   const shown = authority === '' ? 'no Host header' : `host ${quoteUntrusted(authority, 100)}`;
@@ -87,14 +129,14 @@ export function routeOutbound<T extends RouteTarget>(authority: string, routes: 
   }
   // parseAuthority made every IP spelling canonical (route-table.ts), so
   // `2130706433` or `10.5` are refused here like 127.0.0.1 and 10.0.0.5.
-  if (configured === undefined && isIP(a.host) !== 0) {
+  if (configured === undefined && isIP(a.host) !== 0 && !(mesh?.has(a.host) === true && !isForbiddenDestination(a.host))) {
     return refuse(
       403,
       'ip_literal',
       `${shown}: an IP address names no workload, so there is no server identity to expect from it (the host is ${a.host}); call the service by name or configure an upstream for this address`,
     );
   }
-  if (configured === undefined && !isDnsName(a.host)) return refuse(400, 'bad_host', `${shown}: not a DNS name`);
+  if (configured === undefined && isIP(a.host) === 0 && !isDnsName(a.host)) return refuse(400, 'bad_host', `${shown}: not a DNS name`);
   const port = a.port ?? DEFAULT_HTTP_PORT;
   if (transparent.ports !== undefined && !transparent.ports.includes(port)) {
     return refuse(403, 'port_not_allowed', `${shown}: port ${port} is not forwarded by this sidecar (outbound.transparent.ports)`);

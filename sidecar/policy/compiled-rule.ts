@@ -1,4 +1,4 @@
-import { CallerMatcher, type CallerEntry } from './caller-matcher.ts';
+import { PeerIdMatcher, type PeerIdPattern } from './peer-id-pattern.ts';
 import type { DryRunResult } from './decision.ts';
 import { FromEntryMatcher, isCallerEntry, type FromEntry } from './from-entry-matcher.ts';
 import { MATCH, NEEDS_PRINCIPAL, NO_MATCH, type MatchOutcome } from './match-outcome.ts';
@@ -26,7 +26,7 @@ export class CompiledRule {
   readonly action: RuleAction;
   readonly dryRun: boolean;
   /** The `from` entries that name a SPIFFE ID and nothing else: set lookups, no allocation. */
-  readonly callers: CallerMatcher;
+  readonly callers: PeerIdMatcher;
   /** The other `from` entries (version 2 keys). */
   readonly entries: readonly FromEntryMatcher[];
   /** null when the rule has no `to`: any request, and TCP. */
@@ -38,7 +38,7 @@ export class CompiledRule {
     this.name = doc.name;
     this.action = doc.action ?? 'allow';
     this.dryRun = doc.dryRun === true;
-    this.callers = new CallerMatcher(doc.from.filter(isCallerEntry) as CallerEntry[]);
+    this.callers = new PeerIdMatcher(doc.from.filter(isCallerEntry) as PeerIdPattern[]);
     this.entries = Object.freeze(doc.from.filter((e) => !isCallerEntry(e)).map((e) => new FromEntryMatcher(e)));
     this.requests = doc.to === undefined ? null : Object.freeze(doc.to.map((t) => new RequestMatcher(t)));
     this.dryRunResult = Object.freeze({ rule: doc.name, outcome: this.action === 'deny' ? 'would_deny' : 'would_allow' });

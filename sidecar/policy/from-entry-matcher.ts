@@ -1,4 +1,4 @@
-import { CallerMatcher, type CallerEntry } from './caller-matcher.ts';
+import { PeerIdMatcher, type PeerIdPattern } from './peer-id-pattern.ts';
 import { ClaimMatcher, type ClaimCondition } from './claim-condition.ts';
 import { IpBlockSet } from './ip-block-set.ts';
 import { MATCH, NEEDS_PRINCIPAL, NO_MATCH, type MatchOutcome } from './match-outcome.ts';
@@ -29,8 +29,8 @@ export interface FromEntry {
 /** The keys of a {@link FromEntry} that look at the end user's token. */
 export const PRINCIPAL_KEYS = ['principals', 'clients', 'claims'] as const;
 
-/** True when the entry has only a SPIFFE key, so CallerMatcher's set lookups can take it. */
-export function isCallerEntry(e: FromEntry): e is CallerEntry {
+/** True when the entry has only a SPIFFE key, so PeerIdMatcher's set lookups can take it. */
+export function isCallerEntry(e: FromEntry): e is PeerIdPattern {
   return (
     e.principals === undefined &&
     e.clients === undefined &&
@@ -46,7 +46,7 @@ export function isCallerEntry(e: FromEntry): e is CallerEntry {
  * entry reports NEEDS_PRINCIPAL only when everything else matched.
  */
 export class FromEntryMatcher {
-  readonly #peer: CallerMatcher | null;
+  readonly #peer: PeerIdMatcher | null;
   readonly #ipBlocks: IpBlockSet | null;
   readonly #remoteIpBlocks: IpBlockSet | null;
   readonly #principals: PrincipalMatcher | null;
@@ -56,9 +56,9 @@ export class FromEntryMatcher {
   readonly usesPrincipal: boolean;
 
   constructor(e: FromEntry) {
-    const peer: CallerEntry | undefined =
+    const peer: PeerIdPattern | undefined =
       e.id !== undefined ? { id: e.id } : e.idPrefix !== undefined ? { idPrefix: e.idPrefix } : e.trustDomain !== undefined ? { trustDomain: e.trustDomain } : undefined;
-    this.#peer = peer === undefined ? null : new CallerMatcher([peer]);
+    this.#peer = peer === undefined ? null : new PeerIdMatcher([peer]);
     this.#ipBlocks = e.ipBlocks === undefined ? null : new IpBlockSet(e.ipBlocks);
     this.#remoteIpBlocks = e.remoteIpBlocks === undefined ? null : new IpBlockSet(e.remoteIpBlocks);
     this.#principals = e.principals === undefined ? null : new PrincipalMatcher(e.principals);

@@ -1,4 +1,4 @@
-import { CallerMatcher, type CallerEntry } from './caller-matcher.ts';
+import { PeerIdMatcher, type PeerIdPattern } from './peer-id-pattern.ts';
 
 /** The top-level `remoteAddress` settings of a version 2 policy, in document form. */
 export interface RemoteAddressDocument {
@@ -23,12 +23,12 @@ export const MAX_TRUSTED_HOPS = 10;
  * shorter than N, there is no remote address and `remoteIpBlocks` never match.
  */
 export class RemoteAddress {
-  readonly #callers: CallerMatcher;
+  readonly #callers: PeerIdMatcher;
   readonly trustedHops: number;
 
   constructor(doc: RemoteAddressDocument) {
-    this.#callers = new CallerMatcher(
-      doc.trustedCallers.map((c): CallerEntry => (c.endsWith('/*') ? { idPrefix: c } : { id: c })),
+    this.#callers = new PeerIdMatcher(
+      doc.trustedCallers.map((c): PeerIdPattern => (c.endsWith('/*') ? { idPrefix: c } : { id: c })),
     );
     this.trustedHops = doc.trustedHops;
   }

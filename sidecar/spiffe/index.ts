@@ -9,7 +9,6 @@ export { TrustDomain } from './trust-domain.ts';
 export { SpiffeId } from './spiffe-id.ts';
 export { SpiffeIdError } from './spiffe-id-error.ts';
 export type { SpiffeIdErrorCode } from './spiffe-id-error.ts';
-export { MAX_ID_BYTES, MAX_TRUST_DOMAIN_BYTES, SPIFFE_SCHEME_PREFIX } from './id-syntax.ts';
 export { matchAny, matchId, matchOneOf, matchMemberOf, matchPredicate } from './id-matcher.ts';
 export type { IdMatcher } from './id-matcher.ts';
 export { quoteUntrusted } from './quote-untrusted.ts';

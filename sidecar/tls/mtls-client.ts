@@ -4,15 +4,23 @@ import type { PeerCertificate, SecureContext, SecureVersion } from 'node:tls';
 import { systemClock, type Clock } from '../core/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import type { Authorizer } from './authorizer.ts';
-import { peerChainDer, verifyPeerChain } from './peer-verification.ts';
+import type { Credentials } from './credentials.ts';
+import { CredentialsError } from './credentials-error.ts';
+import { peerChainDer, verifyPeerChain, type PeerVerification } from './peer-verification.ts';
 import { SecureContextStore, currentBundleSet, type X509BundleSetProvider } from './secure-context-store.ts';
 
 /** Configuration of the client side of SPIFFE mTLS. */
 export interface MtlsClientConfig {
-  /** Our SVID, presented to servers. */
-  readonly svidSource: X509SvidSource;
-  /** Every trust domain whose servers we may talk to. */
-  readonly bundleSource: X509BundleSetProvider;
+  /**
+   * The process's credentials home: each connection presents its published
+   * SVID and verifies the server against its bundles. Without it,
+   * `svidSource` and `bundleSource` are required and re-read per connection.
+   */
+  readonly credentials?: Credentials | undefined;
+  /** Our SVID, presented to servers. Ignored with `credentials`. */
+  readonly svidSource?: X509SvidSource | undefined;
+  /** Every trust domain whose servers we may talk to. Ignored with `credentials`. */
+  readonly bundleSource?: X509BundleSetProvider | undefined;
   /** Decides on the server's SPIFFE ID (usually authorizeId of the upstream we meant). */
   readonly authorize: Authorizer;
   /** ALPN protocols to offer (http2.connect sets 'h2' itself). */
@@ -24,8 +32,8 @@ export interface MtlsClientConfig {
   readonly maxVersion?: SecureVersion;
   /** SNI to send. Default: Node's (the DNS host name, nothing for IP literals); never the SPIFFE ID. */
   readonly servername?: string;
-  /** A store to share with other clients or servers on the same sources; default a new one. */
-  readonly store?: SecureContextStore;
+  /** Without `credentials`: a store to share with other clients or servers on the same sources; default a new one. */
+  readonly store?: SecureContextStore | undefined;
 }
 
 /** Connection options for tls.connect / https.request / http2.connect; spread them per connection. */
@@ -75,30 +83,15 @@ export interface MtlsClientOptions {
  * 'secureConnect', as a reset or a `certificate_required` alert on read.
  */
 export function mtlsClientOptions(cfg: MtlsClientConfig): MtlsClientOptions {
-  const store =
-    cfg.store ??
-    new SecureContextStore({
-      svidSource: cfg.svidSource,
-      bundleSource: cfg.bundleSource,
-      ...(cfg.minVersion ? { minVersion: cfg.minVersion } : {}),
-      ...(cfg.maxVersion ? { maxVersion: cfg.maxVersion } : {}),
-    });
-  const clock = cfg.clock ?? systemClock;
+  const check = serverIdentityCheck(cfg);
   const checkServerIdentity = (_hostname: string, cert: PeerCertificate): Error | undefined => {
-    // The hostname is ignored on purpose: SPIFFE identifies the server by the
-    // ID in its URI SAN, not by DNS names (X509-SVID spec §5).
-    try {
-      const result = verifyPeerChain(peerChainDer(cert), { bundles: currentBundleSet(cfg.bundleSource), authorize: cfg.authorize, clock });
-      return result.ok ? undefined : result.error;
-    } catch (err) {
-      // Node calls this inside its handshake callback, where a throw would
-      // be an uncaught exception; a failing source refuses the connection.
-      return err instanceof Error ? err : new Error(String(err));
-    }
+    const result = check(cert);
+    return result.ok ? undefined : result.error;
   };
+  const secureContext = clientSecureContext(cfg);
   const opts = {
     get secureContext(): SecureContext {
-      return store.current();
+      return secureContext();
     },
     rejectUnauthorized: true as const,
     checkServerIdentity,
@@ -107,6 +100,54 @@ export function mtlsClientOptions(cfg: MtlsClientConfig): MtlsClientOptions {
     ...(cfg.servername !== undefined ? { servername: cfg.servername } : {}),
   };
   return opts;
+}
+
+/**
+ * Where a client reads the SecureContext for its next connection: the
+ * credentials home's (built once per rotation), else a store on the given
+ * sources, re-read per connection. Throws what the sources throw.
+ */
+export function clientSecureContext(cfg: MtlsClientConfig): () => SecureContext {
+  const home = cfg.credentials;
+  if (home !== undefined) return () => home.secureContext();
+  if (cfg.store === undefined && (cfg.svidSource === undefined || cfg.bundleSource === undefined)) {
+    throw new CredentialsError('tls.credentials_bad_option', 'tls: an mTLS client needs credentials, a store, or both svidSource and bundleSource');
+  }
+  const store =
+    cfg.store ??
+    new SecureContextStore({
+      svidSource: cfg.svidSource!,
+      bundleSource: cfg.bundleSource!,
+      ...(cfg.minVersion ? { minVersion: cfg.minVersion } : {}),
+      ...(cfg.maxVersion ? { maxVersion: cfg.maxVersion } : {}),
+    });
+  return () => store.current();
+}
+
+/**
+ * The SPIFFE check of a server's certificate as the client sees it: the
+ * chain verified against the bundle of the server's own trust domain, the
+ * leaf rules with the injected clock, then the authorizer. Returns the
+ * verified identity (a value the caller may keep: the server's SPIFFE ID
+ * needs no re-parsing from certificate text) or why it was refused. Never
+ * throws: a failing source becomes a refusal, because Node calls the check
+ * inside its handshake callback, where a throw would be uncaught.
+ */
+export function serverIdentityCheck(cfg: MtlsClientConfig): (cert: PeerCertificate) => PeerVerification | { readonly ok: false; readonly error: Error } {
+  const clock = cfg.clock ?? systemClock;
+  const home = cfg.credentials;
+  const bundleSource = cfg.bundleSource;
+  if (home === undefined && bundleSource === undefined) throw new CredentialsError('tls.credentials_bad_option', 'tls: an mTLS client needs credentials or a bundleSource');
+  return (cert) => {
+    // The hostname is not part of it on purpose: SPIFFE identifies the
+    // server by the ID in its URI SAN, not by DNS names (X509-SVID spec §5).
+    try {
+      const bundles = home !== undefined ? home.bundles() : currentBundleSet(bundleSource!);
+      return verifyPeerChain(peerChainDer(cert), { bundles, authorize: cfg.authorize, clock });
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err : new Error(String(err)) };
+    }
+  };
 }
 
 /**

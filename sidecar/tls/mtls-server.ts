@@ -1,19 +1,27 @@
 import { createServer, type SecureVersion, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Socket } from 'node:net';
-import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import type { Authorizer } from './authorizer.ts';
 import { reasonForOpensslCode } from './failure-reason.ts';
 import { PeerHandshakeRejected } from './peer-handshake-rejected.ts';
 import { verifyPeerSocket, type PeerVerification } from './peer-verification.ts';
-import { SecureContextStore, currentBundleSet, type SecureContextSnapshot, type X509BundleSetProvider } from './secure-context-store.ts';
+import { ownCredentials, type Credentials } from './credentials.ts';
+import { currentBundleSet, type SecureContextSnapshot, type SecureContextStore, type X509BundleSetProvider } from './secure-context-store.ts';
 
 /** Configuration shared by the mTLS server helpers. */
 export interface MtlsServerConfig {
-  /** Our SVID, presented to clients; read again whenever it may have rotated. */
-  readonly svidSource: X509SvidSource;
-  /** Every trust domain we accept peers from. */
-  readonly bundleSource: X509BundleSetProvider;
+  /**
+   * The process's credentials home: the server presents its published SVID,
+   * verifies clients against its bundles, and swaps its context when it
+   * announces a change. Without it, `svidSource` and `bundleSource` are
+   * required and re-read for every new connection.
+   */
+  readonly credentials?: Credentials | undefined;
+  /** Our SVID, presented to clients; read again whenever it may have rotated. Ignored with `credentials`. */
+  readonly svidSource?: X509SvidSource | undefined;
+  /** Every trust domain we accept peers from. Ignored with `credentials`. */
+  readonly bundleSource?: X509BundleSetProvider | undefined;
   /** Decides on each authenticated client. */
   readonly authorize: Authorizer;
   /** ALPN protocols offered, in preference order (e.g. ['h2', 'http/1.1']). */
@@ -63,7 +71,9 @@ export interface MtlsServer {
    * verifier and keeps the credentials current.
    */
   readonly options: MtlsServerOptions;
-  /** The credentials store (shared with clients built on the same sources, if wanted). */
+  /** The credentials home the server reads (the given one, or its own). */
+  readonly credentials: Credentials;
+  /** The secure-context store of {@link credentials}. */
   readonly store: SecureContextStore;
   /** SPIFFE verification + authorizer for a connected socket; records the identity for `peerIdentity()`. */
   verifyPeer(socket: TLSSocket): PeerVerification;
@@ -111,23 +121,20 @@ const attached = new WeakSet<Server>();
  * refuses clients no trusted root issued.
  */
 export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
-  const store = new SecureContextStore({
-    svidSource: cfg.svidSource,
-    bundleSource: cfg.bundleSource,
-    ...(cfg.minVersion ? { minVersion: cfg.minVersion } : {}),
-    ...(cfg.maxVersion ? { maxVersion: cfg.maxVersion } : {}),
-  });
+  const { credentials, polled } = ownCredentials(cfg.credentials, cfg, 'mtlsServer()');
   const clock = cfg.clock ?? systemClock;
   const logger = (cfg.logger ?? silentLogger).child({ component: 'mtls-server' });
-  const first = store.snapshot();
+  if (polled) credentials.update();
+  const first = credentials.snapshot();
   const options: MtlsServerOptions = {
     ...first.options,
     requestCert: true,
     rejectUnauthorized: true,
     ...(cfg.alpn ? { ALPNProtocols: [...cfg.alpn] } : {}),
   };
-  const verifyPeer = (socket: TLSSocket): PeerVerification =>
-    verifyPeerSocket(socket, { bundles: currentBundleSet(cfg.bundleSource), authorize: cfg.authorize, clock });
+  // Without a home the bundle source is read per check, as before one existed.
+  const bundles = polled ? () => currentBundleSet(cfg.bundleSource!) : () => credentials.bundles();
+  const verifyPeer = (socket: TLSSocket): PeerVerification => verifyPeerSocket(socket, { bundles: bundles(), authorize: cfg.authorize, clock });
 
   const attach = <S extends Server>(server: S): S & MtlsServerEvents => {
     if (attached.has(server)) throw new TypeError('tls: mtlsServer().attach() called twice on the same server');
@@ -137,17 +144,30 @@ export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
     const settings = server as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
     settings.requestCert = true;
     settings.rejectUnauthorized = false;
-    let applied = -1;
     const install = (snap: SecureContextSnapshot): void => {
       // ca: [] is an empty store, not Node's default roots (those come only
       // when `ca` is absent), and it sends no CA names in CertificateRequest.
       server.setSecureContext({ ...options, ...snap.options, ca: [] });
-      applied = snap.generation;
     };
-    try {
-      install(store.snapshot());
-    } catch {
-      // No SVID right now: the first connection retries and is refused if it still fails.
+    let installed: SecureContextSnapshot | undefined;
+    // Rotation: Node builds each accepted connection's TLS socket from the
+    // server's default context at that moment (SNICallback only runs when a
+    // client sends SNI; ours do not, IP literals never do). The home's
+    // change event swaps it, so a rotation reaches the next accept and
+    // handshakes already under way keep the context they started with.
+    const onChange = (): void => {
+      if (!credentials.available) return;
+      const snap = credentials.snapshot();
+      if (snap === installed) return;
+      install(snap);
+      installed = snap;
+      logger.info({ generation: snap.generation, spiffe_id: snap.svid.id.toString() }, 'server credentials updated');
+    };
+    const unsubscribe = credentials.onCredentialsChange(onChange);
+    server.once('close', unsubscribe);
+    if (credentials.available) {
+      install(credentials.snapshot());
+      installed = credentials.snapshot();
     }
     const reject = (socket: TLSSocket | undefined, ev: Omit<PeerRejectedEvent, 'remoteAddress'>): void => {
       const remoteAddress = socket?.remoteAddress;
@@ -155,27 +175,15 @@ export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
       server.emit('peerRejected', { ...ev, ...(remoteAddress ? { remoteAddress } : {}) } satisfies PeerRejectedEvent);
     };
 
-    // Rotation: Node builds each accepted connection's TLS socket from the
-    // server's current default context, and SNICallback only runs when a
-    // client sends SNI (ours do not, IP literals never do). So the context
-    // is swapped on the raw 'connection', before Node's own listener wraps
-    // the socket: two identity checks per connection, a rebuild only after
-    // a change. Established connections keep their context.
     const onConnection = (raw: Socket): boolean => {
-      try {
-        const snap = store.snapshot();
-        if (snap.generation !== applied) {
-          install(snap);
-          logger.info({ generation: snap.generation, spiffe_id: snap.svid.id.toString() }, 'server credentials updated');
-        }
-        return true;
-      } catch (err) {
-        // No usable SVID (withdrawn or not yet fetched): refuse new
-        // connections rather than keep serving an identity the agent took away.
-        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'no server credentials; closing new connection');
-        raw.destroy();
-        return false;
-      }
+      // Without a home of the process's, this server re-reads its sources per connection (two identity checks).
+      if (polled) credentials.update();
+      if (credentials.available) return true;
+      // No usable SVID (withdrawn or not yet fetched): refuse new
+      // connections rather than keep serving an identity the agent took away.
+      logger.warn({ err: describeError(problemOf(credentials)) }, 'no server credentials; closing new connection');
+      raw.destroy();
+      return false;
     };
 
     const onSecureConnection = (socket: TLSSocket): boolean => {
@@ -238,7 +246,17 @@ export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
     return server as S & MtlsServerEvents;
   };
 
-  return { options, store, verifyPeer, attach };
+  return { options, credentials, store: credentials.store, verifyPeer, attach };
+}
+
+/** Why `credentials` has no snapshot, for the log. */
+function problemOf(credentials: Credentials): unknown {
+  try {
+    credentials.snapshot();
+    return undefined;
+  } catch (err) {
+    return err;
+  }
 }
 
 /**

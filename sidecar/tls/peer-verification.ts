@@ -120,13 +120,22 @@ const kPeerIdentity = Symbol('spiffe-sidecar.peerIdentity');
  */
 export function verifyPeerSocket(socket: TLSSocket, opts: PeerVerifierOptions): PeerVerification {
   const result = verifyPeerChain(peerChainDer(socket.getPeerCertificate(true)), opts);
-  if (result.ok) {
-    // A symbol property rather than a WeakMap: http2 hands out a Proxy of the
-    // session socket (`stream.session.socket`, `req.socket`) whose property
-    // reads reach the real socket, while a WeakMap lookup by the proxy misses.
-    Object.defineProperty(socket, kPeerIdentity, { value: result.identity, enumerable: false });
-  }
+  if (result.ok) rememberPeerIdentity(socket, result.identity);
   return result;
+}
+
+/**
+ * Records the identity a verifier returned for `socket`, for
+ * {@link peerIdentity}: the client side calls it with what its
+ * checkServerIdentity verified, so both ends read the peer the same way.
+ * Once per socket; a second call is ignored (the first verdict stands).
+ */
+export function rememberPeerIdentity(socket: object, identity: PeerIdentity): void {
+  if (Object.hasOwn(socket, kPeerIdentity)) return;
+  // A symbol property rather than a WeakMap: http2 hands out a Proxy of the
+  // session socket (`stream.session.socket`, `req.socket`) whose property
+  // reads reach the real socket, while a WeakMap lookup by the proxy misses.
+  Object.defineProperty(socket, kPeerIdentity, { value: identity, enumerable: false });
 }
 
 /**

@@ -9,13 +9,8 @@
  * query strings: span attributes are the method, the path without query,
  * the status, the peer's SPIFFE ID and the sidecar's reason.
  */
-export { parseTraceparent, formatTraceparent, checkTracestate, MAX_TRACESTATE_LENGTH, MAX_TRACESTATE_MEMBERS } from './trace-context.ts';
-export type { TraceParent } from './trace-context.ts';
+export { parseTraceparent, formatTraceparent, checkTracestate } from './trace-context.ts';
 export { readTraceContext, replaceTraceHeaders } from './trace-headers.ts';
-export type { IncomingTraceContext } from './trace-headers.ts';
 export { loadTracing } from './load-tracing.ts';
 export type { Tracing } from './otel-pipeline.ts';
-export type { TracedDirection } from './span-tracer.ts';
 export type { TracingOptions } from './tracing-options.ts';
-export { TracingError } from './tracing-error.ts';
-export type { TracingErrorCode } from './tracing-error.ts';

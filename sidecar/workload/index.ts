@@ -25,9 +25,8 @@ export type { BackoffOptions, BackoffJitter } from './backoff.ts';
 export { classifyStatus, statusName } from './retry-policy.ts';
 export type { RetryAction } from './retry-policy.ts';
 export { loadWorkloadApiProto } from './workload-proto.ts';
+export type { WorkloadApiProto, WorkloadApiService } from './workload-proto.ts';
 export type {
-  WorkloadApiProto,
-  WorkloadApiService,
   X509SvidMessage,
   X509SvidResponseMessage,
   X509BundlesResponseMessage,
@@ -39,6 +38,12 @@ export type {
   ValidateJwtSvidResponseMessage,
   StructMessage,
   ValueMessage,
-} from './workload-proto.ts';
+  WitSvidRequestMessage,
+  WitSvidMessage,
+  WitSvidResponseMessage,
+  WitBundlesResponseMessage,
+} from './workload-messages.ts';
+export { ProtoError } from './proto-error.ts';
+export type { ProtoErrorCode } from './proto-error.ts';
 export { toStruct, fromStruct } from './struct-value.ts';
 export type { JsonValue } from './struct-value.ts';

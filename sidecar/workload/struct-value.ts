@@ -1,4 +1,4 @@
-import type { StructMessage, ValueMessage } from './workload-proto.ts';
+import type { StructMessage, ValueMessage } from './workload-messages.ts';
 
 /** JSON-compatible values, as JWT claims are. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };

@@ -2,7 +2,7 @@ import { SpiffeId, quoteUntrusted, type TrustDomain } from '../spiffe/index.ts';
 import { JwtBundle, JwtBundleSet, X509Bundle, X509BundleSet } from '../bundle/index.ts';
 import { parseX509Svid, type X509Svid } from '../svid/index.ts';
 import { WorkloadApiError } from './workload-api-error.ts';
-import type { JwtBundlesResponseMessage, X509BundlesResponseMessage, X509SvidResponseMessage } from './workload-proto.ts';
+import type { JwtBundlesResponseMessage, X509BundlesResponseMessage, X509SvidResponseMessage } from './workload-messages.ts';
 
 /** One validated FetchX509SVID message: the caller's SVIDs and every X.509 bundle it may use. */
 export interface X509Context {

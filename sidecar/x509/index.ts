@@ -13,7 +13,4 @@ export { CertificateCache } from './certificate-cache.ts';
 export { CertificateError } from './certificate-error.ts';
 export type { CertificateErrorCode } from './certificate-error.ts';
 export { parsePemBlocks, toPem } from './pem.ts';
-export type { PemBlock } from './pem.ts';
-export { readDerElement } from './der-element.ts';
-export type { DerElement } from './der-element.ts';
 export { OID } from './oid.ts';

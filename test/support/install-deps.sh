@@ -22,11 +22,20 @@ declare -A pkgs=(
   [taskset]=util-linux
   [setpriv]=util-linux
   [pgrep]=procps
+  [ip6tables]=iptables
+  # the transparent-capture e2e: real PostgreSQL 15 and Redis 7 behind sidecars, and packet captures
+  [psql]=postgresql
+  [redis-server]=redis-server
+  [redis-cli]=redis-tools
+  [tcpdump]=tcpdump
 )
 missing=()
 for cmd in "${!pkgs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [[ -x "/usr/sbin/$cmd" ]] || missing+=("${pkgs[$cmd]}")
 done
+# psql alone may come from postgresql-client; the e2e test also needs the server binaries.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 if ((${#missing[@]})); then
   if [[ "$(id -u)" != 0 ]]; then
     echo "install-deps: missing Debian packages: ${missing[*]} (run as root or apt-get install them)" >&2

@@ -26,9 +26,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logTail } from './logged-process.ts';
-import { freePorts } from './sidecar-process.ts';
+import { freePorts } from './sidecar-harness.ts';
 import { run } from './spire.ts';
-import type { Cleanup } from './dev-agent.ts';
+import type { Cleanup } from './dev-agent-harness.ts';
 import { Teardown } from './teardown.ts';
 
 const projectRoot = resolve(import.meta.dirname, '..', '..');

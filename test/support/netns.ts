@@ -8,13 +8,24 @@
  * bind-mounts over /etc; so names resolve as cluster DNS would and no DNS
  * query leaves the pod.
  *
- * Nothing may leave the /24: the root namespace drops forwarding from the
+ * Dual stack (`ipv6: true`): the bridge and every pod also get an address in
+ * a random IPv6 ULA /64 (RFC 4193), added without duplicate address
+ * detection so it is usable at once; `<pod>-v6` names resolve to it alone,
+ * so a test chooses the family by name.
+ *
+ * Hosts outside the cluster (`outside`): namespaces on the same bridge with
+ * addresses from TEST-NET-2 (198.51.100.0/24, RFC 5737), which is in no pod,
+ * service or private range. Pods reach them on-link (a route via eth0, no
+ * router), so nothing is forwarded by the root namespace.
+ *
+ * Nothing may leave the bridge: the root namespace drops forwarding from the
  * bridge to any other interface (and accepts bridge-to-bridge traffic,
  * which br_netfilter would otherwise send through a possibly restrictive
- * FORWARD policy). Every change is registered with a Teardown, which
- * removes it again, also from the process 'exit' hook.
+ * FORWARD policy), for IPv4 and, with `ipv6`, for IPv6. Every change is
+ * registered with a Teardown, which removes it again, also from the process
+ * 'exit' hook.
  *
- * Needs root, `ip` and `iptables`.
+ * Needs root, `ip` and `iptables` (and `ip6tables` with `ipv6`).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -31,9 +42,25 @@ export interface Pod {
   readonly ns: string;
   /** The pod IP. */
   readonly ip: string;
+  /** The pod's IPv6 (ULA) address when the network is dual-stack. */
+  readonly ip6?: string | undefined;
   /** The root-namespace end of its veth (a bridge port). */
   readonly hostVeth: string;
 }
+
+/** A namespace outside the cluster, on the bridge's wire (see the module comment). */
+export interface OutsideHost {
+  /** Logical name (`internet`). */
+  readonly name: string;
+  readonly ns: string;
+  /** Host name → its address in this namespace (each name has its own address). */
+  readonly addresses: ReadonlyMap<string, string>;
+  /** The root-namespace end of its veth. */
+  readonly hostVeth: string;
+}
+
+/** The range outside hosts are addressed from: TEST-NET-2 (RFC 5737), in no private range. */
+export const OUTSIDE_SUBNET = '198.51.100.0/24';
 
 /** The bridge, its /24 and the pods on it. */
 export interface PodNetwork {
@@ -44,9 +71,15 @@ export interface PodNetwork {
   readonly gateway: string;
   /** `10.213.n.0/24`. */
   readonly subnet: string;
+  /** The node's IPv6 address on the bridge (`fdxx:...::1`) when dual-stack. */
+  readonly gateway6?: string | undefined;
+  /** The pods' IPv6 /64 when dual-stack. */
+  readonly subnet6?: string | undefined;
   readonly pods: ReadonlyMap<string, Pod>;
   /** The pod named `name`; throws when there is none. */
   pod(name: string): Pod;
+  /** The outside host named `name`; throws when there is none. */
+  outside(name: string): OutsideHost;
 }
 
 /** Options of {@link createPodNetwork}. */
@@ -55,6 +88,13 @@ export interface PodNetworkOptions {
   readonly pods: readonly string[];
   /** Extra host names per pod for /etc/hosts (`backend` always gets `backend.<namespace>.svc[.cluster.local]`). */
   readonly kubernetesNamespace?: string;
+  /** Also give the bridge and every pod an IPv6 ULA address (dual stack). */
+  readonly ipv6?: boolean;
+  /**
+   * Namespaces outside the cluster: each gets one TEST-NET-2 address per
+   * host name, and every pod's /etc/hosts maps the names to them.
+   */
+  readonly outside?: readonly { readonly name: string; readonly hostNames: readonly string[] }[];
   readonly teardown: Teardown;
   /** Tag for names; random when omitted. */
   readonly tag?: string;
@@ -128,25 +168,54 @@ export function pickSubnet(): string {
   throw new Error('netns: no free 10.213.x.0/24 (every candidate overlaps a route or address)');
 }
 
+/**
+ * Picks a random ULA /64 (fdxx:xxxx:xxxx:yyyy::/64, RFC 4193 §3.2: a random
+ * 40-bit global ID) that no IPv6 route or address on this machine starts with.
+ */
+export function pickSubnet6(): string {
+  const taken = [...sh(['ip', '-6', 'route', 'show', 'table', 'all']).stdout.split('\n'), ...sh(['ip', '-6', '-o', 'addr', 'show']).stdout.split('\n')].join('\n').toLowerCase();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const b = randomBytes(7);
+    const groups = [b.readUInt16BE(1), b.readUInt16BE(3), b.readUInt16BE(5)];
+    // No zero group, so the text form below is already the canonical one
+    // (RFC 5952 §4.2) that tcpdump and Node print, and tests can compare strings.
+    if (groups.includes(0)) continue;
+    const prefix = `fd${b[0]!.toString(16).padStart(2, '0')}:${groups.map((g) => g.toString(16)).join(':')}`;
+    if (!taken.includes(prefix.split(':').slice(0, 2).join(':'))) return `${prefix}::/64`;
+  }
+  throw new Error('netns: no free IPv6 ULA /64');
+}
+
 const NAME = /^[a-z][a-z0-9-]{0,19}$/;
+const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 /**
- * Creates the bridge and one namespace per pod, as described in the module
- * comment, registering every undo step with `o.teardown` as it goes.
+ * Creates the bridge and one namespace per pod (and per outside host), as
+ * described in the module comment, registering every undo step with
+ * `o.teardown` as it goes.
  */
 export async function createPodNetwork(o: PodNetworkOptions): Promise<PodNetwork> {
   const tag = o.tag ?? randomBytes(3).toString('hex');
   const td = o.teardown;
-  for (const p of o.pods) if (!NAME.test(p)) throw new Error(`netns: bad pod name ${p}`);
+  const outsideSpecs = o.outside ?? [];
+  for (const p of [...o.pods, ...outsideSpecs.map((x) => x.name)]) if (!NAME.test(p)) throw new Error(`netns: bad pod name ${p}`);
+  if (new Set([...o.pods, ...outsideSpecs.map((x) => x.name)]).size !== o.pods.length + outsideSpecs.length) throw new Error('netns: duplicate pod or outside host name');
+  const outsideNames = outsideSpecs.flatMap((x) => x.hostNames);
+  for (const h of outsideNames) if (!HOST_NAME.test(h)) throw new Error(`netns: bad outside host name ${h}`);
   if (o.pods.length > 200) throw new Error('netns: at most 200 pods');
+  if (outsideNames.length > 100) throw new Error('netns: at most 100 outside host names');
   const subnet = pickSubnet();
   const prefix = subnet.split('.').slice(0, 3).join('.');
   const gateway = `${prefix}.1`;
+  const subnet6 = o.ipv6 ? pickSubnet6() : undefined;
+  const prefix6 = subnet6?.slice(0, -'::/64'.length);
+  const gateway6 = prefix6 === undefined ? undefined : `${prefix6}::1`;
   const bridge = `ssbr${tag}`;
 
   await mustRun(['ip', 'link', 'add', bridge, 'type', 'bridge']);
   td.addCommand(`delete bridge ${bridge}`, ['ip', 'link', 'del', bridge], { ignoreFailure: true });
   await mustRun(['ip', 'addr', 'add', `${gateway}/24`, 'dev', bridge]);
+  if (gateway6 !== undefined) await mustRun(['ip', '-6', 'addr', 'add', `${gateway6}/64`, 'dev', bridge, 'nodad']);
   await mustRun(['ip', 'link', 'set', bridge, 'up']);
 
   // Root-namespace guards. br_netfilter (bridge-nf-call-iptables=1) sends
@@ -158,9 +227,11 @@ export async function createPodNetwork(o: PodNetworkOptions): Promise<PodNetwork
     ['FORWARD', '-i', bridge, '!', '-o', bridge, '-j', 'DROP'],
     ['FORWARD', '!', '-i', bridge, '-o', bridge, '-j', 'DROP'],
   ];
-  for (const rule of forwardRules) {
-    await mustRun(['iptables', '-w', '-I', ...rule.slice(0, 1), '1', ...rule.slice(1)]);
-    td.addCommand(`delete root FORWARD rule for ${bridge}`, ['iptables', '-w', '-D', ...rule]);
+  for (const bin of o.ipv6 ? ['iptables', 'ip6tables'] : ['iptables']) {
+    for (const rule of forwardRules) {
+      await mustRun([bin, '-w', '-I', ...rule.slice(0, 1), '1', ...rule.slice(1)]);
+      td.addCommand(`delete root ${bin} FORWARD rule for ${bridge}`, [bin, '-w', '-D', ...rule]);
+    }
   }
 
   const etcNetns = '/etc/netns';
@@ -177,33 +248,62 @@ export async function createPodNetwork(o: PodNetworkOptions): Promise<PodNetwork
 
   const pods = new Map<string, Pod>();
   o.pods.forEach((name, i) => {
-    pods.set(name, { name, ns: `ss${tag}-${name}`, ip: `${prefix}.${i + 2}`, hostVeth: `ssv${tag}${i.toString(36)}` });
+    const ip6 = prefix6 === undefined ? undefined : `${prefix6}::${(i + 2).toString(16)}`;
+    pods.set(name, { name, ns: `ss${tag}-${name}`, ip: `${prefix}.${i + 2}`, ip6, hostVeth: `ssv${tag}${i.toString(36)}` });
   });
+  const outsideOctets = OUTSIDE_SUBNET.split('.').slice(0, 3).join('.');
+  let nextOutside = 10;
+  const outside = new Map<string, OutsideHost>();
+  outsideSpecs.forEach((spec, j) => {
+    const addresses = new Map<string, string>();
+    for (const h of spec.hostNames) addresses.set(h, `${outsideOctets}.${nextOutside++}`);
+    outside.set(spec.name, { name: spec.name, ns: `ss${tag}-${spec.name}`, addresses, hostVeth: `ssv${tag}${(o.pods.length + j).toString(36)}` });
+  });
+
   const kns = o.kubernetesNamespace ?? 'demo';
   const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
   for (const p of pods.values()) hosts.push(`${p.ip}\t${p.name} ${p.name}.${kns} ${p.name}.${kns}.svc ${p.name}.${kns}.svc.cluster.local`);
+  for (const p of pods.values()) if (p.ip6 !== undefined) hosts.push(`${p.ip6}\t${p.name}-v6 ${p.name}-v6.${kns} ${p.name}-v6.${kns}.svc ${p.name}-v6.${kns}.svc.cluster.local`);
+  for (const h of outside.values()) for (const [name, ip] of h.addresses) hosts.push(`${ip}\t${name}`);
 
-  for (const p of pods.values()) {
-    const etc = join(etcNetns, p.ns);
-    mkdirSync(etc, { mode: 0o755 });
-    td.add(`remove ${etc}`, () => rmSync(etc, { recursive: true, force: true }));
-    writeFileSync(join(etc, 'hosts'), `${hosts.join('\n')}\n`, { mode: 0o644 });
-    // Nothing listens on the pod's 127.0.0.1:53: unknown names fail at once
-    // instead of querying the node's resolver.
-    writeFileSync(join(etc, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n', { mode: 0o644 });
-
-    await mustRun(['ip', 'netns', 'add', p.ns]);
-    td.addCommand(`delete netns ${p.ns}`, ['ip', 'netns', 'del', p.ns], { ignoreFailure: true });
-    const inner = `ssp${tag}${p.hostVeth.slice(-1)}`;
-    await mustRun(['ip', 'link', 'add', p.hostVeth, 'type', 'veth', 'peer', 'name', inner, 'netns', p.ns]);
-    td.addCommand(`delete veth ${p.hostVeth}`, ['ip', 'link', 'del', p.hostVeth], { ignoreFailure: true });
-    await mustRun(['ip', 'link', 'set', p.hostVeth, 'master', bridge, 'up']);
-    const ipns = (...args: string[]): Promise<string> => mustRun(['ip', '-n', p.ns, ...args]);
+  /** Namespace + veth into the bridge, renamed eth0, lo and eth0 up; the rest is the caller's. */
+  const attach = async (ns: string, hostVeth: string, etcFiles: boolean): Promise<(...args: string[]) => Promise<string>> => {
+    if (etcFiles) {
+      const etc = join(etcNetns, ns);
+      mkdirSync(etc, { mode: 0o755 });
+      td.add(`remove ${etc}`, () => rmSync(etc, { recursive: true, force: true }));
+      writeFileSync(join(etc, 'hosts'), `${hosts.join('\n')}\n`, { mode: 0o644 });
+      // Nothing listens on the pod's 127.0.0.1:53: unknown names fail at once
+      // instead of querying the node's resolver.
+      writeFileSync(join(etc, 'resolv.conf'), 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n', { mode: 0o644 });
+    }
+    await mustRun(['ip', 'netns', 'add', ns]);
+    td.addCommand(`delete netns ${ns}`, ['ip', 'netns', 'del', ns], { ignoreFailure: true });
+    const inner = `ssp${hostVeth.slice(3)}`;
+    await mustRun(['ip', 'link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', inner, 'netns', ns]);
+    td.addCommand(`delete veth ${hostVeth}`, ['ip', 'link', 'del', hostVeth], { ignoreFailure: true });
+    await mustRun(['ip', 'link', 'set', hostVeth, 'master', bridge, 'up']);
+    const ipns = (...args: string[]): Promise<string> => mustRun(['ip', '-n', ns, ...args]);
     await ipns('link', 'set', inner, 'name', 'eth0');
     await ipns('link', 'set', 'lo', 'up');
+    return ipns;
+  };
+
+  for (const p of pods.values()) {
+    const ipns = await attach(p.ns, p.hostVeth, true);
     await ipns('addr', 'add', `${p.ip}/24`, 'dev', 'eth0');
+    if (p.ip6 !== undefined) await ipns('-6', 'addr', 'add', `${p.ip6}/64`, 'dev', 'eth0', 'nodad');
     await ipns('link', 'set', 'eth0', 'up');
     await ipns('route', 'add', 'default', 'via', gateway, 'dev', 'eth0');
+    if (gateway6 !== undefined) await ipns('-6', 'route', 'add', 'default', 'via', gateway6, 'dev', 'eth0');
+    if (outside.size > 0) await ipns('route', 'add', OUTSIDE_SUBNET, 'dev', 'eth0');
+  }
+  for (const h of outside.values()) {
+    const ipns = await attach(h.ns, h.hostVeth, false);
+    for (const ip of h.addresses.values()) await ipns('addr', 'add', `${ip}/24`, 'dev', 'eth0');
+    await ipns('link', 'set', 'eth0', 'up');
+    // On-link both ways: the pods' /24 is on the same wire, and no default route exists.
+    await ipns('route', 'add', subnet, 'dev', 'eth0');
   }
 
   return {
@@ -211,18 +311,25 @@ export async function createPodNetwork(o: PodNetworkOptions): Promise<PodNetwork
     bridge,
     gateway,
     subnet,
+    gateway6,
+    subnet6,
     pods,
     pod(name) {
       const p = pods.get(name);
       if (!p) throw new Error(`netns: no pod ${name}`);
       return p;
     },
+    outside(name) {
+      const h = outside.get(name);
+      if (!h) throw new Error(`netns: no outside host ${name}`);
+      return h;
+    },
   };
 }
 
 /**
  * What of a run tagged `tag` is still on the machine: namespaces, links,
- * /etc/netns folders, root FORWARD rules naming its bridge, and processes
+ * /etc/netns folders, root FORWARD rules (iptables and ip6tables) naming its bridge, and processes
  * whose command line contains the tag. Empty when teardown was complete.
  */
 export function leftovers(tag: string, extraProcessPatterns: readonly string[] = []): string[] {
@@ -230,7 +337,9 @@ export function leftovers(tag: string, extraProcessPatterns: readonly string[] =
   for (const line of sh(['ip', 'netns', 'list']).stdout.split('\n')) if (line.includes(tag)) found.push(`netns: ${line.trim()}`);
   for (const line of sh(['ip', '-o', 'link', 'show']).stdout.split('\n')) if (line.includes(tag)) found.push(`link: ${line.trim().slice(0, 120)}`);
   if (existsSync('/etc/netns')) for (const e of readdirSync('/etc/netns')) if (e.includes(tag)) found.push(`/etc/netns/${e}`);
-  for (const line of sh(['iptables', '-w', '-S']).stdout.split('\n')) if (line.includes(tag)) found.push(`iptables: ${line.trim()}`);
+  for (const bin of ['iptables', 'ip6tables']) {
+    for (const line of sh([bin, '-w', '-S']).stdout.split('\n')) if (line.includes(tag)) found.push(`${bin}: ${line.trim()}`);
+  }
   for (const pattern of [tag, ...extraProcessPatterns]) {
     const r = sh(['pgrep', '-a', '-f', pattern]);
     for (const line of r.stdout.split('\n')) {

@@ -19,9 +19,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLogged, type LoggedProcess } from './logged-process.ts';
-import { freePorts } from './sidecar-process.ts';
+import { freePorts } from './sidecar-harness.ts';
 import { installSpire } from './spire.ts';
-import type { Cleanup } from './dev-agent.ts';
+import type { Cleanup } from './dev-agent-harness.ts';
 import { Teardown } from './teardown.ts';
 
 /** Options of {@link startOidcDiscoveryProvider}. */

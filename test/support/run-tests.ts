@@ -1,16 +1,26 @@
 /**
- * Runs the test suites with node's built-in runner: unit, integration and
- * e2e in one invocation (one summary for them), then the quick benchmark on
- * its own. `node test/support/run-tests.ts unit` limits the run to the named
- * folders under test/.
+ * Runs the test suites with node's built-in runner.
+ *
+ *   node test/support/run-tests.ts            the fast loop (`npm test`): unit + integration
+ *   node test/support/run-tests.ts ci         everything CI runs (`make test`): unit, integration
+ *                                             and e2e in one invocation (one summary), then the
+ *                                             quick benchmark on its own
+ *   node test/support/run-tests.ts unit e2e   the named folders under test/ (bench last, alone)
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
-const suites = process.argv.slice(2);
-const folders = suites.length > 0 ? suites : ['unit', 'integration', 'e2e', 'bench'];
+
+/** Named selections; anything else on the command line is a folder under test/. */
+const GROUPS: Readonly<Record<string, readonly string[]>> = {
+  fast: ['unit', 'integration'],
+  ci: ['unit', 'integration', 'e2e', 'bench'],
+};
+
+const args = process.argv.slice(2);
+const folders = [...new Set((args.length > 0 ? args : ['fast']).flatMap((a) => GROUPS[a] ?? [a]))];
 
 function collect(dir: string, out: string[]): void {
   let entries: string[];
@@ -30,7 +40,7 @@ function runSuite(folderList: readonly string[]): number {
   const files: string[] = [];
   for (const f of folderList) collect(join(root, 'test', f), files);
   if (files.length === 0) {
-    console.error(`run-tests: no test files under ${folderList.join(', ')}`);
+    console.error(`run-tests: no test files under test/${folderList.join(', test/')}`);
     return 1;
   }
   // Integration and e2e tests start real processes; two files at a time keeps
@@ -47,5 +57,5 @@ function runSuite(folderList: readonly string[]): number {
 // own after the other suites instead of beside timing-sensitive tests.
 const main = folders.filter((f) => f !== 'bench');
 let status = main.length > 0 ? runSuite(main) : 0;
-if (suites.length === 0 || folders.includes('bench')) status = runSuite(['bench']) || status;
+if (folders.includes('bench')) status = runSuite(['bench']) || status;
 process.exit(status);

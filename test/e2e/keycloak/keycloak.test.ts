@@ -25,8 +25,8 @@ import { systemClock } from '../../../sidecar/core/index.ts';
 import { JwtSvidTokens, TokenExchanger } from '../../../sidecar/exchange/index.ts';
 import { WorkloadApiClient } from '../../../sidecar/workload/index.ts';
 import { inCi, requireTools } from '../../support/tools.ts';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { freePorts, startSidecar, viaOutbound } from '../../support/sidecar-process.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { freePorts, startSidecar, viaOutbound } from '../../support/sidecar-harness.ts';
 import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, type Echo } from '../../integration/app/app-fixtures.ts';
 import { KEYCLOAK_VERSION, keycloakJavaHome, setUpTokenExchange, startKeycloak, type Keycloak } from '../../support/keycloak.ts';
 

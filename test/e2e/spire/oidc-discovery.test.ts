@@ -24,7 +24,7 @@ import type { JwtSvid } from '../../../sidecar/svid/index.ts';
 import { WorkloadApiClient } from '../../../sidecar/workload/index.ts';
 import { startLogged } from '../../support/logged-process.ts';
 import { startOidcDiscoveryProvider } from '../../support/oidc-discovery-provider.ts';
-import { freePorts } from '../../support/sidecar-process.ts';
+import { freePorts } from '../../support/sidecar-harness.ts';
 import { installSpire, projectRoot, renderTemplate, run } from '../../support/spire.ts';
 import { Teardown } from '../../support/teardown.ts';
 import { requireTools } from '../../support/tools.ts';

@@ -23,7 +23,7 @@ import { X509Bundle, X509BundleSet } from '../../../sidecar/bundle/index.ts';
 import { TrustDomain } from '../../../sidecar/spiffe/index.ts';
 import { decodeCertificate, parsePemCertificates, splitDerCertificates, verifyX509SvidChain } from '../../../sidecar/svid/index.ts';
 import { requireTools } from '../../support/tools.ts';
-import { freePorts, httpCall } from '../../support/sidecar-process.ts';
+import { freePorts, httpCall } from '../../support/sidecar-harness.ts';
 import { assertReachableByOthers, nodeBin, projectRoot, run, runAs, spawnAs, startSpire, type Credentials } from '../../support/spire.ts';
 
 const td = 'example.org';

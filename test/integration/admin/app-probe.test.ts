@@ -10,7 +10,7 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import type { AddressInfo, Socket } from 'node:net';
 import { createAdminServer, type AdminServer } from '../../../sidecar/admin/index.ts';
 import { SidecarMetrics } from '../../../sidecar/metrics/index.ts';
-import { freePorts } from '../../support/sidecar-process.ts';
+import { freePorts } from '../../support/sidecar-harness.ts';
 
 interface Seen {
   readonly method: string;

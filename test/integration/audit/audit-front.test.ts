@@ -13,7 +13,7 @@ import { AuditLog } from '../../../sidecar/audit/index.ts';
 import { H1Pool, HttpFront, TcpDialer, type Exchange } from '../../../sidecar/forward/index.ts';
 import { SidecarMetrics } from '../../../sidecar/metrics/index.ts';
 import { SpiffeId } from '../../../sidecar/spiffe/index.ts';
-import { checkLine } from '../../unit/audit/schema-validator.ts';
+import { checkLine } from '../../support/audit-schema.ts';
 
 const CALLER = 'spiffe://example.org/caller';
 const LIMITS = { maxHeaderBytes: 16384, maxConnections: 16, idleTimeoutMs: 5000, requestTimeoutMs: 0, headersTimeoutMs: 5000, connectTimeoutMs: 2000 };

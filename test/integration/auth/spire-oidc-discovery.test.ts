@@ -24,7 +24,7 @@ import { TokenAuthenticator, type TokenOutcome } from '../../../sidecar/auth/ind
 import { AuthorityStore } from '../../../sidecar/devagent/index.ts';
 import { TrustDomain } from '../../../sidecar/spiffe/index.ts';
 import { WorkloadApiClient } from '../../../sidecar/workload/index.ts';
-import { makeSocketDir, startDevAgent } from '../../support/dev-agent.ts';
+import { makeSocketDir, startDevAgent } from '../../support/dev-agent-harness.ts';
 import { startOidcDiscoveryProvider } from '../../support/oidc-discovery-provider.ts';
 import { requireTools } from '../../support/tools.ts';
 

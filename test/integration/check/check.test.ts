@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { freePorts, runCli, startSidecar, tempDir } from '../../support/sidecar-process.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { freePorts, runCli, startSidecar, tempDir } from '../../support/sidecar-harness.ts';
 
 interface Report {
   ok: boolean;

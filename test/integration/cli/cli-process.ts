@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { delimiter, join, resolve, sep } from 'node:path';
 import { accessSync, constants } from 'node:fs';
-import type { Cleanup } from '../../support/dev-agent.ts';
+import type { Cleanup } from '../../support/dev-agent-harness.ts';
 
 /** The repository root. */
 export const repo = resolve(import.meta.dirname, '..', '..', '..');

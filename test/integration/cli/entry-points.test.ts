@@ -12,7 +12,7 @@ import { stripTypeScriptTypes } from 'node:module';
 import { join } from 'node:path';
 import { SUPPORTED_NODE_RANGE, isSupportedNode } from '../../../sidecar/cli/node-support.ts';
 import { TESTED_SPIRE_VERSION } from '../../../sidecar/cli/version.ts';
-import { tempDir } from '../../support/sidecar-process.ts';
+import { tempDir } from '../../support/sidecar-harness.ts';
 import { requireTools } from '../../support/tools.ts';
 import { bin, bundledNode, hasStackTrace, repo, runProcess, systemNode, systemPath } from './cli-process.ts';
 

@@ -9,8 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { cleanEnv, tempDir } from '../../support/sidecar-process.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { cleanEnv, tempDir } from '../../support/sidecar-harness.ts';
 import { bin, bundledNode, hasStackTrace, runProcess } from './cli-process.ts';
 
 test('a closed stdout (`| head -1`) stops the command quietly, exit 0', async (t) => {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { DemoReport } from '../../../sidecar/demo/demo-report.ts';
 import { EndUserDemo } from '../../../sidecar/demo/end-user-demo.ts';
-import { runCli } from '../../support/sidecar-process.ts';
+import { runCli } from '../../support/sidecar-harness.ts';
 
 test('demo --once: allowed call, 403 for the intruder, spoof replaced, end users, the bank chain, rotation; exit 0 and nothing left behind', async () => {
   const r = await runCli(['demo', '--once', '--svid-ttl', '6s'], { timeoutMs: 50_000 });

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { devAgentOptionsFromArgs } from '../../../sidecar/cli/dev-agent.ts';
 import { UsageError } from '../../../sidecar/cli/io.ts';
-import { devAgentArgs, makeSocketDir, spawnDevAgent } from '../../support/dev-agent.ts';
+import { devAgentArgs, makeSocketDir, spawnDevAgent } from '../../support/dev-agent-harness.ts';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const main = join(root, 'sidecar', 'cli', 'main.ts');

@@ -18,7 +18,7 @@ import {
   loadWorkloadApiProto,
   type WorkloadApiService,
 } from '../../../sidecar/workload/index.ts';
-import { makeSocketDir, startDevAgent } from '../../support/dev-agent.ts';
+import { makeSocketDir, startDevAgent } from '../../support/dev-agent-harness.ts';
 
 const service: WorkloadApiService = loadWorkloadApiProto().service;
 const streamMethods = ['FetchX509SVID', 'FetchX509Bundles', 'FetchJWTBundles', 'FetchWITSVID', 'FetchWITBundles'] as const;

@@ -12,7 +12,7 @@ import { ManualClock, type Logger } from '../../../sidecar/core/index.ts';
 import { DevAgent } from '../../../sidecar/devagent/index.ts';
 import { splitDerCertificates } from '../../../sidecar/svid/index.ts';
 import { HOUR, T0 } from '../../support/certs.ts';
-import { makeSocketDir, startDevAgent } from '../../support/dev-agent.ts';
+import { makeSocketDir, startDevAgent } from '../../support/dev-agent-harness.ts';
 
 const trustDomains = [{ name: 'example.org', federatesWith: ['partner.org'] }, { name: 'partner.org' }];
 const workloads = { api: ['spiffe://example.org/api'], partner: ['spiffe://partner.org/p'] };

@@ -19,7 +19,7 @@ import {
   peerIdentity,
   PeerNotAuthorized,
 } from '../../../sidecar/index.ts';
-import { startDevAgent } from '../../support/dev-agent.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
 
 function get(agent: MtlsAgent, port: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -12,12 +12,12 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDevAgent } from '../../support/dev-agent.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
 import { jwks, publicJwk, signJwt } from '../../support/jwt-sign.ts';
-import { eventually, freePorts, startSidecar, tempDir, viaOutbound, type TestSidecar } from '../../support/sidecar-process.ts';
+import { eventually, freePorts, startSidecar, tempDir, viaOutbound, type TestSidecar } from '../../support/sidecar-harness.ts';
 import { startEchoApp } from '../app/app-fixtures.ts';
-import { dashboardQueries, ruleQueries } from '../../unit/k8s/monitoring-queries.ts';
-import { exposedFamilies, familyOf, metricNames } from '../../unit/k8s/promql-names.ts';
+import { dashboardQueries, ruleQueries } from '../../support/monitoring-queries.ts';
+import { exposedFamilies, familyOf, metricNames } from '../../support/promql-names.ts';
 
 const ID = 'spiffe://example.org/workload';
 const ISSUER = 'https://issuer.example.org';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLogged } from '../../support/logged-process.ts';
 import { Teardown } from '../../support/teardown.ts';
-import type { Cleanup } from '../forward/proxy-fixtures.ts';
+import type { Cleanup } from '../../support/proxy-fixtures.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 /** The hypercorn that test/support/install-python-tools.sh installs. */

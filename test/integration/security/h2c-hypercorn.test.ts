@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import { Cleanup, clientTls, makePki, sourceFor, type Pki } from '../forward/proxy-fixtures.ts';
+import { Cleanup, clientTls, makePki, sourceFor, type Pki } from '../../support/proxy-fixtures.ts';
 import { FRONTEND_ID, startMesh, type Mesh } from '../forward/mesh.ts';
 import { authorizeAny } from '../../../sidecar/tls/index.ts';
 import { requireTools } from '../../support/tools.ts';

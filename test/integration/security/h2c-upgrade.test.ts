@@ -18,7 +18,7 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Cleanup, clientTls, makePki, sourceFor, type Pki } from '../forward/proxy-fixtures.ts';
+import { Cleanup, clientTls, makePki, sourceFor, type Pki } from '../../support/proxy-fixtures.ts';
 import { FRONTEND_ID, startMesh, type Mesh } from '../forward/mesh.ts';
 import { authorizeAny } from '../../../sidecar/tls/index.ts';
 

@@ -13,7 +13,7 @@ import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { createOutbound } from '../../../sidecar/outbound/index.ts';
 import { matchMemberOf } from '../../../sidecar/spiffe/index.ts';
-import { Cleanup, LIMITS, RecordingMetrics, TD, h1Request, headers, makePki, sourceFor, type Pki } from '../forward/proxy-fixtures.ts';
+import { Cleanup, LIMITS, RecordingMetrics, TD, h1Request, headers, makePki, sourceFor, type Pki } from '../../support/proxy-fixtures.ts';
 import { startMesh, type Mesh } from '../forward/mesh.ts';
 import { startNodeH1, type Backend } from './backends.ts';
 

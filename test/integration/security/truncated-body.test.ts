@@ -18,7 +18,7 @@ import { once } from 'node:events';
 import tls from 'node:tls';
 import { authorizeAny, mtlsClientOptions } from '../../../sidecar/tls/index.ts';
 import { requireTools } from '../../support/tools.ts';
-import { Cleanup, TD, clientTls, h2Request, makePki, mtlsH1Request, mtlsH2Session, sourceFor, type Pki, type StaticSource } from '../forward/proxy-fixtures.ts';
+import { Cleanup, TD, clientTls, h2Request, makePki, mtlsH1Request, mtlsH2Session, sourceFor, type Pki, type StaticSource } from '../../support/proxy-fixtures.ts';
 import { startMesh, type Mesh } from '../forward/mesh.ts';
 import { HYPERCORN, startHypercorn, startNodeH1, startNodeH2c, type Backend, type SeenRequest } from './backends.ts';
 import { CANCEL, NO_ERROR, clientPreface, data, headers, rawH2, request, rstStream } from './h2-frames.ts';

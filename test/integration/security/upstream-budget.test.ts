@@ -15,7 +15,7 @@ import tls from 'node:tls';
 import type { ProxyLimits } from '../../../sidecar/forward/index.ts';
 import { authorizeAny } from '../../../sidecar/tls/index.ts';
 import { requireTools } from '../../support/tools.ts';
-import { Cleanup, LIMITS, TD, clientTls, eventually, makePki, mtlsH2Session, sourceFor, type Pki, type StaticSource } from '../forward/proxy-fixtures.ts';
+import { Cleanup, LIMITS, TD, clientTls, eventually, makePki, mtlsH2Session, sourceFor, type Pki, type StaticSource } from '../../support/proxy-fixtures.ts';
 import { startMesh, type Mesh } from '../forward/mesh.ts';
 import { HYPERCORN, startHypercorn, startNodeH1, startNodeH2c, type Backend } from './backends.ts';
 import { CANCEL, clientPreface, headers, rawH2, request, rstStream } from './h2-frames.ts';

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { AdminError, createAdminServer, type AdminServer, type Readiness } from '../../../sidecar/admin/index.ts';
+import { AdminError } from '../../../sidecar/admin/admin-error.ts';
+import { createAdminServer, type AdminServer, type Readiness } from '../../../sidecar/admin/index.ts';
 import { SidecarMetrics } from '../../../sidecar/metrics/index.ts';
 import type { Logger } from '../../../sidecar/core/index.ts';
 

@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
-import { AdminError, AppProber, appProbePath, type AppProbeTarget } from '../../../sidecar/admin/index.ts';
+import { AdminError } from '../../../sidecar/admin/admin-error.ts';
+import { AppProber, appProbePath, type AppProbeTarget } from '../../../sidecar/admin/app-prober.ts';
 import { ManualClock } from '../../../sidecar/core/index.ts';
 
 const probe = (extra: Partial<AppProbeTarget> = {}): AppProbeTarget => ({ port: 8080, target: '/healthz', timeoutMs: 1000, ...extra });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isLoopbackPeer } from '../../../sidecar/admin/index.ts';
+import { isLoopbackPeer } from '../../../sidecar/admin/loopback-peer.ts';
 
 describe('isLoopbackPeer', () => {
   const rows: [address: string | undefined, loopback: boolean][] = [

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock, type Logger } from '../../../sidecar/core/index.ts';
 import { AuditLog, AuditOptionsError, type AuditedRequest } from '../../../sidecar/audit/index.ts';
-import { checkLine } from './schema-validator.ts';
+import { checkLine } from '../../support/audit-schema.ts';
 
 const CALLER = 'spiffe://example.org/ns/a/sa/frontend';
 const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';

@@ -1,16 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { inspectCommand } from '../../../sidecar/cli/inspect.ts';
 import { UsageError, type CliIo } from '../../../sidecar/cli/io.ts';
 import { toPem } from '../../../sidecar/x509/index.ts';
 import { makeIntermediate, makeLeaf, makeRoot } from '../../support/certs.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..', '..');
 const AT = '2030-01-01T00:00:00Z';
 const ID = 'spiffe://example.org/workload';
 let dir: string;
@@ -92,18 +90,4 @@ test('inspect: bad usage throws UsageError naming the flag', async () => {
   for (const [args, message] of usage) {
     await assert.rejects(run(args), (err: unknown) => err instanceof UsageError && message.test(err.message), args.join(' '));
   }
-});
-
-test('inspect as a real process: exit codes 0, 1 and 2', () => {
-  const node = join(repo, 'node_modules', '.bin', 'node');
-  const cli = (args: string[]) => spawnSync(node, ['sidecar/cli/main.ts', 'inspect', ...args], { cwd: repo, encoding: 'utf8' });
-  const ok = cli(['--bundle', f('bundle.pem'), '--at', AT, f('chain.pem')]);
-  assert.equal(ok.status, 0, ok.stderr);
-  assert.equal(ok.stdout.split('\n')[0], ID);
-  const invalid = cli(['--bundle', f('bundle.pem'), '--at', '2031-01-01T00:00:00Z', f('chain.pem')]);
-  assert.equal(invalid.status, 1);
-  assert.match(invalid.stderr, /^spiffe-sidecar inspect: .*x509svid\.expired/);
-  const usage = cli(['--at', 'never', f('chain.pem')]);
-  assert.equal(usage.status, 2);
-  assert.match(usage.stderr, /spiffe-sidecar inspect: --at: "never"/);
 });

@@ -11,7 +11,7 @@ import { UsageError, type CliIo } from '../../../sidecar/cli/io.ts';
 import { failureText, svidCommand } from '../../../sidecar/cli/svid.ts';
 import { statusError } from '../../../sidecar/workload/index.ts';
 import { parseX509SvidPem } from '../../../sidecar/svid/index.ts';
-import { makeSocketDir, startDevAgent } from '../../support/dev-agent.ts';
+import { makeSocketDir, startDevAgent } from '../../support/dev-agent-harness.ts';
 
 function fakeIo(env: Record<string, string | undefined> = {}): CliIo & { out(): string; err(): string } {
   const stdout = new PassThrough();

@@ -498,7 +498,16 @@ const good: GoodRow[] = [
     name: 'transparent enabled: own trust domain, any port, no upstreams needed',
     input: base({ outbound: { transparent: { enabled: true } } }),
     check: (c) => {
-      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null, webSocket: false, token: { mode: 'none', audience: null, scope: null } });
+      assert.deepEqual(c.outbound?.transparent, {
+        server: null,
+        ports: null,
+        webSocket: false,
+        token: { mode: 'none', audience: null, scope: null },
+        meshCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+        opaquePorts: [25, 587, 3306, 4444, 5432, 6379, 9300, 11211],
+        detectTimeoutMs: 1000,
+        egress: [],
+      });
       assert.deepEqual(c.outbound?.upstreams, []);
     },
   },
@@ -532,7 +541,16 @@ const good: GoodRow[] = [
     env: { SPIFFE_SIDECAR_TRANSPARENT: 'true' },
     check: (c) => {
       assert.deepEqual(c.outbound?.listen, { host: '127.0.0.1', port: 15001 });
-      assert.deepEqual(c.outbound?.transparent, { server: null, ports: null, webSocket: false, token: { mode: 'none', audience: null, scope: null } });
+      assert.deepEqual(c.outbound?.transparent, {
+        server: null,
+        ports: null,
+        webSocket: false,
+        token: { mode: 'none', audience: null, scope: null },
+        meshCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+        opaquePorts: [25, 587, 3306, 4444, 5432, 6379, 9300, 11211],
+        detectTimeoutMs: 1000,
+        egress: [],
+      });
     },
   },
   {

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ForwardError, errorResponse } from '../../../sidecar/forward/index.ts';
+import { Http1Error } from '../../../sidecar/http1/index.ts';
 import { PeerNotAuthorized } from '../../../sidecar/tls/index.ts';
 
 const err = (code: string, extra: Record<string, unknown> = {}): Error => Object.assign(new Error(code), { code, ...extra });
@@ -27,7 +28,6 @@ const rows: { name: string; error: unknown; status: number; reason: string; body
   },
   { name: 'connect timeout → 503', error: new ForwardError('forward.connect_timeout', 'x'), status: 503, reason: 'upstream_unavailable' },
   { name: 'response timeout → 504', error: new ForwardError('forward.timeout', 'x'), status: 504, reason: 'upstream_timeout' },
-  { name: 'undici headers timeout → 504', error: err('UND_ERR_HEADERS_TIMEOUT'), status: 504, reason: 'upstream_timeout' },
   {
     name: 'identity mismatch → 502 naming both IDs',
     error: new PeerNotAuthorized('spiffe://example.org/intruder', 'spiffe://example.org/backend', 'unexpected ID'),
@@ -38,9 +38,10 @@ const rows: { name: string; error: unknown; status: number; reason: string; body
   { name: 'SPIFFE verification failure → 502', error: err('x509svid.expired', { reason: 'expired' }), status: 502, reason: 'upstream_tls', body: /expired/ },
   { name: 'TLS alert → 502', error: err('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'), status: 502, reason: 'upstream_tls' },
   { name: 'OpenSSL verify code → 502', error: err('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), status: 502, reason: 'upstream_tls' },
-  { name: 'reset before a response → 502', error: err('UND_ERR_SOCKET'), status: 502, reason: 'upstream_reset' },
+  { name: 'reset before a response → 502', error: err('ECONNRESET'), status: 502, reason: 'upstream_reset' },
+  { name: 'closed before the response ended → 502', error: new ForwardError('forward.upstream_reset', 'x'), status: 502, reason: 'upstream_reset' },
   { name: 'HTTP/2 stream reset → 502', error: err('ERR_HTTP2_STREAM_ERROR'), status: 502, reason: 'upstream_reset' },
-  { name: 'request undici cannot send → 400', error: err('UND_ERR_INVALID_ARG'), status: 400, reason: 'bad_request' },
+  { name: 'request head the next hop cannot carry → 400', error: new Http1Error('http1.invalid_outgoing_field', 'x'), status: 400, reason: 'bad_request' },
   { name: 'no SVID → 503', error: new ForwardError('forward.no_svid', 'x'), status: 503, reason: 'no_svid' },
   { name: 'shutting down → 503', error: new ForwardError('forward.closed', 'x'), status: 503, reason: 'shutting_down' },
   { name: 'anything else → 502', error: new Error('boom'), status: 502, reason: 'upstream_error' },

@@ -6,8 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Dispatcher } from 'undici';
-import { ForwardError, H1Pool, type Dialer, type H1PoolRequest, type PoolSlot } from '../../../sidecar/forward/index.ts';
+import { once } from 'node:events';
+import net from 'node:net';
+import { ForwardError, H1Pool, type DialCallback, type Dialer, type H1PoolRequest } from '../../../sidecar/forward/index.ts';
 
 /** A dialer whose connections never complete: every dispatched request stays in flight. */
 class StuckDialer implements Dialer {
@@ -16,24 +17,60 @@ class StuckDialer implements Dialer {
   generation(): number {
     return 0;
   }
+  onCredentialsChange(): void {}
   dial(): void {
     this.dials++;
   }
 }
 
+/** A dialer for a loopback server. */
+class LoopbackDialer implements Dialer {
+  readonly target: string;
+  dials = 0;
+  readonly #port: number;
+  constructor(port: number) {
+    this.#port = port;
+    this.target = `127.0.0.1:${port}`;
+  }
+  generation(): number {
+    return 0;
+  }
+  onCredentialsChange(): void {}
+  dial(cb: DialCallback): void {
+    this.dials++;
+    const s = net.connect(this.#port, '127.0.0.1', () => cb(null, s, ''));
+    s.once('error', (err) => cb(err));
+  }
+}
+
 class Request implements H1PoolRequest {
-  slot: PoolSlot | null = null;
+  readonly method = 'GET';
+  readonly target = '/';
+  readonly headers = ['host', 'app'];
+  readonly authority = 'app';
+  readonly hasHostHeader = true;
+  readonly upgrade = '';
+  readonly hasBody = false;
   error: Error | null = null;
-  h1DispatchOptions(): Dispatcher.DispatchOptions {
-    return { method: 'GET', path: '/', headers: ['host', 'app'] };
+  status = 0;
+  #resolve: () => void = () => {};
+  readonly done = new Promise<void>((r) => (this.#resolve = r));
+  h1Started(): void {}
+  h1Head(status: number): void {
+    this.status = status;
   }
-  onRequestStart(): void {}
-  onResponseStart(): void {}
-  onResponseData(): void {}
-  onResponseEnd(): void {}
-  onResponseError(_c: unknown, err: Error): void {
+  h1Body(): boolean {
+    return true;
+  }
+  h1End(): void {
+    this.#resolve();
+  }
+  h1Failed(err: Error): void {
     this.error = err;
+    this.#resolve();
   }
+  h1Upgraded(): void {}
+  h1Drained(): void {}
 }
 
 test('at maxConnections busy connections a request fails with forward.overloaded instead of queueing', (t) => {
@@ -47,22 +84,43 @@ test('at maxConnections busy connections a request fails with forward.overloaded
   pool.dispatch(b);
   pool.dispatch(c);
   assert.equal(pool.size, 2, 'one connection per request in flight, up to the cap');
+  assert.equal(dialer.dials, 2);
   assert.equal(a.error, null);
   assert.equal(b.error, null);
   assert.ok(c.error instanceof ForwardError, `got ${c.error}`);
   assert.equal(c.error.code, 'forward.overloaded');
-  assert.equal(c.slot, null, 'the refused request holds no connection');
 });
 
-test('a released connection is reused before a new one is opened', (t) => {
-  const dialer = new StuckDialer();
+test('a connection whose request finished is reused before a new one is opened', async (t) => {
+  // A loopback server answering every request on a connection with an empty 200.
+  const server = net.createServer((s) => {
+    s.on('data', () => s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const dialer = new LoopbackDialer(port);
   const pool = new H1Pool({ dialer, dst: 'app', maxConnections: 1, idleTimeoutMs: 1000, requestTimeoutMs: 0, maxHeaderBytes: 16384 });
   t.after(() => pool.destroy());
-  const a = new Request();
-  pool.dispatch(a);
-  a.slot!.release();
-  const b = new Request();
-  pool.dispatch(b);
-  assert.equal(b.error, null, 'the idle connection took it');
+  for (let i = 0; i < 3; i++) {
+    const r = new Request();
+    pool.dispatch(r);
+    await r.done;
+    assert.equal(r.error, null);
+    assert.equal(r.status, 200);
+  }
+  assert.equal(dialer.dials, 1, 'one connection carried all three');
   assert.equal(pool.size, 1);
 });
+
+test('destroy fails a request whose connection is still dialling', () => {
+  const pool = new H1Pool({ dialer: new StuckDialer(), dst: 'app', maxConnections: 1, idleTimeoutMs: 1000, requestTimeoutMs: 0, maxHeaderBytes: 16384 });
+  const a = new Request();
+  pool.dispatch(a);
+  pool.destroy();
+  assert.ok(a.error instanceof ForwardError);
+  assert.equal(a.error.code, 'forward.closed');
+  assert.equal(pool.size, 0);
+});
+

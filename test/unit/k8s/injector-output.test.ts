@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { injectionSettings, injectWorkload } from '../../../sidecar/injector/index.ts';
-import { describeObject, strictFieldCheck, validateWithModel, type K8sObject } from './k8s-schemas.ts';
+import { describeObject, strictFieldCheck, validateWithModel, type K8sObject } from '../../support/k8s-schemas.ts';
 
 const settings = injectionSettings({ image: 'spiffe-sidecar:0.1.0' });
 

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exposedFamilies, familyOf, metricNames } from './promql-names.ts';
+import { exposedFamilies, familyOf, metricNames } from '../../support/promql-names.ts';
 
 test('metricNames: one row per PromQL construct that is not a metric name', async (t) => {
   const rows: [string, string, string[]][] = [

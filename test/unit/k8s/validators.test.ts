@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { strictFieldCheck, validateAgainstCrd, validateWithModel, type K8sObject } from './k8s-schemas.ts';
-import { ROOT } from './render.ts';
+import { strictFieldCheck, validateAgainstCrd, validateWithModel, type K8sObject } from '../../support/k8s-schemas.ts';
+import { ROOT } from '../../support/kustomize.ts';
 
 const pod = (spec: Record<string, unknown>): K8sObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec });
 const crd = parse(readFileSync(join(ROOT, 'k8s/base/spire/crd-clusterspiffeids.yaml'), 'utf8')) as K8sObject;

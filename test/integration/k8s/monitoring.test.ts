@@ -18,9 +18,9 @@ import { requireTools } from '../../support/tools.ts';
 import {
   DASHBOARD_FILE, PROMETHEUS_RULE_FILE, RULES_FILE, RULES_TEST_FILE,
   dashboardQueries, loadDashboard, loadRules, ruleQueries, type DashboardPanel,
-} from './monitoring-queries.ts';
-import { metricNames } from './promql-names.ts';
-import { render, ROOT } from './render.ts';
+} from '../../support/monitoring-queries.ts';
+import { metricNames } from '../../support/promql-names.ts';
+import { render, ROOT } from '../../support/kustomize.ts';
 
 const run = promisify(execFile);
 type Obj = Record<string, any>;

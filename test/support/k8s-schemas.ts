@@ -33,7 +33,7 @@ export function modelModule(o: K8sObject): string {
 /** True when kubernetes-models has a model for the object's apiVersion and kind. */
 export function hasModel(o: K8sObject): boolean {
   try {
-    return readFileSync(join(import.meta.dirname, '..', '..', '..', 'node_modules', modelModule(o) + '.d.ts')).length > 0;
+    return readFileSync(join(import.meta.dirname, '..', '..', 'node_modules', modelModule(o) + '.d.ts')).length > 0;
   } catch {
     return false;
   }

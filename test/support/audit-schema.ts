@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 
-const schemaPath = join(import.meta.dirname, '..', '..', '..', 'docs', 'audit-log.schema.json');
+const schemaPath = join(import.meta.dirname, '..', '..', 'docs', 'audit-log.schema.json');
 const validate = new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
 
 /** Throws unless `line` is one JSON object valid under the audit schema; returns it parsed. */

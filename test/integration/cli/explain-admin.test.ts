@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually, freePorts, runCli, startSidecar, tempDir } from '../../support/sidecar-process.ts';
+import { eventually, freePorts, runCli, startSidecar, tempDir } from '../../support/sidecar-harness.ts';
 
 const WEB = 'spiffe://example.org/web';
 

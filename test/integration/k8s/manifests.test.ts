@@ -18,8 +18,8 @@ import { loadConfigText } from '../../../sidecar/config/index.ts';
 import { injectionSettings, injectWorkload, WEBHOOK_PATHS } from '../../../sidecar/injector/index.ts';
 import { loadPolicyText } from '../../../sidecar/policy/index.ts';
 import { requireTools } from '../../support/tools.ts';
-import { describeObject, hasModel, strictFieldCheck, validateAgainstCrd, validateWithModel, type K8sObject } from './k8s-schemas.ts';
-import { render, ROOT } from './render.ts';
+import { describeObject, hasModel, strictFieldCheck, validateAgainstCrd, validateWithModel, type K8sObject } from '../../support/k8s-schemas.ts';
+import { render, ROOT } from '../../support/kustomize.ts';
 
 const run = promisify(execFile);
 // Rendered manifests are walked loosely; the schema tests above check their shape.

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as yamlParse } from 'yaml';
-import { ROOT } from './render.ts';
+import { ROOT } from './kustomize.ts';
 
 /** The plain rule file Prometheus and promtool read. */
 export const RULES_FILE = join(ROOT, 'k8s/monitoring/spiffe-sidecar.rules.yml');
@@ -14,7 +14,7 @@ export const PROMETHEUS_RULE_FILE = join(ROOT, 'k8s/monitoring/prometheus-operat
 /** The Grafana dashboard. */
 export const DASHBOARD_FILE = join(ROOT, 'k8s/monitoring/grafana/spiffe-sidecar-dashboard.json');
 /** promtool unit tests of the rules. */
-export const RULES_TEST_FILE = join(ROOT, 'test/unit/k8s/spiffe-sidecar-rules.promtest.yml');
+export const RULES_TEST_FILE = join(ROOT, 'test/integration/k8s/spiffe-sidecar-rules.promtest.yml');
 
 /** One expression and where it comes from, for failure messages. */
 export interface ShippedQuery {

@@ -1,4 +1,4 @@
-/** Renders a kustomization with `kubectl kustomize` and parses the result. */
+/** Renders a kustomization with `kubectl kustomize` (a child process: integration tests only) and parses the result. */
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,7 +8,7 @@ import type { K8sObject } from './k8s-schemas.ts';
 const run = promisify(execFile);
 
 /** The repository root. */
-export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+export const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /** Renders k8s/`dir` and returns its objects in order. */
 export async function render(dir: string): Promise<K8sObject[]> {

@@ -1,0 +1,7 @@
+/** Types of bin/node-flags.js, for the TypeScript code that imports it (bench/). */
+
+/** The V8 flags `spiffe-sidecar run` runs with (see bin/node-flags.js for why). */
+export declare const SIDECAR_NODE_FLAGS: readonly string[];
+
+/** The flags of SIDECAR_NODE_FLAGS that neither `execArgv` nor `nodeOptions` (NODE_OPTIONS) sets already. */
+export declare function missingNodeFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[];

@@ -1,0 +1,247 @@
+/**
+ * The HTTP/2 upstream (H2Upstream) on real sockets: the response head
+ * always reaches the downstream before any of its body, however the
+ * upstream's frames are read; the first requests of a new session respect
+ * the peer's SETTINGS_MAX_CONCURRENT_STREAMS; request trailers are forwarded
+ * h2 → h2 without the fields that must never come from a trailer section;
+ * and h2load at 32 concurrent streams on one h2c connection through a
+ * sidecar pair sees no failed or reset stream.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import http2, { type ServerHttp2Stream } from 'node:http2';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import { duplexPair } from 'node:stream';
+import { promisify } from 'node:util';
+import { systemClock } from '../../../sidecar/core/index.ts';
+import { H2Upstream, HttpFront, LOCAL_APP_CONN, type Dialer, type DialCallback } from '../../../sidecar/forward/index.ts';
+import { requireTools } from '../../support/tools.ts';
+import { startMesh } from './mesh.ts';
+import { startRawH2App } from './h2-raw-app.ts';
+import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, makePki, startH2cApp, type Pki } from './proxy-fixtures.ts';
+
+const cleanup = new Cleanup();
+after(() => cleanup.run());
+
+let pki: Pki;
+before(async () => {
+  pki = await makePki();
+});
+
+/**
+ * Dials the app over TCP and hands the session a JavaScript duplex in
+ * front of the socket, so node:http2 reads each chunk from JavaScript: the
+ * way a TLS socket is read when it decrypts during one of our writes, the
+ * case that let DATA overtake its response head. Here it happens on every
+ * read, so the order is certain.
+ */
+class JsStreamDialer implements Dialer {
+  readonly target: string;
+  readonly #port: number;
+
+  constructor(port: number) {
+    this.#port = port;
+    this.target = `127.0.0.1:${port}`;
+  }
+
+  generation(): number {
+    return 0;
+  }
+
+  onCredentialsChange(): void {}
+
+  dial(cb: DialCallback): void {
+    const socket = net.connect(this.#port, '127.0.0.1');
+    socket.on('error', () => {});
+    cleanup.add(() => socket.destroy());
+    socket.once('connect', () => {
+      const [inner, outer] = duplexPair();
+      socket.pipe(outer).pipe(socket);
+      cb(null, inner as unknown as Socket, '');
+    });
+  }
+}
+
+/** A proxy listener (outbound-like, h2c) whose every request goes to `upstream`. */
+async function startFront(upstream: H2Upstream): Promise<{ port: number; metrics: RecordingMetrics }> {
+  const metrics = new RecordingMetrics();
+  const front = new HttpFront({
+    direction: 'outbound',
+    limits: LIMITS,
+    metrics,
+    logger: new RecordingLogger(),
+    accessLog: false,
+    clock: systemClock,
+    route: (ex) => ex.forwardTo(upstream),
+  });
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    front.acceptH2(socket, LOCAL_APP_CONN);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanup.add(() => {
+    front.destroy();
+    upstream.destroy();
+    server.close();
+  });
+  return { port: (server.address() as AddressInfo).port, metrics };
+}
+
+/** `n` concurrent GETs on one h2c session; each settles with its status, body and reset code (0 = none). */
+async function concurrentGets(port: number, n: number): Promise<{ status: number; body: string; rst: number }[]> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  cleanup.add(() => session.destroy());
+  const one = (): Promise<{ status: number; body: string; rst: number }> =>
+    new Promise((resolve) => {
+      const st = session.request({ ':path': '/', ':authority': 'backend' });
+      let status = 0;
+      let body = '';
+      st.setEncoding('utf8');
+      st.on('response', (h) => (status = Number(h[':status'])));
+      st.on('data', (d: string) => (body += d));
+      st.on('error', () => {});
+      st.on('close', () => resolve({ status, body, rst: st.rstCode ?? 0 }));
+    });
+  const all = await Promise.all(Array.from({ length: n }, one));
+  session.close();
+  return all;
+}
+
+const logger = new RecordingLogger();
+
+test('the response head goes downstream before its body when both come in one read', async () => {
+  const app = await startRawH2App(cleanup, { body: 'hello' });
+  const upstream = new H2Upstream({ dialer: new JsStreamDialer(app.port), scheme: 'http', dst: 'raw-app', maxHeaderBytes: 16_384, logger });
+  const { port } = await startFront(upstream);
+  const results = await concurrentGets(port, 32);
+  assert.deepEqual(
+    results.filter((r) => r.status !== 200 || r.body !== 'hello' || r.rst !== 0),
+    [],
+    'every stream got 200 with its whole body and no reset',
+  );
+  assert.equal(app.served, 32);
+});
+
+test("a new session's first burst stays within the peer's SETTINGS_MAX_CONCURRENT_STREAMS", async () => {
+  // The peer sidecar announces 8 streams per connection; 30 requests arrive
+  // before the outbound has a session to it. Sent before the peer's
+  // SETTINGS (TLS 1.3 lets the client write first), 22 would be refused.
+  const app = await startH2cApp(cleanup);
+  const m = await startMesh(pki, cleanup, {
+    appPort: app.port,
+    appProtocol: 'h2c',
+    protocol: 'h2',
+    inbound: { limits: { ...LIMITS, maxConcurrentRequestsPerConnection: 8 } },
+  });
+  const results = await concurrentGets(m.outboundPort, 30);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    Array.from({ length: 30 }, () => 200),
+  );
+});
+
+/** An h2c app that records the trailers of each request and answers 200. */
+async function startTrailerApp(): Promise<{ port: number; seen: Record<string, string | string[] | undefined>[] }> {
+  const seen: Record<string, string | string[] | undefined>[] = [];
+  const server = http2.createServer();
+  server.on('stream', (stream: ServerHttp2Stream) => {
+    stream.on('error', () => {});
+    let trailers: Record<string, string | string[] | undefined> = {};
+    stream.on('trailers', (t: Record<string, string | string[] | undefined>) => (trailers = { ...t }));
+    stream.resume();
+    stream.on('end', () => {
+      seen.push(trailers);
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+    });
+  });
+  const sessions = new Set<http2.Http2Session>();
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanup.add(() => {
+    for (const s of sessions) s.destroy();
+    server.close();
+  });
+  return { port: (server.address() as AddressInfo).port, seen };
+}
+
+/** POSTs `body` over `session`, then sends `trailers` once node asks for them. */
+function postWithTrailers(session: http2.ClientHttp2Session, body: string, trailers: Record<string, string> | null): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const st = session.request({ ':method': 'POST', ':path': '/upload', ':authority': 'backend' }, { waitForTrailers: trailers !== null });
+    let status = 0;
+    st.on('response', (h) => (status = Number(h[':status'])));
+    if (trailers !== null) st.on('wantTrailers', () => st.sendTrailers(trailers));
+    st.on('error', reject);
+    st.resume();
+    st.on('close', () => resolve(status));
+    st.end(body);
+  });
+}
+
+test('request trailers: forwarded h2 → h2 through a sidecar pair, minus the fields a trailer section must not carry', async (t) => {
+  const app = await startTrailerApp();
+  const m = await startMesh(pki, cleanup, { appPort: app.port, appProtocol: 'h2c', protocol: 'h2' });
+  const session = http2.connect(`http://127.0.0.1:${m.outboundPort}`);
+  session.on('error', () => {});
+  cleanup.add(() => session.destroy());
+
+  // One row per rule: the field and whether the app must see it.
+  const rows: { name: string; value: string; forwarded: boolean; why: string }[] = [
+    { name: 'x-checksum', value: 'sha-256=abc', forwarded: true, why: 'an ordinary trailer field goes through' },
+    { name: 'authorization', value: 'Bearer app-token', forwarded: false, why: 'credentials only in the head (token modes apply there)' },
+    { name: 'cookie', value: 'session=1', forwarded: false, why: 'credentials only in the head' },
+    { name: 'x-client-spiffe-id', value: 'spiffe://example.org/forged', forwarded: false, why: 'identity headers are set by the sidecar, never by a trailer' },
+    { name: 'x-forwarded-client-cert', value: 'By=spiffe://example.org/forged', forwarded: false, why: 'identity headers are set by the sidecar, never by a trailer' },
+    { name: 'x-forwarded-for', value: '10.0.0.1', forwarded: false, why: 'proxy-set fields' },
+    { name: 'x-auth-subject', value: 'admin', forwarded: false, why: 'end-user identity headers are set by the sidecar' },
+    { name: 'content-type', value: 'text/plain', forwarded: false, why: 'content metadata belongs in the head (RFC 9110 §6.5.1)' },
+    { name: 'x-http-method-override', value: 'DELETE', forwarded: false, why: "the inbound listener's stripped request headers" },
+  ];
+  for (const row of rows) {
+    await t.test(`${row.name}: ${row.why}`, async () => {
+      const before = app.seen.length;
+      const status = await postWithTrailers(session, 'payload', { [row.name]: row.value, 'x-row': row.name });
+      assert.equal(status, 200);
+      const got = app.seen[before]!;
+      assert.equal(got['x-row'], row.name, 'the trailer section reached the app');
+      assert.equal(got[row.name], row.forwarded ? row.value : undefined);
+    });
+  }
+
+  await t.test('a request without trailers gets none upstream', async () => {
+    const before = app.seen.length;
+    assert.equal(await postWithTrailers(session, 'payload', null), 200);
+    assert.deepEqual(Object.keys(app.seen[before]!), []);
+  });
+});
+
+test('h2load -c1 -m32: 2000 requests on one h2c connection through a sidecar pair, none failed or reset', async (t) => {
+  if (!requireTools(t, ['h2load'])) return;
+  const app = http2.createServer();
+  app.on('stream', (stream) => {
+    stream.on('error', () => {});
+    stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+    stream.end('x'.repeat(64));
+  });
+  app.listen(0, '127.0.0.1');
+  await once(app, 'listening');
+  cleanup.add(() => app.close());
+  const appPort = (app.address() as AddressInfo).port;
+  const m = await startMesh(pki, cleanup, { appPort, appProtocol: 'h2c', protocol: 'h2', host: '127.0.0.1' });
+  const { stdout } = await promisify(execFile)('h2load', ['-c1', '-m32', '-n2000', `http://127.0.0.1:${m.outboundPort}/`], { timeout: 120_000 });
+  const counts = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(stdout);
+  assert.ok(counts, `h2load printed no request counts:\n${stdout}`);
+  assert.deepEqual(
+    { done: Number(counts[2]), succeeded: Number(counts[3]), failed: Number(counts[4]), errored: Number(counts[5]) },
+    { done: 2000, succeeded: 2000, failed: 0, errored: 0 },
+  );
+});
