@@ -1,22 +1,23 @@
 /**
  * Start-up and idle memory of one sidecar, quickly: the figures issue 10's
  * memory and start-up budget is tracked with while changing imports or V8
- * flags, without a whole `make bench` (see docs/benchmarks.md, "Memory and
+ * flags, without a whole `make bench` (docs/benchmarks.md, "Memory and
  * start-up budget").
  *
  *   node bench/startup-probe.ts [--runs N] [--source] [--flags="--max-semi-space-size=1 ..."] [--bin] [--trace FILE]
  *
- * Starts the bench app and a dev agent, then the server-side sidecar of the
- * benchmark `runs` times, one at a time: spawn → first /readyz 200, and for
- * the last run RSS and V8 heap 1 s and 3 s after ready; also the CPU time
- * (user + kernel) the process used until ready. Runs dist/cli/main.js
- * (`make build` first) unless --source; --bin runs bin/spiffe-sidecar.js,
- * which adds the launcher's own flags. Node flags: the launcher's
- * (bin/node-flags.js) unless --flags gives others (--flags= for V8's defaults). --trace FILE preloads
- * bench/import-trace.ts and writes the last run's import record to FILE.
- * Prints one JSON line on stdout.
+ * Starts the bench app and a dev agent, then the benchmark's server-side
+ * sidecar `runs` times, one at a time: spawn → first /readyz 200 (wall time
+ * and the CPU time the process used until then); for the last run, RSS (and
+ * its private, anonymous part) and the V8 heap 1 s and 3 s after ready.
+ *
+ * Runs dist/cli/main.js (`make build` first) unless --source; --bin runs
+ * bin/spiffe-sidecar.js, which adds its flags itself. Node flags: the
+ * launcher's (bin/node-flags.js) unless --flags gives others (--flags= for
+ * V8's defaults). --trace FILE preloads bench/import-trace.ts and writes the
+ * last run's import record to FILE. Prints one JSON line on stdout.
  */
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mainScript, projectRoot, startAgent, startApp, type BenchContext } from './bench-context.ts';
@@ -32,6 +33,16 @@ const MiB = 2 ** 20;
 function heapFigure(text: string, name: string): number | undefined {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
   return m ? Math.round((Number(m[1]) / MiB) * 10) / 10 : undefined;
+}
+
+/**
+ * Private (anonymous) memory of `pid` in MiB, from smaps_rollup: RSS minus
+ * the file pages, most of them the node binary's, which every Node process
+ * on the machine shares.
+ */
+function anonMiB(pid: number): number | undefined {
+  const m = /^Anonymous:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : undefined;
 }
 
 function median(xs: readonly number[]): number {
@@ -95,6 +106,7 @@ async function main(): Promise<void> {
         idle = {
           rss1sMiB: rss1,
           rss3sMiB: rss3,
+          anonymousMiB: anonMiB(p.pid),
           heapUsedMiB: heapFigure(metrics, 'nodejs_heap_size_used_bytes'),
           heapTotalMiB: heapFigure(metrics, 'nodejs_heap_size_total_bytes'),
           externalMiB: heapFigure(metrics, 'nodejs_external_memory_bytes'),

@@ -19,7 +19,7 @@ import { describeError, systemClock, type Clock, type Logger } from './core/inde
 import { InboundEnforcement, type ConnectionDecisionSink } from './enforcement/index.ts';
 import { IdentityHeaders, UserHeaders } from './headers/index.ts';
 import { createInbound, createTcpInbound } from './inbound/index.ts';
-import { AuthMetrics, ExchangeMetrics, SidecarMetrics } from './metrics/index.ts';
+import { AuthMetrics, EgressMetrics, ExchangeMetrics, SidecarMetrics } from './metrics/index.ts';
 import { JwtSvidTokens, TokenExchanger, type JwtSvidFetcher, type TlsClientCertificate } from './exchange/index.ts';
 import { createOutbound, createTcpOutbound, matchOwnTrustDomain, type TransparentOptions } from './outbound/index.ts';
 import type { Decision, Policy } from './policy/index.ts';
@@ -119,6 +119,8 @@ interface SidecarParts {
   readonly endUserAuth: EndUserAuth | undefined;
   readonly audit: AuditLog | undefined;
   readonly tokens: OutboundTokens;
+  /** Classification and egress decision counters of transparent outbound. */
+  readonly egressObserver: EgressMetrics;
   readonly tracing: TracingHolder;
 }
 
@@ -184,7 +186,7 @@ function requestParts(p: Pick<SidecarParts, 'config' | 'log' | 'clock' | 'metric
       ? new AuditLog({ out: auditOut, clock, denyBurst: config.log.auditDenyBurst, denyPerMinute: config.log.auditDenyPerMinute, logger: log.child({ component: 'audit' }) })
       : undefined;
   const tokens = outboundTokens(config, p.credentials, p.link, new ExchangeMetrics(p.metrics.registry), clock, log);
-  return { contextHandles, headers, jwtBundles, endUserAuth, audit, tokens };
+  return { contextHandles, headers, jwtBundles, endUserAuth, audit, tokens, egressObserver: new EgressMetrics(p.metrics.registry) };
 }
 
 /** One slot per configured proxy listener, in the order readiness and /debug/listeners list them. */
@@ -255,7 +257,7 @@ function outboundSlot(p: SidecarParts, c: OutboundConfig): ListenerSlot {
         webSocket: u.webSocket,
         token: tokenOptions(u.token),
       })),
-      transparent: transparentOptions(config, p.credentials),
+      transparent: transparentOptions(config, p.credentials, p.egressObserver),
       exchanger: tokens.exchanger,
       jwtSvids: tokens.jwtSvids,
       credentialHeaders: tokens.credentialHeaders,
@@ -294,12 +296,24 @@ function tcpOutboundSlot(p: SidecarParts, t: TcpTunnel & { direction: 'outbound'
  * configured expectation, servers must be of our own trust domain: the
  * configured one, else the one of our current SVID (docs/config.md).
  */
-function transparentOptions(config: Config, identity: X509SvidSource): TransparentOptions | undefined {
+function transparentOptions(config: Config, identity: X509SvidSource, observer: EgressMetrics): TransparentOptions | undefined {
   const t = config.outbound?.transparent;
   if (!t) return undefined;
   const td = config.spiffe.trustDomain;
   const server = t.server ? peerIdMatcher(t.server) : td ? matchMemberOf(td) : matchOwnTrustDomain(identity);
-  return { server, webSocket: t.webSocket, token: tokenOptions(t.token), ...(t.ports ? { ports: t.ports } : {}) };
+  return {
+    server,
+    webSocket: t.webSocket,
+    token: tokenOptions(t.token),
+    ...(t.ports ? { ports: t.ports } : {}),
+    // Every redirected connection is classified by its original destination (docs/decisions/014-outbound-classification.md).
+    originalDestination,
+    meshCidrs: t.meshCidrs,
+    opaquePorts: t.opaquePorts,
+    detectTimeoutMs: t.detectTimeoutMs,
+    egress: t.egress.map((e) => ({ ...(e.host !== null ? { host: e.host } : {}), ...(e.cidr !== null ? { cidr: e.cidr } : {}), ...(e.ports !== null ? { ports: e.ports } : {}) })),
+    observer,
+  };
 }
 
 type OutboundToken = Upstream['token'];
@@ -434,8 +448,8 @@ class SidecarInstance implements Sidecar {
 
   async #start(): Promise<void> {
     const { config, log, policies } = this.#p;
-    // Transparent inbound cannot pick app ports without the addon: refuse to start rather than misroute.
-    if (config.inbound?.transparent) loadOriginalDestination();
+    // Transparent mode cannot pick app ports or classify connections without the addon: refuse to start rather than misroute.
+    if (config.inbound?.transparent || config.outbound?.transparent) loadOriginalDestination();
     if (config.tracing.enabled) {
       this.#p.tracing.current = await loadTracing(config.tracing);
       log.info({ endpoint: config.tracing.endpoint, sampling_ratio: config.tracing.samplingRatio }, 'tracing on');

@@ -16,24 +16,16 @@ export {
   ENV_APP_PROBES,
   ENV_APP_PROTOCOL,
   ENV_DRAIN_TIMEOUT,
+  ENV_EGRESS_ALLOW,
   ENV_ENDPOINT_SOCKET,
   ENV_INBOUND_LISTEN,
+  ENV_INBOUND_TRANSPARENT,
   ENV_LOG_LEVEL,
+  ENV_MESH_CIDRS,
+  ENV_OPAQUE_PORTS,
   ENV_OUTBOUND_LISTEN,
   ENV_POLICY_FILE,
   ENV_PREFIX,
   ENV_SVID_HINT,
   ENV_TRANSPARENT,
 } from '../core/index.ts';
-
-// Added for transparent classification (docs/decisions/014-outbound-classification.md);
-// still to be moved into core/env-names.ts and its CONFIG_ENV_VARS.
-
-/** Overrides `inbound.transparent` (`true`/`false`/`1`/`0`); setting it enables the inbound proxy. */
-export const ENV_INBOUND_TRANSPARENT = 'SPIFFE_SIDECAR_INBOUND_TRANSPARENT';
-/** Overrides `outbound.transparent.meshCidrs` with a comma-separated list of CIDRs. */
-export const ENV_MESH_CIDRS = 'SPIFFE_SIDECAR_MESH_CIDRS';
-/** Overrides `outbound.transparent.opaquePorts` with a comma-separated list of ports, or `none`. */
-export const ENV_OPAQUE_PORTS = 'SPIFFE_SIDECAR_OPAQUE_PORTS';
-/** Overrides `outbound.egress.allow` with a JSON array of the same entries. */
-export const ENV_EGRESS_ALLOW = 'SPIFFE_SIDECAR_EGRESS_ALLOW';

@@ -40,6 +40,14 @@ export const ENV_ACCESS_LOG = 'SPIFFE_SIDECAR_ACCESS_LOG';
 export const ENV_SVID_HINT = 'SPIFFE_SIDECAR_SVID_HINT';
 /** Overrides `drain.timeout`. */
 export const ENV_DRAIN_TIMEOUT = 'SPIFFE_SIDECAR_DRAIN_TIMEOUT';
+/** Overrides `inbound.transparent` (`true`/`false`/`1`/`0`); setting it enables the inbound proxy. */
+export const ENV_INBOUND_TRANSPARENT = 'SPIFFE_SIDECAR_INBOUND_TRANSPARENT';
+/** Overrides `outbound.transparent.meshCidrs` with a comma-separated list of CIDRs. */
+export const ENV_MESH_CIDRS = 'SPIFFE_SIDECAR_MESH_CIDRS';
+/** Overrides `outbound.transparent.opaquePorts` with a comma-separated list of ports, or `none`. */
+export const ENV_OPAQUE_PORTS = 'SPIFFE_SIDECAR_OPAQUE_PORTS';
+/** Overrides `outbound.egress.allow` with a JSON array of the same entries. */
+export const ENV_EGRESS_ALLOW = 'SPIFFE_SIDECAR_EGRESS_ALLOW';
 
 /** Every `SPIFFE_SIDECAR_` variable the configuration understands. */
 export const CONFIG_ENV_VARS: readonly string[] = Object.freeze([
@@ -55,6 +63,10 @@ export const CONFIG_ENV_VARS: readonly string[] = Object.freeze([
   ENV_ACCESS_LOG,
   ENV_SVID_HINT,
   ENV_DRAIN_TIMEOUT,
+  ENV_INBOUND_TRANSPARENT,
+  ENV_MESH_CIDRS,
+  ENV_OPAQUE_PORTS,
+  ENV_EGRESS_ALLOW,
 ]);
 
 /**

@@ -139,8 +139,12 @@ export interface MtlsDialerOptions {
   readonly bundleSource?: X509BundleSetProvider | undefined;
   /** Without `credentials`: shared by every upstream of a proxy, so a rotation rebuilds the context once. */
   readonly store?: SecureContextStore | undefined;
-  /** The one ALPN protocol offered (none for raw TCP); with 'h2' a server that does not pick it is refused. */
-  readonly alpn?: 'h2' | 'http/1.1' | undefined;
+  /**
+   * The one ALPN protocol offered (none for raw TCP): 'h2', 'http/1.1', or the
+   * opaque-TCP signal of transparent mode (docs/decisions/014). With 'h2' a
+   * server that does not pick it is refused.
+   */
+  readonly alpn?: string | undefined;
   readonly connectTimeoutMs: number;
   readonly metrics: ProxyMetrics;
   readonly clock?: Clock | undefined;

@@ -441,7 +441,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
     stream.on('close', onH2Close);
     const timeout = this.front.limits.requestTimeoutMs;
     // A Node timer rather than the injected Clock: it is per request, and a
-    // ManualClock would not make it cheaper or more testable than undici's own.
+    // ManualClock would not make it cheaper or more testable.
     if (timeout > 0) this.#timer = setTimeout(onH2Timeout, timeout, this).unref();
     if (this.#downstreamClosed) {
       resetStream(stream, 'client went away');
@@ -579,7 +579,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
       this.status = status;
       this.sendHead(status);
     } catch (err) {
-      // node:http and node:http2 refuse malformed names or values from the upstream.
+      // The HTTP/1.1 head writer (sidecar/http1) and node:http2 refuse malformed names or values from the upstream.
       this.status = 0;
       if (this.#h1 !== null) {
         this.#h1.abort();

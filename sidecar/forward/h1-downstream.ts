@@ -76,7 +76,9 @@ export class H1Downstream implements MessageSink {
   #ending = false;
   #closed = false;
   #timerKind = NO_TIMER;
-  #timer: NodeJS.Timeout | null = null;
+  /** One timer per kind, made once and re-armed with refresh(); a timer that fires while not armed does nothing. */
+  #headTimer: NodeJS.Timeout | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
 
   constructor(owner: H1DownstreamOwner, socket: Socket) {
     this.#owner = owner;
@@ -180,7 +182,8 @@ export class H1Downstream implements MessageSink {
     this.socket.end(
       Buffer.concat([Buffer.from(serializeResponseHead(status, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(b.length), 'connection', 'close'], ''), 'latin1'), b]),
     );
-    this.#setTimer(NO_TIMER);
+    // A client that never closes its side is cut at the idle timeout.
+    this.#setTimer(IDLE_TIMER);
   }
 
   // ---- MessageSink ---------------------------------------------------------
@@ -267,7 +270,7 @@ export class H1Downstream implements MessageSink {
   closed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#setTimer(NO_TIMER);
+    this.#clearTimers();
     this.#parser.stop();
     const lost = this.#queue.splice(0);
     const reading = this.#reading;
@@ -283,11 +286,10 @@ export class H1Downstream implements MessageSink {
     if (r !== undefined) r.h1Writable();
   }
 
-  /** @internal */
-  timedOut(): void {
-    const kind = this.#timerKind;
+  /** @internal A timer of `kind` fired. */
+  timedOut(kind: number): void {
+    if (kind !== this.#timerKind) return;
     this.#timerKind = NO_TIMER;
-    this.#timer = null;
     if (this.#closed) return;
     if (kind === HEAD_TIMER && !this.#parser.idle && !this.#ending) {
       this.answerAndClose(408, 'request head not received in time (limits.headersTimeout)');
@@ -372,14 +374,26 @@ export class H1Downstream implements MessageSink {
   }
 
   #setTimer(kind: number): void {
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
     this.#timerKind = kind;
-    if (kind === NO_TIMER) return;
-    const ms = kind === HEAD_TIMER ? this.#owner.headersTimeoutMs : this.#owner.idleTimeoutMs;
-    if (ms > 0) this.#timer = setTimeout(onTimer, ms, this);
+    if (kind === HEAD_TIMER) {
+      const ms = this.#owner.headersTimeoutMs;
+      if (ms <= 0) this.#timerKind = NO_TIMER;
+      else if (this.#headTimer === null) this.#headTimer = setTimeout(onHeadTimer, ms, this);
+      else this.#headTimer.refresh();
+    } else if (kind === IDLE_TIMER) {
+      const ms = this.#owner.idleTimeoutMs;
+      if (ms <= 0) this.#timerKind = NO_TIMER;
+      else if (this.#idleTimer === null) this.#idleTimer = setTimeout(onIdleTimer, ms, this);
+      else this.#idleTimer.refresh();
+    }
+  }
+
+  #clearTimers(): void {
+    this.#timerKind = NO_TIMER;
+    if (this.#headTimer !== null) clearTimeout(this.#headTimer);
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#headTimer = null;
+    this.#idleTimer = null;
   }
 
   /** A request the parser refused: answered with the error's status when nothing else is in progress, then closed. */
@@ -400,7 +414,7 @@ export class H1Downstream implements MessageSink {
 
   #handOver(rest: Buffer): void {
     const s = this.socket;
-    this.#setTimer(NO_TIMER);
+    this.#clearTimers();
     s.pause();
     s.removeListener('data', onData);
     s.removeListener('end', onEnd);
@@ -436,7 +450,10 @@ function onClose(this: Socket): void {
 function onDrain(this: Socket): void {
   downOf(this).drained();
 }
-function onTimer(d: H1Downstream): void {
-  d.timedOut();
+function onHeadTimer(d: H1Downstream): void {
+  d.timedOut(HEAD_TIMER);
+}
+function onIdleTimer(d: H1Downstream): void {
+  d.timedOut(IDLE_TIMER);
 }
 function noop(): void {}

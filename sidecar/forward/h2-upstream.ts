@@ -43,6 +43,11 @@ class LiveSession {
   }
 }
 
+/** Request options, shared: node only reads them. */
+const NO_BODY = Object.freeze({ endStream: true });
+const BODY_ONLY = Object.freeze({ endStream: false });
+const BODY_AND_TRAILERS = Object.freeze({ endStream: false, waitForTrailers: true });
+
 const kLive = Symbol('spiffe-sidecar.h2live');
 type WithLive = { [kLive]?: LiveSession };
 
@@ -89,7 +94,7 @@ export class H2Upstream implements Upstream {
       return;
     }
     const live = this.#live;
-    if (live !== null && live.generation !== this.#o.dialer.generation()) this.#retire(live);
+    if (live !== null && live.generation !== this.#o.dialer.generation()) this.#retire(live, true);
     const current = this.#live;
     if (current === null) {
       this.#waiting.push(ex);
@@ -148,9 +153,9 @@ export class H2Upstream implements Upstream {
     this.#failPending(live, new ForwardError('forward.upstream_reset', `HTTP/2 session to ${this.dst} closed before it was ready`));
   }
 
-  /** @internal The peer sent GOAWAY: no new streams on this session. */
+  /** @internal The peer sent GOAWAY: no new streams on this session, and none for requests still waiting on it. */
   retire(live: LiveSession): void {
-    this.#retire(live);
+    this.#retire(live, false);
   }
 
   /** @internal */
@@ -164,10 +169,10 @@ export class H2Upstream implements Upstream {
     const trailers = ex.hasBody && ex instanceof H2Exchange && ex.requestTrailersPossible();
     let stream: ClientHttp2Stream;
     try {
-      stream = live.session.request(ex.h2RequestHeaders(this.#o.scheme, this.#o.dialer.target), { endStream: !ex.hasBody, waitForTrailers: trailers });
+      stream = live.session.request(ex.h2RequestHeaders(this.#o.scheme, this.#o.dialer.target), !ex.hasBody ? NO_BODY : trailers ? BODY_AND_TRAILERS : BODY_ONLY);
     } catch (err) {
       // The session went away between our check and the request.
-      this.#retire(live);
+      this.#retire(live, false);
       ex.upstreamFailed(err);
       return;
     }
@@ -226,13 +231,28 @@ export class H2Upstream implements Upstream {
     });
   }
 
-  #retire(live: LiveSession): void {
+  /**
+   * No new streams on `live`. Requests still waiting for its first SETTINGS
+   * go to the next session after a credential change (`requeue`); after a
+   * GOAWAY or a failure they fail, so a peer that refuses every session
+   * cannot keep them dialling.
+   */
+  #retire(live: LiveSession, requeue: boolean): void {
     if (this.#live === live) this.#live = null;
-    // Requests still waiting for the first SETTINGS go to the next session.
     const pending = live.pending;
     live.pending = null;
+    if (live.settingsTimer !== null) {
+      clearTimeout(live.settingsTimer);
+      live.settingsTimer = null;
+    }
     if (!live.session.closed && !live.session.destroyed) live.session.close();
-    if (pending !== null && pending.length > 0) for (const ex of pending) this.forward(ex);
+    if (pending === null || pending.length === 0) return;
+    if (requeue) {
+      for (const ex of pending) this.forward(ex);
+    } else {
+      const err = new ForwardError('forward.upstream_reset', `HTTP/2 session to ${this.dst} went away before it was ready`);
+      for (const ex of pending) ex.upstreamFailed(err);
+    }
   }
 
   #failPending(live: LiveSession, err: Error): void {

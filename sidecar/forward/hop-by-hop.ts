@@ -83,7 +83,7 @@ function kindOf(name: string): number {
     case 4:
       return lowerEquals(name, 'host') ? HOST : OTHER;
     case 6:
-      // Expect: 100-continue was answered by this hop (node:http does it), so
+      // Expect: 100-continue was answered by this hop (h1-exchange.ts does it), so
       // the next hop must not wait for a second go-ahead.
       return lowerEquals(name, 'expect') ? DROP : OTHER;
     case 7:
@@ -245,9 +245,10 @@ export function isWebSocketUpgrade(value: string | undefined): boolean {
 }
 
 /**
- * node:http's `shouldUpgradeCallback`: only WebSocket upgrades leave the
- * request path. Every other Upgrade request is parsed as a normal request,
- * body included, and forwarded without its upgrade headers.
+ * True for a request whose Connection lists `upgrade` and whose Upgrade is
+ * WebSocket alone: only WebSocket upgrades leave the request path (the rule
+ * h1-downstream.ts applies). Every other Upgrade request is parsed as a
+ * normal request, body included, and forwarded without its upgrade headers.
  */
 export function acceptsUpgrade(req: { readonly headers: { readonly upgrade?: string | undefined; readonly connection?: string | undefined } }): boolean {
   const c = req.headers.connection;
@@ -259,7 +260,7 @@ function str(v: string | Buffer): string {
 }
 
 /**
- * Scans a response head (undici's raw Buffers, or HTTP/2 raw strings) into
+ * Scans a response head (raw strings from sidecar/http1 or HTTP/2; Buffers are read as latin1) into
  * `sink`. With `upgraded` (a 101 to an upgrade request) Upgrade is kept and
  * `Connection: upgrade` added, as the client needs both to switch.
  */

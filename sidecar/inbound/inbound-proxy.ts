@@ -27,6 +27,7 @@ import {
 import type { ExchangeTracer, RequestAuditSink } from '../forward/index.ts';
 import { AppSelector } from './app-ports.ts';
 import { createMtlsListener } from './mtls-listener.ts';
+import { OpaqueInbound, inboundAlpn } from './opaque-detect.ts';
 import { OriginalPortApps } from './original-port-apps.ts';
 import { acceptTunnel } from './tcp-inbound.ts';
 
@@ -173,6 +174,23 @@ export function createInbound(o: InboundOptions): ProxyListener {
           metrics: o.metrics,
           logger,
         });
+  // Opaque TCP streams from peer outbounds (ALPN spiffe-sidecar-opaque/1; docs/decisions/014-outbound-classification.md).
+  const opaque =
+    o.originalPort === undefined
+      ? undefined
+      : new OpaqueInbound({
+          originalPort: o.originalPort,
+          appHost: o.app.host,
+          opaquePorts: o.opaquePorts ?? [],
+          reservedPorts: o.reservedPorts ?? [],
+          authorizeCaller: (peerId, peerAddress) => enforcement.decideConnection(peerId, peerAddress, 'opaque stream'),
+          connectTimeoutMs: o.limits.connectTimeoutMs,
+          firstBytesTimeoutMs: o.limits.headersTimeoutMs,
+          tunnels,
+          metrics: o.metrics,
+          logger,
+          clock,
+        });
   const connApp = new WeakMap<ConnInfo, Upstream>();
   const allApps = (): Upstream[] => [...apps.all(), ...(originalPorts?.upstreams() ?? [])];
 
@@ -209,6 +227,7 @@ export function createInbound(o: InboundOptions): ProxyListener {
   });
 
   const onPeer = (socket: TLSSocket, peer: PeerIdentity): void => {
+    if (opaque?.claims(socket)) return opaque.accept(socket, peer, onPeer);
     const byOriginal = originalPorts?.route(socket);
     if (byOriginal?.kind === 'refuse') {
       logger.warn({ peer_id: peer.id.toString(), original_port: byOriginal.port, reason: byOriginal.reason }, 'redirected connection refused');
@@ -238,7 +257,7 @@ export function createInbound(o: InboundOptions): ProxyListener {
     credentials: o.credentials,
     svidSource: o.svidSource,
     bundleSource: o.bundleSource,
-    alpn: ['h2', 'http/1.1'],
+    alpn: inboundAlpn(o.originalPort !== undefined),
     limits: o.limits,
     metrics: o.metrics,
     logger,

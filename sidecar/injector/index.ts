@@ -10,7 +10,7 @@
  * code: it only writes manifests (imports `core` only).
  */
 export { injectPod } from './inject-pod.ts';
-export { injectWorkload, podTemplatePath } from './inject-workload.ts';
+export { injectWorkload } from './inject-workload.ts';
 export { injectionSettings, DEFAULT_INJECTION_SETTINGS } from './injection-settings.ts';
 export type { InjectionSettings } from './injection-settings.ts';
 export { NAMESPACE_INJECT_LABEL } from './annotations.ts';
@@ -23,11 +23,7 @@ export {
   parseLogLevel,
 } from './annotation-values.ts';
 export type { Parsed } from './annotation-values.ts';
-export { applyJsonPatch, escapePointerToken, unescapePointerToken, pointer } from './json-patch.ts';
+export { applyJsonPatch } from './json-patch.ts';
 export type { JsonObject, JsonPatchOp } from './json-patch.ts';
-export { reviewAdmission } from './admission-review.ts';
 export { createWebhookServer, WEBHOOK_PATHS } from './webhook-server.ts';
-export type { WebhookServer } from './webhook-server.ts';
 export { injectManifests } from './offline-inject.ts';
-export { InjectorError } from './injector-error.ts';
-export type { InjectorErrorCode } from './injector-error.ts';

@@ -108,8 +108,12 @@ export function planPod(view: PodView, settings: InjectionSettings): { plan?: Po
     );
   }
   const capturedCount = inboundPorts === '*' ? Infinity : inboundPorts.length;
-  if (capturedCount > 1 && appPort !== undefined) {
-    warnings.push(`every captured inbound port (${inboundPorts === '*' ? '*' : inboundPorts.join(',')}) is forwarded to app port ${appPort}`);
+  // Without a config file the injected env turns on inbound.transparent, so
+  // each captured port reaches the same port of the app; a config file decides itself.
+  if (capturedCount > 1 && appPort !== undefined && configConfigMap !== undefined) {
+    warnings.push(
+      `every captured inbound port (${inboundPorts === '*' ? '*' : inboundPorts.join(',')}) is forwarded to app port ${appPort} unless the config file sets inbound.transparent: true`,
+    );
   }
 
   const resources = readResources(ann, settings.sidecarResources, problems);

@@ -4,6 +4,7 @@ import {
   ENV_APP_PROBES,
   ENV_ENDPOINT_SOCKET,
   ENV_INBOUND_LISTEN,
+  ENV_INBOUND_TRANSPARENT,
   ENV_LOG_LEVEL,
   ENV_OUTBOUND_LISTEN,
   ENV_POLICY_FILE,
@@ -68,6 +69,10 @@ export function sidecarContainer(plan: PodPlan, s: InjectionSettings, appProbes:
     env.push({ name: ENV_INBOUND_LISTEN, value: `${any}:${s.inboundPort}` });
     // The app is reached over loopback: the hop sidecar -> app never leaves the pod.
     env.push({ name: ENV_APP_ADDRESS, value: `127.0.0.1:${plan.appPort}` });
+    // Without a config file the redirected destination port picks the app
+    // port, and opaque streams from peer sidecars are accepted on it
+    // (docs/decisions/011 and 014), so a pod with several ports needs nothing more.
+    if (plan.configConfigMap === undefined) env.push({ name: ENV_INBOUND_TRANSPARENT, value: 'true' });
   }
   if (plan.interceptOutbound) {
     // ip6tables REDIRECT sends the app's IPv6 connections to ::1, so with

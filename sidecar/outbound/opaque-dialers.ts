@@ -52,7 +52,7 @@ export class OpaqueDialers {
       address: pin?.address ?? { host: dst.address, port: dst.port },
       server: pin?.server ?? server,
       // MtlsDialerOptions names the HTTP protocols only; the value is offered as it is (tls' mtlsClientOptions takes any list).
-      alpn: OPAQUE_TCP_ALPN as 'http/1.1',
+      alpn: OPAQUE_TCP_ALPN,
     });
     this.#dialers.set(name, d);
     if (this.#dialers.size > max) this.#dialers.delete(this.#dialers.keys().next().value as string);

@@ -4,7 +4,7 @@ import type { IdentityHeaders } from '../headers/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import { quoteUntrusted, type IdMatcher } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
-import { SecureContextStore, type X509BundleSetProvider } from '../tls/index.ts';
+import { SecureContextStore, type Credentials, type X509BundleSetProvider } from '../tls/index.ts';
 import {
   H1Pool,
   H2Exchange,
@@ -79,6 +79,12 @@ export interface OutboundOptions {
   /** Our SVID, presented to peers; read for every new connection. */
   readonly svidSource: X509SvidSource;
   readonly bundleSource: X509BundleSetProvider;
+  /**
+   * The sidecar's credentials home (sidecar/tls/credentials.ts): every dialer
+   * presents its SVID and retires on its change event. Without it (library
+   * use) one store is built here from the two sources above.
+   */
+  readonly credentials?: Credentials | undefined;
   readonly headers: IdentityHeaders;
   readonly metrics: ProxyMetrics;
   readonly limits: ProxyLimits;
@@ -140,15 +146,20 @@ interface Destination {
  *
  * With `transparent`, a host no upstream routes is dialled by its own name
  * and port instead (see routeOutbound for what is refused), through a
- * bounded set of per-destination pools.
+ * bounded set of per-destination pools. With `transparent.originalDestination`
+ * as well, every redirected connection is classified first
+ * (RedirectedConnections): HTTP as above, opaque TCP and the app's TLS
+ * into the mesh over mTLS, and destinations outside the mesh through the
+ * egress allow-list (docs/decisions/014-outbound-classification.md).
  */
 export function createOutbound(o: OutboundOptions): ProxyListener {
   const logger = (o.logger ?? silentLogger).child({ component: 'outbound' });
   const clock = o.clock ?? systemClock;
   const l = o.limits;
-  // One store for every upstream: a rotation rebuilds one context, and every
-  // pool sees the new generation at once.
-  const store = new SecureContextStore({ svidSource: o.svidSource, bundleSource: o.bundleSource });
+  // Without a credentials home, one store for every upstream: a rotation
+  // rebuilds one context, and every pool sees the new generation at once.
+  const credentials = o.credentials;
+  const store = credentials === undefined ? new SecureContextStore({ svidSource: o.svidSource, bundleSource: o.bundleSource }) : undefined;
   const transparent = o.transparent;
   // Names dialled in transparent mode go through the guard; configured
   // addresses are the operator's choice and use the system resolver.
@@ -160,6 +171,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
         server,
         svidSource: o.svidSource,
         bundleSource: o.bundleSource,
+        credentials,
         store,
         alpn,
         connectTimeoutMs: l.connectTimeoutMs,
@@ -277,6 +289,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
           max: maxDialled,
           svidSource: o.svidSource,
           bundleSource: o.bundleSource,
+          credentials,
           store,
           connectTimeoutMs: l.connectTimeoutMs,
           metrics: o.metrics,

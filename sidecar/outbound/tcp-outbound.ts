@@ -3,7 +3,7 @@ import { silentLogger, systemClock, type Clock, type Logger } from '../core/inde
 import type { ProxyMetrics } from '../metrics/index.ts';
 import type { IdMatcher } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
-import { SecureContextStore, type X509BundleSetProvider } from '../tls/index.ts';
+import { SecureContextStore, type Credentials, type X509BundleSetProvider } from '../tls/index.ts';
 import { MtlsDialer, TunnelSet, tunnelListener, errorResponse, formatHostPort, joinStreams, type HostPort, type ProxyLimits, type ProxyListener } from '../forward/index.ts';
 
 /** Options of {@link createTcpOutbound}. */
@@ -16,6 +16,8 @@ export interface TcpOutboundOptions {
   readonly server: IdMatcher;
   readonly svidSource: X509SvidSource;
   readonly bundleSource: X509BundleSetProvider;
+  /** The sidecar's credentials home; without it a store is built from the two sources above. */
+  readonly credentials?: Credentials | undefined;
   readonly metrics: ProxyMetrics;
   readonly limits: ProxyLimits;
   readonly logger?: Logger;
@@ -37,7 +39,7 @@ export function createTcpOutbound(o: TcpOutboundOptions): ProxyListener {
     server: o.server,
     svidSource: o.svidSource,
     bundleSource: o.bundleSource,
-    store: new SecureContextStore({ svidSource: o.svidSource, bundleSource: o.bundleSource }),
+    ...(o.credentials !== undefined ? { credentials: o.credentials } : { store: new SecureContextStore({ svidSource: o.svidSource, bundleSource: o.bundleSource }) }),
     connectTimeoutMs: o.limits.connectTimeoutMs,
     metrics: o.metrics,
     clock,

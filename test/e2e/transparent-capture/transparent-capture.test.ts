@@ -299,7 +299,7 @@ test('transparent capture: PostgreSQL, Redis, multi-port, IPv6 and egress throug
     const readyAt: string[] = [];
     const ready = await Promise.allSettled(
       PODS.map(async (p) => {
-        await waitSidecarReady(pod(p).ip, ADMIN_PORT, sidecars.get(p)!, 60_000);
+        await waitSidecarReady(pod(p).ip, ADMIN_PORT, sidecars.get(p)!, 90_000);
         readyAt.push(`${p} ${((Date.now() - started) / 1000).toFixed(1)} s`);
       }),
     );

@@ -16,14 +16,8 @@ import { join, resolve } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { ManualClock } from '../../../sidecar/core/index.ts';
-import {
-  applyJsonPatch,
-  createWebhookServer,
-  injectionSettings,
-  type JsonObject,
-  type JsonPatchOp,
-  type WebhookServer,
-} from '../../../sidecar/injector/index.ts';
+import { applyJsonPatch, createWebhookServer, injectionSettings, type JsonObject, type JsonPatchOp } from '../../../sidecar/injector/index.ts';
+import type { WebhookServer } from '../../../sidecar/injector/webhook-server.ts';
 import { haveTool, inCi } from '../../support/tools.ts';
 
 const run = promisify(execFile);

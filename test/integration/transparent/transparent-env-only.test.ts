@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createPodNetwork, inNamespace, mustRun, nsRun } from '../../support/netns.ts';
@@ -79,8 +79,9 @@ test('injector-default pods: opaque TCP between pods by IP, configured by env on
 
   // One dev agent for every pod: each pod's sidecar gets its own socket, hence its own identity.
   const sock = (pod: string): string => join(dir, `${pod}.sock`);
-  await spawnLogged('dev-agent', [...node, main, 'dev-agent', '--trust-domain', TD, '--socket-mode', '0666', ...Object.entries(IDS).flatMap(([pod, id]) => ['--workload', `${sock(pod)}=${id}`])]).catch(() => {});
-  await new Promise((r) => setTimeout(r, 1500));
+  const agent = spawnLogged('dev-agent', [...node, main, 'dev-agent', '--trust-domain', TD, '--socket-mode', '0666', ...Object.entries(IDS).flatMap(([pod, id]) => ['--workload', `${sock(pod)}=${id}`])]);
+  agent.catch(() => {});
+  for (let i = 0; i < 100 && !Object.keys(IDS).every((p) => existsSync(sock(p))); i++) await new Promise((r) => setTimeout(r, 100));
 
   const net = await createPodNetwork({ pods: ['client', 'intruder', 'db'], ipv6: true, teardown: td });
   const db = net.pod('db');

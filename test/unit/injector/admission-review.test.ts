@@ -4,7 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyJsonPatch, reviewAdmission, type JsonObject, type JsonPatchOp } from '../../../sidecar/injector/index.ts';
+import { reviewAdmission } from '../../../sidecar/injector/admission-review.ts';
+import { applyJsonPatch, type JsonObject, type JsonPatchOp } from '../../../sidecar/injector/index.ts';
 import { pod, settings } from './fixtures.ts';
 
 const S = settings();

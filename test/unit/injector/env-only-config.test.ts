@@ -7,6 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../../sidecar/config/index.ts';
+import { CONFIG_ENV_VARS, ENV_ENDPOINT_SOCKET } from '../../../sidecar/core/index.ts';
 import { applyJsonPatch, injectPod, type JsonObject } from '../../../sidecar/injector/index.ts';
 import { container, pod, settings } from './fixtures.ts';
 
@@ -50,6 +51,25 @@ describe('env-only config of an injected pod', () => {
   for (const r of rows) {
     it(r.name, () => {
       r.check(parseConfig(undefined, sidecarEnv(r.annotations), 'injected env'));
+    });
+  }
+});
+
+describe('the variables an injected pod gets are the ones the config reads', () => {
+  // The names come from one module (sidecar/core/env-names.ts); this checks
+  // that each one the injector writes is also in the list the config parser
+  // accepts, for every kind of variable the injector can write.
+  const rows: { name: string; annotations: Record<string, string> }[] = [
+    { name: 'defaults', annotations: {} },
+    { name: 'policy ConfigMap and log level', annotations: { 'spiffe-sidecar.io/policy-configmap': 'backend-policy', 'spiffe-sidecar.io/log-level': 'debug' } },
+    { name: 'no outbound', annotations: { 'spiffe-sidecar.io/intercept-outbound': 'false' } },
+  ];
+  for (const r of rows) {
+    it(r.name, () => {
+      const names = Object.keys(sidecarEnv(r.annotations));
+      assert.ok(names.length > 0);
+      const unknown = names.filter((n) => n !== ENV_ENDPOINT_SOCKET && !CONFIG_ENV_VARS.includes(n));
+      assert.deepEqual(unknown, []);
     });
   }
 });

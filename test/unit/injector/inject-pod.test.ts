@@ -6,12 +6,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  applyJsonPatch,
-  injectPod,
-  InjectorError,
-  type JsonObject,
-} from '../../../sidecar/injector/index.ts';
+import { applyJsonPatch, injectPod, type JsonObject } from '../../../sidecar/injector/index.ts';
+import { InjectorError } from '../../../sidecar/injector/injector-error.ts';
 import { container, env, pod, settings } from './fixtures.ts';
 
 const S = settings();
@@ -326,9 +322,14 @@ describe('annotation overrides', () => {
     assert.ok(initArgs(out).includes('--inbound-ports='));
     assert.equal(env(container(out, 'spiffe-sidecar'), 'SPIFFE_SIDECAR_APP_ADDRESS'), undefined);
   });
-  it('multi-port capture warns that all ports go to the app port', () => {
+  it('multi-port capture without a config file: each port reaches its own app port, no warning', () => {
     const r = inject(withAnn({ 'spiffe-sidecar.io/inbound-ports': '8080,9090' }));
-    assert.match(r.warnings.join('\n'), /forwarded to app port 8080/);
+    assert.doesNotMatch(r.warnings.join('\n'), /forwarded to app port/);
+    assert.equal(env(container(injected(withAnn({ 'spiffe-sidecar.io/inbound-ports': '8080,9090' })), 'spiffe-sidecar'), 'SPIFFE_SIDECAR_INBOUND_TRANSPARENT'), 'true');
+  });
+  it('multi-port capture with a config file warns that all ports go to the app port unless it is transparent', () => {
+    const r = inject(withAnn({ 'spiffe-sidecar.io/inbound-ports': '8080,9090', 'spiffe-sidecar.io/config-configmap': 'cfg' }));
+    assert.match(r.warnings.join('\n'), /forwarded to app port 8080 unless the config file sets inbound.transparent/);
   });
 
   const invalid: [string, Record<string, string>, RegExp][] = [

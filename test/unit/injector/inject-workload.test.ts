@@ -5,7 +5,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
-import { injectManifests, injectWorkload, InjectorError, podTemplatePath, type JsonObject } from '../../../sidecar/injector/index.ts';
+import { injectManifests, injectWorkload, type JsonObject } from '../../../sidecar/injector/index.ts';
+import { podTemplatePath } from '../../../sidecar/injector/inject-workload.ts';
+import { InjectorError } from '../../../sidecar/injector/injector-error.ts';
 import { settings } from './fixtures.ts';
 
 const S = settings();

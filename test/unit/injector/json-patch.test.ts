@@ -5,16 +5,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  applyJsonPatch,
-  escapePointerToken,
-  injectPod,
-  InjectorError,
-  pointer,
-  unescapePointerToken,
-  type JsonObject,
-  type JsonPatchOp,
-} from '../../../sidecar/injector/index.ts';
+import { applyJsonPatch, injectPod, type JsonObject, type JsonPatchOp } from '../../../sidecar/injector/index.ts';
+import { InjectorError } from '../../../sidecar/injector/injector-error.ts';
+import { escapePointerToken, pointer, unescapePointerToken } from '../../../sidecar/injector/json-patch.ts';
 import { pod, settings } from './fixtures.ts';
 
 const S = settings();
