@@ -20,7 +20,6 @@ import { nodeBin, projectRoot } from './bench-context.ts';
 const DEFAULTS = [
   'undici',
   '@grpc/grpc-js',
-  '@grpc/proto-loader',
   'pino',
   'prom-client',
   'yaml',

@@ -17,6 +17,8 @@ export interface H2UpstreamOptions {
   readonly dst: string;
   readonly maxHeaderBytes: number;
   readonly logger: Logger;
+  /** How long a new session's first requests wait for the peer's SETTINGS; default H2_CLIENT_SESSION_SETTINGS.settingsWaitMs. */
+  readonly settingsWaitMs?: number | undefined;
 }
 
 /** One client session and what the upstream knows about it. */
@@ -72,6 +74,7 @@ export class H2Upstream implements Upstream {
   readonly dst: string;
   readonly #o: H2UpstreamOptions;
   readonly #url: string;
+  readonly #settingsWaitMs: number;
   #live: LiveSession | null = null;
   #dialing = false;
   #waiting: Exchange[] = [];
@@ -82,6 +85,7 @@ export class H2Upstream implements Upstream {
     this.#o = o;
     this.dst = o.dst;
     this.#url = `${o.scheme}://${o.dialer.target}`;
+    this.#settingsWaitMs = o.settingsWaitMs ?? H2_CLIENT_SESSION_SETTINGS.settingsWaitMs;
   }
 
   forward(ex: Exchange): void {
@@ -138,7 +142,7 @@ export class H2Upstream implements Upstream {
   settingsMissing(live: LiveSession): void {
     live.settingsTimer = null;
     if (this.#live === live) this.#live = null;
-    this.#failPending(live, new ForwardError('forward.protocol', `upstream ${this.dst} sent no HTTP/2 SETTINGS within ${H2_CLIENT_SESSION_SETTINGS.settingsWaitMs}ms`));
+    this.#failPending(live, new ForwardError('forward.protocol', `upstream ${this.dst} sent no HTTP/2 SETTINGS within ${this.#settingsWaitMs}ms`));
     live.session.destroy();
   }
 
@@ -227,7 +231,7 @@ export class H2Upstream implements Upstream {
       session.on('goaway', onSessionGoaway);
       session.on('close', onSessionClose);
       session.once('remoteSettings', onFirstRemoteSettings);
-      live.settingsTimer = setTimeout(onSettingsTimeout, H2_CLIENT_SESSION_SETTINGS.settingsWaitMs, live).unref();
+      live.settingsTimer = setTimeout(onSettingsTimeout, this.#settingsWaitMs, live).unref();
     });
   }
 

@@ -5,7 +5,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 
 /**
  * Converts a plain JSON object (e.g. JWT claims) to a `google.protobuf.Struct`
- * in proto-loader's object form. `undefined` members are left out, as JSON does.
+ * in the object form of workload-messages.ts. `undefined` members are left out, as JSON does.
  */
 export function toStruct(obj: Readonly<Record<string, unknown>>): StructMessage {
   const fields: Record<string, ValueMessage> = {};

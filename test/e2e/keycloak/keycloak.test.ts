@@ -27,7 +27,7 @@ import { WorkloadApiClient } from '../../../sidecar/workload/index.ts';
 import { inCi, requireTools } from '../../support/tools.ts';
 import { startDevAgent } from '../../support/dev-agent-harness.ts';
 import { freePorts, startSidecar, viaOutbound } from '../../support/sidecar-harness.ts';
-import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, type Echo } from '../../integration/app/app-fixtures.ts';
+import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, type Echo } from '../../support/app-fixtures.ts';
 import { KEYCLOAK_VERSION, keycloakJavaHome, setUpTokenExchange, startKeycloak, type Keycloak } from '../../support/keycloak.ts';
 
 /** Like requireTools, for the JDK Keycloak runs on (not on PATH). */

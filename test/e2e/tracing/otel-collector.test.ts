@@ -18,7 +18,7 @@ import { startDevAgent } from '../../support/dev-agent-harness.ts';
 import { eventually, freePorts, tempDir, viaOutbound } from '../../support/sidecar-harness.ts';
 import { projectRoot } from '../../support/spire.ts';
 import { requireTools } from '../../support/tools.ts';
-import { BACKEND_ID, FRONTEND_ID, startPair, type Echo } from '../../integration/app/app-fixtures.ts';
+import { BACKEND_ID, FRONTEND_ID, startPair, type Echo } from '../../support/app-fixtures.ts';
 
 const run = promisify(execFile);
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';

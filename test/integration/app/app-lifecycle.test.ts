@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { buildSidecar } from '../../../sidecar/app.ts';
 import { loadConfigText } from '../../../sidecar/config/index.ts';
 import { silentLogger } from '../../../sidecar/core/index.ts';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { freePorts, httpCall, tempDir, viaOutbound } from '../../support/sidecar-process.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { freePorts, httpCall, tempDir, viaOutbound } from '../../support/sidecar-harness.ts';
 
 async function configFor(socket: string): Promise<{ yaml: string; ports: { inbound: number; outbound: number; admin: number } }> {
   const [inbound, outbound, admin] = (await freePorts(3)) as [number, number, number];

@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { applyJsonPatch, injectionSettings, injectPod, type JsonObject } from '../../../sidecar/injector/index.ts';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { SidecarProcess, cleanEnv, freePorts, httpCall, mainScript, runCli } from '../../support/sidecar-process.ts';
-import type { Cleanup } from '../../support/dev-agent.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { SidecarProcess, cleanEnv, freePorts, httpCall, mainScript, runCli } from '../../support/sidecar-harness.ts';
+import type { Cleanup } from '../../support/dev-agent-harness.ts';
 
 /** A loopback app: /healthz is 200, /ready is 503 (not ready yet); counts requests per path. */
 async function startProbedApp(cleanup: Cleanup): Promise<{ port: number; hits: Map<string, number> }> {

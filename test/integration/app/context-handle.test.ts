@@ -14,10 +14,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
-import { startDevAgent, type InProcessAgent } from '../../support/dev-agent.ts';
+import { startDevAgent, type InProcessAgent } from '../../support/dev-agent-harness.ts';
 import { JWT_RESOURCE, startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
-import { freePorts, startSidecar, tempDir, viaOutbound, type TestSidecar } from '../../support/sidecar-process.ts';
-import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, type Echo } from './app-fixtures.ts';
+import { freePorts, startSidecar, tempDir, viaOutbound, type TestSidecar } from '../../support/sidecar-harness.ts';
+import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, type Echo } from '../../support/app-fixtures.ts';
 
 const CLIENT_ID = `spiffe://${TD}/client`;
 const HANDLE = 'x-auth-context';

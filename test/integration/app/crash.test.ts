@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePorts, tempDir } from '../../support/sidecar-process.ts';
+import { freePorts, tempDir } from '../../support/sidecar-harness.ts';
 
 for (const kind of ['exception', 'rejection'] as const) {
   test(`uncaught ${kind}: logged at fatal, exit 1`, async (t) => {

@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startDevAgent, type InProcessAgent } from '../../support/dev-agent.ts';
+import { startDevAgent, type InProcessAgent } from '../../support/dev-agent-harness.ts';
 import { JWT_RESOURCE, OPAQUE_RESOURCE, startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
-import { eventually, tempDir, viaOutbound } from '../../support/sidecar-process.ts';
-import { BACKEND_ID, FRONTEND_ID, startPair, type Echo, type Pair } from './app-fixtures.ts';
+import { eventually, tempDir, viaOutbound } from '../../support/sidecar-harness.ts';
+import { BACKEND_ID, FRONTEND_ID, startPair, type Echo, type Pair } from '../../support/app-fixtures.ts';
 
 const hooks: (() => unknown)[] = [];
 const cleanup = { after: (fn: () => unknown) => void hooks.push(fn) };

@@ -12,7 +12,7 @@ import { ManualClock, silentLogger, systemClock } from '../../../sidecar/core/in
 import { evaluate } from '../../../sidecar/policy/index.ts';
 import { PolicyFile } from '../../../sidecar/runtime/index.ts';
 import { SpiffeId } from '../../../sidecar/spiffe/index.ts';
-import { eventually, tempDir } from '../../support/sidecar-process.ts';
+import { eventually, tempDir } from '../../support/sidecar-harness.ts';
 
 const A = 'spiffe://example.org/a';
 const B = 'spiffe://example.org/b';

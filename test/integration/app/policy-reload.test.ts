@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { eventually, runCli, tempDir, viaOutbound } from '../../support/sidecar-process.ts';
-import { BACKEND_ID, FRONTEND_ID, startPair } from './app-fixtures.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { eventually, runCli, tempDir, viaOutbound } from '../../support/sidecar-harness.ts';
+import { BACKEND_ID, FRONTEND_ID, startPair } from '../../support/app-fixtures.ts';
 
 const workloads = { frontend: [FRONTEND_ID], backend: [BACKEND_ID] };
 

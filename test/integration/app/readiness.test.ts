@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeSocketDir, startDevAgent } from '../../support/dev-agent.ts';
-import { freePorts, startSidecar } from '../../support/sidecar-process.ts';
-import { startEchoApp } from './app-fixtures.ts';
+import { makeSocketDir, startDevAgent } from '../../support/dev-agent-harness.ts';
+import { freePorts, startSidecar } from '../../support/sidecar-harness.ts';
+import { startEchoApp } from '../../support/app-fixtures.ts';
 
 test('readyz: 503 before the first SVID, 200 with it, 503 after it expired', async (t) => {
   const dir = makeSocketDir(t);

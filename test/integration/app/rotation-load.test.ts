@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { eventually } from '../../support/sidecar-process.ts';
-import { BACKEND_ID, FRONTEND_ID, describeFailures, loadLoop, startPair } from './app-fixtures.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { eventually } from '../../support/sidecar-harness.ts';
+import { BACKEND_ID, FRONTEND_ID, describeFailures, loadLoop, startPair } from '../../support/app-fixtures.ts';
 
 test('rotation during sustained load: zero failed requests, rotations counted', async (t) => {
   const agent = await startDevAgent({ cleanup: t, workloads: { frontend: [FRONTEND_ID], backend: [BACKEND_ID] }, svidTtlMs: 4_000 });

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { SidecarProcess, cleanEnv, freePorts, mainScript, runCli, tempDir } from '../../support/sidecar-process.ts';
-import { startEchoApp } from './app-fixtures.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { SidecarProcess, cleanEnv, freePorts, mainScript, runCli, tempDir } from '../../support/sidecar-harness.ts';
+import { startEchoApp } from '../../support/app-fixtures.ts';
 
 test('a broken configuration: exit 2 and every problem printed', async (t) => {
   const dir = tempDir(t);

@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { eventually, freePorts, startSidecar } from '../../support/sidecar-process.ts';
-import { BACKEND_ID, FRONTEND_ID, startEchoApp } from './app-fixtures.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { eventually, freePorts, startSidecar } from '../../support/sidecar-harness.ts';
+import { BACKEND_ID, FRONTEND_ID, startEchoApp } from '../../support/app-fixtures.ts';
 
 /** One GET on a new connection (`Connection: close`); resolves with the status, or the error code. */
 function getOnce(port: number, path: string): Promise<string> {

@@ -8,10 +8,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDevAgent, type InProcessAgent } from '../../support/dev-agent.ts';
+import { startDevAgent, type InProcessAgent } from '../../support/dev-agent-harness.ts';
 import { JWT_RESOURCE, OPAQUE_RESOURCE, startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
-import { freePorts, startSidecar, viaOutbound, type TestSidecar } from '../../support/sidecar-process.ts';
-import { BACKEND_ID, FRONTEND_ID, startEchoApp, type Echo } from './app-fixtures.ts';
+import { freePorts, startSidecar, viaOutbound, type TestSidecar } from '../../support/sidecar-harness.ts';
+import { BACKEND_ID, FRONTEND_ID, startEchoApp, type Echo } from '../../support/app-fixtures.ts';
 
 const hooks: (() => unknown)[] = [];
 const cleanup = { after: (fn: () => unknown) => void hooks.push(fn) };

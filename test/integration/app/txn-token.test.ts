@@ -12,10 +12,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startDevAgent, type InProcessAgent } from '../../support/dev-agent.ts';
+import { startDevAgent, type InProcessAgent } from '../../support/dev-agent-harness.ts';
 import { OPAQUE_RESOURCE, startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
-import { freePorts, startSidecar, viaOutbound } from '../../support/sidecar-process.ts';
-import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, type Echo } from './app-fixtures.ts';
+import { freePorts, startSidecar, viaOutbound } from '../../support/sidecar-harness.ts';
+import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, type Echo } from '../../support/app-fixtures.ts';
 
 const STORE_ID = `spiffe://${TD}/store`;
 const TRUST_DOMAIN_AUDIENCE = `spiffe://${TD}`;

@@ -22,6 +22,8 @@ const FLAG_END_STREAM = 0x1;
 export interface RawH2AppOptions {
   /** Response body of every request. */
   readonly body: string;
+  /** Never send SETTINGS (nor anything else): a server that is not an HTTP/2 server. */
+  readonly silent?: boolean;
 }
 
 /** The running app and what it saw. */
@@ -39,7 +41,8 @@ export async function startRawH2App(cleanup: Cleanup, o: RawH2AppOptions): Promi
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    serve(socket, o, app);
+    if (o.silent === true) socket.resume();
+    else serve(socket, o, app);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

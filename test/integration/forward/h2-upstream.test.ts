@@ -2,7 +2,8 @@
  * The HTTP/2 upstream (H2Upstream) on real sockets: the response head
  * always reaches the downstream before any of its body, however the
  * upstream's frames are read; the first requests of a new session respect
- * the peer's SETTINGS_MAX_CONCURRENT_STREAMS; request trailers are forwarded
+ * the peer's SETTINGS_MAX_CONCURRENT_STREAMS and wait for its SETTINGS
+ * no longer than settingsWaitMs; request trailers are forwarded
  * h2 → h2 without the fields that must never come from a trailer section;
  * and h2load at 32 concurrent streams on one h2c connection through a
  * sidecar pair sees no failed or reset stream.
@@ -20,7 +21,7 @@ import { H2Upstream, HttpFront, LOCAL_APP_CONN, type Dialer, type DialCallback }
 import { requireTools } from '../../support/tools.ts';
 import { startMesh } from './mesh.ts';
 import { startRawH2App } from './h2-raw-app.ts';
-import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, makePki, startH2cApp, type Pki } from './proxy-fixtures.ts';
+import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, eventually, makePki, startH2cApp, type Pki } from './proxy-fixtures.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -142,6 +143,18 @@ test("a new session's first burst stays within the peer's SETTINGS_MAX_CONCURREN
     results.map((r) => r.status),
     Array.from({ length: 30 }, () => 200),
   );
+});
+
+test('a peer that never sends SETTINGS: the waiting requests fail with 502 once settingsWaitMs is over, not never', { timeout: 10_000 }, async () => {
+  const app = await startRawH2App(cleanup, { body: '', silent: true });
+  const upstream = new H2Upstream({ dialer: new JsStreamDialer(app.port), scheme: 'http', dst: 'raw-app', maxHeaderBytes: 16_384, logger, settingsWaitMs: 200 });
+  const { port } = await startFront(upstream);
+  const results = await concurrentGets(port, 3);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [502, 502, 502],
+  );
+  await eventually(() => upstream.sessions === 0, 5000, 'the session to close');
 });
 
 /** An h2c app that records the trailers of each request and answers 200. */

@@ -26,7 +26,7 @@ import {
   svidFor,
   type PemCreds,
   type Pki,
-} from '../forward/proxy-fixtures.ts';
+} from '../../support/proxy-fixtures.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());

@@ -27,7 +27,7 @@ import {
   startH2cApp,
   type Pki,
   type StaticSource,
-} from '../forward/proxy-fixtures.ts';
+} from '../../support/proxy-fixtures.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());

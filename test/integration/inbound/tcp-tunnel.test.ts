@@ -11,7 +11,7 @@ import { createTcpInbound } from '../../../sidecar/inbound/index.ts';
 import { createTcpOutbound } from '../../../sidecar/outbound/index.ts';
 import { evaluate, parsePolicy } from '../../../sidecar/policy/index.ts';
 import { matchId } from '../../../sidecar/spiffe/index.ts';
-import { Cleanup, LIMITS, RecordingMetrics, TD, eventually, id, makePki, sourceFor, type Pki, type StaticSource } from '../forward/proxy-fixtures.ts';
+import { Cleanup, LIMITS, RecordingMetrics, TD, eventually, id, makePki, sourceFor, type Pki, type StaticSource } from '../../support/proxy-fixtures.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { startDevAgent } from '../../support/dev-agent-harness.ts';
 import { jwks, publicJwk, signJwt } from '../../support/jwt-sign.ts';
 import { eventually, freePorts, startSidecar, tempDir, viaOutbound, type TestSidecar } from '../../support/sidecar-harness.ts';
-import { startEchoApp } from '../app/app-fixtures.ts';
+import { startEchoApp } from '../../support/app-fixtures.ts';
 import { dashboardQueries, ruleQueries } from '../../support/monitoring-queries.ts';
 import { exposedFamilies, familyOf, metricNames } from '../../support/promql-names.ts';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { Cleanup, makePki, type Pki } from '../forward/proxy-fixtures.ts';
+import { Cleanup, makePki, type Pki } from '../../support/proxy-fixtures.ts';
 import { FRONTEND_ID, startMesh } from '../forward/mesh.ts';
 
 const PROTO = `

@@ -12,7 +12,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { once } from 'node:events';
 import { matchMemberOf } from '../../../sidecar/spiffe/index.ts';
-import { Cleanup, TD, deadPort, eventually, h1Request, h2Request, makePki, sourceFor, startH1App, startH2cApp, LIMITS, type Pki } from '../forward/proxy-fixtures.ts';
+import { Cleanup, TD, deadPort, eventually, h1Request, h2Request, makePki, sourceFor, startH1App, startH2cApp, LIMITS, type Pki } from '../../support/proxy-fixtures.ts';
 import { BACKEND_ID, FRONTEND_ID, startMesh } from '../forward/mesh.ts';
 
 const cleanup = new Cleanup();

@@ -41,7 +41,7 @@ import {
   svidFor,
   type Pki,
   type StaticSource,
-} from '../forward/proxy-fixtures.ts';
+} from '../../support/proxy-fixtures.ts';
 
 const FRONTEND = `spiffe://${TD}/ns/demo/sa/frontend`;
 const INTRUDER = `spiffe://${TD}/ns/demo/sa/intruder`;

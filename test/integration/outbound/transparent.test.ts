@@ -33,7 +33,7 @@ import {
   startH2cApp,
   type Pki,
   type StaticSource,
-} from '../forward/proxy-fixtures.ts';
+} from '../../support/proxy-fixtures.ts';
 
 const FRONTEND = `spiffe://${TD}/ns/demo/sa/frontend`;
 const BACKEND = `spiffe://${TD}/ns/demo/sa/backend`;

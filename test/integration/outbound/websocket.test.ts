@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { parsePolicy } from '../../../sidecar/policy/index.ts';
-import { Cleanup, eventually, makePki, type Pki } from '../forward/proxy-fixtures.ts';
+import { Cleanup, eventually, makePki, type Pki } from '../../support/proxy-fixtures.ts';
 import { FRONTEND_ID, startMesh } from '../forward/mesh.ts';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';

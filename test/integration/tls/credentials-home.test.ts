@@ -13,7 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { MtlsDialer, TcpDialer } from '../../../sidecar/forward/index.ts';
 import { matchId, SpiffeId } from '../../../sidecar/spiffe/index.ts';
 import { Credentials, authorizeAny, mtlsServer, peerIdentity } from '../../../sidecar/tls/index.ts';
-import { MutableSource, bundleSetOf, makeCa, makeLeaf, svidOf } from '../../unit/tls/tls-pki.ts';
+import { MutableSource, bundleSetOf, makeCa, makeLeaf, svidOf } from '../../support/tls-pki.ts';
 import { RecordingMetrics } from '../../support/proxy-fixtures.ts';
 
 const ca = await makeCa('a.test');

@@ -32,10 +32,10 @@ import {
   type PeerRejectedEvent,
 } from '../../../sidecar/tls/index.ts';
 import { X509Source } from '../../../sidecar/workload/index.ts';
-import { spawnDevAgent } from '../../support/dev-agent.ts';
+import { spawnDevAgent } from '../../support/dev-agent-harness.ts';
 import { BACKEND_ID, FRONTEND_ID, startMesh } from '../forward/mesh.ts';
-import { Cleanup, eventually, h1Request, makePki, startH1App, type Pki } from '../forward/proxy-fixtures.ts';
-import { MutableSource, bundleSetOf, makeCa, makeIntermediate, makeLeaf, svidOf, withChain, type TestCreds } from '../../unit/tls/tls-pki.ts';
+import { Cleanup, eventually, h1Request, makePki, startH1App, type Pki } from '../../support/proxy-fixtures.ts';
+import { MutableSource, bundleSetOf, makeCa, makeIntermediate, makeLeaf, svidOf, withChain, type TestCreds } from '../../support/tls-pki.ts';
 
 const VERSIONS: readonly SecureVersion[] = ['TLSv1.2', 'TLSv1.3'];
 

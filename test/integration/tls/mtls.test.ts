@@ -28,7 +28,7 @@ import {
   type MtlsServerEvents,
 } from '../../../sidecar/tls/index.ts';
 import { PeerVerificationError } from '../../../sidecar/svid/index.ts';
-import { MutableSource, bundleSetOf, caAsLeaf, makeCa, makeLeaf, svidOf, type TestCreds } from '../../unit/tls/tls-pki.ts';
+import { MutableSource, bundleSetOf, caAsLeaf, makeCa, makeLeaf, svidOf, type TestCreds } from '../../support/tls-pki.ts';
 
 const HOUR = 3_600_000;
 const caA = await makeCa('a.test');

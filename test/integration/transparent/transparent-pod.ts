@@ -11,7 +11,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { createInbound } from '../../../sidecar/inbound/index.ts';
 import { parsePolicy } from '../../../sidecar/policy/index.ts';
 import { originalDestination } from '../../../sidecar/transparent/index.ts';
-import { LIMITS, RecordingMetrics, TD, headers, id, makePki, pemOf, rootsPem, sourceFor, svidFor } from '../forward/proxy-fixtures.ts';
+import { LIMITS, RecordingMetrics, TD, headers, id, makePki, pemOf, rootsPem, sourceFor, svidFor } from '../../support/proxy-fixtures.ts';
 
 const INBOUND_PORT = 15006;
 

@@ -1,9 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AsnSerializer } from '@peculiar/asn1-schema';
 import { GeneralName, GeneralSubtree, GeneralSubtrees, Name, NameConstraints } from '@peculiar/asn1-x509';
 import { X509Bundle, X509BundleSet, type X509BundleSource } from '../../../sidecar/bundle/index.ts';
@@ -19,7 +15,6 @@ import {
   type PeerVerificationErrorCode,
 } from '../../../sidecar/svid/index.ts';
 import { HOUR, SECOND, T0, keyPair, makeIntermediate, makeLeaf, makeRoot, type SpecOverrides, type TestCa } from '../../support/certs.ts';
-import { requireTools } from '../../support/tools.ts';
 
 const TD = TrustDomain.parse('example.org');
 const ID = 'spiffe://example.org/workload';
@@ -287,56 +282,5 @@ test('CA-issued SVIDs of every key type verify, with and without an intermediate
       assert.equal(result.id.toString(), ID, `${keyType} intermediate=${intermediate}`);
       assert.equal(result.verifiedChain.length, intermediate ? 3 : 2);
     }
-  }
-});
-
-/** Runs openssl to make a CA and a leaf SVID in `dir`; returns the PEM paths. */
-function opensslSvid(dir: string, newkey: string[], tag: string): { ca: string; leaf: string; key: string } {
-  const p = (f: string) => join(dir, `${tag}-${f}`);
-  const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe', cwd: dir });
-  run([
-    'req', '-x509', ...newkey, '-nodes', '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '2',
-    '-subj', `/C=US/O=Foreign ${tag}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-addext', 'subjectAltName=URI:spiffe://foreign.test',
-  ]);
-  run(['req', '-new', ...newkey, '-nodes', '-keyout', p('leaf.key'), '-out', p('leaf.csr'), '-subj', '/O=Foreign workload']);
-  writeFileSync(
-    p('leaf.ext'),
-    [
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature,keyEncipherment,keyAgreement',
-      'extendedKeyUsage=serverAuth,clientAuth',
-      'subjectAltName=URI:spiffe://foreign.test/svc,DNS:svc.foreign.test',
-      'subjectKeyIdentifier=hash',
-      'authorityKeyIdentifier=keyid',
-    ].join('\n'),
-  );
-  run([
-    'x509', '-req', '-in', p('leaf.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-set_serial', '0x1234567890abcdef',
-    '-days', '1', '-extfile', p('leaf.ext'), '-out', p('leaf.pem'),
-  ]);
-  return { ca: p('ca.pem'), leaf: p('leaf.pem'), key: p('leaf.key') };
-}
-
-test('openssl-made SVIDs (EC P-384 and RSA-4096) parse and verify', (t) => {
-  if (!requireTools(t, ['openssl'])) return;
-  const dir = mkdtempSync(join(tmpdir(), 'x509-verify-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const td = TrustDomain.parse('foreign.test');
-  for (const [tag, newkey] of [
-    ['p384', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384']],
-    ['rsa4096', ['-newkey', 'rsa:4096']],
-  ] as const) {
-    const files = opensslSvid(dir, [...newkey], tag);
-    const svid = parseX509SvidPem(readFileSync(files.leaf, 'utf8'), readFileSync(files.key, 'utf8'));
-    assert.equal(svid.id.toString(), 'spiffe://foreign.test/svc', tag);
-    const set = X509BundleSet.of([X509Bundle.fromPem(td, readFileSync(files.ca, 'utf8'))]);
-    const result = verifyX509SvidChain(parsePemCertificates(readFileSync(files.leaf, 'utf8')), set);
-    assert.equal(result.id.toString(), 'spiffe://foreign.test/svc', tag);
-    assert.equal(result.verifiedChain.length, 2);
-    // And the foreign chain is still held to the same rules: a day later it has expired.
-    assert.throws(() => verifyX509SvidChain([svid.certificates[0]!.der], set, { at: Date.now() + 3 * 24 * HOUR }), rejects('x509svid.expired'));
   }
 });

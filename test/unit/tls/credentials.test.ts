@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger, type Logger } from '../../../sidecar/core/index.ts';
 import { Credentials, CredentialsError } from '../../../sidecar/tls/index.ts';
-import { MutableSource, bundleSetOf, makeCa, makeLeaf, svidOf } from './tls-pki.ts';
+import { MutableSource, bundleSetOf, makeCa, makeLeaf, svidOf } from '../../support/tls-pki.ts';
 
 const caA = await makeCa('a.test');
 const caB = await makeCa('b.test');

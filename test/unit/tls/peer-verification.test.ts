@@ -5,7 +5,7 @@ import type { DetailedPeerCertificate } from 'node:tls';
 import { ManualClock } from '../../../sidecar/core/index.ts';
 import { PeerVerificationError } from '../../../sidecar/svid/index.ts';
 import { PeerNotAuthorized, authorizeAny, authorizeId, peerChainDer, peerIdentity, verifyPeerChain } from '../../../sidecar/tls/index.ts';
-import { bundleSetOf, makeCa, makeIntermediate, makeLeaf } from './tls-pki.ts';
+import { bundleSetOf, makeCa, makeIntermediate, makeLeaf } from '../../support/tls-pki.ts';
 
 const caA = await makeCa('a.test');
 const caB = await makeCa('b.test');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Bundle, X509BundleSet } from '../../../sidecar/bundle/index.ts';
 import { SecureContextStore } from '../../../sidecar/tls/index.ts';
-import { MutableSource, bundleSetOf, makeCa, makeLeaf, svidOf } from './tls-pki.ts';
+import { MutableSource, bundleSetOf, makeCa, makeLeaf, svidOf } from '../../support/tls-pki.ts';
 
 const caA = await makeCa('a.test');
 const caB = await makeCa('b.test');

@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { eventually, viaOutbound, type HttpResult } from '../../support/sidecar-process.ts';
-import { BACKEND_ID, FRONTEND_ID, startPair } from './app-fixtures.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { eventually, viaOutbound, type HttpResult } from '../../support/sidecar-harness.ts';
+import { BACKEND_ID, FRONTEND_ID, startPair } from '../../support/app-fixtures.ts';
 
 const IN_FLIGHT = 5;
 const SLOW_MS = 2_000;

@@ -5,8 +5,8 @@
  */
 import { createServer, Agent, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePorts, startSidecar, viaOutbound, type HttpResult, type TestSidecar } from '../../support/sidecar-process.ts';
-import type { AgentSockets, Cleanup } from '../../support/dev-agent.ts';
+import { freePorts, startSidecar, viaOutbound, type HttpResult, type TestSidecar } from './sidecar-harness.ts';
+import type { AgentSockets, Cleanup } from './dev-agent-harness.ts';
 
 export const TD = 'example.org';
 export const FRONTEND_ID = `spiffe://${TD}/frontend`;

@@ -8,7 +8,7 @@
  * check cannot pass; curl runs with -k but pins the backend SVID's public
  * key, which curl checks regardless, so it still refuses any other server.
  * (`openssl s_server` as an upstream of the outbound listener is covered
- * in test/integration/outbound/openssl-interop.test.ts.)
+ * in test/integration/outbound/outbound-openssl-interop.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,10 +19,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { WorkloadApiClient } from '../../../sidecar/workload/index.ts';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { freePorts, runCli, startSidecar, tempDir } from '../../support/sidecar-process.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { freePorts, runCli, startSidecar, tempDir } from '../../support/sidecar-harness.ts';
 import { requireTools } from '../../support/tools.ts';
-import { BACKEND_ID, TD, startEchoApp, type Echo } from './app-fixtures.ts';
+import { BACKEND_ID, TD, startEchoApp, type Echo } from '../../support/app-fixtures.ts';
 
 const run = promisify(execFile);
 const CURL_ID = `spiffe://${TD}/curl`;

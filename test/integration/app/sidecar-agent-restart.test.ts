@@ -12,10 +12,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnDevAgent } from '../../support/dev-agent.ts';
-import { eventually } from '../../support/sidecar-process.ts';
-import type { TestSidecar } from '../../support/sidecar-process.ts';
-import { BACKEND_ID, FRONTEND_ID, TD, describeFailures, loadLoop, startPair } from './app-fixtures.ts';
+import { spawnDevAgent } from '../../support/dev-agent-harness.ts';
+import { eventually } from '../../support/sidecar-harness.ts';
+import type { TestSidecar } from '../../support/sidecar-harness.ts';
+import { BACKEND_ID, FRONTEND_ID, TD, describeFailures, loadLoop, startPair } from '../../support/app-fixtures.ts';
 
 /** Far beyond the test's length: every SVID stays valid, so any failed request is a bug. */
 const SVID_TTL_MS = 3_600_000;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createOutbound } from '../../../sidecar/outbound/index.ts';
 import { matchId } from '../../../sidecar/spiffe/index.ts';
 import { requireTools } from '../../support/tools.ts';
-import { Cleanup, LIMITS, RecordingMetrics, TD, deadPort, h1Request, headers, id, makePki, pemOf, rootsPem, sourceFor, svidFor, type Pki } from '../forward/proxy-fixtures.ts';
+import { Cleanup, LIMITS, RecordingMetrics, TD, deadPort, h1Request, headers, id, makePki, pemOf, rootsPem, sourceFor, svidFor, type Pki } from '../../support/proxy-fixtures.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());

@@ -4,7 +4,7 @@
  * again on the same socket, the client reconnects by itself and picks up
  * the new agent's SVID. The agent runs without a state directory on
  * purpose: the restart is also a CA change, which the client must accept.
- * (test/integration/app/agent-restart.test.ts covers the kept CA.)
+ * (test/integration/app/sidecar-agent-restart.test.ts covers the kept CA.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -21,7 +21,7 @@ import {
   peerIdentity,
   type PeerRejectedEvent,
 } from '../../../sidecar/tls/index.ts';
-import { MutableSource, bundleSetOf, makeCa, makeLeaf, svidOf, type TestCreds } from '../../unit/tls/tls-pki.ts';
+import { MutableSource, bundleSetOf, makeCa, makeLeaf, svidOf, type TestCreds } from '../../support/tls-pki.ts';
 
 const serverId = 'spiffe://a.test/server';
 const clientId = 'spiffe://a.test/client';

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { createInbound } from '../../../sidecar/inbound/index.ts';
 import { allowAll } from '../../../sidecar/policy/index.ts';
 import { requireTools } from '../../support/tools.ts';
-import { Cleanup, LIMITS, RecordingMetrics, TD, headers, id, makePki, pemOf, rootsPem, sourceFor, startH1App, svidFor, type Pki } from '../forward/proxy-fixtures.ts';
+import { Cleanup, LIMITS, RecordingMetrics, TD, headers, id, makePki, pemOf, rootsPem, sourceFor, startH1App, svidFor, type Pki } from '../../support/proxy-fixtures.ts';
 
 const run = promisify(execFile);
 const cleanup = new Cleanup();

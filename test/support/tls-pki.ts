@@ -5,11 +5,11 @@
  * SVID/bundle source to drive rotation.
  */
 import type { KeyObject } from 'node:crypto';
-import { X509Bundle, X509BundleSet } from '../../../sidecar/bundle/index.ts';
-import { buildCertificate, generateKey, type KeyType, type KeyUsageBit } from '../../../sidecar/devagent/index.ts';
-import { TrustDomain } from '../../../sidecar/spiffe/index.ts';
-import { parseX509Svid, type X509Svid, type X509SvidSource } from '../../../sidecar/svid/index.ts';
-import { OID, decodeCertificate, toPem, type CertificateInfo } from '../../../sidecar/x509/index.ts';
+import { X509Bundle, X509BundleSet } from '../../sidecar/bundle/index.ts';
+import { buildCertificate, generateKey, type KeyType, type KeyUsageBit } from '../../sidecar/devagent/index.ts';
+import { TrustDomain } from '../../sidecar/spiffe/index.ts';
+import { parseX509Svid, type X509Svid, type X509SvidSource } from '../../sidecar/svid/index.ts';
+import { OID, decodeCertificate, toPem, type CertificateInfo } from '../../sidecar/x509/index.ts';
 
 const HOUR = 3_600_000;
 

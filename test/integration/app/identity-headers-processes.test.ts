@@ -14,9 +14,9 @@ import type { AddressInfo } from 'node:net';
 import { MtlsAgent, authorizeAny, authorizeId, mtlsServer } from '../../../sidecar/tls/index.ts';
 import { SpiffeId } from '../../../sidecar/spiffe/index.ts';
 import { X509Source, WorkloadApiClient } from '../../../sidecar/workload/index.ts';
-import { startDevAgent } from '../../support/dev-agent.ts';
-import { freePorts, startSidecar, viaOutbound } from '../../support/sidecar-process.ts';
-import { BACKEND_ID, FRONTEND_ID, startPair, type Echo } from './app-fixtures.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
+import { freePorts, startSidecar, viaOutbound } from '../../support/sidecar-harness.ts';
+import { BACKEND_ID, FRONTEND_ID, startPair, type Echo } from '../../support/app-fixtures.ts';
 
 const SPOOF = {
   'x-client-spiffe-id': 'spiffe://example.org/admin',
