@@ -139,7 +139,7 @@ function buildParts(config: Config, deps: SidecarDeps): SidecarParts {
   metrics.workloadApiConnected(false);
   const identity = new IdentityHolder();
   const credentials = new Credentials({ svidSource: identity, bundleSource: identity, logger: log.child({ component: 'credentials' }) });
-  // Records why there are no credentials yet ('app.no_svid'), for dials before the first SVID.
+  // Records why there are no credentials yet ('workload.no_svid'), for dials before the first SVID.
   credentials.update();
   const policies = new Policies({
     logger: log.child({ component: 'policy' }),

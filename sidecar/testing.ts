@@ -4,7 +4,7 @@
  * by hand, and a harness that runs `spiffe-sidecar run` as a child process
  * (its log lines, admin requests, readiness, a clean stop) with the small
  * HTTP and port helpers that go with it. This project's own integration
- * tests use it through test/support/sidecar-process.ts.
+ * tests use it through test/support/sidecar-harness.ts.
  *
  * Nothing here is used by the sidecar itself, apart from the demo, which
  * starts its sidecars with the same harness.

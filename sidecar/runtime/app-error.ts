@@ -2,8 +2,6 @@ import { SidecarError } from '../core/index.ts';
 
 /** Stable codes of {@link AppError}. */
 export type AppErrorCode =
-  /** No X509-SVID has arrived from the Workload API yet (or it was withdrawn). */
-  | 'app.no_svid'
   /** A policy file could not be read or parsed at start-up. */
   | 'app.policy_file'
   /** A listener could not bind its address. */

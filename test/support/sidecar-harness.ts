@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { isSidecarEnvName } from '../../sidecar/core/index.ts';
 import { freePorts, httpCall, type HttpCallOptions, type HttpResult } from '../../sidecar/testing.ts';
 import type { Cleanup } from './dev-agent-harness.ts';
 import { TestSidecarProcess as SidecarProcess } from './test-sidecar-process.ts';
@@ -26,7 +27,7 @@ export const mainScript = join(projectRoot, 'sidecar', 'cli', 'main.ts');
 export function cleanEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('SPIFFE_SIDECAR_') || k === 'SPIFFE_ENDPOINT_SOCKET') continue;
+    if (isSidecarEnvName(k)) continue;
     env[k] = v;
   }
   return { ...env, ...extra };

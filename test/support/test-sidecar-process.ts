@@ -2,7 +2,7 @@
  * The sidecar child process of the integration tests: the demo's
  * {@link SidecarProcess} (spawn, admin requests, readiness, clean stop)
  * plus what only tests need: waiting for a log line, past or future.
- * test/support/sidecar-process.ts exports it under the name
+ * test/support/sidecar-harness.ts exports it under the name
  * `SidecarProcess`, with startSidecar() and the other test helpers.
  */
 import { SidecarProcess, type LogLine, type SidecarProcessOptions } from '../../sidecar/testing.ts';
