@@ -371,7 +371,14 @@ export class H1Connection implements MessageSink {
       req.h1Failed(err as Error, false);
       return;
     }
-    s.write(head, 'latin1');
+    if (req.hasBody) {
+      // Corked to the end of this tick: body bytes already buffered leave with the head.
+      s.cork();
+      s.write(head, 'latin1');
+      process.nextTick(uncork, s);
+    } else {
+      s.write(head, 'latin1');
+    }
     if (!req.hasBody) {
       this.#bodyDone = true;
       this.#armHeadTimer();
@@ -457,6 +464,9 @@ function contentLengthOf(headers: readonly string[]): number {
   return -1;
 }
 
+function uncork(s: Socket): void {
+  s.uncork();
+}
 function connOf(s: Socket): H1Connection {
   return (s as Tagged)[kConn]!;
 }

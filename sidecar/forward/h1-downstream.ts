@@ -119,6 +119,23 @@ export class H1Downstream implements MessageSink {
     return false;
   }
 
+  /**
+   * Writes (or holds) a response head, corked until the end of this tick so
+   * the head and the body bytes that usually follow in the same tick leave
+   * in one write (one TLS record inbound).
+   */
+  writeHead(req: H1DownstreamRequest, head: string): void {
+    if (this.#closed) return;
+    if (this.#queue[0] !== req) {
+      (req.h1Out ??= []).push(head);
+      return;
+    }
+    const s = this.socket;
+    s.cork();
+    s.write(head, 'latin1');
+    process.nextTick(uncork, s);
+  }
+
   /** Writes (or holds) one chunk of a chunked response body. */
   writeChunk(req: H1DownstreamRequest, data: Buffer): boolean {
     if (this.#closed) return true;
@@ -455,5 +472,8 @@ function onHeadTimer(d: H1Downstream): void {
 }
 function onIdleTimer(d: H1Downstream): void {
   d.timedOut(IDLE_TIMER);
+}
+function uncork(s: Socket): void {
+  s.uncork();
 }
 function noop(): void {}

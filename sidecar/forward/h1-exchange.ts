@@ -76,7 +76,7 @@ export class H1Exchange extends Exchange implements H1DownstreamRequest {
     this.#noBody = noBody;
     this.#closeAfter = close;
     this.#headSent = true;
-    this.#down.write(this, head);
+    this.#down.writeHead(this, head);
   }
 
   protected writeBody(chunk: Buffer): boolean {
