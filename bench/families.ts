@@ -33,6 +33,8 @@ export interface Entries {
   readonly h2?: string;
   /** The sidecar's raw TCP tunnel, carrying HTTP/1.1 to the app. */
   readonly tcp?: string;
+  /** HTTP/1.1 to the server pod's own address, which the client pod's iptables rules send through its sidecar. */
+  readonly captured?: string;
 }
 
 /** A started family. */
@@ -46,12 +48,17 @@ export interface RunningFamily {
   readonly admin?: { readonly client: string; readonly server: string };
   /** The exchange row's subject token, when the family runs an authorization server. */
   readonly exchangeSubjectToken?: string;
+  /** The network namespace the load generator runs in (the transparent-capture family's client pod); the harness's own otherwise. */
+  readonly netns?: string;
   stop(): Promise<void>;
 }
 
 /** Family ids, in run order. */
 export const FAMILY_IDS = ['direct', 'sidecar-h1', 'nginx-h1', 'ghostunnel', 'sidecar-h2', 'nginx-h2'] as const;
 export type FamilyId = (typeof FAMILY_IDS)[number];
+
+/** The sidecar pair in two network-namespace pods (bench/bench-transparent.ts), started apart from FAMILY_IDS because it needs root. */
+export const NETNS_FAMILY_ID = 'sidecar-netns';
 
 /** Inputs every family start needs. */
 export interface FamilyInputs {
@@ -80,10 +87,15 @@ export interface SidecarProc {
  * `nodeFlags` come after the run's flags.
  */
 export function spawnSidecar(ctx: BenchContext, name: string, configFile: string, nodeFlags: readonly string[] = [], script: string = ctx.sidecar.script): Spawned {
-  return ctx.procs.spawn(name, nodeBin, ['--disable-warning=ExperimentalWarning', ...ctx.sidecar.nodeFlags, ...nodeFlags, script, 'run', '--config', configFile], {
+  return ctx.procs.spawn(name, nodeBin, sidecarArgs(ctx, configFile, nodeFlags, script), {
     cpu: ctx.cpu.proxies,
     cwd: projectRoot,
   });
+}
+
+/** The arguments after `node` of `spiffe-sidecar run --config FILE` with the run's V8 flags, then `nodeFlags`. */
+export function sidecarArgs(ctx: BenchContext, configFile: string, nodeFlags: readonly string[] = [], script: string = ctx.sidecar.script): string[] {
+  return ['--disable-warning=ExperimentalWarning', ...ctx.sidecar.nodeFlags, ...nodeFlags, script, 'run', '--config', configFile];
 }
 
 /** Ports and files of one sidecar pair. */

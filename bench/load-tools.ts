@@ -51,6 +51,13 @@ export interface WrkOptions {
   readonly cpu: string | undefined;
   /** Extra request headers (`name: value`). */
   readonly headers?: readonly string[];
+  /** Run inside this network namespace (`ip netns exec`, which execs the tool: same pid, same CPU pinning). */
+  readonly netns?: string | undefined;
+}
+
+/** `cmd` as run by ProcessSet.spawn: inside network namespace `netns` when one is given. */
+function inNetns(netns: string | undefined, cmd: string, args: readonly string[]): [string, string[]] {
+  return netns === undefined ? [cmd, [...args]] : ['ip', ['netns', 'exec', netns, cmd, ...args]];
 }
 
 /** Parses wrk's summary: total requests, Requests/sec, non-2xx/3xx and socket errors. */
@@ -66,7 +73,7 @@ export function parseWrk(out: string): LoadResult {
 /** wrk with one thread (it has one core) at `connections` keep-alive connections. */
 export async function runWrk(procs: ProcessSet, o: WrkOptions): Promise<LoadResult> {
   const headerArgs = (o.headers ?? []).flatMap((h) => ['-H', h]);
-  const p = procs.spawn('wrk', 'wrk', ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '5s', ...headerArgs, o.url], { cpu: o.cpu });
+  const p = procs.spawn('wrk', ...inNetns(o.netns, 'wrk', ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '5s', ...headerArgs, o.url]), { cpu: o.cpu });
   return parseWrk(await finish(procs, p, (o.durationS + 30) * 1000));
 }
 
@@ -88,6 +95,8 @@ export interface H2loadOptions {
   readonly dataFile?: string;
   readonly headers?: readonly string[];
   readonly cpu: string | undefined;
+  /** As {@link WrkOptions.netns}. */
+  readonly netns?: string | undefined;
 }
 
 /**
@@ -112,7 +121,7 @@ export async function runH2load(procs: ProcessSet, o: H2loadOptions): Promise<Lo
   if (o.dataFile !== undefined) args.push(`--data=${o.dataFile}`);
   for (const h of o.headers ?? []) args.push(`--header=${h}`);
   args.push(o.url);
-  const p = procs.spawn('h2load', 'h2load', args, { cpu: o.cpu });
+  const p = procs.spawn('h2load', ...inNetns(o.netns, 'h2load', args), { cpu: o.cpu });
   const out = await finish(procs, p, (o.durationS + (o.warmupS ?? 0) + 30) * 1000);
   // Keep the summary, not h2load's per-thread progress lines.
   const from = out.indexOf('finished in');

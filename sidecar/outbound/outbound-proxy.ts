@@ -134,6 +134,13 @@ interface Destination {
 }
 
 /**
+ * The connection info of the app's redirected HTTP connections to a mesh
+ * address (transparent capture). Same values as LOCAL_APP_CONN; a separate
+ * object so routing can tell that the kernel saw a mesh destination.
+ */
+const REDIRECTED_MESH_CONN: ConnInfo = Object.freeze({ peer: undefined, peerId: '', caller: undefined });
+
+/**
  * The outbound HTTP proxy: a plaintext listener for the local app
  * (HTTP/1.1 and h2c with prior knowledge on the same port) that routes by
  * Host / :authority to configured upstreams only, strips identity headers
@@ -272,7 +279,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
           detectTimeoutMs: transparent.detectTimeoutMs ?? DEFAULT_DETECT_TIMEOUT_MS,
           egress,
           explicit: (socket) => acceptExplicit(socket),
-          http: (socket, h2, egress) => acceptHttp(socket, h2, egress === undefined ? LOCAL_APP_CONN : egressConn(egress)),
+          http: (socket, h2, egress) => acceptHttp(socket, h2, egress === undefined ? REDIRECTED_MESH_CONN : egressConn(egress)),
           meshDialer: (dst) => opaqueDialers!.get(dst),
           egressDialer: (host, port) => new EgressDialer({ host, port }, l.connectTimeoutMs, transparentLookup!),
           tunnels,
@@ -309,11 +316,14 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
       ex.reject(400, `request target ${quoteUntrusted(ex.path, 100)} refused: only origin-form targets ("/path") are forwarded, this sidecar is not a forward proxy`, 'absolute_form');
       return;
     }
-    if (ex.conn !== LOCAL_APP_CONN) {
+    if (ex.conn !== LOCAL_APP_CONN && ex.conn !== REDIRECTED_MESH_CONN) {
       const egress = egressConns.get(ex.conn);
       if (egress !== undefined) return egressHttp!.route(ex, egress);
     }
-    const r = routeOutbound(ex.authority, routes, transparent, mesh);
+    // An IP-literal Host is dialled only when the kernel says the app
+    // addressed a mesh IP (a redirected connection); on the explicit
+    // listener an IP literal names no workload and stays refused.
+    const r = routeOutbound(ex.authority, routes, transparent, ex.conn === REDIRECTED_MESH_CONN ? mesh : undefined);
     let d: Destination;
     let webSocket: boolean;
     let token: OutboundTokenStep;
