@@ -131,6 +131,35 @@ export interface RotationResult {
   readonly sidecarRotations: { readonly client?: number; readonly server?: number };
 }
 
+/** One throughput run of the transparent-capture family (bench/bench-transparent.ts). */
+export interface TransparentSetRun {
+  /** 1-based set number; within a set each body runs both rows back to back. */
+  readonly set: number;
+  readonly body: BodySize;
+  /** `sidecar-netns` (explicit) or `sidecar-transparent`. */
+  readonly id: string;
+  /** Which of the two rows ran first at this body in this set (they alternate from set to set). */
+  readonly first: boolean;
+  readonly rps: number;
+  readonly errors: number;
+  /** CPU µs per request of the client and the server sidecar over the run (as SideFigures.cpuUsPerRequest). */
+  readonly cpuUsPerRequest: { readonly client: number; readonly server: number };
+}
+
+/** The transparent-capture rows: how they were set up, each set's figures, or why they did not run. */
+export interface TransparentRun {
+  /** Why the rows were not measured (no root, a missing tool, or the step that failed); absent when they were. */
+  readonly notRun?: string;
+  /** Sets of interleaved throughput runs; each row's throughput in the tables is its median set's, the goal is the median per-set ratio. */
+  readonly sets: number;
+  /** Throughput seconds per run, after `warmupS` of the same load. */
+  readonly throughputS: number;
+  readonly warmupS: number;
+  /** The bridge, pod addresses and ports, for the report. */
+  readonly network?: string;
+  readonly runs: readonly TransparentSetRun[];
+}
+
 /** A whole run. */
 export interface BenchResults {
   readonly mode: 'quick' | 'full';
@@ -161,6 +190,8 @@ export interface BenchResults {
   readonly memory: readonly MemoryStage[];
   readonly rotation: RotationResult | null;
   readonly profile: ProfileSummary | null;
+  /** The transparent-capture family; absent in records from before it existed and when --only left it out. */
+  readonly transparent?: TransparentRun;
   /** Steps that failed without stopping the run (a family that did not start, a failed gRPC check); the run exits 1. */
   readonly problems: readonly string[];
   /** Observations that do not fail the run, such as requests that failed under load. */

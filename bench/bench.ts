@@ -1,7 +1,9 @@
 /**
  * `make bench` / `make bench-quick`: the sidecar pair against direct, an
  * nginx mTLS pair and a ghostunnel pair, side by side in one run, on
- * loopback, with every process stopped at the end. See docs/benchmarks.md.
+ * loopback, with every process stopped at the end; then, with root, the
+ * same pair in two network-namespace pods, explicit against transparent
+ * capture (bench/bench-transparent.ts). See docs/benchmarks.md.
  *
  *   node bench/bench.ts [--quick] [--out FILE.json] [--only id,id] [--rate N]
  *                       [--no-pin] [--profile | --no-profile] [--keep-temp]
@@ -24,9 +26,10 @@ import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SIDECAR_NODE_FLAGS } from '../bin/node-flags.js';
-import type { BenchResults, CaseResult, FamilyResult, HeapBySide, HeapFigures, MemoryStage, ReadinessResult, RotationResult } from './bench-results.ts';
+import type { BenchResults, BodySize, CaseResult, FamilyResult, HeapBySide, HeapFigures, MemoryStage, ReadinessResult, RotationResult, TransparentRun } from './bench-results.ts';
 import { compiledMain, mainScript, startAgent, startApp, writeSvids, nodeBin, projectRoot, type Agent, type App, type BenchContext, type SidecarLaunch } from './bench-context.ts';
-import { CASES, runCase, type LoadSettings } from './cases.ts';
+import { CASES, NETNS_CASES, runCase, type LoadSettings } from './cases.ts';
+import { transparentRows } from './bench-transparent.ts';
 import { summariseProfile, type ProfileSummary } from './cpu-profile-summary.ts';
 import { FAMILY_IDS, ghostunnelServerArgs, planSidecarPair, spawnSidecar, startFamily, type RunningFamily } from './families.ts';
 import { freePorts } from './free-ports.ts';
@@ -49,6 +52,11 @@ interface ModeSettings extends LoadSettings {
   readonly rotationTtlMs: number;
   readonly profileS: number;
   readonly profile: boolean;
+  /** The transparent-capture rows: interleaved sets, warm-up and throughput seconds per run, body sizes. */
+  readonly transparentSets: number;
+  readonly transparentWarmupS: number;
+  readonly transparentThroughputS: number;
+  readonly transparentBodies: readonly BodySize[];
 }
 
 const COMMON = { h1Connections: 32, h2Clients: 4, h2Streams: 8, latencyRps: 500, latencyClients: 10 };
@@ -63,6 +71,11 @@ const QUICK: ModeSettings = {
   rotationTtlMs: 2_000,
   profileS: 3,
   profile: false,
+  // A smoke: one set at 64 B (about 15 s with the pods' set-up).
+  transparentSets: 1,
+  transparentWarmupS: 1,
+  transparentThroughputS: 2,
+  transparentBodies: ['small'],
 };
 
 const FULL: ModeSettings = {
@@ -75,6 +88,10 @@ const FULL: ModeSettings = {
   rotationTtlMs: 4_000,
   profileS: 10,
   profile: true,
+  transparentSets: 5,
+  transparentWarmupS: 1,
+  transparentThroughputS: 3,
+  transparentBodies: ['small', '16k'],
 };
 
 const ghostunnelVersion = 'v1.11.0';
@@ -398,9 +415,12 @@ async function main(): Promise<number> {
   const s: ModeSettings = { ...base, latencyRps: rate, profile: cli['no-profile'] ? false : cli.profile ? true : base.profile };
   const only = cli.only?.split(',').map((x) => x.trim());
   const cases = CASES.filter((c) => only === undefined || only.includes(c.id));
+  const netnsCases = NETNS_CASES.filter((c) => only === undefined || only.includes(c.id));
   // "extras": start-up time, rotation and the profile.
   const withExtras = only === undefined || only.includes('extras');
-  if (cases.length === 0 && !withExtras) throw new Error(`bench: --only matches nothing; ids: ${CASES.map((c) => c.id).join(', ')}, extras`);
+  if (cases.length === 0 && netnsCases.length === 0 && !withExtras) {
+    throw new Error(`bench: --only matches nothing; ids: ${[...CASES, ...NETNS_CASES].map((c) => c.id).join(', ')}, extras`);
+  }
 
   const t0 = performance.now();
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -436,6 +456,7 @@ async function main(): Promise<number> {
   let memory: MemoryStage[] = [];
   let rotation: RotationResult | null = null;
   let profile: ProfileSummary | null = null;
+  let transparent: TransparentRun | undefined;
   const stamp = startedAt.replace(/[:]/g, '').replace(/-/g, '');
   const resultsDir = join(projectRoot, 'bench', 'results');
 
@@ -501,6 +522,19 @@ async function main(): Promise<number> {
       }
     }
 
+    if (netnsCases.length > 0) {
+      log('transparent capture: the sidecar pair in two network-namespace pods');
+      const t = await transparentRows(ctx, agent, { ...s, sets: s.transparentSets, setWarmupS: s.transparentWarmupS, setThroughputS: s.transparentThroughputS, bodies: s.transparentBodies }, netnsCases);
+      results.push(...t.cases);
+      if (t.family) families.push(t.family);
+      transparent = t.run;
+      if (t.problem !== undefined) {
+        problems.push(t.problem);
+        log(t.problem);
+      }
+      if (t.note !== undefined) notes.push(t.note);
+    }
+
     if (withExtras) {
       log('readiness');
       try {
@@ -535,7 +569,8 @@ async function main(): Promise<number> {
   }
 
   // Keep the order of the table, not the order of the runs.
-  const order = (c: CaseResult): number => CASES.findIndex((x) => x.id === c.id) * 2 + (c.body === 'small' ? 0 : 1);
+  const tableOrder = [...CASES, ...NETNS_CASES];
+  const order = (c: CaseResult): number => tableOrder.findIndex((x) => x.id === c.id) * 2 + (c.body === 'small' ? 0 : 1);
   results.sort((a, b) => order(a) - order(b));
   const record: BenchResults = {
     mode: cli.quick ? 'quick' : 'full',
@@ -564,6 +599,7 @@ async function main(): Promise<number> {
     memory,
     rotation,
     profile,
+    ...(transparent !== undefined ? { transparent } : {}),
     problems,
     notes,
   };

@@ -2,8 +2,9 @@
  * The benchmark's goals as data, in one place: the data-plane goals of
  * issue 10 ("Data plane v2": throughput and p99 against the nginx and
  * ghostunnel pairs measured in the same run, RSS per sidecar, start-up,
- * rotation) and the token-path costs. report.ts renders each row as met /
- * not met; nothing enforces them (docs/benchmarks.md).
+ * rotation), the token-path costs, and transparent capture against the
+ * explicit outbound in the same pods (issue 11). report.ts renders each
+ * row as met / not met; nothing enforces them (docs/benchmarks.md).
  */
 import type { BenchResults, CaseResult } from './bench-results.ts';
 
@@ -26,7 +27,14 @@ export type Goal =
   /** Median spawn → /readyz 200 of the compiled sidecar ≤ `maxMs`. */
   | { readonly kind: 'ready'; readonly goal: string; readonly maxMs: number }
   /** No request failed during SVID rotation, on every stream. */
-  | { readonly kind: 'rotation'; readonly goal: string };
+  | { readonly kind: 'rotation'; readonly goal: string }
+  /**
+   * The median over interleaved sets (bench/bench-transparent.ts) of `case`'s
+   * throughput ÷ `against`'s in the same set ≥ `atLeast`: each ratio pairs
+   * two runs made back to back, so a neighbour's burst that spans a set
+   * cancels out, and the median drops a set where it hit one row only.
+   */
+  | { readonly kind: 'paired-throughput'; readonly goal: string; readonly case: string; readonly against: string; readonly bodies: readonly Body[]; readonly atLeast: number };
 
 /** The goals, in report order. */
 export const GOALS: readonly Goal[] = [
@@ -41,6 +49,14 @@ export const GOALS: readonly Goal[] = [
   { kind: 'rotation', goal: '0 failed requests through SVID rotation (both streams)' },
   { kind: 'cost', goal: 'a cached end-user JWT costs < 10% of the HTTP/1.1 pair', case: 'sidecar-jwt', base: 'sidecar', bodies: ['small', '16k'], below: 0.1 },
   { kind: 'cost', goal: 'RFC 8693 exchange, warm cache, costs < 10% of the HTTP/1.1 pair', case: 'sidecar-exchange', base: 'sidecar', bodies: ['small', '16k'], below: 0.1 },
+  {
+    kind: 'paired-throughput',
+    goal: 'transparent capture (iptables, netns pods) ≥ 0.90× the explicit outbound in the same pods',
+    case: 'sidecar-transparent',
+    against: 'sidecar-netns',
+    bodies: ['small', '16k'],
+    atLeast: 0.9,
+  },
 ];
 
 /** One evaluated row: `met` is undefined when the run lacks the figures (rows left out with --only). */
@@ -118,6 +134,28 @@ function evaluate(g: Goal, r: BenchResults): GoalRow[] {
       const compiled = r.readiness.find((x) => x.what.startsWith('spiffe-sidecar compiled'));
       if (compiled === undefined) return [missing('compiled sidecar (no dist/: run `make build`)')];
       return [{ goal: g.goal, row: 'compiled (dist/), server-side config', measured: `median ${int(compiled.medianMs)} ms (${int(compiled.minMs)}–${int(compiled.maxMs)})`, met: compiled.medianMs <= g.maxMs }];
+    }
+    case 'paired-throughput': {
+      const runs = r.transparent?.runs ?? [];
+      for (const body of g.bodies) {
+        const ratios: number[] = [];
+        for (const x of runs.filter((y) => y.id === g.case && y.body === body)) {
+          const base = runs.find((y) => y.id === g.against && y.body === body && y.set === x.set);
+          if (base !== undefined && base.rps > 0) ratios.push(x.rps / base.rps);
+        }
+        if (ratios.length === 0) continue;
+        const sorted = [...ratios].sort((a, b) => a - b);
+        const mid = Math.floor(sorted.length / 2);
+        const med = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+        const c = find(r, g.case, body);
+        out.push({
+          goal: g.goal,
+          row: c !== undefined ? `${c.label}, ${bodyName(c)}` : `${g.case}, ${body}`,
+          measured: `median ${med.toFixed(2)}× over ${ratios.length} set(s) (${ratios.map((x) => x.toFixed(2)).join(', ')})`,
+          met: med >= g.atLeast,
+        });
+      }
+      return out.length > 0 ? out : [missing(g.case)];
     }
     case 'rotation': {
       const rot = r.rotation;

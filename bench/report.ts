@@ -5,7 +5,7 @@
  * bench/goals.ts (met / not met, reported, not enforced), and the CPU
  * profile summary.
  */
-import type { BenchResults, CaseResult, SideFigures } from './bench-results.ts';
+import type { BenchResults, CaseResult, SideFigures, TransparentRun } from './bench-results.ts';
 import { PROFILE_CAVEAT, profileMarkdown } from './cpu-profile-summary.ts';
 import { goalRows } from './goals.ts';
 
@@ -86,6 +86,39 @@ function resourceTable(r: BenchResults): string[] {
   return lines;
 }
 
+/**
+ * The transparent-capture rows' own section: how they ran, each set's
+ * throughput of the two rows and their ratio, or why they did not run.
+ */
+function transparentSection(t: TransparentRun): string[] {
+  const lines = ['', '### Transparent capture (issue 11)', ''];
+  if (t.notRun !== undefined) return [...lines, `Not measured in this run: ${t.notRun}.`];
+  lines.push(
+    `${t.network ?? ''}.`,
+    '',
+    `Explicit: the load generator calls the client sidecar's outbound listener with \`Host: bench-server\` (routed to the server pod's inbound listener; nothing redirected). ` +
+      `Transparent: it calls the server pod's IP and app port; both pods' iptables rules redirect. Same processes, ${t.sets} interleaved set(s); ` +
+      `in each, at each body size, the two rows run back to back (${t.warmupS} s warm-up, ${t.throughputS} s measured), the first alternating from set to set. ` +
+      'The tables above show each row\'s median set and one latency run; the goal is the median of the per-set ratios.',
+    '',
+    '| Set | Body | Explicit req/s | Transparent req/s | Transparent ÷ explicit | CPU µs/req client + server, explicit / transparent |',
+    '|---:|---|---:|---:|---:|---:|',
+  );
+  const keys = [...new Set(t.runs.map((r) => `${r.set} ${r.body}`))];
+  for (const k of keys) {
+    const [set, body] = k.split(' ');
+    const e = t.runs.find((r) => `${r.set} ${r.body}` === k && r.id === 'sidecar-netns');
+    const x = t.runs.find((r) => `${r.set} ${r.body}` === k && r.id === 'sidecar-transparent');
+    const first = e?.first ? ' (first)' : '';
+    const xFirst = x?.first ? ' (first)' : '';
+    const cpu = (y: typeof e): string => (y === undefined ? '–' : `${fixed(y.cpuUsPerRequest.client, 1)} + ${fixed(y.cpuUsPerRequest.server, 1)}`);
+    lines.push(`| ${set} | ${body === 'small' ? '64 B' : '16 KiB'} | ${e ? int(e.rps) + first : '–'} | ${x ? int(x.rps) + xFirst : '–'} | ${ratio(x?.rps, e?.rps)} | ${cpu(e)} / ${cpu(x)} |`);
+  }
+  const errors = t.runs.reduce((a, x) => a + x.errors, 0);
+  if (errors > 0) lines.push('', `${errors} request(s) failed over the sets (wrk non-2xx and socket errors).`);
+  return lines;
+}
+
 /** The full markdown report. */
 export function renderReport(r: BenchResults): string {
   const m = r.machine;
@@ -157,6 +190,7 @@ export function renderReport(r: BenchResults): string {
     '|---|---|---|---|',
   );
   for (const g of goals) lines.push(`| ${g.goal} | ${g.row} | ${g.measured} | ${g.met === undefined ? 'n/a' : g.met ? 'met' : '**not met**'} |`);
+  if (r.transparent !== undefined) lines.push(...transparentSection(r.transparent));
   if (r.profile) {
     lines.push('', `### CPU profile: ${r.profile.scenario}`, '', `Files: \`${r.profile.dir}/\`. ${PROFILE_CAVEAT}`, '');
     for (const p of r.profile.processes) lines.push(profileMarkdown(p, 12), '');

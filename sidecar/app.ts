@@ -14,8 +14,8 @@ import type { Socket } from 'node:net';
 import { createAdminServer, type AdminServer, type Readiness } from './admin/index.ts';
 import { AuditLog, type AuditWriter } from './audit/index.ts';
 import { ContextHandles } from './auth/index.ts';
-import { formatAddress, peerIdMatcher, redactedConfig, type Config, type Upstream } from './config/index.ts';
-import { describeError, systemClock, type Clock, type Logger } from './core/index.ts';
+import { peerIdMatcher, redactedConfig, type Config, type UpstreamRoute } from './config/index.ts';
+import { describeError, formatAddress, systemClock, type Clock, type Logger } from './core/index.ts';
 import { InboundEnforcement, type ConnectionDecisionSink } from './enforcement/index.ts';
 import { IdentityHeaders, UserHeaders } from './headers/index.ts';
 import { createInbound, createTcpInbound } from './inbound/index.ts';
@@ -316,7 +316,7 @@ function transparentOptions(config: Config, identity: X509SvidSource, observer: 
   };
 }
 
-type OutboundToken = Upstream['token'];
+type OutboundToken = UpstreamRoute['token'];
 
 /** The outbound proxy's view of a configured token mode. */
 function tokenOptions(t: OutboundToken): { mode: OutboundToken['mode']; audience?: string; scope?: string; obtain?: boolean } {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { describeError, silentLogger, type Clock, type Logger } from '../core/index.ts';
+import { describeError, formatAddress, silentLogger, type Address, type Clock, type Logger } from '../core/index.ts';
 import type { SidecarMetrics } from '../metrics/index.ts';
 import { AdminError } from './admin-error.ts';
 import { AdminRoutes, type DebugSources, type Readiness } from './admin-routes.ts';
@@ -9,7 +9,7 @@ import { AppProber, type AppProbeTarget } from './app-prober.ts';
 /** Options for {@link AdminServer}. */
 export interface AdminServerOptions {
   /** Where to listen; port 0 picks a free port (see the result of start()). */
-  readonly listen: { readonly host: string; readonly port: number };
+  readonly listen: Address;
   readonly metrics: Pick<SidecarMetrics, 'contentType' | 'render'>;
   /** Asked on every /readyz; must be cheap and must not throw (a throw counts as not ready). */
   readonly readiness: () => Readiness;
@@ -78,7 +78,7 @@ export class AdminServer {
     const server = this.#server;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
-        reject(new AdminError('admin.listen_failed', `admin: cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+        reject(new AdminError('admin.listen_failed', `admin: cannot listen on ${formatAddress(this.#listen)}: ${err.message}`, { cause: err }));
       };
       server.once('error', onError);
       server.listen({ host, port }, () => {

@@ -1,14 +1,15 @@
 import { connect, createServer } from 'node:net';
 import type { Config } from '../config/index.ts';
-import { describeError } from '../core/index.ts';
+import { describeError, parsePort, splitHostPort } from '../core/index.ts';
 import { adminGet } from './admin-client.ts';
 import { configuredListeners, type BindTrial, type ConfiguredListener, type LiveListener } from './listener-checks.ts';
 
-/** Splits `host:port` / `[v6]:port`. */
+/** A listener address of the validated config (`host:port` / `[v6]:port`) back to its parts. */
 function hostPort(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  return { host, port: Number(address.slice(colon + 1)) };
+  const s = splitHostPort(address);
+  const port = 'problem' in s || s.port === undefined ? undefined : parsePort(s.port, true);
+  if ('problem' in s || port === undefined) throw new TypeError(`check: listener address ${address} is not host:port`);
+  return { host: s.host, port };
 }
 
 /** Binds and at once releases `address`; resolves with the errno code of a failure, undefined on success. */

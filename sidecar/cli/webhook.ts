@@ -1,6 +1,6 @@
 import { pino } from 'pino';
-import { parseAddress } from '../config/index.ts';
-import type { Logger } from '../core/index.ts';
+import { parseHostPort, type Logger } from '../core/index.ts';
+import { quoteUntrusted } from '../spiffe/index.ts';
 import { createWebhookServer } from '../injector/index.ts';
 import { SETTINGS_FLAGS, SETTINGS_HELP, settingsFromFlags } from './inject.ts';
 import { UsageError, type CliIo, type Command } from './io.ts';
@@ -51,10 +51,9 @@ export const webhookCommand: Command = async (argv, io) => {
   if (v.cert === undefined || v.key === undefined) throw new UsageError('--cert and --key are required');
   // Port 0 (any free port, for tests) is allowed here though not in the sidecar's config.
   const rawListen = v.listen ?? '0.0.0.0:9443';
-  const anyPort = rawListen.endsWith(':0');
-  const listen = parseAddress(anyPort ? `${rawListen.slice(0, -2)}:1` : rawListen);
-  if (!listen.ok) throw new UsageError(`--listen: ${listen.message}`);
-  const listenAt = anyPort ? { ...listen.value, port: 0 } : listen.value;
+  const listen = parseHostPort(rawListen, { port: 'required', portZero: true, hosts: 'exact' });
+  if (!listen.ok) throw new UsageError(`--listen: ${quoteUntrusted(rawListen, 120)}: ${listen.problem}`);
+  const listenAt = { host: listen.host, port: listen.port ?? 0 };
   const intervalMs = v['cert-check-interval'] === undefined ? 10_000 : durationFlag('--cert-check-interval', v['cert-check-interval']);
   const level = choiceFlag('--log-level', v['log-level'], ['debug', 'info', 'warn', 'error'], 'info');
   const settings = settingsFromFlags(v);

@@ -1,4 +1,4 @@
-import type { Address } from './address.ts';
+import type { Address } from '../core/index.ts';
 import type { AppProbe, AppProbeHeader } from './config.ts';
 import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
 import { ENV_APP_PROBES } from './config-env.ts';

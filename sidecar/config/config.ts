@@ -1,7 +1,7 @@
 import type { AuthConfig } from './auth-section.ts';
 import type { TokenExchangeOptions } from '../exchange/index.ts';
 import type { SpiffeId, TrustDomain } from '../spiffe/index.ts';
-import type { Address } from './address.ts';
+import type { Address, ProxyLimits } from '../core/index.ts';
 import type { TracingConfig } from './tracing-section.ts';
 
 /** Log levels, as pino names them. */
@@ -93,8 +93,11 @@ export interface OutboundToken {
 /** `outbound.tokenExchange`: the RFC 8693 client, with the CA as a file read at start. */
 export type TokenExchangeConfig = Omit<TokenExchangeOptions, 'ca'> & { readonly caFile?: string };
 
-/** One route of the HTTP outbound proxy. */
-export interface Upstream {
+/**
+ * One route of the HTTP outbound proxy: the host the app calls and the peer
+ * it leads to (forward/'s `UpstreamPool` is the connections to a peer).
+ */
+export interface UpstreamRoute {
   /** Lowercase host (IPv6 without brackets) matched against Host / :authority. */
   readonly host: string;
   /** When set, only requests for exactly this port match; null matches any port. */
@@ -158,7 +161,7 @@ export interface EgressRule {
 /** The HTTP outbound proxy: plaintext local listener → mTLS to peer sidecars. */
 export interface OutboundConfig {
   readonly listen: Address;
-  readonly upstreams: readonly Upstream[];
+  readonly upstreams: readonly UpstreamRoute[];
   /** null when transparent mode is off: only configured upstreams are reachable. */
   readonly transparent: TransparentOutbound | null;
   /** The RFC 8693 client for upstreams in `exchange` mode; null when none is configured. */
@@ -241,26 +244,6 @@ export interface AppProbe {
   readonly timeoutMs: number;
 }
 
-/** Resource limits applied to every proxy listener. Durations in milliseconds. */
-export interface Limits {
-  readonly maxHeaderBytes: number;
-  /** Per listener. */
-  readonly maxConnections: number;
-  readonly idleTimeoutMs: number;
-  /** 0 = no per-request deadline (streaming, gRPC). */
-  readonly requestTimeoutMs: number;
-  readonly headersTimeoutMs: number;
-  readonly connectTimeoutMs: number;
-  /** Requests one downstream connection may have upstream at once; also HTTP/2 max concurrent streams. */
-  readonly maxConcurrentRequestsPerConnection: number;
-  /** Requests one caller (peer SPIFFE ID; the local app outbound) may have upstream at once. */
-  readonly maxConcurrentRequestsPerCaller: number;
-  /** A request body idle this long is cut off (408); 0 = off (and minUploadBytesPerSecond with it). */
-  readonly requestBodyIdleTimeoutMs: number;
-  /** Least average upload rate of a body holding an HTTP/1.1 upstream connection; 0 = off. */
-  readonly minUploadBytesPerSecond: number;
-}
-
 /** The whole validated sidecar configuration; deeply frozen. */
 export interface Config {
   /** Where it came from (file name or label), for messages. */
@@ -275,7 +258,8 @@ export interface Config {
   /** End-user token authentication on inbound; null when not configured. */
   readonly auth: AuthConfig | null;
   readonly admin: { readonly listen: Address; readonly appProbes: readonly AppProbe[] };
-  readonly limits: Limits;
+  /** Applied to every proxy listener; the config sets every field, the upstream budget included. */
+  readonly limits: ProxyLimits;
   readonly drain: { readonly timeoutMs: number };
   /** Level, access log and audit log (docs/audit-log.md); the fields are those of settings-sections.ts's LogSettings. */
   readonly log: {

@@ -23,7 +23,6 @@ export type {
   InboundAppPort,
   InboundConfig,
   InboundTcpTunnel,
-  Limits,
   LogLevel,
   OutboundConfig,
   OutboundTcpTunnel,
@@ -32,11 +31,13 @@ export type {
   SpiffeSettings,
   TcpTunnel,
   TransparentOutbound,
-  Upstream,
+  UpstreamRoute,
   UpstreamProtocol,
 } from './config.ts';
-export { formatAddress, isLoopbackHost, parseAddress } from './address.ts';
-export type { Address } from './address.ts';
+export { isLoopbackHost, parseAddress } from './address-fields.ts';
+// The address vocabulary is core's; re-exported for the folders that read a Config.
+export { formatAddress } from '../core/index.ts';
+export type { Address } from '../core/index.ts';
 export type { AuthConfig, JwtProviderConfig, IntrospectionConfig, IntrospectionClientAuthConfig, ContextHandleConfig } from './auth-section.ts';
 export { parseDuration, MAX_DURATION_MS } from './duration.ts';
 export { TRACING_DEFAULTS } from './tracing-section.ts';

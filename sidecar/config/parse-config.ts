@@ -1,4 +1,5 @@
-import { addressesOverlap, formatAddress, type Address } from './address.ts';
+import { formatAddress, type Address } from '../core/index.ts';
+import { addressesOverlap } from './address-fields.ts';
 import type { Config } from './config.ts';
 import { ConfigError } from './config-error.ts';
 import { ConfigReader, type Env } from './config-reader.ts';

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { NO_ADDRESS, formatAddress, isLoopbackHost, parseAddress, parseHostMatch, type Address } from './address.ts';
+import { formatAddress, formatAuthority, isDnsName, type Address } from '../core/index.ts';
+import { NO_ADDRESS, isLoopbackHost, parseAddress, parseHostMatch } from './address-fields.ts';
 import { tokenExchangeProblems } from '../exchange/index.ts';
 import type {
   EgressRule,
@@ -13,7 +14,7 @@ import type {
   TcpTunnel,
   TokenExchangeConfig,
   TransparentOutbound,
-  Upstream,
+  UpstreamRoute,
 } from './config.ts';
 import { parseDuration } from './duration.ts';
 import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
@@ -185,7 +186,7 @@ function appPorts(r: ConfigReader, m: Mapping | undefined): InboundAppPort[] {
  * route then only pins the server identity (and protocol) of a host that
  * is dialled by its own name.
  */
-function upstream(r: ConfigReader, raw: unknown, path: string, transparent: boolean): Upstream | undefined {
+function upstream(r: ConfigReader, raw: unknown, path: string, transparent: boolean): UpstreamRoute | undefined {
   const m = r.mapping(raw, path, UPSTREAM_KEYS);
   if (m === undefined) return undefined;
   let match = { host: '', port: null as number | null };
@@ -382,8 +383,6 @@ function detectTimeout(raw: unknown): Parsed<number> {
   return d;
 }
 
-const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
 /** An egress host pattern: a DNS name, or `*.` and one; returned lowercase without a trailing dot. */
 function egressHost(raw: unknown): Parsed<string> {
   if (typeof raw !== 'string') return reject(`must be a DNS name such as api.example.com or *.example.com, got ${typeName(raw)}`);
@@ -391,7 +390,7 @@ function egressHost(raw: unknown): Parsed<string> {
   if (h.endsWith('.')) h = h.slice(0, -1);
   const name = h.startsWith('*.') ? h.slice(2) : h;
   if (isIP(name) !== 0) return reject(`${quoted(raw)} is an IP address: list it as cidr instead`);
-  if (name.length === 0 || name.length > 253 || !name.split('.').every((l) => DNS_LABEL.test(l))) {
+  if (!isDnsName(name)) {
     return reject(`${quoted(raw)} is not a DNS name (a wildcard is allowed only as the whole first label, "*.example.com")`);
   }
   return accept(h);
@@ -465,7 +464,7 @@ export function outboundSection(r: ConfigReader, root: Mapping | undefined): Out
   // land on ::1), and the pod's iptables rules send outside traffic for the
   // outbound port to the mTLS listener instead, so it is not open egress.
   if (!(transparent !== null && listen.host === '::')) warnIfNotLoopback(r, listen, 'outbound.listen', OPEN_EGRESS);
-  const upstreams: Upstream[] = [];
+  const upstreams: UpstreamRoute[] = [];
   const seen = new Map<string, string>();
   const listPath = 'outbound.upstreams';
   (r.list(m, 'upstreams', 'outbound') ?? []).forEach((raw, i) => {
@@ -474,7 +473,7 @@ export function outboundSection(r: ConfigReader, root: Mapping | undefined): Out
     if (u === undefined) return;
     if (u.host !== '') {
       // Host names are case-insensitive, so `Backend` and `backend` collide.
-      const key = u.port === null ? u.host : `${u.host}:${u.port}`;
+      const key = formatAuthority(u);
       const first = seen.get(key);
       if (first !== undefined) r.problem(childPath(path, 'host'), `${quoted(key)} is already routed by ${first}`);
       else seen.set(key, path);

@@ -1,4 +1,4 @@
-import { formatAddress, type Address } from './address.ts';
+import { formatAddress, type Address } from '../core/index.ts';
 import type { Config } from './config.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { DEFAULT_SPIFFE_ID_HEADER, DEFAULT_USER_HEADERS, DEFAULT_XFCC_HEADER, HeaderError, IdentityHeaders, UserHeaders } from '../headers/index.ts';
 import { ClaimPath } from '../policy/index.ts';
-import type { Address } from './address.ts';
-import { NO_ADDRESS, parseAddress } from './address.ts';
+import { UPSTREAM_BUDGET_DEFAULTS, type Address, type ProxyLimits } from '../core/index.ts';
+import { NO_ADDRESS, parseAddress } from './address-fields.ts';
 import { appProbesSection } from './app-probes-section.ts';
-import { LOG_LEVELS, type AppProbe, type ClaimHeader, type HeaderNames, type Limits, type LogLevel } from './config.ts';
+import { LOG_LEVELS, type AppProbe, type ClaimHeader, type HeaderNames, type LogLevel } from './config.ts';
 import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
 import { ENV_ACCESS_LOG, ENV_ADMIN_LISTEN, ENV_DRAIN_TIMEOUT, ENV_LOG_LEVEL } from './config-env.ts';
 import { deepFreeze } from './deep-freeze.ts';
@@ -14,7 +14,7 @@ import { envBoolean, headerName, integerIn, nonEmptyString, oneOf, yamlBoolean }
 export interface Settings {
   readonly headers: HeaderNames;
   readonly admin: { readonly listen: Address; readonly appProbes: readonly AppProbe[] };
-  readonly limits: Limits;
+  readonly limits: ProxyLimits;
   readonly drain: { readonly timeoutMs: number };
   readonly log: LogSettings;
   readonly metrics: { readonly maxPeerIds: number };
@@ -55,11 +55,9 @@ export const SETTINGS_DEFAULTS: Settings = deepFreeze({
     requestTimeoutMs: 0,
     headersTimeoutMs: 10_000,
     connectTimeoutMs: 5_000,
-    // docs/security.md "Upstream budget" says why these values.
-    maxConcurrentRequestsPerConnection: 100,
-    maxConcurrentRequestsPerCaller: 256,
-    requestBodyIdleTimeoutMs: 30_000,
-    minUploadBytesPerSecond: 1024,
+    // The proxies' own defaults (core/proxy-limits.ts); docs/security.md
+    // "Upstream budget" says why these values.
+    ...UPSTREAM_BUDGET_DEFAULTS,
   },
   drain: { timeoutMs: 20_000 },
   log: { level: 'info', accessLog: false, audit: 'off', auditDenyBurst: 20, auditDenyPerMinute: 60 },
@@ -162,7 +160,9 @@ export function settingsSections(r: ConfigReader, root: Mapping | undefined): Se
     'requestBodyIdleTimeout',
     'minUploadBytesPerSecond',
   ]);
-  const limits: Limits = {
+  // Not annotated: every field is set (the budget's defaults are the proxies'
+  // own), which the cross-checks below rely on.
+  const limits = {
     maxHeaderBytes: r.read(l, 'maxHeaderBytes', 'limits', integerIn(1024, 1_048_576), d.limits.maxHeaderBytes),
     maxConnections: r.read(l, 'maxConnections', 'limits', integerIn(1, 1_000_000), d.limits.maxConnections),
     idleTimeoutMs: r.read(l, 'idleTimeout', 'limits', positive, d.limits.idleTimeoutMs),
@@ -170,10 +170,10 @@ export function settingsSections(r: ConfigReader, root: Mapping | undefined): Se
     headersTimeoutMs: r.read(l, 'headersTimeout', 'limits', positive, d.limits.headersTimeoutMs),
     connectTimeoutMs: r.read(l, 'connectTimeout', 'limits', positive, d.limits.connectTimeoutMs),
     // 1-65536: HTTP/2 advertises this as SETTINGS_MAX_CONCURRENT_STREAMS.
-    maxConcurrentRequestsPerConnection: r.read(l, 'maxConcurrentRequestsPerConnection', 'limits', integerIn(1, 65_536), d.limits.maxConcurrentRequestsPerConnection),
-    maxConcurrentRequestsPerCaller: r.read(l, 'maxConcurrentRequestsPerCaller', 'limits', integerIn(1, 1_000_000), d.limits.maxConcurrentRequestsPerCaller),
-    requestBodyIdleTimeoutMs: r.read(l, 'requestBodyIdleTimeout', 'limits', zeroOk, d.limits.requestBodyIdleTimeoutMs),
-    minUploadBytesPerSecond: r.read(l, 'minUploadBytesPerSecond', 'limits', integerIn(0, 1_073_741_824), d.limits.minUploadBytesPerSecond),
+    maxConcurrentRequestsPerConnection: r.read(l, 'maxConcurrentRequestsPerConnection', 'limits', integerIn(1, 65_536), UPSTREAM_BUDGET_DEFAULTS.maxConcurrentRequestsPerConnection),
+    maxConcurrentRequestsPerCaller: r.read(l, 'maxConcurrentRequestsPerCaller', 'limits', integerIn(1, 1_000_000), UPSTREAM_BUDGET_DEFAULTS.maxConcurrentRequestsPerCaller),
+    requestBodyIdleTimeoutMs: r.read(l, 'requestBodyIdleTimeout', 'limits', zeroOk, UPSTREAM_BUDGET_DEFAULTS.requestBodyIdleTimeoutMs),
+    minUploadBytesPerSecond: r.read(l, 'minUploadBytesPerSecond', 'limits', integerIn(0, 1_073_741_824), UPSTREAM_BUDGET_DEFAULTS.minUploadBytesPerSecond),
   };
   // The rate check measures against the idle timeout as its grace period (forward/upload-watch.ts).
   if (limits.minUploadBytesPerSecond > 0 && limits.requestBodyIdleTimeoutMs === 0 && !r.problems.some((p) => p.path === 'limits.minUploadBytesPerSecond' || p.path === 'limits.requestBodyIdleTimeout')) {

@@ -1,10 +1,12 @@
 /**
  * core: the vocabulary every other folder shares: the error base class, the
- * injectable clock, the logger interface, and the names of the environment
+ * injectable clock, the logger interface, the names of the environment
  * variables the sidecar reads (so the config that reads them and the
- * injector that writes them cannot drift apart). It depends on nothing else
- * in the project and must stay free of I/O; it names variables but never
- * reads the process environment.
+ * injector that writes them cannot drift apart), and the network nouns the
+ * config and the proxies share: a TCP `Address` with the one host:port
+ * parser and formatter, and a proxy listener's `ProxyLimits`. It depends
+ * on nothing else in the project and must stay free of I/O; it names
+ * variables but never reads the process environment.
  */
 export { SidecarError, errorCode, describeError } from './errors.ts';
 export { systemClock, ManualClock } from './clock.ts';
@@ -12,6 +14,10 @@ export type { Clock, TimerHandle } from './clock.ts';
 export { silentLogger } from './logger.ts';
 export { deepFreeze } from './deep-freeze.ts';
 export type { Logger } from './logger.ts';
+export { canonicalHost, formatAddress, formatAuthority, isDnsName, parseHostPort, parsePort, splitHostPort } from './address.ts';
+export type { Address, Authority, HostPortResult, HostPortRules, HostPortSplit } from './address.ts';
+export { UPSTREAM_BUDGET_DEFAULTS } from './proxy-limits.ts';
+export type { ProxyLimits } from './proxy-limits.ts';
 export {
   CONFIG_ENV_VARS,
   ENV_ACCESS_LOG,

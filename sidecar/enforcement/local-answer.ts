@@ -1,7 +1,10 @@
 /**
  * Every answer the sidecar gives in place of the app when the enforcement
  * stage refuses a request: one closed set of reasons, each with its status,
- * body, extra headers and log level, decided here and nowhere else.
+ * body, extra headers, connection close and log level, decided here and
+ * nowhere else. With sidecar/forward/forward-answer.ts (protocol refusals,
+ * limits and upstream failures, both directions) it is the inbound's
+ * local-answer map; the rows have the shape forward's Exchange.answer takes.
  */
 import type { TokenInvalidReason } from '../auth/index.ts';
 
@@ -40,6 +43,10 @@ export interface LocalAnswer {
   readonly body: string;
   /** Extra response headers (name, value, ...). */
   readonly headers: readonly string[];
+  /** The connection (HTTP/1.1) or stream (HTTP/2) ends after the answer; never for these, whose request was read whole. */
+  readonly close: boolean;
+  /** Level of the 'request refused' log line: refusals are routine under attack, so debug (counted, and in the access log). */
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
 }
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -54,7 +61,7 @@ const INVALID_TOKEN = 'Bearer error="invalid_token"';
 const INVALID_REQUEST = 'Bearer error="invalid_request"';
 
 function answer(reason: AnswerReason, status: number, body: string, headers: readonly string[] = NONE): LocalAnswer {
-  return Object.freeze({ reason, status, body, headers: Object.freeze([...headers]) });
+  return Object.freeze({ reason, status, body, headers: Object.freeze([...headers]), close: false, level: 'debug' as const });
 }
 
 /**

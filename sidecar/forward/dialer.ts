@@ -33,14 +33,9 @@ export interface Dialer {
   /** `host:port` of the upstream, for error bodies and logs. */
   readonly target: string;
   /**
-   * Changes when our credentials (SVID or bundles) change; pools retire
-   * connections made under an older value so rotation reaches every peer.
-   * Superseded by {@link onCredentialsChange}; kept while pools still poll it.
-   */
-  generation(): number;
-  /**
    * Calls `listener` after each change of our credentials (rotation, new
-   * bundles, withdrawal), so a pool can retire connections made before it.
+   * bundles, withdrawal), so a pool can retire connections made before it:
+   * pools subscribe once and never poll (docs/decisions/013-credentials-home.md).
    * Never fires for a dialer that presents no credentials (plain TCP).
    */
   onCredentialsChange(listener: () => void): void;
@@ -110,6 +105,11 @@ export class TcpDialer implements Dialer {
     this.target = formatHostPort(address);
   }
 
+  /**
+   * Always 0: plain TCP presents no credentials. Not part of {@link Dialer}
+   * (pools listen to {@link onCredentialsChange}); kept for the tests that
+   * read it.
+   */
   generation(): number {
     return 0;
   }
@@ -131,8 +131,9 @@ export interface MtlsDialerOptions {
   /**
    * The process's credentials home (one per sidecar): the dialer presents
    * its published SVID, verifies against its bundles and relays its change
-   * event. Without it, `svidSource`, `bundleSource` and `store` are used and
-   * re-read on every dial and generation() call, as before the home existed.
+   * event. Without it, `svidSource`, `bundleSource` and `store` are used:
+   * re-read on every dial and whenever a source that offers an `update`
+   * event (X509Source) fires it, so pools still hear of a rotation.
    */
   readonly credentials?: Credentials | undefined;
   readonly svidSource?: X509SvidSource | undefined;
@@ -159,6 +160,41 @@ export interface MtlsDialerOptions {
 /** Homes made for dialers given a store but no home: one per store, so they share one generation. */
 const homesByStore = new WeakMap<SecureContextStore, Credentials>();
 
+/** A source that announces its changes, as X509Source does with its 'update' event. */
+interface AnnouncingSource {
+  on(event: 'update', fn: () => void): unknown;
+  off(event: 'update', fn: () => void): unknown;
+}
+
+function announces(o: object): o is AnnouncingSource {
+  const c = o as Partial<AnnouncingSource>;
+  return typeof c.on === 'function' && typeof c.off === 'function';
+}
+
+/** Removes a private home's source listeners once the home is garbage (the sources outlive it). */
+const sourceWatches = new FinalizationRegistry<() => void>((stop) => stop());
+
+/**
+ * Republishes a private home whenever one of its sources announces a
+ * change, so its dialers' pools retire connections at the rotation rather
+ * than at their next dial. The source holds the home only weakly.
+ */
+function watchSources(home: Credentials, sources: readonly object[]): void {
+  const ref = new WeakRef(home);
+  const refresh = (): void => {
+    ref.deref()?.update();
+  };
+  const watched: AnnouncingSource[] = [];
+  for (const src of sources) {
+    if (!announces(src) || watched.includes(src)) continue;
+    src.on('update', refresh);
+    watched.push(src);
+  }
+  if (watched.length > 0) sourceWatches.register(home, () => {
+    for (const src of watched) src.off('update', refresh);
+  });
+}
+
 function homeFor(o: MtlsDialerOptions): { home: Credentials; polled: boolean } {
   if (o.credentials !== undefined) return { home: o.credentials, polled: false };
   if (o.svidSource === undefined || o.bundleSource === undefined) {
@@ -168,6 +204,8 @@ function homeFor(o: MtlsDialerOptions): { home: Credentials; polled: boolean } {
   if (home === undefined) {
     home = new Credentials({ svidSource: o.svidSource, bundleSource: o.bundleSource });
     if (o.store !== undefined) homesByStore.set(o.store, home);
+    home.update();
+    watchSources(home, [o.svidSource, o.bundleSource]);
   }
   return { home, polled: true };
 }
@@ -211,8 +249,12 @@ export class MtlsDialer implements Dialer {
     this.#check = serverIdentityCheck({ credentials: this.#home, authorize: authorizeMatcher(o.server), ...(o.clock ? { clock: o.clock } : {}) });
   }
 
+  /**
+   * The home's publication counter, -1 while it has nothing published. Not
+   * part of {@link Dialer}: pools listen to {@link onCredentialsChange}
+   * instead of polling this; kept for diagnostics and tests.
+   */
   generation(): number {
-    if (this.#polled) this.#home.update();
     return this.#home.available ? this.#home.generation() : -1;
   }
 

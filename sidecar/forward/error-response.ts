@@ -1,72 +1,69 @@
 import { Http1Error } from '../http1/index.ts';
 import { PeerNotAuthorized, reasonForOpensslCode } from '../tls/index.ts';
-import { ForwardError } from './forward-error.ts';
+import { FORWARD_ANSWERS, OVERFLOW_RETRY_AFTER_SECONDS, type ForwardAnswer, type ForwardAnswerReason } from './forward-answer.ts';
+import { ForwardError, type ForwardErrorCode } from './forward-error.ts';
+
+export { OVERFLOW_RETRY_AFTER_SECONDS };
 
 /** How the proxy answers a request whose forwarding failed before a response started. */
 export interface ErrorResponse {
+  /** The row of the answer map (forward-answer.ts): status, headers, close, log level. */
+  readonly answer: ForwardAnswer;
   readonly status: number;
   /** One line of plain text naming the cause; never secrets. */
   readonly body: string;
   /** Short stable label for the access log and metrics. */
-  readonly reason: string;
+  readonly reason: ForwardAnswerReason;
   /** Seconds for a `retry-after` header (RFC 9110 §10.2.3), when retrying later may succeed; 0 = none. */
   readonly retryAfter: number;
 }
 
-/** `retry-after` of an overflow 503: the budget frees up as soon as any request of the caller ends. */
-export const OVERFLOW_RETRY_AFTER_SECONDS = 1;
-
-const byForwardCode: Readonly<Record<string, readonly [number, string]>> = {
-  'forward.connect_failed': [503, 'upstream_unavailable'],
-  'forward.connect_timeout': [503, 'upstream_unavailable'],
-  'forward.timeout': [504, 'upstream_timeout'],
-  'forward.upstream_reset': [502, 'upstream_reset'],
-  'forward.protocol': [502, 'upstream_protocol'],
-  'forward.no_svid': [503, 'no_svid'],
-  'forward.closed': [503, 'shutting_down'],
-  'forward.unsupported': [502, 'unsupported'],
-  'forward.overloaded': [503, 'upstream_overloaded'],
-  'forward.cancelled': [502, 'cancelled'],
+const byForwardCode: Readonly<Record<ForwardErrorCode, ForwardAnswer>> = {
+  'forward.connect_failed': FORWARD_ANSWERS.upstream_unavailable,
+  'forward.connect_timeout': FORWARD_ANSWERS.upstream_unavailable,
+  'forward.timeout': FORWARD_ANSWERS.upstream_timeout,
+  'forward.upstream_reset': FORWARD_ANSWERS.upstream_reset,
+  'forward.protocol': FORWARD_ANSWERS.upstream_protocol,
+  'forward.no_svid': FORWARD_ANSWERS.no_svid,
+  'forward.closed': FORWARD_ANSWERS.shutting_down,
+  'forward.unsupported': FORWARD_ANSWERS.unsupported,
+  'forward.overloaded': FORWARD_ANSWERS.upstream_overloaded,
+  'forward.cancelled': FORWARD_ANSWERS.cancelled,
 };
 
 /** Node error codes that mean "the upstream went away before answering". */
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_SESSION_ERROR', 'ERR_STREAM_PREMATURE_CLOSE']);
 
+function response(answer: ForwardAnswer, body: string): ErrorResponse {
+  const retryAfter = answer === FORWARD_ANSWERS.upstream_overloaded ? OVERFLOW_RETRY_AFTER_SECONDS : 0;
+  return { answer, status: answer.status, body, reason: answer.reason, retryAfter };
+}
+
 /**
- * Maps any error from the upstream side to the status, body and label the
- * client sees: the one place each failure gets its HTTP meaning, so status,
- * body and metric label can never disagree. 503 = no connection could be made, 504 = the upstream took too
- * long, 502 = it answered wrongly or is not who it must be, 400 = our client
- * sent something we cannot forward.
+ * Maps any error from the upstream side to its row of the answer map
+ * (forward-answer.ts) and the one line of detail the client sees, so
+ * status, body, metric label and log level can never disagree.
  */
 export function errorResponse(err: unknown): ErrorResponse {
-  if (err instanceof ForwardError) {
-    const [status, reason] = byForwardCode[err.code] ?? [502, 'upstream_error'];
-    return { status, body: err.detail, reason, retryAfter: err.code === 'forward.overloaded' ? OVERFLOW_RETRY_AFTER_SECONDS : 0 };
-  }
+  if (err instanceof ForwardError) return response(byForwardCode[err.code] ?? FORWARD_ANSWERS.upstream_error, err.detail);
   if (err instanceof PeerNotAuthorized) {
     // The ID is verified (it chained to a trusted bundle), so naming it is
     // safe and is what an operator needs to fix a route or a registration.
-    return {
-      status: 502,
-      body: `upstream identity mismatch: expected ${err.expected ?? 'an authorized ID'}, presented ${err.presentedId}`,
-      reason: 'identity_mismatch',
-      retryAfter: 0,
-    };
+    return response(FORWARD_ANSWERS.identity_mismatch, `${FORWARD_ANSWERS.identity_mismatch.body}: expected ${err.expected ?? 'an authorized ID'}, presented ${err.presentedId}`);
   }
   if (err instanceof Http1Error) {
     // Thrown while writing our request head: a field the next hop cannot carry (from an HTTP/2 caller).
-    return { status: 400, body: `request cannot be forwarded: ${err.message}`, reason: 'bad_request', retryAfter: 0 };
+    return response(FORWARD_ANSWERS.bad_request, `${FORWARD_ANSWERS.bad_request.body}: ${err.message}`);
   }
   const e = (err ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
   if (code.startsWith('x509svid.') || code === 'tls.peer_handshake_rejected') {
-    return { status: 502, body: `upstream TLS verification failed: ${typeof e.reason === 'string' ? e.reason : code}`, reason: 'upstream_tls', retryAfter: 0 };
+    return response(FORWARD_ANSWERS.upstream_tls, `upstream TLS verification failed: ${typeof e.reason === 'string' ? e.reason : code}`);
   }
-  if (code === 'ABORT_ERR') return { status: 499, body: 'request aborted', reason: 'client_abort', retryAfter: 0 };
-  if (RESET_CODES.has(code)) return { status: 502, body: `upstream connection closed before a response (${code})`, reason: 'upstream_reset', retryAfter: 0 };
+  if (code === 'ABORT_ERR') return response(FORWARD_ANSWERS.client_abort, FORWARD_ANSWERS.client_abort.body);
+  if (RESET_CODES.has(code)) return response(FORWARD_ANSWERS.upstream_reset, `${FORWARD_ANSWERS.upstream_reset.body} (${code})`);
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || reasonForOpensslCode(code) !== 'handshake_failed') {
-    return { status: 502, body: `upstream TLS error: ${code}`, reason: 'upstream_tls', retryAfter: 0 };
+    return response(FORWARD_ANSWERS.upstream_tls, `${FORWARD_ANSWERS.upstream_tls.body}: ${code}`);
   }
-  return { status: 502, body: `upstream error: ${code || 'unknown'}`, reason: 'upstream_error', retryAfter: 0 };
+  return response(FORWARD_ANSWERS.upstream_error, `${FORWARD_ANSWERS.upstream_error.body}: ${code || 'unknown'}`);
 }

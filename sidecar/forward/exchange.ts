@@ -4,7 +4,8 @@ import type { Duplex, Readable } from 'node:stream';
 import type { SpiffeId } from '../spiffe/index.ts';
 import type { CallerIdentity } from '../headers/index.ts';
 import type { BodyTimeoutReason } from '../metrics/index.ts';
-import { OVERFLOW_RETRY_AFTER_SECONDS, errorResponse } from './error-response.ts';
+import { errorResponse } from './error-response.ts';
+import { FORWARD_ANSWERS, type AnswerRow, type ForwardAnswer } from './forward-answer.ts';
 import { ForwardError } from './forward-error.ts';
 import type { H1Connection, H1UpstreamRequest } from './h1-connection.ts';
 import { scanResponseHead, trailersToForward, type RequestHeadSink, type ResponseHeadSink } from './hop-by-hop.ts';
@@ -56,8 +57,6 @@ export function tag(o: object, ex: Exchange): void {
 }
 
 const NO_HEADERS: readonly string[] = Object.freeze([]);
-/** The extra header of a 503 for a full upstream budget. */
-const RETRY_AFTER: readonly string[] = Object.freeze(['retry-after', String(OVERFLOW_RETRY_AFTER_SECONDS)]);
 /** Methods safe to resend after a connection reset before any response (RFC 9110 §9.2.2 and §9.2.1). */
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
@@ -96,6 +95,12 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
   headerBytes = 0;
   /** The request body when there is one. */
   body: Readable | null = null;
+  /**
+   * The request's trailer fields that may go upstream (h2-request-trailers.ts),
+   * null when it had none. An HTTP/2 downstream fills it; it is known by the
+   * time the body's 'end' is emitted (node emits 'trailers' first).
+   */
+  requestTrailers: string[] | null = null;
 
   // Filled by scanResponseHead.
   responseHeaders: string[] = [];
@@ -204,7 +209,22 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
    */
   localHeaders: readonly string[] = NO_HEADERS;
 
-  /** Answers the request from the proxy itself (policy denial, bad route, ...), with optional extra headers. */
+  /**
+   * Answers the request from the proxy itself with a row of a local-answer
+   * map (forward-answer.ts, and each direction's own): its status, headers
+   * and reason, `body` when the caller has a more precise one, and the end
+   * of the downstream connection (HTTP/1.1) or stream (HTTP/2) when the row
+   * says so.
+   */
+  answer(row: AnswerRow, body: string = row.body): void {
+    if (row.close) this.closeAfterLocal = true;
+    this.reject(row.status, body, row.reason, row.headers);
+  }
+
+  /**
+   * Answers the request from the proxy itself (policy denial, bad route, ...), with optional extra headers.
+   * Prefer {@link answer} with a row of a local-answer map.
+   */
   reject(status: number, body: string, reason: string, headers: readonly string[] = NO_HEADERS): void {
     this.reason = reason;
     this.localHeaders = headers;
@@ -229,14 +249,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
     const full = this.front.admit(this);
     if (full !== null) {
       this.front.metrics.upstreamOverflow(this.front.direction, full);
-      this.reject(
-        503,
-        full === 'connection'
-          ? 'too many concurrent requests on this connection (limits.maxConcurrentRequestsPerConnection)'
-          : 'too many concurrent requests from this caller (limits.maxConcurrentRequestsPerCaller)',
-        full === 'connection' ? 'connection_overflow' : 'caller_overflow',
-        RETRY_AFTER,
-      );
+      this.answer(full === 'connection' ? FORWARD_ANSWERS.connection_overflow : FORWARD_ANSWERS.caller_overflow);
       return;
     }
     this.#admitted = true;
@@ -267,16 +280,9 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
    */
   uploadTimedOut(reason: BodyTimeoutReason): void {
     this.front.metrics.requestBodyTimeout(this.front.direction, reason);
-    const detail =
-      reason === 'idle'
-        ? 'request body stalled (limits.requestBodyIdleTimeout)'
-        : 'request body too slow (limits.minUploadBytesPerSecond)';
-    this.#cancelUpstream(detail);
-    this.reason = reason === 'idle' ? 'request_body_timeout' : 'request_body_too_slow';
-    if (this.#downstreamClosed) return;
-    this.closeAfterLocal = true;
-    if (this.headSent()) this.abortDownstream();
-    else this.sendLocal(408, detail);
+    const row = reason === 'idle' ? FORWARD_ANSWERS.request_body_timeout : FORWARD_ANSWERS.request_body_too_slow;
+    this.#cancelUpstream(row.body);
+    this.answer(row);
   }
 
   /** @internal The request body ended: pass END_STREAM on only when the body is really complete. */
@@ -289,7 +295,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
     this.#bodyDone = true;
     this.front.uploads.delete(this);
     if (!this.#pipingBody) return;
-    if (this.#h1 !== null) this.#h1.endBody();
+    if (this.#h1 !== null) this.#h1.endBody(this.requestTrailers);
     else if (this.#h2 !== null && !this.#h2.destroyed) this.#h2.end();
   }
 
@@ -319,14 +325,6 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
 
   // ---- HTTP/1.1 upstream (H1UpstreamRequest, called by h1-connection.ts) ----
 
-  /**
-   * Kept for subclasses that still override it (h2-exchange.ts); the
-   * HTTP/1.1 upstream reads {@link body} itself now.
-   */
-  protected undiciBody(): Readable | AsyncIterable<Buffer> | null {
-    return this.body;
-  }
-
   /** @internal The head is on the wire: stream the body, or stop at once when the client already left. */
   h1Started(conn: H1Connection): void {
     if (this.#downstreamClosed || this.#cancelled || !this.#upstreamActive) {
@@ -337,7 +335,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
     const body = this.body;
     if (!this.hasBody || body === null) return;
     if (this.#bodyDone) {
-      conn.endBody();
+      conn.endBody(this.requestTrailers);
       return;
     }
     this.#pipingBody = true;
@@ -375,7 +373,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
     this.#detachH1();
     this.#upstreamFinished();
     if (this.#cancelled) return;
-    if (retryable && this.#shouldRetry()) {
+    if (retryable && this.#shouldRetry(false)) {
       this.#retried = true;
       this.#upstreamActive = true;
       this.#upstream!.forward(this);
@@ -504,6 +502,17 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
   h2Closed(rstCode: number): void {
     if (!this.#upstreamActive) return;
     this.#upstreamFinished();
+    // A refused stream was never processed and may be sent again whatever
+    // its method (RFC 9113 §8.7): it happens to a stream still queued when
+    // its session was retired (GOAWAY after a rotation, h2-upstream.ts).
+    if (rstCode === h2constants.NGHTTP2_REFUSED_STREAM && !this.#cancelled && this.#shouldRetry(true)) {
+      this.#retried = true;
+      this.#h2 = null;
+      this.#h2Error = null;
+      this.#upstreamActive = true;
+      this.#upstream!.forward(this);
+      return;
+    }
     this.upstreamFailed(this.#h2Error ?? new ForwardError('forward.upstream_reset', `upstream reset the stream (HTTP/2 error code ${rstCode})`));
   }
 
@@ -532,12 +541,10 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
     if (this.#downstreamClosed) return;
     const r = errorResponse(err);
     this.reason = r.reason;
-    this.front.upstreamError(this, r.reason, err);
-    if (r.retryAfter > 0) {
-      this.localHeaders = RETRY_AFTER;
-      // The only retryable ForwardError: every pool connection was busy.
-      this.front.metrics.upstreamOverflow(this.front.direction, 'pool');
-    }
+    this.front.upstreamError(this, r.answer, err);
+    this.localHeaders = r.answer.headers;
+    // The only retryable ForwardError: every pool connection was busy.
+    if (r.retryAfter > 0) this.front.metrics.upstreamOverflow(this.front.direction, 'pool');
     if (this.headSent()) this.abortDownstream();
     else this.sendLocal(r.status, r.body);
   }
@@ -586,8 +593,9 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
         this.#detachH1();
       } else if (this.#h2 !== null) resetStream(this.#h2, 'invalid response head');
       this.#upstreamFinished();
-      this.reason = 'upstream_protocol';
-      if (!this.headSent()) this.sendLocal(502, `upstream sent an invalid response head: ${(err as Error).message}`);
+      const row: ForwardAnswer = FORWARD_ANSWERS.upstream_protocol;
+      this.reason = row.reason;
+      if (!this.headSent()) this.sendLocal(row.status, `upstream sent an invalid response head: ${(err as Error).message}`);
       else this.abortDownstream();
     }
   }
@@ -617,10 +625,14 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
     }
   }
 
-  /** Once, for an idempotent request without a body that has sent nothing downstream yet. */
-  #shouldRetry(): boolean {
+  /**
+   * Once, for a request without a body (it was streamed, it cannot be sent
+   * twice) that has sent nothing downstream yet; `anyMethod` when the
+   * upstream is known not to have processed it, else idempotent methods only.
+   */
+  #shouldRetry(anyMethod: boolean): boolean {
     if (this.#retried || this.#downstreamClosed || this.headSent() || this.hasBody || this.upgrade !== '' || this.#upstream === null) return false;
-    return RETRYABLE_METHODS.has(this.method);
+    return anyMethod || RETRYABLE_METHODS.has(this.method);
   }
 }
 

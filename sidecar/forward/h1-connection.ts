@@ -172,15 +172,22 @@ export class H1Connection implements MessageSink {
     return s.write(chunk);
   }
 
-  /** The request body is complete: ends a chunked body; a Content-Length body must have been sent whole. */
-  endBody(): void {
+  /**
+   * The request body is complete: ends a chunked body, with `trailers` (name,
+   * value, ...) in its last chunk (RFC 9112 §7.1.2); a Content-Length body
+   * must have been sent whole.
+   */
+  endBody(trailers: readonly string[] | null = null): void {
     const s = this.#socket;
     if (s === null || this.#req === null || this.#bodyDone) return;
     if (this.#bodyLeft > 0) {
       this.#failRequest(new ForwardError('forward.cancelled', 'request body shorter than its content-length'));
       return;
     }
-    if (this.#bodyLeft < 0) s.write(lastChunk(null), 'latin1');
+    // A Content-Length body has no place for trailers (RFC 9112 §6.2 ends
+    // the message with its last byte): they are dropped, like the trailers
+    // of a response relayed with a Content-Length (h1-exchange.ts).
+    if (this.#bodyLeft < 0) s.write(lastChunkOrBare(trailers), 'latin1');
     this.#bodyDone = true;
     this.#armHeadTimer();
     if (this.#responseDone) this.#recycle();
@@ -462,6 +469,16 @@ function contentLengthOf(headers: readonly string[]): number {
     }
   }
   return -1;
+}
+
+/** The last chunk with `trailers`, or without them when one cannot be serialized (never a broken request). */
+function lastChunkOrBare(trailers: readonly string[] | null): string {
+  if (trailers === null || trailers.length === 0) return lastChunk(null);
+  try {
+    return lastChunk(trailers);
+  } catch {
+    return lastChunk(null);
+  }
 }
 
 function uncork(s: Socket): void {

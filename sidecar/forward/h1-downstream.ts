@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { DEFAULT_MAX_HEADER_COUNT, Http1Error, MessageParser, serializeResponseHead, writeChunk, type MessageSink } from '../http1/index.ts';
 import { isWebSocketUpgrade } from './hop-by-hop.ts';
+import { FORWARD_ANSWERS, type AnswerRow } from './forward-answer.ts';
 import { localBody } from './local-body.ts';
 
 /**
@@ -190,8 +191,12 @@ export class H1Downstream implements MessageSink {
     if (!this.#readPaused) this.socket.resume();
   }
 
-  /** Writes a response the proxy makes itself straight to the socket and closes (no request object). */
-  answerAndClose(status: number, body: string): void {
+  /**
+   * Writes a response the proxy makes itself (a row of forward-answer.ts)
+   * straight to the socket and closes (no request object); `status` and
+   * `body` when the refusal names a more precise one.
+   */
+  answerAndClose(row: AnswerRow, status: number = row.status, body: string = row.body): void {
     const b = localBody(body);
     this.#closeAfter = true;
     this.#ending = true;
@@ -309,7 +314,7 @@ export class H1Downstream implements MessageSink {
     this.#timerKind = NO_TIMER;
     if (this.#closed) return;
     if (kind === HEAD_TIMER && !this.#parser.idle && !this.#ending) {
-      this.answerAndClose(408, 'request head not received in time (limits.headersTimeout)');
+      this.answerAndClose(FORWARD_ANSWERS.headers_timeout);
       return;
     }
     if (kind !== NO_TIMER && this.#queue.length === 0) this.socket.destroy();
@@ -426,7 +431,8 @@ export class H1Downstream implements MessageSink {
       this.socket.destroy();
       return;
     }
-    this.answerAndClose(err.status, `bad request: ${err.message}`);
+    // The status is the one the broken rule calls for (Http1Error.status, RFC 9112 / RFC 9110).
+    this.answerAndClose(FORWARD_ANSWERS.malformed_request, err.status, `${FORWARD_ANSWERS.malformed_request.body}: ${err.message}`);
   }
 
   #handOver(rest: Buffer): void {

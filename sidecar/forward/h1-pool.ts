@@ -34,7 +34,8 @@ export interface H1PoolOptions {
  *
  * Each connection knows the server ID verified when it was dialled, and
  * connections made before a credential rotation are retired (finish what
- * they carry, take nothing new). Idle connections sit on a stack, so the
+ * they carry, take nothing new) when the dialer announces the change
+ * (Dialer.onCredentialsChange; nothing is polled per request). Idle connections sit on a stack, so the
  * most recently used (warmest) one is reused first and a dispatch is O(1).
  */
 export class H1Pool implements Upstream, H1ConnectionOwner {
@@ -43,7 +44,8 @@ export class H1Pool implements Upstream, H1ConnectionOwner {
   readonly #settings: H1ConnectionSettings;
   readonly #idle: H1Connection[] = [];
   readonly #all = new Set<H1Connection>();
-  #generation: number;
+  /** The connection whose dial is being started: a change announced inside dial() is already in its credentials. */
+  #dialling: H1Connection | null = null;
   #closed = false;
   #onEmpty: (() => void) | null = null;
 
@@ -51,7 +53,8 @@ export class H1Pool implements Upstream, H1ConnectionOwner {
     this.#o = o;
     this.dst = o.dst;
     this.#settings = { idleTimeoutMs: o.idleTimeoutMs, requestTimeoutMs: o.requestTimeoutMs, maxHeaderBytes: o.maxHeaderBytes };
-    this.#generation = o.dialer.generation();
+    // One subscription per pool, for its lifetime (the dialer is the pool's alone).
+    o.dialer.onCredentialsChange(() => this.#retireAll());
   }
 
   forward(ex: Exchange): void {
@@ -63,11 +66,6 @@ export class H1Pool implements Upstream, H1ConnectionOwner {
     if (this.#closed) {
       req.h1Failed(new ForwardError('forward.closed', 'proxy is shutting down'), false);
       return;
-    }
-    const gen = this.#o.dialer.generation();
-    if (gen !== this.#generation) {
-      this.#generation = gen;
-      this.#retireAll();
     }
     let c = this.#idle.pop();
     while (c !== undefined && !c.usable) c = this.#idle.pop();
@@ -83,7 +81,12 @@ export class H1Pool implements Upstream, H1ConnectionOwner {
     this.#all.add(c);
     c.assign(req);
     const conn = c;
-    this.#o.dialer.dial((err, socket, presentedId) => conn.dialed(err, socket, presentedId));
+    this.#dialling = conn;
+    try {
+      this.#o.dialer.dial((err, socket, presentedId) => conn.dialed(err, socket, presentedId));
+    } finally {
+      this.#dialling = null;
+    }
   }
 
   /** Number of connections in the pool, busy, idle or dialling. */
@@ -128,8 +131,9 @@ export class H1Pool implements Upstream, H1ConnectionOwner {
     this.#idle.length = 0;
   }
 
+  /** Our credentials changed: every connection made before finishes what it carries and closes. */
   #retireAll(): void {
-    for (const c of [...this.#all]) c.closeWhenIdle();
+    for (const c of [...this.#all]) if (c !== this.#dialling) c.closeWhenIdle();
     this.#idle.length = 0;
   }
 }

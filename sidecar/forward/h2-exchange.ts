@@ -11,12 +11,6 @@ export class H2Exchange extends Exchange {
   readonly #stream: ServerHttp2Stream;
   readonly #session: H2SessionState;
   #trailersOut: string[] | null = null;
-  /**
-   * The request's trailer fields that may go upstream (h2-request-trailers.ts);
-   * null when it had none. Known by the time the body's 'end' is emitted:
-   * node emits 'trailers' first.
-   */
-  requestTrailers: string[] | null = null;
 
   constructor(front: HttpFront, conn: ConnInfo, session: H2SessionState, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]) {
     super(front, conn, session, String(headers[':method'] ?? 'GET'), String(headers[':path'] ?? ''));

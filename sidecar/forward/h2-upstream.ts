@@ -25,7 +25,6 @@ export interface H2UpstreamOptions {
 class LiveSession {
   readonly owner: H2Upstream;
   readonly session: ClientHttp2Session;
-  readonly generation: number;
   readonly serverId: string;
   /**
    * Requests that arrived before the peer's first SETTINGS frame. Until
@@ -37,10 +36,9 @@ class LiveSession {
   /** Bounds the wait for that SETTINGS frame. */
   settingsTimer: NodeJS.Timeout | null = null;
 
-  constructor(owner: H2Upstream, session: ClientHttp2Session, generation: number, serverId: string) {
+  constructor(owner: H2Upstream, session: ClientHttp2Session, serverId: string) {
     this.owner = owner;
     this.session = session;
-    this.generation = generation;
     this.serverId = serverId;
   }
 }
@@ -64,8 +62,9 @@ function liveOf(session: ClientHttp2Session): LiveSession {
  * SETTINGS_MAX_CONCURRENT_STREAMS wait in nghttp2 for a free slot (never
  * refused by the peer). GOAWAY, close or error retire the session (its
  * streams finish, new ones go to a fresh session), and so does a
- * credential rotation: the old session gets a graceful close and the next
- * request dials with the new SVID.
+ * credential rotation, when the dialer announces it
+ * (Dialer.onCredentialsChange): the old session gets a graceful close and
+ * the next request dials with the new SVID.
  *
  * Listeners are shared functions (the session and each stream are tagged
  * with their owner), so a request adds no closure here.
@@ -77,6 +76,8 @@ export class H2Upstream implements Upstream {
   readonly #settingsWaitMs: number;
   #live: LiveSession | null = null;
   #dialing = false;
+  /** Our credentials changed while a dial was under way: its socket presents the old ones. */
+  #dialStale = false;
   #waiting: Exchange[] = [];
   #closed = false;
   readonly #all = new Set<ClientHttp2Session>();
@@ -86,6 +87,8 @@ export class H2Upstream implements Upstream {
     this.dst = o.dst;
     this.#url = `${o.scheme}://${o.dialer.target}`;
     this.#settingsWaitMs = o.settingsWaitMs ?? H2_CLIENT_SESSION_SETTINGS.settingsWaitMs;
+    // One subscription per upstream, for its lifetime (the dialer is this upstream's alone).
+    o.dialer.onCredentialsChange(() => this.#credentialsChanged());
   }
 
   forward(ex: Exchange): void {
@@ -97,8 +100,6 @@ export class H2Upstream implements Upstream {
       ex.upstreamFailed(new ForwardError('forward.unsupported', `upgrade to ${ex.upgrade} is not supported towards an HTTP/2 upstream (${this.dst})`));
       return;
     }
-    const live = this.#live;
-    if (live !== null && live.generation !== this.#o.dialer.generation()) this.#retire(live, true);
     const current = this.#live;
     if (current === null) {
       this.#waiting.push(ex);
@@ -198,9 +199,15 @@ export class H2Upstream implements Upstream {
   #dial(): void {
     if (this.#dialing) return;
     this.#dialing = true;
-    const generation = this.#o.dialer.generation();
+    this.#dialStale = false;
     this.#o.dialer.dial((err, socket, serverId) => {
       this.#dialing = false;
+      if (!err && !this.#closed && this.#dialStale) {
+        // Made with the credentials of before a rotation: dial again for the waiting requests.
+        socket!.destroy();
+        this.#dial();
+        return;
+      }
       const waiting = this.#waiting;
       this.#waiting = [];
       if (err) {
@@ -222,7 +229,7 @@ export class H2Upstream implements Upstream {
           initialWindowSize: H2_CLIENT_SESSION_SETTINGS.initialWindowSize,
         },
       });
-      const live = new LiveSession(this, session, generation, serverId ?? '');
+      const live = new LiveSession(this, session, serverId ?? '');
       (session as WithLive)[kLive] = live;
       live.pending = waiting;
       this.#all.add(session);
@@ -233,6 +240,15 @@ export class H2Upstream implements Upstream {
       session.once('remoteSettings', onFirstRemoteSettings);
       live.settingsTimer = setTimeout(onSettingsTimeout, this.#settingsWaitMs, live).unref();
     });
+    // A change announced inside dial() (a dialer re-reading its sources) is already in the socket it makes.
+    this.#dialStale = false;
+  }
+
+  /** Our credentials changed: the live session takes no new streams; a dial under way is made again. */
+  #credentialsChanged(): void {
+    if (this.#dialing) this.#dialStale = true;
+    const live = this.#live;
+    if (live !== null) this.#retire(live, true);
   }
 
   /**
@@ -249,7 +265,12 @@ export class H2Upstream implements Upstream {
       clearTimeout(live.settingsTimer);
       live.settingsTimer = null;
     }
-    if (!live.session.closed && !live.session.destroyed) live.session.close();
+    // After a rotation the GOAWAY waits one turn of the event loop: streams
+    // opened just before it still have their HEADERS queued in nghttp2,
+    // which would refuse them once GOAWAY is out (a refused stream without
+    // a body is resent, exchange.ts; one with a body cannot be).
+    if (requeue) setImmediate(closeSession, live.session);
+    else closeSession(live.session);
     if (pending === null || pending.length === 0) return;
     if (requeue) {
       for (const ex of pending) this.forward(ex);
@@ -264,6 +285,10 @@ export class H2Upstream implements Upstream {
     live.pending = null;
     if (pending !== null) for (const ex of pending) ex.upstreamFailed(err);
   }
+}
+
+function closeSession(session: ClientHttp2Session): void {
+  if (!session.closed && !session.destroyed) session.close();
 }
 
 function onSessionError(this: ClientHttp2Session, err: Error): void {

@@ -12,6 +12,7 @@ import { DEFAULT_STRIPPED_REQUEST_HEADERS, HeaderNameSet } from './header-name-s
 import { UPSTREAM_BUDGET_DEFAULTS, type ProxyLimits } from './proxy-limits.ts';
 import { UpgradeExchange } from './upgrade-exchange.ts';
 import { UploadWatch } from './upload-watch.ts';
+import { FORWARD_ANSWERS, type AnswerRow } from './forward-answer.ts';
 
 /** Options of {@link HttpFront}. */
 export interface HttpFrontOptions {
@@ -293,10 +294,10 @@ export class HttpFront implements H1DownstreamOwner {
   }
 
   /** @internal An upstream failure, logged once (security-relevant ones at warn). */
-  upstreamError(ex: Exchange, reason: string, err: unknown): void {
-    const fields = { dst: ex.dst, method: ex.method, reason, err: err instanceof Error ? err.message : String(err) };
-    if (reason === 'identity_mismatch' || reason === 'upstream_tls') this.logger.warn(fields, 'upstream refused');
-    else this.logger.debug(fields, 'upstream failed');
+  upstreamError(ex: Exchange, answer: AnswerRow, err: unknown): void {
+    const fields = { dst: ex.dst, method: ex.method, reason: answer.reason, err: err instanceof Error ? err.message : String(err) };
+    // The level is the answer map's (forward-answer.ts): an upstream that is not who it must be is worth a warning.
+    this.logger[answer.level](fields, answer.level === 'debug' ? 'upstream failed' : 'upstream refused');
   }
 
   #settle(): void {
@@ -323,7 +324,7 @@ export class HttpFront implements H1DownstreamOwner {
     }
     if (p.method === 'CONNECT') {
       // Not a forward proxy (outbound) nor a tunnel endpoint (inbound).
-      d.answerAndClose(405, CONNECT_REFUSED);
+      d.answerAndClose(FORWARD_ANSWERS.connect_refused);
       return null;
     }
     return new H1Exchange(this, state.conn, state, d, p);
@@ -379,11 +380,11 @@ export class HttpFront implements H1DownstreamOwner {
     // node:http2 does not enforce its own header-list limit on what it
     // receives, so the listener's limit is checked here.
     if (ex.headerBytes > this.limits.maxHeaderBytes) {
-      ex.reject(431, 'request header fields too large', 'header_too_large');
+      ex.answer(FORWARD_ANSWERS.header_too_large);
       return;
     }
     if (ex.method === 'CONNECT') {
-      ex.reject(405, 'CONNECT is not supported: this sidecar forwards requests only to configured destinations', 'connect_refused');
+      ex.answer(FORWARD_ANSWERS.connect_refused);
       return;
     }
     // Why not route now: node:http2 emits 'stream' for a HEADERS frame
@@ -418,7 +419,7 @@ export class HttpFront implements H1DownstreamOwner {
       this.#route(ex);
     } catch (err) {
       this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'route failed');
-      ex.reject(500, 'internal error in the sidecar', 'internal');
+      ex.answer(FORWARD_ANSWERS.internal);
     }
   }
 }
@@ -426,5 +427,3 @@ export class HttpFront implements H1DownstreamOwner {
 function flushDeferred(front: HttpFront): void {
   front.flushDeferred();
 }
-
-const CONNECT_REFUSED = 'CONNECT is not supported: this sidecar forwards requests only to configured destinations';

@@ -5,7 +5,8 @@
  * back, upstream connection management (keep-alive pool of raw HTTP/1.1
  * connections framed by sidecar/http1, one HTTP/2
  * session per upstream, plain or SPIFFE mTLS dialers), hop-by-hop header
- * rules, error-to-status mapping, drain, and raw TCP joining. It bounds
+ * rules, the local-answer map shared by both directions (forward-answer.ts:
+ * protocol refusals, limits, upstream failures), drain, and raw TCP joining. It bounds
  * upstream work (per connection and per caller, request bodies that stall
  * or crawl) and never lets a truncated request look complete upstream.
  *
@@ -27,13 +28,15 @@ export { H1Connection } from './h1-connection.ts';
 export type { H1UpstreamRequest, H1ConnectionOwner, H1ConnectionSettings } from './h1-connection.ts';
 export { H2Upstream } from './h2-upstream.ts';
 export type { H2UpstreamOptions } from './h2-upstream.ts';
-export type { Upstream } from './upstream.ts';
+export type { Upstream, UpstreamPool } from './upstream.ts';
 export { TcpDialer, MtlsDialer } from './dialer.ts';
 export type { Dialer, DialCallback, MtlsDialerOptions } from './dialer.ts';
 export { ForwardError } from './forward-error.ts';
 export type { ForwardErrorCode } from './forward-error.ts';
 export { errorResponse, OVERFLOW_RETRY_AFTER_SECONDS } from './error-response.ts';
 export type { ErrorResponse } from './error-response.ts';
+export { FORWARD_ANSWERS, FORWARD_ANSWER_REASONS } from './forward-answer.ts';
+export type { AnswerLevel, AnswerRow, ForwardAnswer, ForwardAnswerReason } from './forward-answer.ts';
 export { scanRequestHead, scanResponseHead, trailersToForward, hasToken, lowerEquals, acceptsUpgrade, isWebSocketUpgrade } from './hop-by-hop.ts';
 export type { RequestHeadSink, ResponseHeadSink } from './hop-by-hop.ts';
 export { sniffProtocol } from './protocol-sniffer.ts';

@@ -1,18 +1,14 @@
+import { parsePort, splitHostPort } from '../core/index.ts';
+
 /**
  * The port a Host / :authority value names (`backend:9090` → 9090,
  * `[fd00::1]:8080` → 8080), or undefined when it names none or is
- * malformed: such requests go to the default app.
+ * malformed (core's host:port rules: an IPv6 address only in brackets, a
+ * port 1-65535): such requests go to the default app.
  */
 export function authorityPort(authority: string): number | undefined {
-  const close = authority.lastIndexOf(']');
-  const colon = authority.lastIndexOf(':');
-  if (colon < 0 || colon < close) return undefined;
-  // An unbracketed IPv6 literal has several colons and no port.
-  if (close < 0 && authority.indexOf(':') !== colon) return undefined;
-  const digits = authority.slice(colon + 1);
-  if (!/^[0-9]{1,5}$/.test(digits)) return undefined;
-  const port = Number(digits);
-  return port >= 1 && port <= 65535 ? port : undefined;
+  const split = splitHostPort(authority);
+  return 'problem' in split || split.port === undefined ? undefined : parsePort(split.port);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import { describeError, formatAddress, silentLogger, systemClock, type Address, type Clock, type Logger, type ProxyLimits } from '../core/index.ts';
 import { InboundEnforcement, type EnforcementObserver, type InboundEnforcementOptions, type LocalAnswer, type RequestAuthenticator } from '../enforcement/index.ts';
 import { callerIdentity, type IdentityHeaders } from '../headers/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
@@ -14,15 +14,12 @@ import {
   HttpFront,
   TcpDialer,
   TunnelSet,
-  formatHostPort,
   listenOn,
   stopListening,
   type ConnInfo,
   type Exchange,
-  type HostPort,
-  type ProxyLimits,
   type ProxyListener,
-  type Upstream,
+  type UpstreamPool,
 } from '../forward/index.ts';
 import type { ExchangeTracer, RequestAuditSink } from '../forward/index.ts';
 import { AppSelector } from './app-ports.ts';
@@ -34,9 +31,9 @@ import { acceptTunnel } from './tcp-inbound.ts';
 /** Options of {@link createInbound}. */
 export interface InboundOptions {
   /** Where callers (peer sidecars) connect with mTLS. */
-  readonly listen: HostPort;
+  readonly listen: Address;
   /** The local app. */
-  readonly app: HostPort;
+  readonly app: Address;
   /** How the app speaks: HTTP/1.1, or HTTP/2 without TLS (gRPC servers). */
   readonly appProtocol: 'http1' | 'h2c';
   /**
@@ -105,7 +102,7 @@ export interface InboundOptions {
 export interface InboundAppPortOptions {
   /** The port callers address. */
   readonly port: number;
-  readonly app: HostPort;
+  readonly app: Address;
   readonly appProtocol: 'http1' | 'h2c';
 }
 
@@ -123,10 +120,10 @@ export interface InboundAppPortOptions {
 export function createInbound(o: InboundOptions): ProxyListener {
   const logger = (o.logger ?? silentLogger).child({ component: 'inbound' });
   const clock = o.clock ?? systemClock;
-  const dst = formatHostPort(o.app);
-  const upstreamFor = (address: HostPort, protocol: 'http1' | 'h2c'): Upstream => {
+  const dst = formatAddress(o.app);
+  const upstreamFor = (address: Address, protocol: 'http1' | 'h2c'): UpstreamPool => {
     const dialer = new TcpDialer(address, o.limits.connectTimeoutMs);
-    const name = formatHostPort(address);
+    const name = formatAddress(address);
     return protocol === 'h2c'
       ? new H2Upstream({ dialer, scheme: 'http', dst: name, maxHeaderBytes: o.limits.maxHeaderBytes, logger })
       : new H1Pool({
@@ -191,8 +188,8 @@ export function createInbound(o: InboundOptions): ProxyListener {
           logger,
           clock,
         });
-  const connApp = new WeakMap<ConnInfo, Upstream>();
-  const allApps = (): Upstream[] => [...apps.all(), ...(originalPorts?.upstreams() ?? [])];
+  const connApp = new WeakMap<ConnInfo, UpstreamPool>();
+  const allApps = (): UpstreamPool[] => [...apps.all(), ...(originalPorts?.upstreams() ?? [])];
 
   /** Sends the stage's verdict: the local answer, or the request to the app with the rewritten head. */
   const apply = (ex: Exchange, answer: LocalAnswer | null): void => {
@@ -270,10 +267,10 @@ export function createInbound(o: InboundOptions): ProxyListener {
       const r = await listenOn(server, o.listen);
       logger.info(
         {
-          listen: formatHostPort({ host: o.listen.host, port: r.port }),
+          listen: formatAddress({ host: o.listen.host, port: r.port }),
           app: dst,
           app_protocol: o.appProtocol,
-          ...(o.appPorts?.length ? { app_ports: o.appPorts.map((a) => `${a.port}=${formatHostPort(a.app)}/${a.appProtocol}`) } : {}),
+          ...(o.appPorts?.length ? { app_ports: o.appPorts.map((a) => `${a.port}=${formatAddress(a.app)}/${a.appProtocol}`) } : {}),
         },
         'inbound listening',
       );

@@ -1,9 +1,8 @@
 import tls, { type Server, type TLSSocket } from 'node:tls';
-import type { Clock, Logger } from '../core/index.ts';
+import type { Clock, Logger, ProxyLimits } from '../core/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import { authorizeAny, mtlsServer, peerIdentity, tlsFailureReason, type Credentials, type PeerIdentity, type PeerRejectedEvent, type X509BundleSetProvider } from '../tls/index.ts';
-import type { ProxyLimits } from '../forward/index.ts';
 
 /** Options of {@link createMtlsListener}. */
 export interface MtlsListenerOptions {

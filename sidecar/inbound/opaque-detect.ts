@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { describeError, type Clock, type Logger } from '../core/index.ts';
-import { TcpDialer, formatHostPort, type TunnelSet } from '../forward/index.ts';
+import { describeError, formatAddress, type Clock, type Logger } from '../core/index.ts';
+import { TcpDialer, type TunnelSet } from '../forward/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import type { Decision } from '../policy/index.ts';
 import type { SpiffeId } from '../spiffe/index.ts';
@@ -136,7 +136,7 @@ export class OpaqueInbound {
       dialer: new TcpDialer(address, o.connectTimeoutMs),
       tunnels: o.tunnels,
       metrics: o.metrics,
-      logger: o.logger.child({ dst: formatHostPort(address), opaque: true }),
+      logger: o.logger.child({ dst: formatAddress(address), opaque: true }),
     };
     if (this.#ends.size < this.#maxPorts) this.#ends.set(port, end);
     return end;

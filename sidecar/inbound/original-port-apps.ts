@@ -1,10 +1,10 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { describeError, type Logger } from '../core/index.ts';
+import { describeError, formatAddress, type Address, type Logger } from '../core/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import type { Decision } from '../policy/index.ts';
 import type { SpiffeId } from '../spiffe/index.ts';
-import { TcpDialer, formatHostPort, type HostPort, type TunnelSet, type Upstream } from '../forward/index.ts';
+import { TcpDialer, type TunnelSet, type UpstreamPool } from '../forward/index.ts';
 import type { TunnelEnd } from './tcp-inbound.ts';
 
 /** What {@link OriginalPortApps.route} decided for one accepted connection. */
@@ -12,7 +12,7 @@ export type PortRoute =
   /** Not redirected (or unknown): choose by Host / :authority as without transparent mode. */
   | { readonly kind: 'host' }
   /** Every request of the connection goes to this app. */
-  | { readonly kind: 'http'; readonly port: number; readonly upstream: Upstream }
+  | { readonly kind: 'http'; readonly port: number; readonly upstream: UpstreamPool }
   /** Joined to the app port as raw TCP after the connection check. */
   | { readonly kind: 'opaque'; readonly port: number; readonly end: TunnelEnd }
   /** Closed: the port is the sidecar's own, or too many distinct ports were seen. */
@@ -23,16 +23,16 @@ export interface OriginalPortAppsOptions {
   /** The port the caller originally dialled, or undefined when the connection was not redirected. */
   readonly originalPort: (socket: Socket) => number | undefined;
   /** The default app; its port keeps its configured protocol. */
-  readonly app: HostPort;
+  readonly app: Address;
   readonly appProtocol: 'http1' | 'h2c';
   /** The configured `appPorts` upstreams by port (the same instances the Host-based selector uses). */
-  readonly appPorts: ReadonlyMap<number, Upstream>;
+  readonly appPorts: ReadonlyMap<number, UpstreamPool>;
   /** The default app's upstream. */
-  readonly defaultUpstream: Upstream;
+  readonly defaultUpstream: UpstreamPool;
   readonly opaquePorts: readonly number[];
   /** The sidecar's own listener ports: never dialled on a caller's behalf. */
   readonly reservedPorts: readonly number[];
-  readonly upstreamFor: (address: HostPort, protocol: 'http1' | 'h2c') => Upstream;
+  readonly upstreamFor: (address: Address, protocol: 'http1' | 'h2c') => UpstreamPool;
   /** The connection check of opaque ports (the enforcement stage's decideConnection). */
   readonly authorizeCaller: (peerId: SpiffeId, peerAddress: string | undefined) => Decision;
   readonly connectTimeoutMs: number;
@@ -67,7 +67,7 @@ const HOST: PortRoute = Object.freeze({ kind: 'host' });
 export class OriginalPortApps {
   readonly #o: OriginalPortAppsOptions;
   readonly #routes = new Map<string, PortRoute>();
-  readonly #made: Upstream[] = [];
+  readonly #made: UpstreamPool[] = [];
   readonly #opaque: ReadonlySet<number>;
   readonly #reserved: ReadonlySet<number>;
   readonly #maxPorts: number;
@@ -100,7 +100,7 @@ export class OriginalPortApps {
   }
 
   /** The upstreams made for unconfigured ports (for drain and close). */
-  upstreams(): readonly Upstream[] {
+  upstreams(): readonly UpstreamPool[] {
     return this.#made;
   }
 
@@ -110,9 +110,9 @@ export class OriginalPortApps {
     const configured = port === o.app.port ? o.defaultUpstream : o.appPorts.get(port);
     if (configured !== undefined) return { kind: 'http', port, upstream: configured };
     if (this.#routes.size >= this.#maxPorts) return { kind: 'refuse', port, reason: 'too_many_ports' };
-    const address: HostPort = { host: o.app.host, port };
+    const address: Address = { host: o.app.host, port };
     if (this.#opaque.has(port)) {
-      const logger = o.logger.child({ dst: formatHostPort(address), opaque: true });
+      const logger = o.logger.child({ dst: formatAddress(address), opaque: true });
       const end: TunnelEnd = { authorizeCaller: o.authorizeCaller, dialer: new TcpDialer(address, o.connectTimeoutMs), tunnels: o.tunnels, metrics: o.metrics, logger };
       return { kind: 'opaque', port, end };
     }

@@ -1,20 +1,20 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import { formatAddress, silentLogger, systemClock, type Address, type Clock, type Logger, type ProxyLimits } from '../core/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import type { Decision } from '../policy/index.ts';
 import type { SpiffeId } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import type { Credentials, PeerIdentity, X509BundleSetProvider } from '../tls/index.ts';
-import { TcpDialer, TunnelSet, tunnelListener, errorResponse, formatHostPort, joinStreams, type HostPort, type ProxyLimits, type ProxyListener } from '../forward/index.ts';
+import { TcpDialer, TunnelSet, tunnelListener, errorResponse, joinStreams, type ProxyListener } from '../forward/index.ts';
 import { createMtlsListener } from './mtls-listener.ts';
 
 /** Options of {@link createTcpInbound}. */
 export interface TcpInboundOptions {
   /** Where peer sidecars connect with mTLS. */
-  readonly listen: HostPort;
+  readonly listen: Address;
   /** The local TCP service the tunnel ends at. */
-  readonly target: HostPort;
+  readonly target: Address;
   /** The process's credentials home; without it the two sources are re-read per connection. */
   readonly credentials?: Credentials | undefined;
   readonly svidSource?: X509SvidSource | undefined;
@@ -82,7 +82,7 @@ export function acceptTunnel(socket: TLSSocket, peer: PeerIdentity, t: TunnelEnd
  * right after the handshake, before any of their bytes reach the target.
  */
 export function createTcpInbound(o: TcpInboundOptions): ProxyListener {
-  const logger = (o.logger ?? silentLogger).child({ component: 'tcp-inbound', dst: formatHostPort(o.target) });
+  const logger = (o.logger ?? silentLogger).child({ component: 'tcp-inbound', dst: formatAddress(o.target) });
   const clock = o.clock ?? systemClock;
   const tunnels = new TunnelSet(clock);
   const end: TunnelEnd = { authorizeCaller: o.authorizeCaller, dialer: new TcpDialer(o.target, o.limits.connectTimeoutMs), tunnels, metrics: o.metrics, logger };

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import { describeError, formatAddress, silentLogger, systemClock, type Address, type Clock, type Logger } from '../core/index.ts';
 import { reviewAdmission } from './admission-review.ts';
 import { CertificateReloader } from './certificate-reloader.ts';
 import type { InjectionSettings } from './injection-settings.ts';
@@ -12,7 +12,7 @@ import { ReviewBody } from './review-body.ts';
 /** Options of {@link WebhookServer}. */
 export interface WebhookServerOptions {
   /** Port 0 picks a free port (see the result of start()). */
-  readonly listen: { readonly host: string; readonly port: number };
+  readonly listen: Address;
   readonly certFile: string;
   readonly keyFile: string;
   readonly settings: InjectionSettings;
@@ -139,7 +139,7 @@ export class WebhookServer {
   #listen(srv: Server): Promise<void> {
     const { host, port } = this.#o.listen;
     return new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(new InjectorError('injector.listen_failed', [`cannot listen on ${host}:${port}: ${err.message}`], { cause: err }));
+      const onError = (err: Error): void => reject(new InjectorError('injector.listen_failed', [`cannot listen on ${formatAddress(this.#o.listen)}: ${err.message}`], { cause: err }));
       srv.once('error', onError);
       srv.listen(port, host, () => {
         srv.off('error', onError);

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { canonicalHost } from './route-table.ts';
+import { canonicalHost } from '../core/index.ts';
 
 /**
  * The server name a TLS client asks for, read from the ClientHello in the

@@ -1,7 +1,7 @@
 import dns, { type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { ForwardError } from '../forward/index.ts';
-import { canonicalHost } from './route-table.ts';
+import { canonicalHost } from '../core/index.ts';
 
 /**
  * Addresses transparent mode never dials: they reach the pod or the node

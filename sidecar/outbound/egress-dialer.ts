@@ -1,5 +1,6 @@
 import net, { type LookupFunction } from 'node:net';
-import { ForwardError, formatHostPort, type DialCallback, type Dialer, type HostPort } from '../forward/index.ts';
+import { formatAddress, type Address } from '../core/index.ts';
+import { ForwardError, type DialCallback, type Dialer } from '../forward/index.ts';
 
 function noop(): void {}
 
@@ -12,15 +13,15 @@ function noop(): void {}
  */
 export class EgressDialer implements Dialer {
   readonly target: string;
-  readonly #address: HostPort;
+  readonly #address: Address;
   readonly #timeoutMs: number;
   readonly #lookup: LookupFunction;
 
-  constructor(address: HostPort, connectTimeoutMs: number, lookup: LookupFunction) {
+  constructor(address: Address, connectTimeoutMs: number, lookup: LookupFunction) {
     this.#address = address;
     this.#timeoutMs = connectTimeoutMs;
     this.#lookup = lookup;
-    this.target = formatHostPort(address);
+    this.target = formatAddress(address);
   }
 
   /** Plain TCP carries no credentials, so a rotation never retires its connections. */

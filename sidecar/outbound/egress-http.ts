@@ -1,6 +1,6 @@
 import { isIP, type LookupFunction } from 'node:net';
-import type { Logger } from '../core/index.ts';
-import { H1Pool, H2Exchange, H2Upstream, formatHostPort, type Exchange, type ProxyLimits } from '../forward/index.ts';
+import { formatAddress, type Logger, type ProxyLimits } from '../core/index.ts';
+import { H1Pool, H2Exchange, H2Upstream, type Exchange } from '../forward/index.ts';
 import { quoteUntrusted } from '../spiffe/index.ts';
 import type { OriginalDestination } from '../transparent/index.ts';
 import type { ClassificationObserver } from './classification-observer.ts';
@@ -64,12 +64,12 @@ export class EgressHttp {
       }
     }
     d ??= o.policy.allowsAddress(dst.address, dst.port);
-    const shown = a === undefined ? formatHostPort({ host: dst.address, port: dst.port }) : formatHostPort({ host: a.host, port: a.port ?? DEFAULT_HTTP_PORT });
-    this.#decided(ex, d, d.allow ? formatHostPort({ host, port }) : shown);
+    const shown = a === undefined ? formatAddress({ host: dst.address, port: dst.port }) : formatAddress({ host: a.host, port: a.port ?? DEFAULT_HTTP_PORT });
+    this.#decided(ex, d, d.allow ? formatAddress({ host, port }) : shown);
     if (!d.allow) {
       ex.reject(
         403,
-        `egress to ${quoteUntrusted(shown, 100)} (address ${formatHostPort({ host: dst.address, port: dst.port })}) is not allowed: no outbound.egress.allow entry matches its host or address and port`,
+        `egress to ${quoteUntrusted(shown, 100)} (address ${formatAddress({ host: dst.address, port: dst.port })}) is not allowed: no outbound.egress.allow entry matches its host or address and port`,
         'egress_denied',
       );
       return;
@@ -105,7 +105,7 @@ export class EgressHttp {
   }
 
   #pool(host: string, port: number): Destination {
-    const name = formatHostPort({ host, port });
+    const name = formatAddress({ host, port });
     const known = this.#pools.get(name);
     if (known !== undefined) {
       this.#pools.delete(name);

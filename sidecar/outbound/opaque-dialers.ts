@@ -1,11 +1,12 @@
 import type { IdMatcher } from '../spiffe/index.ts';
-import { MtlsDialer, formatHostPort, type Dialer, type HostPort, type MtlsDialerOptions } from '../forward/index.ts';
+import { formatAddress, type Address } from '../core/index.ts';
+import { MtlsDialer, type Dialer, type MtlsDialerOptions } from '../forward/index.ts';
 import { OPAQUE_TCP_ALPN, type OriginalDestination } from '../transparent/index.ts';
 import type { RouteTable } from './route-table.ts';
 
 /** What a configured upstream contributes to an opaque destination: its identity pin and, if set, its address. */
 export interface OpaquePin {
-  readonly address: HostPort | null;
+  readonly address: Address | null;
   readonly server: IdMatcher;
 }
 
@@ -38,7 +39,7 @@ export class OpaqueDialers {
 
   /** The dialer for `dst`, made on first use. */
   get(dst: OriginalDestination): Dialer {
-    const name = formatHostPort({ host: dst.address, port: dst.port });
+    const name = formatAddress({ host: dst.address, port: dst.port });
     const known = this.#dialers.get(name);
     if (known !== undefined) {
       this.#dialers.delete(name);

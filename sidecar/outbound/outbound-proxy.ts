@@ -1,5 +1,5 @@
 import net, { type Socket } from 'node:net';
-import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import { formatAddress, formatAuthority, silentLogger, systemClock, type Address, type Clock, type Logger, type ProxyLimits } from '../core/index.ts';
 import type { IdentityHeaders } from '../headers/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import { quoteUntrusted, type IdMatcher } from '../spiffe/index.ts';
@@ -13,14 +13,11 @@ import {
   LOCAL_APP_CONN,
   MtlsDialer,
   TunnelSet,
-  formatHostPort,
   listenOn,
   sniffProtocol,
   stopListening,
   type ConnInfo,
   type Exchange,
-  type HostPort,
-  type ProxyLimits,
   type ProxyListener,
 } from '../forward/index.ts';
 import type { ExchangeTracer, RequestAuditSink } from '../forward/index.ts';
@@ -52,7 +49,7 @@ export interface OutboundUpstreamOptions {
    * the request's own host and port; the upstream then only pins the server
    * identity and protocol for that host.
    */
-  readonly address: HostPort | null;
+  readonly address: Address | null;
   /** Which server SPIFFE IDs are acceptable; anything else is 502 with both IDs named. */
   readonly server: IdMatcher;
   /**
@@ -74,7 +71,7 @@ export interface OutboundUpstreamOptions {
 /** Options of {@link createOutbound}. */
 export interface OutboundOptions {
   /** The local listener the app sends plain HTTP/1.1 or h2c to (keep it on loopback). */
-  readonly listen: HostPort;
+  readonly listen: Address;
   readonly upstreams: readonly OutboundUpstreamOptions[];
   /** Our SVID, presented to peers; read for every new connection. */
   readonly svidSource: X509SvidSource;
@@ -115,7 +112,7 @@ export interface OutboundOptions {
 
 /** A configured upstream in the route table; `dest` is null for a transparent pin (no address). */
 interface ConfiguredRoute {
-  readonly address: HostPort | null;
+  readonly address: Address | null;
   readonly server: IdMatcher;
   readonly protocol: 'http1' | 'h2';
   readonly webSocket: boolean;
@@ -171,7 +168,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
   // Names dialled in transparent mode go through the guard; configured
   // addresses are the operator's choice and use the system resolver.
   const transparentLookup: LookupFunction | undefined = transparent ? (transparent.lookup ?? guardedLookup()) : undefined;
-  const destination = (name: string, address: HostPort, server: IdMatcher, protocol: 'http1' | 'h2', lookup: LookupFunction | undefined): Destination => {
+  const destination = (name: string, address: Address, server: IdMatcher, protocol: 'http1' | 'h2', lookup: LookupFunction | undefined): Destination => {
     const dial = (alpn: 'h2' | 'http/1.1'): MtlsDialer =>
       new MtlsDialer({
         address,
@@ -214,7 +211,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     const parsed = u.port === undefined ? parseAuthority(u.host) : undefined;
     const host = parsed?.host ?? u.host.toLowerCase();
     const port = u.port !== undefined ? u.port : (parsed?.port ?? null);
-    const name = port === null ? host : `${host}:${port}`;
+    const name = formatAuthority({ host, port });
     if (u.address === null && transparent === undefined) {
       throw new TypeError(`outbound: upstream ${name} has no address, which only transparent mode allows`);
     }
@@ -225,14 +222,14 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     return { host, port, value };
   });
   const routes = new RouteTable(entries);
-  const routeNames = entries.map((e) => (e.port === null ? e.host : `${e.host}:${e.port}`));
+  const routeNames = entries.map(formatAuthority);
 
   // Transparent destinations by host:port, least recently used first. The
   // bound keeps an app that calls many names from holding a pool for each.
   const dialled = new Map<string, Destination>();
   const maxDialled = transparent?.maxDestinations ?? DEFAULT_MAX_DESTINATIONS;
   const dialledDestination = (t: TransparentOptions, host: string, port: number, pin: ConfiguredRoute | undefined): Destination => {
-    const name = formatHostPort({ host, port });
+    const name = formatAddress({ host, port });
     const known = dialled.get(name);
     if (known !== undefined) {
       dialled.delete(name);
@@ -419,7 +416,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
       const r = await listenOn(server, o.listen);
       logger.info(
         {
-          listen: formatHostPort({ host: o.listen.host, port: r.port }),
+          listen: formatAddress({ host: o.listen.host, port: r.port }),
           upstreams: routeNames,
           transparent: transparent !== undefined,
           ...(redirected !== undefined ? { mesh_cidrs: mesh!.cidrs, classify: true } : {}),

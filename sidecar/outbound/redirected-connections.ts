@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
-import { describeError, type Clock, type Logger } from '../core/index.ts';
-import { errorResponse, formatHostPort, joinStreams, type Dialer, type TunnelSet } from '../forward/index.ts';
+import { describeError, formatAddress, type Clock, type Logger } from '../core/index.ts';
+import { errorResponse, joinStreams, type Dialer, type TunnelSet } from '../forward/index.ts';
 import { classifyFirstBytes, readFirstBytes, startsLikeH2Preface, type FirstBytesEnd, type OriginalDestination } from '../transparent/index.ts';
 import type { CidrSet } from './cidr-set.ts';
 import type { ClassificationObserver } from './classification-observer.ts';
@@ -100,7 +100,7 @@ export class RedirectedConnections {
     if (dst === undefined) return o.explicit(socket);
     const zone: Zone = o.mesh.has(dst.address) ? 'mesh' : 'egress';
     if (isForbiddenDestination(dst.address)) {
-      this.#egressDecided('deny', 'forbidden_address', 'tcp', formatHostPort({ host: dst.address, port: dst.port }), undefined);
+      this.#egressDecided('deny', 'forbidden_address', 'tcp', formatAddress({ host: dst.address, port: dst.port }), undefined);
       socket.destroy();
       return;
     }
@@ -131,7 +131,7 @@ export class RedirectedConnections {
     // Only the egress allow-list reads the SNI; inside the mesh the app's TLS is tunnelled whatever it names.
     const sni: ClientHelloServerName | undefined = s.protocol === 'tls' && zone === 'egress' ? clientHelloServerName(bytes) : undefined;
     const plan = planConnection(s.protocol, zone, dst.address, dst.port, sni, o.egress);
-    const shown = formatHostPort({ host: dst.address, port: dst.port });
+    const shown = formatAddress({ host: dst.address, port: dst.port });
     switch (plan.kind) {
       case 'http':
         return o.http(socket, s.h2, undefined);

@@ -1,17 +1,17 @@
 import net from 'node:net';
-import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import { formatAddress, silentLogger, systemClock, type Address, type Clock, type Logger, type ProxyLimits } from '../core/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import type { IdMatcher } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import { SecureContextStore, type Credentials, type X509BundleSetProvider } from '../tls/index.ts';
-import { MtlsDialer, TunnelSet, tunnelListener, errorResponse, formatHostPort, joinStreams, type HostPort, type ProxyLimits, type ProxyListener } from '../forward/index.ts';
+import { MtlsDialer, TunnelSet, tunnelListener, errorResponse, joinStreams, type ProxyListener } from '../forward/index.ts';
 
 /** Options of {@link createTcpOutbound}. */
 export interface TcpOutboundOptions {
   /** The local listener the app connects to (keep it on loopback). */
-  readonly listen: HostPort;
+  readonly listen: Address;
   /** The peer sidecar's TCP tunnel listener. */
-  readonly address: HostPort;
+  readonly address: Address;
   /** Which server SPIFFE IDs are acceptable. */
   readonly server: IdMatcher;
   readonly svidSource: X509SvidSource;
@@ -32,7 +32,7 @@ export interface TcpOutboundOptions {
  * expected and presented IDs, goes to the log).
  */
 export function createTcpOutbound(o: TcpOutboundOptions): ProxyListener {
-  const logger = (o.logger ?? silentLogger).child({ component: 'tcp-outbound', dst: formatHostPort(o.address) });
+  const logger = (o.logger ?? silentLogger).child({ component: 'tcp-outbound', dst: formatAddress(o.address) });
   const clock = o.clock ?? systemClock;
   const dialer = new MtlsDialer({
     address: o.address,

@@ -1,10 +1,11 @@
 import { isIP, type LookupFunction, type Socket } from 'node:net';
+import type { Address } from '../core/index.ts';
 import { quoteUntrusted, type IdMatcher } from '../spiffe/index.ts';
-import type { HostPort } from '../forward/index.ts';
 import type { OriginalDestination } from '../transparent/index.ts';
 import type { CidrSet } from './cidr-set.ts';
 import type { ClassificationObserver } from './classification-observer.ts';
 import { isForbiddenDestination } from './dial-guard.ts';
+import { OUTBOUND_ANSWERS, type OutboundAnswer, type OutboundAnswerReason } from './outbound-answer.ts';
 import type { EgressRuleOptions } from './egress-policy.ts';
 import { parseAuthority, type RouteTable } from './route-table.ts';
 import type { OutboundTokenOptions } from './token-mode.ts';
@@ -67,7 +68,7 @@ export interface TransparentOptions {
 /** What the route table holds per configured upstream. */
 export interface RouteTarget {
   /** The peer's inbound listener; null means "dial the request's own host and port" (transparent pins). */
-  readonly address: HostPort | null;
+  readonly address: Address | null;
 }
 
 /** Where one outbound request goes, or why it goes nowhere. */
@@ -76,8 +77,8 @@ export type OutboundRoute<T extends RouteTarget> =
   | { readonly kind: 'upstream'; readonly route: T }
   /** Transparent: dial the Host's name and port; `pin` is the upstream that fixed the identity, if any. */
   | { readonly kind: 'dial'; readonly host: string; readonly port: number; readonly pin: T | undefined }
-  /** Answered by the sidecar itself. */
-  | { readonly kind: 'refuse'; readonly status: number; readonly reason: string; readonly message: string };
+  /** Answered by the sidecar itself: `answer` is the row of the outbound map, `message` its body for this request. */
+  | { readonly kind: 'refuse'; readonly status: number; readonly reason: OutboundAnswerReason; readonly message: string; readonly answer: OutboundAnswer };
 
 /** The HTTP default port: `Host: backend` means port 80 (RFC 9110 §4.2.1). */
 export const DEFAULT_HTTP_PORT = 80;
@@ -89,8 +90,9 @@ function isDnsName(host: string): boolean {
   return name.length > 0 && name.length <= 253 && name.split('.').every((l) => DNS_LABEL.test(l));
 }
 
-function refuse(status: number, reason: string, message: string): { kind: 'refuse'; status: number; reason: string; message: string } {
-  return { kind: 'refuse', status, reason, message };
+/** A refusal: status and reason are the outbound map's (outbound-answer.ts), `message` names this request's host. */
+function refuse(answer: OutboundAnswer, message: string): { kind: 'refuse'; status: number; reason: OutboundAnswerReason; message: string; answer: OutboundAnswer } {
+  return { kind: 'refuse', status: answer.status, reason: answer.reason, message, answer };
 }
 
 /**
@@ -120,26 +122,25 @@ export function routeOutbound<T extends RouteTarget>(
   const configured = routes.lookup(authority);
   if (configured !== undefined && configured.address !== null) return { kind: 'upstream', route: configured };
   const shown = authority === '' ? 'no Host header' : `host ${quoteUntrusted(authority, 100)}`;
-  if (transparent === undefined) return refuse(404, 'unknown_host', `${shown}: not a configured upstream of this sidecar`);
+  if (transparent === undefined) return refuse(OUTBOUND_ANSWERS.unknown_host, `${shown}: ${OUTBOUND_ANSWERS.unknown_host.body}`);
   const a = parseAuthority(authority);
   if (a === undefined) {
     return authority === ''
-      ? refuse(400, 'no_host', 'no Host header: transparent mode routes by the Host / :authority the app addressed')
-      : refuse(400, 'bad_host', `${shown}: not a valid host[:port]`);
+      ? refuse(OUTBOUND_ANSWERS.no_host, OUTBOUND_ANSWERS.no_host.body)
+      : refuse(OUTBOUND_ANSWERS.bad_host, `${shown}: ${OUTBOUND_ANSWERS.bad_host.body}`);
   }
-  // parseAuthority made every IP spelling canonical (route-table.ts), so
+  // parseAuthority made every IP spelling canonical (core/address.ts), so
   // `2130706433` or `10.5` are refused here like 127.0.0.1 and 10.0.0.5.
   if (configured === undefined && isIP(a.host) !== 0 && !(mesh?.has(a.host) === true && !isForbiddenDestination(a.host))) {
     return refuse(
-      403,
-      'ip_literal',
-      `${shown}: an IP address names no workload, so there is no server identity to expect from it (the host is ${a.host}); call the service by name or configure an upstream for this address`,
+      OUTBOUND_ANSWERS.ip_literal,
+      `${shown}: ${OUTBOUND_ANSWERS.ip_literal.body} (the host is ${a.host}); call the service by name or configure an upstream for this address`,
     );
   }
-  if (configured === undefined && isIP(a.host) === 0 && !isDnsName(a.host)) return refuse(400, 'bad_host', `${shown}: not a DNS name`);
+  if (configured === undefined && isIP(a.host) === 0 && !isDnsName(a.host)) return refuse(OUTBOUND_ANSWERS.bad_host, `${shown}: not a DNS name`);
   const port = a.port ?? DEFAULT_HTTP_PORT;
   if (transparent.ports !== undefined && !transparent.ports.includes(port)) {
-    return refuse(403, 'port_not_allowed', `${shown}: port ${port} is not forwarded by this sidecar (outbound.transparent.ports)`);
+    return refuse(OUTBOUND_ANSWERS.port_not_allowed, `${shown}: port ${port} is not forwarded by this sidecar (outbound.transparent.ports)`);
   }
   return { kind: 'dial', host: a.host, port, pin: configured };
 }

@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BenchResults, CaseResult, FamilyResult, ReadinessResult, RotationResult } from '../../bench/bench-results.ts';
-import { goalRows, type Goal } from '../../bench/goals.ts';
+import type { BenchResults, CaseResult, FamilyResult, ReadinessResult, RotationResult, TransparentSetRun } from '../../bench/bench-results.ts';
+import { GOALS as BENCH_GOALS, goalRows, type Goal } from '../../bench/goals.ts';
 
 const MiB = 2 ** 20;
 
@@ -94,4 +94,27 @@ test('peak RSS is judged per protocol, TCP mode apart from HTTP/1.1', () => {
       ['h2c', true],
     ],
   );
+});
+
+test('transparent capture is the median of per-set ratios against the explicit row, at 0.90x, per body size', () => {
+  const goal = BENCH_GOALS.find((g) => g.kind === 'paired-throughput' && g.case === 'sidecar-transparent');
+  assert.ok(goal, 'bench/goals.ts has no transparent-capture goal');
+  type Run = TransparentSetRun;
+  const cpu = { client: 50, server: 50 };
+  const set = (n: number, transparent: number, explicit: number, body: Run['body'] = 'small'): Run[] => [
+    { set: n, body, id: 'sidecar-transparent', first: n % 2 === 0, rps: transparent, errors: 0, cpuUsPerRequest: cpu },
+    { set: n, body, id: 'sidecar-netns', first: n % 2 === 1, rps: explicit, errors: 0, cpuUsPerRequest: cpu },
+  ];
+  const withRuns = (runs: Run[]): BenchResults => ({ ...results({}), transparent: { sets: 3, throughputS: 5, warmupS: 1, runs } }) as BenchResults;
+  const rows: { name: string; runs: Run[]; met: (boolean | undefined)[] }[] = [
+    { name: 'exactly 0.90x is met', runs: set(1, 90, 100), met: [true] },
+    { name: 'below 0.90x is not met', runs: set(1, 89, 100), met: [false] },
+    { name: 'the median set decides, not one outlier', runs: [...set(1, 50, 100), ...set(2, 95, 100), ...set(3, 100, 100)], met: [true] },
+    { name: 'ratios pair runs of the same set (the ratio of the medians would be 0.50x)', runs: [...set(1, 200, 200), ...set(2, 100, 100), ...set(3, 50, 300)], met: [true] },
+    { name: 'a set without the explicit run counts for nothing', runs: [{ set: 1, body: 'small', id: 'sidecar-transparent', first: true, rps: 90, errors: 0, cpuUsPerRequest: cpu }], met: [undefined] },
+    { name: 'each body size is its own row', runs: [...set(1, 95, 100), ...set(1, 80, 100, '16k')], met: [true, false] },
+  ];
+  for (const r of rows) {
+    assert.deepEqual(goalRows(withRuns(r.runs), [goal]).map((g) => g.met), r.met, r.name);
+  }
 });

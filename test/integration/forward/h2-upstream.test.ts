@@ -3,7 +3,9 @@
  * always reaches the downstream before any of its body, however the
  * upstream's frames are read; the first requests of a new session respect
  * the peer's SETTINGS_MAX_CONCURRENT_STREAMS and wait for its SETTINGS
- * no longer than settingsWaitMs; request trailers are forwarded
+ * no longer than settingsWaitMs; a credentials change retires the session
+ * and a stream the peer refused is sent again when it can be; request
+ * trailers are forwarded
  * h2 → h2 without the fields that must never come from a trailer section;
  * and h2load at 32 concurrent streams on one h2c connection through a
  * sidecar pair sees no failed or reset stream.
@@ -47,13 +49,20 @@ class JsStreamDialer implements Dialer {
     this.target = `127.0.0.1:${port}`;
   }
 
-  generation(): number {
-    return 0;
+  dials = 0;
+  readonly listeners: (() => void)[] = [];
+
+  onCredentialsChange(listener: () => void): void {
+    this.listeners.push(listener);
   }
 
-  onCredentialsChange(): void {}
+  /** Announces a change of our credentials, as an mTLS dialer does after a rotation. */
+  changed(): void {
+    for (const fn of this.listeners) fn();
+  }
 
   dial(cb: DialCallback): void {
+    this.dials++;
     const socket = net.connect(this.#port, '127.0.0.1');
     socket.on('error', () => {});
     cleanup.add(() => socket.destroy());
@@ -155,6 +164,75 @@ test('a peer that never sends SETTINGS: the waiting requests fail with 502 once 
     [502, 502, 502],
   );
   await eventually(() => upstream.sessions === 0, 5000, 'the session to close');
+});
+
+/** One request on `session`; settles with its status. */
+function request(session: http2.ClientHttp2Session, headers: Record<string, string>, body: string | null): Promise<number> {
+  return new Promise((resolve) => {
+    const st = session.request({ ':path': '/', ':authority': 'backend', ...headers }, { endStream: body === null });
+    let status = 0;
+    st.on('response', (h) => (status = Number(h[':status'])));
+    st.on('error', () => {});
+    st.resume();
+    st.on('close', () => resolve(status));
+    if (body !== null) st.end(body);
+  });
+}
+
+test('a credentials change retires the live session: the next request dials anew, the old session closes', async () => {
+  const app = await startH2cApp(cleanup);
+  const dialer = new JsStreamDialer(app.port);
+  const upstream = new H2Upstream({ dialer, scheme: 'http', dst: 'app', maxHeaderBytes: 16_384, logger });
+  assert.equal(dialer.listeners.length, 1, 'one subscription per upstream');
+  const { port } = await startFront(upstream);
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  cleanup.add(() => session.destroy());
+  assert.equal(await request(session, {}, null), 200);
+  assert.equal(await request(session, {}, null), 200);
+  assert.equal(dialer.dials, 1, 'one session carried both');
+  dialer.changed();
+  assert.equal(await request(session, {}, null), 200);
+  assert.equal(dialer.dials, 2, 'the request after the change went to a new session');
+  await eventually(() => upstream.sessions === 1, 5000, 'the retired session to close');
+});
+
+test('a stream the peer refused (RFC 9113 §8.7) is sent again once when it has no body; one with a body is a 502', async (t) => {
+  // Refuses the first stream of each x-id, answers the second.
+  const attempts = new Map<string, number>();
+  const app = http2.createServer();
+  app.on('stream', (stream, headers) => {
+    stream.on('error', () => {});
+    const id = String(headers['x-id']);
+    const n = (attempts.get(id) ?? 0) + 1;
+    attempts.set(id, n);
+    if (n === 1) {
+      stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    stream.resume();
+    stream.respond({ ':status': 200 });
+    stream.end('ok');
+  });
+  app.listen(0, '127.0.0.1');
+  await once(app, 'listening');
+  cleanup.add(() => app.close());
+  const upstream = new H2Upstream({ dialer: new JsStreamDialer((app.address() as AddressInfo).port), scheme: 'http', dst: 'app', maxHeaderBytes: 16_384, logger });
+  const { port } = await startFront(upstream);
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  cleanup.add(() => session.destroy());
+  const rows = [
+    { id: 'get', method: 'GET', body: null, status: 200, attempts: 2, why: 'an idempotent request is resent' },
+    { id: 'post-empty', method: 'POST', body: null, status: 200, attempts: 2, why: 'a refused stream was not processed: any method is resent' },
+    { id: 'post-body', method: 'POST', body: 'payload', status: 502, attempts: 1, why: 'a streamed body cannot be sent twice' },
+  ];
+  for (const row of rows) {
+    await t.test(row.why, async () => {
+      assert.equal(await request(session, { ':method': row.method, 'x-id': row.id }, row.body), row.status);
+      assert.equal(attempts.get(row.id), row.attempts);
+    });
+  }
 });
 
 /** An h2c app that records the trailers of each request and answers 200. */

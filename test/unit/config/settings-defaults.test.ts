@@ -1,7 +1,8 @@
 /**
  * The config defaults of the upstream budget and of the stripped inbound
- * headers are the forward module's own defaults: config cannot import
- * forward (module map), so the numbers are written twice and kept equal here.
+ * headers are the forward module's own defaults. The budget is defined once
+ * in core (both read it there); the stripped headers are written twice,
+ * because config cannot import forward (module map), and kept equal here.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -14,9 +14,6 @@ import { ForwardError, H1Pool, type DialCallback, type Dialer, type H1PoolReques
 class StuckDialer implements Dialer {
   readonly target = '127.0.0.1:9';
   dials = 0;
-  generation(): number {
-    return 0;
-  }
   onCredentialsChange(): void {}
   dial(): void {
     this.dials++;
@@ -27,17 +24,26 @@ class StuckDialer implements Dialer {
 class LoopbackDialer implements Dialer {
   readonly target: string;
   dials = 0;
+  readonly listeners: (() => void)[] = [];
+  /** Announce a change inside the next dial, as a dialer re-reading its sources does. */
+  changeInDial = false;
   readonly #port: number;
   constructor(port: number) {
     this.#port = port;
     this.target = `127.0.0.1:${port}`;
   }
-  generation(): number {
-    return 0;
+  onCredentialsChange(listener: () => void): void {
+    this.listeners.push(listener);
   }
-  onCredentialsChange(): void {}
+  changed(): void {
+    for (const fn of this.listeners) fn();
+  }
   dial(cb: DialCallback): void {
     this.dials++;
+    if (this.changeInDial) {
+      this.changeInDial = false;
+      this.changed();
+    }
     const s = net.connect(this.#port, '127.0.0.1', () => cb(null, s, ''));
     s.once('error', (err) => cb(err));
   }
@@ -112,6 +118,44 @@ test('a connection whose request finished is reused before a new one is opened',
   }
   assert.equal(dialer.dials, 1, 'one connection carried all three');
   assert.equal(pool.size, 1);
+});
+
+/** A loopback server answering every request on a connection with an empty 200. */
+async function okServer(t: { after(fn: () => void): void }): Promise<number> {
+  const server = net.createServer((s) => {
+    s.on('data', () => s.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function send(pool: H1Pool): Promise<void> {
+  const r = new Request();
+  pool.dispatch(r);
+  await r.done;
+  assert.equal(r.error, null);
+  assert.equal(r.status, 200);
+}
+
+test('credential rotation: the pool retires its connections when the dialer announces the change, not by polling', async (t) => {
+  const cases = [
+    { name: 'a change after the request retires the idle connection', inDial: false, after: true, dials: 2 },
+    { name: 'a change announced inside the dial is already in that connection', inDial: true, after: false, dials: 1 },
+  ];
+  for (const c of cases) {
+    const dialer = new LoopbackDialer(await okServer(t));
+    // Two: a retired connection counts until its socket's 'close'.
+    const pool = new H1Pool({ dialer, dst: 'app', maxConnections: 2, idleTimeoutMs: 1000, requestTimeoutMs: 0, maxHeaderBytes: 16384 });
+    t.after(() => pool.destroy());
+    assert.equal(dialer.listeners.length, 1, `${c.name}: one subscription per pool`);
+    dialer.changeInDial = c.inDial;
+    await send(pool);
+    if (c.after) dialer.changed();
+    await send(pool);
+    assert.equal(dialer.dials, c.dials, c.name);
+  }
 });
 
 test('destroy fails a request whose connection is still dialling', () => {

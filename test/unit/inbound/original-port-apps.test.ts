@@ -6,15 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TLSSocket } from 'node:tls';
-import { silentLogger, systemClock } from '../../../sidecar/core/index.ts';
-import { TunnelSet, type HostPort, type Upstream } from '../../../sidecar/forward/index.ts';
+import { silentLogger, systemClock, type Address } from '../../../sidecar/core/index.ts';
+import { TunnelSet, type UpstreamPool } from '../../../sidecar/forward/index.ts';
 import { OriginalPortApps, type PortRoute } from '../../../sidecar/inbound/original-port-apps.ts';
 import type { ProxyMetrics } from '../../../sidecar/metrics/index.ts';
 
 interface Marker {
   readonly name: string;
 }
-const marker = (name: string): Upstream => ({ name }) as Marker as unknown as Upstream;
+const marker = (name: string): UpstreamPool => ({ name }) as Marker as unknown as UpstreamPool;
 const nameOf = (r: PortRoute): string => {
   switch (r.kind) {
     case 'host':
@@ -46,7 +46,7 @@ function apps(port: number | undefined | Error, o: { appProtocol?: 'http1' | 'h2
     defaultUpstream: marker('default'),
     opaquePorts: [5432],
     reservedPorts: [15001, 15006, 15020],
-    upstreamFor: (address: HostPort, protocol) => {
+    upstreamFor: (address: Address, protocol) => {
       const name = `${address.host}:${address.port}/${protocol}`;
       made.push(name);
       return marker(name);

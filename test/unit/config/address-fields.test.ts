@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatAddress, isLoopbackHost, parseAddress } from '../../../sidecar/config/index.ts';
-import { parseHostMatch } from '../../../sidecar/config/address.ts';
+import { parseHostMatch } from '../../../sidecar/config/address-fields.ts';
 
 const ok: [raw: string, host: string, port: number, formatted: string][] = [
   ['127.0.0.1:8080', '127.0.0.1', 8080, '127.0.0.1:8080'],
@@ -28,6 +28,7 @@ const bad: [raw: unknown, message: RegExp][] = [
   ['[::1:80', /missing "\]"/],
   ['[::1]x80', /expected ":port" after "\]"/],
   ['[127.0.0.1]:80', /is not an IPv6 address/],
+  ['[fe80::1%eth0]:80', /zone ID/],
   ['300.1.1.1:80', /not a valid IPv4 address/],
   ['-bad.example:80', /must be an IP address or a DNS name/],
   ['a..b:80', /must be an IP address or a DNS name/],
