@@ -26,6 +26,7 @@
  * sockets' ownership) is registered with a Teardown as it is made and
  * removed on success, on failure, and from the process 'exit' hook.
  */
+import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPodNetwork, inNamespace, leftovers, mustRun, type Pod } from '../test/support/netns.ts';
@@ -92,19 +93,19 @@ export async function transparentRows(ctx: BenchContext, agent: Agent, s: Transp
     return { cases: [], run, note: `The transparent-capture rows did not run: ${why}.` };
   }
   const teardown = new Teardown();
-  let tag: string | undefined;
+  // Every name the network gets carries the tag, so the leftover check below also covers a failed start.
+  const tag = randomBytes(3).toString('hex');
   let failure: string | undefined;
   let out: { cases: CaseResult[]; family: FamilyResult; runs: TransparentSetRun[]; network: string } | undefined;
   try {
-    const pair = await startNetnsPair(ctx, agent, teardown);
-    tag = pair.tag;
+    const pair = await startNetnsPair(ctx, agent, teardown, tag);
     out = { ...(await measureSets(ctx, pair, s, specs)), network: pair.network };
   } catch (err) {
     failure = err instanceof Error ? err.message : String(err);
   } finally {
     await teardown.run();
   }
-  const left = tag === undefined ? [] : leftovers(tag);
+  const left = leftovers(tag);
   const cleanup = [...teardown.problems, ...left.map((l) => `left behind: ${l}`)];
   const problem =
     failure !== undefined || cleanup.length > 0 ? `transparent capture: ${[...(failure !== undefined ? [failure] : []), ...cleanup].join('; ')}` : undefined;
@@ -115,7 +116,6 @@ export async function transparentRows(ctx: BenchContext, agent: Agent, s: Transp
 
 /** The running pair: the family the cases measure, the namespaced app, and a description for the report. */
 interface NetnsPair {
-  readonly tag: string;
   readonly family: RunningFamily;
   readonly app: App;
   readonly network: string;
@@ -191,8 +191,8 @@ function metricSum(text: string, name: string): number {
  * and checks that both paths answer (the transparent one only can if both
  * redirects work: the app listens on the server pod's loopback only).
  */
-async function startNetnsPair(ctx: BenchContext, agent: Agent, teardown: Teardown): Promise<NetnsPair> {
-  const net = await createPodNetwork({ pods: ['client', 'server'], teardown });
+async function startNetnsPair(ctx: BenchContext, agent: Agent, teardown: Teardown, tag: string): Promise<NetnsPair> {
+  const net = await createPodNetwork({ pods: ['client', 'server'], teardown, tag });
   const client = net.pod('client');
   const server = net.pod('server');
   ctx.log(`transparent capture: bridge ${net.bridge} ${net.subnet}, client pod ${client.ip}, server pod ${server.ip}`);
@@ -281,7 +281,7 @@ async function startNetnsPair(ctx: BenchContext, agent: Agent, teardown: Teardow
   const network =
     `bridge ${net.bridge} (${net.subnet}); client pod ${client.ip}: load generator + client sidecar, outbound listener 127.0.0.1:${OUTBOUND_PORT}; ` +
     `server pod ${server.ip}: nginx on 127.0.0.1:${APP_PORT}, inbound listener :${INBOUND_PORT}; sidecars as uid ${NETNS_PROXY_UID}; rules from \`spiffe-sidecar iptables apply --no-ipv6\``;
-  return { tag: net.tag, family, app, network };
+  return { family, app, network };
 }
 
 /** The run whose throughput is the median of `xs` (the lower middle for an even count). */

@@ -38,6 +38,7 @@ export type { AuthObserver } from './auth-observer.ts';
 // ---- Opaque-token introspection (RFC 7662): exports go here, below this line. ----
 export { IntrospectionVerifier } from './introspection-verifier.ts';
 export { resolveIntrospectionOptions } from './introspection-options.ts';
+export { isHttpsOrLoopback } from './issuer-url.ts';
 export type { IntrospectionOptions, IntrospectionClientAuth } from './introspection-options.ts';
 export { IntrospectionOptionsError } from './introspection-error.ts';
 export { noopIntrospectionObserver } from './introspection-observer.ts';
@@ -56,3 +57,7 @@ export {
 } from './context-handles.ts';
 export type { ContextHandleErrorCode } from './context-handles.ts';
 export { ClientSecretFile } from './client-secret-file.ts';
+// The transport pieces the RFC 8693 client (sidecar/exchange) shares with introspection.
+export { ClientCertAgent } from './client-cert-agent.ts';
+export { basicAuthorization } from './introspection-transport.ts';
+export type { TlsClientCertificate } from './introspection-options.ts';

@@ -2,7 +2,7 @@ import type { Clock, Logger } from '../core/index.ts';
 import { describeError } from '../core/index.ts';
 import { quoteUntrusted } from '../spiffe/index.ts';
 import { IntrospectionError } from './introspection-error.ts';
-import { isLoopbackHost } from './introspection-options.ts';
+import { isHttpsOrLoopback } from './issuer-url.ts';
 import type { IntrospectionTransport } from './introspection-transport.ts';
 import { JwkSet, MAX_KEY_SET_BYTES, type VerificationKey } from './jwk-set.ts';
 
@@ -115,7 +115,7 @@ export class IntrospectionKeySet {
     } catch (cause) {
       throw this.#fail('discovery document has no valid "jwks_uri"', cause);
     }
-    if (jwks.protocol !== 'https:' && !(jwks.protocol === 'http:' && isLoopbackHost(jwks.hostname))) {
+    if (!isHttpsOrLoopback(jwks)) {
       throw this.#fail('discovery "jwks_uri" is not https');
     }
     return jwks;

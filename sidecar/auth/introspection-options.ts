@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { quoteUntrusted } from '../spiffe/index.ts';
+import { isHttpsOrLoopback } from './issuer-url.ts';
 import { IntrospectionOptionsError, type IntrospectionOptionsProblem, type IntrospectionOptionsProblemCode } from './introspection-error.ts';
 
 /** The client certificate and key the sidecar presents to the authorization server (its X509-SVID). */
@@ -178,12 +179,6 @@ export function resolveIntrospectionOptions(o: IntrospectionOptions): ResolvedIn
   return Object.freeze(resolved);
 }
 
-/** True for hosts that never leave the machine: 127.0.0.0/8, ::1 and localhost. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
 type Add = (path: string, code: IntrospectionOptionsProblemCode, message: string) => void;
 
 function endpointUrl(path: string, value: unknown, add: Add): URL | undefined {
@@ -201,7 +196,7 @@ function endpointUrl(path: string, value: unknown, add: Add): URL | undefined {
   }
   // Tokens and client secrets travel in this request: plain HTTP only where
   // nobody else can listen (RFC 7662 §4 requires TLS).
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) return url;
+  if (isHttpsOrLoopback(url)) return url;
   add(path, 'introspection.insecure_url', `${url.protocol}//${url.host} must use https (http is allowed on loopback hosts only)`);
   return undefined;
 }

@@ -4,6 +4,7 @@ import { describeError } from '../core/index.ts';
 import { IntrospectionError } from './introspection-error.ts';
 import type { IntrospectionClientAuth, TlsClientCertificate } from './introspection-options.ts';
 import type { ClientSecretFile } from './client-secret-file.ts';
+import { ClientCertAgent } from './client-cert-agent.ts';
 
 /** What came back from the authorization server: status, media type (lower case, no parameters) and the whole body. */
 export interface HttpReply {
@@ -33,12 +34,12 @@ export interface IntrospectionTransportOptions {
  */
 export class IntrospectionTransport {
   readonly #o: IntrospectionTransportOptions;
-  #agent: Agent | undefined;
-  #agentCert: TlsClientCertificate | undefined;
+  readonly #agents: ClientCertAgent;
   #closed = false;
 
   constructor(o: IntrospectionTransportOptions) {
     this.#o = o;
+    this.#agents = new ClientCertAgent(o.timeoutMs, o.ca);
   }
 
   /**
@@ -72,9 +73,7 @@ export class IntrospectionTransport {
   /** Closes the connections; later calls fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    const a = this.#agent;
-    this.#agent = undefined;
-    await a?.destroy();
+    await this.#agents.destroy();
   }
 
   async #send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body: string | undefined, maxBytes: number): Promise<HttpReply> {
@@ -129,33 +128,8 @@ export class IntrospectionTransport {
 
   #currentAgent(AgentClass: typeof Agent): Agent {
     const auth = this.#o.clientAuth;
-    if (auth.method !== 'tls_client_auth' && auth.method !== 'self_signed_tls_client_auth') {
-      this.#agent ??= this.#newAgent(AgentClass, undefined);
-      return this.#agent;
-    }
-    // A new certificate object (rotation) gets a new connection pool: open
-    // connections keep the certificate they were made with, new ones present
-    // the current one.
-    const cert = auth.clientCertificate();
-    if (this.#agent === undefined || cert !== this.#agentCert) {
-      const old = this.#agent;
-      this.#agent = this.#newAgent(AgentClass, cert);
-      this.#agentCert = cert;
-      void old?.close().catch(() => undefined);
-    }
-    return this.#agent;
-  }
-
-  #newAgent(AgentClass: typeof Agent, cert: TlsClientCertificate | undefined): Agent {
-    return new AgentClass({
-      connect: {
-        timeout: this.#o.timeoutMs,
-        ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),
-        ...(cert !== undefined ? { cert: cert.certChainPem, key: cert.keyPem } : {}),
-      },
-      headersTimeout: this.#o.timeoutMs,
-      bodyTimeout: this.#o.timeoutMs,
-    });
+    const tls = auth.method === 'tls_client_auth' || auth.method === 'self_signed_tls_client_auth';
+    return this.#agents.current(AgentClass, tls ? auth.clientCertificate() : undefined);
   }
 }
 

@@ -1,12 +1,23 @@
 import { quoteUntrusted } from '../spiffe/index.ts';
 
 /**
- * True for names that stay on this host: `localhost`, 127.0.0.0/8 and ::1.
- * Only these may be reached over plain http, where nobody can tamper with
- * the keys in transit.
+ * True for URL host names that stay on this host: `localhost`, 127.0.0.0/8
+ * and ::1 (with or without brackets). IPv4-mapped forms are not listed: the
+ * URL parser never produces them in dotted form (config/address-fields.ts
+ * checks configured listen hosts, where they can be written).
  */
 export function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+  const h = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * True when a request to `url` is safe from listeners on the way: https, or
+ * plain http to a loopback host, where nobody else can read the tokens,
+ * secrets or keys it carries (RFC 7662 §4, RFC 6749 §3.2 require TLS).
+ */
+export function isHttpsOrLoopback(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
 }
 
 /** Why {@link parseFetchUrl} refused a URL; `insecure` when only the scheme is wrong. */
@@ -27,7 +38,7 @@ export function parseFetchUrl(text: string): URL | UrlRefusal {
   } catch {
     return { insecure: false, message: `${quoteUntrusted(text, 128)} is not an absolute URL` };
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+  if (!isHttpsOrLoopback(url)) {
     return { insecure: true, message: `${describeUrl(url)} must use https (http only on loopback)` };
   }
   if (url.username !== '' || url.password !== '') return { insecure: false, message: `${describeUrl(url)} must not carry user info` };

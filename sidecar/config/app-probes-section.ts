@@ -1,7 +1,6 @@
-import type { Address } from '../core/index.ts';
+import { ENV_APP_PROBES, type Address } from '../core/index.ts';
 import type { AppProbe, AppProbeHeader } from './config.ts';
 import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
-import { ENV_APP_PROBES } from './config-env.ts';
 import { parseDuration } from './duration.ts';
 import { anyString, integerIn } from './field-parsers.ts';
 import { accept, quoted, reject, typeName, type Parsed } from './parsed.ts';
@@ -149,19 +148,6 @@ function entries(r: ConfigReader, list: readonly unknown[], listPath: string, ad
  */
 export function appProbesSection(r: ConfigReader, admin: Mapping | undefined, adminListen: Address): AppProbe[] {
   const fromFile = entries(r, r.list(admin, 'appProbes', 'admin') ?? [], 'admin.appProbes', adminListen);
-  const raw = r.env(ENV_APP_PROBES);
-  if (raw === undefined) return fromFile;
-  const envPath = `env ${ENV_APP_PROBES}`;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (err) {
-    r.problem(envPath, `is not valid JSON: ${quoted(err instanceof Error ? err.message : String(err))}`);
-    return [];
-  }
-  if (!Array.isArray(parsed)) {
-    r.problem(envPath, `must be a JSON array of probes, got ${typeName(parsed)}`);
-    return [];
-  }
-  return entries(r, parsed, envPath, adminListen);
+  const fromEnv = r.envList(ENV_APP_PROBES, 'probes');
+  return fromEnv === undefined ? fromFile : entries(r, fromEnv, `env ${ENV_APP_PROBES}`, adminListen);
 }

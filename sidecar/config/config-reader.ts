@@ -1,6 +1,7 @@
+import { describeError } from '../core/index.ts';
 import type { ConfigProblem } from './config-error.ts';
 import { didYouMean } from './did-you-mean.ts';
-import { typeName, type Parsed } from './parsed.ts';
+import { quoted, typeName, type Parsed } from './parsed.ts';
 
 /** A YAML mapping after parsing. */
 export type Mapping = Readonly<Record<string, unknown>>;
@@ -112,6 +113,26 @@ export class ConfigReader {
   env(name: string): string | undefined {
     const v = this.#env[name];
     return v === undefined || v === '' ? undefined : v;
+  }
+
+  /**
+   * Reads env var `name` as a JSON array that replaces a list of the file;
+   * undefined when unset, [] after recording a problem. `items` names the
+   * entries in the message ("probes").
+   */
+  envList(name: string, items: string): readonly unknown[] | undefined {
+    const raw = this.env(name);
+    if (raw === undefined) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch (err) {
+      this.problem(`env ${name}`, `is not valid JSON: ${quoted(describeError(err))}`);
+      return [];
+    }
+    if (Array.isArray(parsed)) return parsed;
+    this.problem(`env ${name}`, `must be a JSON array of ${items}, got ${typeName(parsed)}`);
+    return [];
   }
 
   /** Names of every set variable, for typo checks. */

@@ -46,20 +46,3 @@ export { peerIdMatcher } from './peer-id-match.ts';
 export { SETTINGS_DEFAULTS } from './settings-sections.ts';
 export { DEFAULT_INBOUND_LISTEN, DEFAULT_OUTBOUND_LISTEN } from './proxy-sections.ts';
 export type { Parsed } from './parsed.ts';
-export {
-  CONFIG_ENV_VARS,
-  ENV_ACCESS_LOG,
-  ENV_ADMIN_LISTEN,
-  ENV_APP_ADDRESS,
-  ENV_APP_PROBES,
-  ENV_APP_PROTOCOL,
-  ENV_DRAIN_TIMEOUT,
-  ENV_ENDPOINT_SOCKET,
-  ENV_INBOUND_LISTEN,
-  ENV_LOG_LEVEL,
-  ENV_OUTBOUND_LISTEN,
-  ENV_POLICY_FILE,
-  ENV_PREFIX,
-  ENV_SVID_HINT,
-  ENV_TRANSPARENT,
-} from './config-env.ts';

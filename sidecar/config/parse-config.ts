@@ -1,9 +1,8 @@
-import { formatAddress, type Address } from '../core/index.ts';
+import { CONFIG_ENV_VARS, ENV_PREFIX, formatAddress, type Address } from '../core/index.ts';
 import { addressesOverlap } from './address-fields.ts';
 import type { Config } from './config.ts';
 import { ConfigError } from './config-error.ts';
 import { ConfigReader, type Env } from './config-reader.ts';
-import { CONFIG_ENV_VARS, ENV_PREFIX } from './config-env.ts';
 import { deepFreeze } from './deep-freeze.ts';
 import { didYouMean } from './did-you-mean.ts';
 import { typeName } from './parsed.ts';

@@ -1,5 +1,20 @@
 import { isIP } from 'node:net';
-import { formatAddress, formatAuthority, isDnsName, type Address } from '../core/index.ts';
+import {
+  ENV_APP_ADDRESS,
+  ENV_APP_PROTOCOL,
+  ENV_EGRESS_ALLOW,
+  ENV_INBOUND_LISTEN,
+  ENV_INBOUND_TRANSPARENT,
+  ENV_MESH_CIDRS,
+  ENV_OPAQUE_PORTS,
+  ENV_OUTBOUND_LISTEN,
+  ENV_POLICY_FILE,
+  ENV_TRANSPARENT,
+  formatAddress,
+  formatAuthority,
+  isDnsName,
+  type Address,
+} from '../core/index.ts';
 import { NO_ADDRESS, isLoopbackHost, parseAddress, parseHostMatch } from './address-fields.ts';
 import { tokenExchangeProblems } from '../exchange/index.ts';
 import type {
@@ -18,18 +33,6 @@ import type {
 } from './config.ts';
 import { parseDuration } from './duration.ts';
 import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
-import {
-  ENV_APP_ADDRESS,
-  ENV_APP_PROTOCOL,
-  ENV_EGRESS_ALLOW,
-  ENV_INBOUND_LISTEN,
-  ENV_INBOUND_TRANSPARENT,
-  ENV_MESH_CIDRS,
-  ENV_OPAQUE_PORTS,
-  ENV_OUTBOUND_LISTEN,
-  ENV_POLICY_FILE,
-  ENV_TRANSPARENT,
-} from './config-env.ts';
 import { envBoolean, integerIn, nonEmptyString, oneOf, yamlBoolean } from './field-parsers.ts';
 import { accept, quoted, reject, typeName, type Parsed } from './parsed.ts';
 import { SERVER_MATCH_KEYS, readPeerIdMatch } from './peer-id-match.ts';
@@ -426,23 +429,9 @@ function egressSection(r: ConfigReader, m: Mapping | undefined, transparent: boo
   const path = 'outbound.egress';
   const e = r.section(m, 'egress', 'outbound', EGRESS_KEYS);
   if (e !== undefined && !transparent) r.problem(path, 'applies only with outbound.transparent.enabled: true (redirected connections to destinations outside the mesh)');
-  let rules = egressRules(r, r.list(e, 'allow', path) ?? [], childPath(path, 'allow'));
-  const raw = r.env(ENV_EGRESS_ALLOW);
-  if (raw === undefined) return rules;
-  const envPath = `env ${ENV_EGRESS_ALLOW}`;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (err) {
-    r.problem(envPath, `is not valid JSON: ${quoted(err instanceof Error ? err.message : String(err))}`);
-    return [];
-  }
-  if (!Array.isArray(parsed)) {
-    r.problem(envPath, `must be a JSON array of egress entries ({"host": ...} or {"cidr": ...}), got ${typeName(parsed)}`);
-    return [];
-  }
-  rules = egressRules(r, parsed, envPath);
-  return rules;
+  const rules = egressRules(r, r.list(e, 'allow', path) ?? [], childPath(path, 'allow'));
+  const fromEnv = r.envList(ENV_EGRESS_ALLOW, 'egress entries ({"host": ...} or {"cidr": ...})');
+  return fromEnv === undefined ? rules : egressRules(r, fromEnv, `env ${ENV_EGRESS_ALLOW}`);
 }
 
 /** Reads `outbound:`; enabled when the file has the section, or the outbound listen or transparent env var (true) is set. */

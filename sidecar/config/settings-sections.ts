@@ -1,11 +1,18 @@
 import { DEFAULT_SPIFFE_ID_HEADER, DEFAULT_USER_HEADERS, DEFAULT_XFCC_HEADER, HeaderError, IdentityHeaders, UserHeaders } from '../headers/index.ts';
 import { ClaimPath } from '../policy/index.ts';
-import { UPSTREAM_BUDGET_DEFAULTS, type Address, type ProxyLimits } from '../core/index.ts';
+import {
+  ENV_ACCESS_LOG,
+  ENV_ADMIN_LISTEN,
+  ENV_DRAIN_TIMEOUT,
+  ENV_LOG_LEVEL,
+  UPSTREAM_BUDGET_DEFAULTS,
+  type Address,
+  type ProxyLimits,
+} from '../core/index.ts';
 import { NO_ADDRESS, parseAddress } from './address-fields.ts';
 import { appProbesSection } from './app-probes-section.ts';
 import { LOG_LEVELS, type AppProbe, type ClaimHeader, type HeaderNames, type LogLevel } from './config.ts';
 import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
-import { ENV_ACCESS_LOG, ENV_ADMIN_LISTEN, ENV_DRAIN_TIMEOUT, ENV_LOG_LEVEL } from './config-env.ts';
 import { deepFreeze } from './deep-freeze.ts';
 import { parseDuration } from './duration.ts';
 import { envBoolean, headerName, integerIn, nonEmptyString, oneOf, yamlBoolean } from './field-parsers.ts';

@@ -1,6 +1,6 @@
 import type { SpiffeSettings } from './config.ts';
 import type { ConfigReader, Mapping } from './config-reader.ts';
-import { ENV_ENDPOINT_SOCKET, ENV_SVID_HINT } from './config-env.ts';
+import { ENV_ENDPOINT_SOCKET, ENV_SVID_HINT } from '../core/index.ts';
 import { anyString, endpointSocket, trustDomain } from './field-parsers.ts';
 
 const KEYS = ['endpointSocket', 'svidHint', 'trustDomain'] as const;

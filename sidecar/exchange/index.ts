@@ -22,7 +22,7 @@ export { tokenExchangeProblems, resolveTokenExchangeOptions } from './token-exch
 export type { TokenExchangeOptions } from './token-exchange-options.ts';
 export { readReply, CLIENT_ASSERTION_TYPE_JWT_SPIFFE } from './token-exchange-client.ts';
 export type { ExchangeRequest, IssuedToken } from './token-exchange-client.ts';
-export type { TlsClientCertificate } from './token-endpoint-transport.ts';
+export type { TlsClientCertificate } from '../auth/index.ts';
 export { TokenExchangeError } from './token-exchange-error.ts';
 export type { TokenExchangeErrorCode } from './token-exchange-error.ts';
 export type { TokenOutcome, TokenFailure } from './token-outcome.ts';

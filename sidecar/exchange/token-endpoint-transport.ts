@@ -1,15 +1,9 @@
 import { Buffer } from 'node:buffer';
 import type { Agent } from 'undici';
 import { describeError } from '../core/index.ts';
-import type { ClientSecretFile } from '../auth/index.ts';
+import { basicAuthorization, ClientCertAgent, type ClientSecretFile, type TlsClientCertificate } from '../auth/index.ts';
 import { TokenExchangeError } from './token-exchange-error.ts';
 import type { ExchangeClientAuth } from './token-exchange-options.ts';
-
-/** The sidecar's certificate chain and key (its X509-SVID) for RFC 8705 client authentication. */
-export interface TlsClientCertificate {
-  readonly certChainPem: string;
-  readonly keyPem: string;
-}
 
 /** A reply of the token endpoint: status and the whole body (bounded). */
 export interface TokenEndpointReply {
@@ -38,12 +32,12 @@ export interface TokenEndpointTransportOptions {
  */
 export class TokenEndpointTransport {
   readonly #o: TokenEndpointTransportOptions;
-  #agent: Agent | undefined;
-  #cert: TlsClientCertificate | undefined;
+  readonly #agents: ClientCertAgent;
   #closed = false;
 
   constructor(o: TokenEndpointTransportOptions) {
     this.#o = o;
+    this.#agents = new ClientCertAgent(o.timeoutMs, o.ca);
   }
 
   /** POSTs `form` with client authentication added. */
@@ -93,9 +87,7 @@ export class TokenEndpointTransport {
   /** Closes the connections; later calls fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    const a = this.#agent;
-    this.#agent = undefined;
-    await a?.destroy();
+    await this.#agents.destroy();
   }
 
   #currentAgent(AgentClass: typeof Agent): Agent {
@@ -103,27 +95,7 @@ export class TokenEndpointTransport {
     const tls = this.#o.clientAuth.method === 'tls_client_auth' || this.#o.clientAuth.method === 'self_signed_tls_client_auth';
     const cert = tls && certOf !== undefined ? certOf() : undefined;
     if (tls && cert === undefined) throw new Error('the TLS client authentication methods need the SVID');
-    if (this.#agent === undefined || cert !== this.#cert) {
-      // Open connections keep the certificate they were made with; new ones present the current SVID.
-      const old = this.#agent;
-      this.#agent = new AgentClass({
-        connect: {
-          timeout: this.#o.timeoutMs,
-          ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),
-          ...(cert !== undefined ? { cert: cert.certChainPem, key: cert.keyPem } : {}),
-        },
-        headersTimeout: this.#o.timeoutMs,
-        bodyTimeout: this.#o.timeoutMs,
-      });
-      this.#cert = cert;
-      void old?.close().catch(() => undefined);
-    }
-    return this.#agent;
+    return this.#agents.current(AgentClass, cert);
   }
 }
 
-/** RFC 6749 §2.3.1: id and secret are form-urlencoded, joined with ':' and base64-encoded. */
-export function basicAuthorization(clientId: string, secret: string): string {
-  const enc = (s: string): string => new URLSearchParams([['', s]]).toString().slice(1);
-  return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`;
-}

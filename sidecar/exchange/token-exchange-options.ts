@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isHttpsOrLoopback } from '../auth/index.ts';
 import { TokenExchangeError, type TokenExchangeOptionsProblem } from './token-exchange-error.ts';
 
 /**
@@ -71,14 +71,6 @@ const RANGES = {
   expirySkewMs: [0, 300_000, 30_000],
 } as const;
 
-/** True for `localhost` and loopback IP literals, the only hosts plain HTTP may reach. */
-function isLoopback(host: string): boolean {
-  const h = host.startsWith('[') ? host.slice(1, -1) : host;
-  if (h === 'localhost') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  return h === '::1';
-}
-
 /** Checks the endpoint URL; returns a message or undefined. */
 function endpointProblem(raw: unknown): string | undefined {
   if (typeof raw !== 'string' || raw === '') return 'is required: the token endpoint URL';
@@ -88,7 +80,7 @@ function endpointProblem(raw: unknown): string | undefined {
   } catch {
     return 'is not a URL';
   }
-  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopback(u.hostname))) {
+  if (!isHttpsOrLoopback(u)) {
     return 'must be https (plain http only on a loopback host): the request carries the user token and client credentials';
   }
   if (u.username !== '' || u.password !== '') return 'must not carry credentials';

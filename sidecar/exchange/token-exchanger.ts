@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { silentLogger, type Clock, type Logger } from '../core/index.ts';
-import { ClientSecretFile } from '../auth/index.ts';
+import { ClientSecretFile, type TlsClientCertificate } from '../auth/index.ts';
 import { noopExchangeObserver, type ExchangeObserver, type ExchangeResult } from './exchange-observer.ts';
 import { ExpiringTokenCache } from './expiring-token-cache.ts';
 import type { JwtSvidTokens } from './jwt-svid-tokens.ts';
 import { MAX_EXCHANGE_RESPONSE_BYTES, TOKEN_TYPE_TXN, TokenExchangeClient, type IssuedToken } from './token-exchange-client.ts';
-import { TokenEndpointTransport, type TlsClientCertificate } from './token-endpoint-transport.ts';
+import { TokenEndpointTransport } from './token-endpoint-transport.ts';
 import { TokenExchangeError } from './token-exchange-error.ts';
 import { resolveTokenExchangeOptions, type ResolvedTokenExchangeOptions, type TokenExchangeOptions } from './token-exchange-options.ts';
 import { DENIED, type TokenDenied, type TokenOutcome } from './token-outcome.ts';

@@ -1,6 +1,6 @@
 import net, { type LookupFunction, type Socket } from 'node:net';
 import tls, { type PeerCertificate } from 'node:tls';
-import { describeError, type Clock } from '../core/index.ts';
+import { describeError, formatAddress, type Address, type Clock } from '../core/index.ts';
 import type { IdMatcher } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import {
@@ -15,7 +15,6 @@ import {
 } from '../tls/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import { ForwardError } from './forward-error.ts';
-import { formatHostPort, type HostPort } from './proxy-limits.ts';
 
 /**
  * Called once per dial: a connected (and, for mTLS, verified) socket, or why
@@ -96,13 +95,13 @@ function settle(
 /** Plain TCP to the local app (inbound's last hop). */
 export class TcpDialer implements Dialer {
   readonly target: string;
-  readonly #address: HostPort;
+  readonly #address: Address;
   readonly #timeoutMs: number;
 
-  constructor(address: HostPort, connectTimeoutMs: number) {
+  constructor(address: Address, connectTimeoutMs: number) {
     this.#address = address;
     this.#timeoutMs = connectTimeoutMs;
-    this.target = formatHostPort(address);
+    this.target = formatAddress(address);
   }
 
   /**
@@ -125,7 +124,7 @@ export class TcpDialer implements Dialer {
 
 /** Options of {@link MtlsDialer}. */
 export interface MtlsDialerOptions {
-  readonly address: HostPort;
+  readonly address: Address;
   /** Which server IDs are acceptable; anything else fails the dial with PeerNotAuthorized. */
   readonly server: IdMatcher;
   /**
@@ -244,7 +243,7 @@ export class MtlsDialer implements Dialer {
 
   constructor(o: MtlsDialerOptions) {
     this.#o = o;
-    this.target = formatHostPort(o.address);
+    this.target = formatAddress(o.address);
     ({ home: this.#home, polled: this.#polled } = homeFor(o));
     this.#check = serverIdentityCheck({ credentials: this.#home, authorize: authorizeMatcher(o.server), ...(o.clock ? { clock: o.clock } : {}) });
   }

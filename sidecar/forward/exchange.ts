@@ -1,44 +1,31 @@
 import { constants as h2constants, type ClientHttp2Stream, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
-import type { SpiffeId } from '../spiffe/index.ts';
-import type { CallerIdentity } from '../headers/index.ts';
 import type { BodyTimeoutReason } from '../metrics/index.ts';
 import { errorResponse } from './error-response.ts';
 import { FORWARD_ANSWERS, type AnswerRow, type ForwardAnswer } from './forward-answer.ts';
 import { ForwardError } from './forward-error.ts';
 import type { H1Connection, H1UpstreamRequest } from './h1-connection.ts';
 import { scanResponseHead, trailersToForward, type RequestHeadSink, type ResponseHeadSink } from './hop-by-hop.ts';
-import type { HttpFront } from './http-front.ts';
+import type { FrontPort } from './front-port.ts';
 import { resetStream } from './stream-reset.ts';
-import type { Upstream } from './upstream.ts';
+import type { ConnInfo, ConnLoad, RequestRecord } from './request-record.ts';
 import type { WatchedUpload } from './upload-watch.ts';
 
-/** What the proxy knows about the connection a request came in on. */
-export interface ConnInfo {
-  /** The verified caller (inbound); undefined for the app's own connections (outbound). */
-  readonly peer: SpiffeId | undefined;
-  /** `peer` as a string, '' when there is none: the inbound metric and log label. */
-  readonly peerId: string;
-  /** The identity header values for this caller, computed once per connection (inbound). */
-  readonly caller: CallerIdentity | undefined;
-  /** SHA-256 of the peer's leaf certificate, hex (inbound): what a certificate-bound token must name (RFC 8705 §3). */
-  readonly peerCertSha256Hex?: string | undefined;
-  /** The direct peer's IP address (inbound). */
-  readonly peerAddress?: string | undefined;
-}
+export { LOCAL_APP_CONN } from './request-record.ts';
+export type { ConnInfo, ConnLoad } from './request-record.ts';
 
 /**
- * The requests of one downstream connection (an HTTP/1.1 socket or an
- * HTTP/2 session) that hold upstream capacity now, for
- * limits.maxConcurrentRequestsPerConnection.
+ * Where {@link Exchange.forwardTo} hands a request: an upstream adapter
+ * (H1Pool, H2Upstream). Named here rather than imported from upstream.ts,
+ * which names Exchange, so the two files do not import each other.
  */
-export interface ConnLoad {
-  active: number;
+export interface ExchangeUpstream {
+  /** Name for logs and the access log's `dst`. */
+  readonly dst: string;
+  /** Sends the request and streams the answer back through `ex`; reports every failure through `ex`. */
+  forward(ex: Exchange): void;
 }
-
-/** The connection info of the app's plain connections to the outbound listener. */
-export const LOCAL_APP_CONN: ConnInfo = Object.freeze({ peer: undefined, peerId: '', caller: undefined });
 
 const kExchange = Symbol('spiffe-sidecar.exchange');
 type Tagged = { [kExchange]?: Exchange };
@@ -74,8 +61,8 @@ const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
  * goes away first aborts the other; when the downstream closes, the request
  * is counted and logged exactly once.
  */
-export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1UpstreamRequest, WatchedUpload {
-  readonly front: HttpFront;
+export abstract class Exchange implements RequestRecord, RequestHeadSink, ResponseHeadSink, H1UpstreamRequest, WatchedUpload {
+  readonly front: FrontPort<Exchange>;
   readonly conn: ConnInfo;
   /** The downstream connection's count of requests holding upstream capacity. */
   readonly load: ConnLoad;
@@ -146,7 +133,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
   watchIdleSince = 0;
   watchMinRate = false;
   readonly #startedAt: number;
-  #upstream: Upstream | null = null;
+  #upstream: ExchangeUpstream | null = null;
   /** The HTTP/1.1 upstream connection while it carries this request. */
   #h1: H1Connection | null = null;
   /** The request body is paused until the HTTP/1.1 upstream drains. */
@@ -168,7 +155,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
   /** The proxy stopped the upstream itself; the failure that follows is not the upstream's to report. */
   #cancelled = false;
 
-  constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, method: string, path: string) {
+  constructor(front: FrontPort<Exchange>, conn: ConnInfo, load: ConnLoad, method: string, path: string) {
     this.front = front;
     this.conn = conn;
     this.load = load;
@@ -243,7 +230,7 @@ export abstract class Exchange implements RequestHeadSink, ResponseHeadSink, H1U
    * upstream budget allow one more request; otherwise answers 503 with
    * `retry-after` at once (never a queue: docs/security.md).
    */
-  forwardTo(upstream: Upstream): void {
+  forwardTo(upstream: ExchangeUpstream): void {
     this.dst = upstream.dst;
     if (this.#downstreamClosed) return;
     const full = this.front.admit(this);

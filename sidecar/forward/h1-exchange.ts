@@ -1,11 +1,10 @@
 import { Readable } from 'node:stream';
 import { lastChunk, serializeResponseHead, type MessageParser } from '../http1/index.ts';
-import { Exchange, type ConnInfo, type ConnLoad } from './exchange.ts';
+import { Exchange, type ConnInfo, type ConnLoad, type ExchangeUpstream } from './exchange.ts';
 import type { H1Downstream, H1DownstreamRequest } from './h1-downstream.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
-import type { HttpFront } from './http-front.ts';
+import type { FrontPort } from './front-port.ts';
 import { localBody } from './local-body.ts';
-import type { Upstream } from './upstream.ts';
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 const CHUNKED_LINE = 'transfer-encoding: chunked\r\n';
@@ -35,7 +34,7 @@ export class H1Exchange extends Exchange implements H1DownstreamRequest {
   #closeAfter = false;
   #finished = false;
 
-  constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, down: H1Downstream, p: MessageParser) {
+  constructor(front: FrontPort<Exchange>, conn: ConnInfo, load: ConnLoad, down: H1Downstream, p: MessageParser) {
     super(front, conn, load, p.method, p.target);
     this.#down = down;
     this.#http10 = p.versionMinor === 0;
@@ -48,7 +47,7 @@ export class H1Exchange extends Exchange implements H1DownstreamRequest {
     this.body = this.#requestBody;
   }
 
-  override forwardTo(upstream: Upstream): void {
+  override forwardTo(upstream: ExchangeUpstream): void {
     if (this.#expectContinue && this.hasBody && !this.#headSent && !this.clientGone) {
       // RFC 9110 §10.1.1: the go-ahead, now that the request will be read.
       this.#expectContinue = false;

@@ -2,7 +2,7 @@ import type { Dialer } from './dialer.ts';
 import type { Exchange } from './exchange.ts';
 import { ForwardError } from './forward-error.ts';
 import { H1Connection, type H1ConnectionOwner, type H1ConnectionSettings, type H1UpstreamRequest } from './h1-connection.ts';
-import type { Upstream } from './upstream.ts';
+import type { UpstreamPool } from './upstream.ts';
 
 /** What the pool needs from a request: the connection's request interface. */
 export type H1PoolRequest = H1UpstreamRequest;
@@ -38,7 +38,7 @@ export interface H1PoolOptions {
  * (Dialer.onCredentialsChange; nothing is polled per request). Idle connections sit on a stack, so the
  * most recently used (warmest) one is reused first and a dispatch is O(1).
  */
-export class H1Pool implements Upstream, H1ConnectionOwner {
+export class H1Pool implements UpstreamPool, H1ConnectionOwner {
   readonly dst: string;
   readonly #o: H1PoolOptions;
   readonly #settings: H1ConnectionSettings;

@@ -1,7 +1,7 @@
 import { constants as h2constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { Exchange, exchangeOf, tag, type ConnInfo } from './exchange.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
-import type { HttpFront, H2SessionState } from './http-front.ts';
+import type { FrontPort, H2SessionState } from './front-port.ts';
 import { fieldObject, requestTrailersToForward } from './h2-request-trailers.ts';
 import { localBody } from './local-body.ts';
 import { resetStream } from './stream-reset.ts';
@@ -12,7 +12,7 @@ export class H2Exchange extends Exchange {
   readonly #session: H2SessionState;
   #trailersOut: string[] | null = null;
 
-  constructor(front: HttpFront, conn: ConnInfo, session: H2SessionState, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]) {
+  constructor(front: FrontPort<Exchange>, conn: ConnInfo, session: H2SessionState, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]) {
     super(front, conn, session, String(headers[':method'] ?? 'GET'), String(headers[':path'] ?? ''));
     this.#stream = stream;
     this.#session = session;

@@ -6,7 +6,7 @@ import { ForwardError } from './forward-error.ts';
 import { H2Exchange } from './h2-exchange.ts';
 import { H2_CLIENT_SESSION_SETTINGS } from './h2-session-settings.ts';
 import { fieldObject } from './h2-request-trailers.ts';
-import type { Upstream } from './upstream.ts';
+import type { UpstreamPool } from './upstream.ts';
 
 /** Options of {@link H2Upstream}. */
 export interface H2UpstreamOptions {
@@ -69,7 +69,7 @@ function liveOf(session: ClientHttp2Session): LiveSession {
  * Listeners are shared functions (the session and each stream are tagged
  * with their owner), so a request adds no closure here.
  */
-export class H2Upstream implements Upstream {
+export class H2Upstream implements UpstreamPool {
   readonly dst: string;
   readonly #o: H2UpstreamOptions;
   readonly #url: string;

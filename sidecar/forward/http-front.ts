@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Clock, Logger, TimerHandle } from '../core/index.ts';
 import type { Direction, OverflowLimit, ProxyMetrics } from '../metrics/index.ts';
 import type { ConnInfo, ConnLoad, Exchange } from './exchange.ts';
+import type { FrontPort, H2SessionState } from './front-port.ts';
 import type { MessageParser } from '../http1/index.ts';
 import type { ExchangeTracer } from './exchange-tracer.ts';
 import { H1Downstream, type H1DownstreamOwner, type H1DownstreamRequest } from './h1-downstream.ts';
@@ -45,12 +46,7 @@ export interface RequestAuditSink {
   requestDone(ex: Exchange, direction: Direction, seconds: number): void;
 }
 
-/** Per-session bookkeeping for an HTTP/2 downstream connection. */
-export interface H2SessionState extends ConnLoad {
-  readonly conn: ConnInfo;
-  /** Streams open on the session (an idle session is closed after idleTimeoutMs). */
-  streams: number;
-}
+export type { H2SessionState } from './front-port.ts';
 
 /** Per-socket bookkeeping for an HTTP/1.1 downstream connection. */
 interface H1ConnState extends ConnLoad {
@@ -71,7 +67,7 @@ type WithSession = { [kSession]?: H2SessionState };
  * requests into Exchanges for the route, tracks connections and in-flight
  * requests, and drains.
  */
-export class HttpFront implements H1DownstreamOwner {
+export class HttpFront implements FrontPort<Exchange>, H1DownstreamOwner {
   readonly direction: Direction;
   readonly limits: ProxyLimits;
   readonly metrics: ProxyMetrics;

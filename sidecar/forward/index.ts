@@ -10,6 +10,9 @@
  * upstream work (per connection and per caller, request bodies that stall
  * or crawl) and never lets a truncated request look complete upstream.
  *
+ * The per-request object model (request record, downstream port per
+ * protocol, upstream adapters) is docs/decisions/016-forward-object-model.md.
+ *
  * It must not decide who may call whom: policy evaluation, routing tables
  * and identity headers are the callers' (inbound/outbound), and it never
  * opens a listening socket itself.
@@ -17,7 +20,8 @@
 export { HttpFront } from './http-front.ts';
 export type { HttpFrontOptions, H2SessionState } from './http-front.ts';
 export { Exchange, LOCAL_APP_CONN } from './exchange.ts';
-export type { ConnInfo, ConnLoad } from './exchange.ts';
+export type { ConnInfo, ConnLoad, ExchangeUpstream } from './exchange.ts';
+export type { RequestRecord } from './request-record.ts';
 export type { ExchangeTracer, TracedExchange } from './exchange-tracer.ts';
 export { H1Exchange } from './h1-exchange.ts';
 export { H2Exchange } from './h2-exchange.ts';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
-import type { HostPort } from './proxy-limits.ts';
+import type { Address } from '../core/index.ts';
 
 /** The lifecycle every proxy listener (HTTP or TCP, inbound or outbound) offers. */
 export interface ProxyListener {
@@ -21,7 +21,7 @@ export interface ProxyListener {
 }
 
 /** Listens on `addr` and resolves with the bound port. */
-export async function listenOn(server: Server, addr: HostPort): Promise<{ port: number }> {
+export async function listenOn(server: Server, addr: Address): Promise<{ port: number }> {
   server.listen(addr.port, addr.host);
   await Promise.race([
     once(server, 'listening'),

@@ -1,7 +1,6 @@
 import type { Server } from 'node:net';
-import type { Logger } from '../core/index.ts';
+import { formatAddress, type Address, type Logger } from '../core/index.ts';
 import { listenOn, stopListening, type ProxyListener } from './proxy-listener.ts';
-import { formatHostPort, type HostPort } from './proxy-limits.ts';
 import type { TunnelSet } from './tunnel-set.ts';
 
 /**
@@ -9,11 +8,11 @@ import type { TunnelSet } from './tunnel-set.ts';
  * drain waits for open tunnels (a tunnel has no request boundary to finish
  * at), and close destroys them.
  */
-export function tunnelListener(server: Server, tunnels: TunnelSet, listen: HostPort, logger: Logger, what: string): ProxyListener {
+export function tunnelListener(server: Server, tunnels: TunnelSet, listen: Address, logger: Logger, what: string): ProxyListener {
   return {
     async start() {
       const r = await listenOn(server, listen);
-      logger.info({ listen: formatHostPort({ host: listen.host, port: r.port }) }, `${what} listening`);
+      logger.info({ listen: formatAddress({ host: listen.host, port: r.port }) }, `${what} listening`);
       return r;
     },
     stopAccepting: () => stopListening(server),

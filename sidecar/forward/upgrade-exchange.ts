@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { serializeResponseHead, type MessageParser } from '../http1/index.ts';
 import { Exchange, exchangeOf, tag, type ConnInfo, type ConnLoad } from './exchange.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
-import type { HttpFront } from './http-front.ts';
+import type { FrontPort } from './front-port.ts';
 import { localBody } from './local-body.ts';
 
 /**
@@ -18,7 +18,7 @@ export class UpgradeExchange extends Exchange {
   #upSocket: Duplex | null = null;
   #headSent = false;
 
-  constructor(front: HttpFront, conn: ConnInfo, load: ConnLoad, p: MessageParser, socket: Duplex, head: Buffer) {
+  constructor(front: FrontPort<Exchange>, conn: ConnInfo, load: ConnLoad, p: MessageParser, socket: Duplex, head: Buffer) {
     super(front, conn, load, p.method, p.target);
     this.#socket = socket;
     this.#head = head;

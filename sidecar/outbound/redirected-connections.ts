@@ -1,9 +1,10 @@
 import type { Socket } from 'node:net';
 import { describeError, formatAddress, type Clock, type Logger } from '../core/index.ts';
-import { errorResponse, joinStreams, type Dialer, type TunnelSet } from '../forward/index.ts';
+import type { Dialer, TunnelSet } from '../forward/index.ts';
 import { classifyFirstBytes, readFirstBytes, startsLikeH2Preface, type FirstBytesEnd, type OriginalDestination } from '../transparent/index.ts';
 import type { CidrSet } from './cidr-set.ts';
 import type { ClassificationObserver } from './classification-observer.ts';
+import { dialTunnel } from './dial-tunnel.ts';
 import { MAX_FIRST_RECORD_BYTES, clientHelloServerName, firstRecordComplete, type ClientHelloServerName } from './client-hello.ts';
 import { planConnection, type Detection, type StreamProtocol, type Zone } from './connection-plan.ts';
 import { isForbiddenDestination } from './dial-guard.ts';
@@ -159,27 +160,7 @@ export class RedirectedConnections {
 
   /** Joins the app's connection (paused, its first bytes pushed back) to a new connection from `dialer`. */
   #tunnel(socket: Socket, dialer: Dialer, dst: string, protocol: StreamProtocol): void {
-    const o = this.#o;
-    const done = o.tunnels.add(socket);
-    dialer.dial((err, up, serverId) => {
-      if (err) {
-        const r = errorResponse(err);
-        // Raw TCP has no way to say why; the reason (expected and presented IDs included) goes to the log.
-        o.logger.warn({ dst, protocol, reason: r.reason, err: r.body }, 'tunnel to destination failed');
-        socket.destroy();
-        done();
-        return;
-      }
-      if (socket.destroyed) {
-        up!.destroy();
-        done();
-        return;
-      }
-      o.tunnels.attach(socket, up!);
-      joinStreams(socket, up!, done);
-      socket.resume();
-      o.logger.debug({ dst, protocol, ...(serverId ? { peer_id: serverId } : {}) }, 'tunnel open');
-    });
+    dialTunnel(socket, dialer, this.#o.tunnels, this.#o.logger, { dst, protocol }, 'tunnel to destination failed');
   }
 }
 

@@ -4,7 +4,8 @@ import type { ProxyMetrics } from '../metrics/index.ts';
 import type { IdMatcher } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import { SecureContextStore, type Credentials, type X509BundleSetProvider } from '../tls/index.ts';
-import { MtlsDialer, TunnelSet, tunnelListener, errorResponse, joinStreams, type ProxyListener } from '../forward/index.ts';
+import { MtlsDialer, TunnelSet, tunnelListener, type ProxyListener } from '../forward/index.ts';
+import { dialTunnel } from './dial-tunnel.ts';
 
 /** Options of {@link createTcpOutbound}. */
 export interface TcpOutboundOptions {
@@ -51,28 +52,13 @@ export function createTcpOutbound(o: TcpOutboundOptions): ProxyListener {
   server.on('drop', () => logger.warn({ max_connections: o.limits.maxConnections }, 'connection refused: listener at maxConnections'));
   server.on('connection', (socket) => {
     socket.on('error', noop);
-    const done = tunnels.add(socket);
-    dialer.dial((err, up, serverId) => {
-      if (err) {
-        const r = errorResponse(err);
-        logger.warn({ reason: r.reason, err: r.body }, 'tunnel to peer failed');
-        socket.destroy();
-        done();
-        return;
-      }
-      if (socket.destroyed) {
-        up!.destroy();
-        done();
-        return;
-      }
-      tunnels.attach(socket, up!);
-      joinStreams(socket, up!, done);
-      socket.resume();
-      logger.debug({ peer_id: serverId }, 'tunnel open');
-    });
+    dialTunnel(socket, dialer, tunnels, logger, NO_FIELDS, 'tunnel to peer failed');
   });
 
   return tunnelListener(server, tunnels, o.listen, logger, 'tcp outbound');
 }
+
+/** A `tcp` listener has one destination (its peer): the log lines need no fields to name it. */
+const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 function noop(): void {}

@@ -1,35 +1,14 @@
 import { Agent, type AgentOptions, type RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { PeerCertificate, SecureContext, SecureVersion } from 'node:tls';
-import { systemClock, type Clock } from '../core/index.ts';
-import type { X509SvidSource } from '../svid/index.ts';
-import type { Authorizer } from './authorizer.ts';
-import type { Credentials } from './credentials.ts';
+import type { PeerCertificate, SecureContext } from 'node:tls';
+import { systemClock } from '../core/index.ts';
+import type { MtlsConfig } from './mtls-config.ts';
 import { CredentialsError } from './credentials-error.ts';
 import { peerChainDer, verifyPeerChain, type PeerVerification } from './peer-verification.ts';
-import { SecureContextStore, currentBundleSet, type X509BundleSetProvider } from './secure-context-store.ts';
+import { SecureContextStore, currentBundleSet } from './secure-context-store.ts';
 
-/** Configuration of the client side of SPIFFE mTLS. */
-export interface MtlsClientConfig {
-  /**
-   * The process's credentials home: each connection presents its published
-   * SVID and verifies the server against its bundles. Without it,
-   * `svidSource` and `bundleSource` are required and re-read per connection.
-   */
-  readonly credentials?: Credentials | undefined;
-  /** Our SVID, presented to servers. Ignored with `credentials`. */
-  readonly svidSource?: X509SvidSource | undefined;
-  /** Every trust domain whose servers we may talk to. Ignored with `credentials`. */
-  readonly bundleSource?: X509BundleSetProvider | undefined;
-  /** Decides on the server's SPIFFE ID (usually authorizeId of the upstream we meant). */
-  readonly authorize: Authorizer;
-  /** ALPN protocols to offer (http2.connect sets 'h2' itself). */
-  readonly alpn?: readonly string[];
-  readonly clock?: Clock;
-  /** Lowest TLS version; default and floor 'TLSv1.2'. */
-  readonly minVersion?: SecureVersion;
-  /** Highest TLS version; default 'TLSv1.3'. Set here: `maxVersion` in connect options is ignored next to a secureContext. */
-  readonly maxVersion?: SecureVersion;
+/** Configuration of the client side of SPIFFE mTLS (`authorize`: usually authorizeId of the upstream we meant). */
+export interface MtlsClientConfig extends MtlsConfig {
   /** SNI to send. Default: Node's (the DNS host name, nothing for IP literals); never the SPIFFE ID. */
   readonly servername?: string;
   /** Without `credentials`: a store to share with other clients or servers on the same sources; default a new one. */

@@ -1,38 +1,16 @@
-import { createServer, type SecureVersion, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
+import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Socket } from 'node:net';
-import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
-import type { X509SvidSource } from '../svid/index.ts';
-import type { Authorizer } from './authorizer.ts';
+import { describeError, silentLogger, systemClock, type Logger } from '../core/index.ts';
+import type { MtlsConfig } from './mtls-config.ts';
 import { reasonForOpensslCode } from './failure-reason.ts';
 import { PeerHandshakeRejected } from './peer-handshake-rejected.ts';
 import { verifyPeerSocket, type PeerVerification } from './peer-verification.ts';
 import { ownCredentials, type Credentials } from './credentials.ts';
-import { currentBundleSet, type SecureContextSnapshot, type SecureContextStore, type X509BundleSetProvider } from './secure-context-store.ts';
+import { currentBundleSet, type SecureContextSnapshot, type SecureContextStore } from './secure-context-store.ts';
 
-/** Configuration shared by the mTLS server helpers. */
-export interface MtlsServerConfig {
-  /**
-   * The process's credentials home: the server presents its published SVID,
-   * verifies clients against its bundles, and swaps its context when it
-   * announces a change. Without it, `svidSource` and `bundleSource` are
-   * required and re-read for every new connection.
-   */
-  readonly credentials?: Credentials | undefined;
-  /** Our SVID, presented to clients; read again whenever it may have rotated. Ignored with `credentials`. */
-  readonly svidSource?: X509SvidSource | undefined;
-  /** Every trust domain we accept peers from. Ignored with `credentials`. */
-  readonly bundleSource?: X509BundleSetProvider | undefined;
-  /** Decides on each authenticated client. */
-  readonly authorize: Authorizer;
-  /** ALPN protocols offered, in preference order (e.g. ['h2', 'http/1.1']). */
-  readonly alpn?: readonly string[];
-  /** Time for the SPIFFE expiry checks; default the system clock. */
-  readonly clock?: Clock;
+/** Configuration shared by the mTLS server helpers (`alpn` e.g. ['h2', 'http/1.1']). */
+export interface MtlsServerConfig extends MtlsConfig {
   readonly logger?: Logger;
-  /** Lowest TLS version; default and floor 'TLSv1.2'. */
-  readonly minVersion?: SecureVersion;
-  /** Highest TLS version; default 'TLSv1.3'. */
-  readonly maxVersion?: SecureVersion;
 }
 
 /** Options for tls.createServer / https.createServer / http2.createSecureServer. */

@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../core/index.ts';
+import type { Watcher } from './stream-watch.ts';
 import { WorkloadApiError } from './workload-api-error.ts';
 
 /** Inputs of {@link awaitFirstUpdate}. */
@@ -70,4 +71,53 @@ export function awaitFirstUpdate(opts: FirstUpdateOptions): Promise<void> {
       settle(() => reject(err));
     }
   });
+}
+
+/** What {@link watchUntilFirstUpdate} needs from a source being created. */
+export interface SourceWatchStart<T> {
+  /** Names the source in error messages ("X.509 source"). */
+  readonly what: string;
+  readonly clock: Clock;
+  readonly signal?: AbortSignal | undefined;
+  readonly timeoutMs?: number | undefined;
+  /** Opens the watch with these callbacks (the source keeps the handle to cancel it). */
+  readonly watch: (watcher: Watcher<T>) => void;
+  /** Takes in one update; true when the source is now usable. */
+  readonly apply: (update: T) => boolean;
+  /** Records a watch error (a fatal one also ends the wait). */
+  readonly onError: (err: WorkloadApiError) => void;
+  readonly lastError: () => WorkloadApiError | undefined;
+  /** Closes the source when the wait fails, so nothing keeps watching. */
+  readonly close: () => void;
+}
+
+/**
+ * The start of every Workload API source: open its watch, wait with
+ * {@link awaitFirstUpdate} for the first usable update, and close the
+ * source when that wait fails (timeout, abort, fatal status).
+ */
+export async function watchUntilFirstUpdate<T>(s: SourceWatchStart<T>): Promise<void> {
+  try {
+    await awaitFirstUpdate({
+      what: s.what,
+      clock: s.clock,
+      ...(s.signal ? { signal: s.signal } : {}),
+      ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}),
+      start: (ready, fail) => {
+        s.watch({
+          onUpdate: (update) => {
+            if (s.apply(update)) ready();
+          },
+          onError: (err) => {
+            s.onError(err);
+            if (err.code === 'workload.fatal_status') fail(err);
+          },
+        });
+      },
+      lastError: s.lastError,
+    });
+  } catch (err) {
+    s.close();
+    throw err;
+  }
 }

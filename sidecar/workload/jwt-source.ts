@@ -3,7 +3,8 @@ import type { SpiffeId, TrustDomain } from '../spiffe/index.ts';
 import { JwtBundleSet, type JwtBundle, type JwtBundleSource } from '../bundle/index.ts';
 import { parseAndValidateJwtSvid, type JwtSvid } from '../svid/index.ts';
 import type { BackoffOptions } from './backoff.ts';
-import { awaitFirstUpdate } from './first-update.ts';
+import { watchUntilFirstUpdate } from './first-update.ts';
+import { notifyListeners } from './notify-listeners.ts';
 import { sameJwtBundleSet } from './state-equality.ts';
 import type { WatchHandle } from './stream-watch.ts';
 import type { WorkloadApiClient } from './workload-api-client.ts';
@@ -51,30 +52,20 @@ export class JwtSource implements JwtBundleSource {
   static async create(opts: JwtSourceOptions = {}): Promise<JwtSource> {
     const { client, ownsClient } = sourceClient(opts);
     const source = new JwtSource(client, ownsClient, opts);
-    try {
-      await awaitFirstUpdate({
-        what: 'JWT source',
-        clock: source.#clock,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-        start: (ready, fail) => {
-          source.#watch = client.watchJwtBundles({
-            onUpdate: (set) => {
-              source.#apply(set);
-              ready();
-            },
-            onError: (err) => {
-              source.#onError(err);
-              if (err.code === 'workload.fatal_status') fail(err);
-            },
-          });
-        },
-        lastError: () => source.#lastError,
-      });
-    } catch (err) {
-      source.close();
-      throw err;
-    }
+    await watchUntilFirstUpdate<JwtBundleSet>({
+      what: 'JWT source',
+      clock: source.#clock,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+      watch: (watcher) => (source.#watch = client.watchJwtBundles(watcher)),
+      apply: (set) => {
+        source.#apply(set);
+        return true;
+      },
+      onError: (err) => source.#onError(err),
+      lastError: () => source.#lastError,
+      close: () => source.close(),
+    });
     return source;
   }
 
@@ -154,12 +145,6 @@ export class JwtSource implements JwtBundleSource {
   }
 
   #emit(): void {
-    for (const fn of [...this.#updateListeners]) {
-      try {
-        fn(this.#bundles);
-      } catch (e) {
-        this.#logger.error({ err: e instanceof Error ? e.message : String(e) }, "an 'update' listener threw");
-      }
-    }
+    notifyListeners(this.#updateListeners, this.#bundles, this.#logger, 'update');
   }
 }

@@ -3,7 +3,8 @@ import type { TrustDomain } from '../spiffe/index.ts';
 import { X509BundleSet, type X509Bundle, type X509BundleSource } from '../bundle/index.ts';
 import type { X509Svid, X509SvidSource } from '../svid/index.ts';
 import type { BackoffOptions } from './backoff.ts';
-import { awaitFirstUpdate } from './first-update.ts';
+import { watchUntilFirstUpdate } from './first-update.ts';
+import { notifyListeners } from './notify-listeners.ts';
 import { sameBundleSet, sameSvids } from './state-equality.ts';
 import type { WatchHandle } from './stream-watch.ts';
 import type { WorkloadApiClient } from './workload-api-client.ts';
@@ -93,30 +94,20 @@ export class X509Source implements X509SvidSource, X509BundleSource {
   static async create(opts: X509SourceOptions = {}): Promise<X509Source> {
     const { client, ownsClient } = sourceClient(opts);
     const source = new X509Source(client, ownsClient, opts);
-    try {
-      await awaitFirstUpdate({
-        what: 'X.509 source',
-        clock: source.#clock,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-        start: (ready, fail) => {
-          source.#watch = client.watchX509Context({
-            onUpdate: (ctx) => {
-              source.#apply(ctx);
-              if (source.#svid) ready();
-            },
-            onError: (err) => {
-              source.#onError(err);
-              if (err.code === 'workload.fatal_status') fail(err);
-            },
-          });
-        },
-        lastError: () => source.#lastError,
-      });
-    } catch (err) {
-      source.close();
-      throw err;
-    }
+    await watchUntilFirstUpdate<X509Context>({
+      what: 'X.509 source',
+      clock: source.#clock,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+      watch: (watcher) => (source.#watch = client.watchX509Context(watcher)),
+      apply: (ctx) => {
+        source.#apply(ctx);
+        return source.#svid !== undefined;
+      },
+      onError: (err) => source.#onError(err),
+      lastError: () => source.#lastError,
+      close: () => source.close(),
+    });
     return source;
   }
 
@@ -237,23 +228,11 @@ export class X509Source implements X509SvidSource, X509BundleSource {
       this.#bundles = X509BundleSet.of([]);
       this.#emitUpdate();
     }
-    for (const fn of [...this.#listeners.error]) {
-      try {
-        fn(err);
-      } catch (e) {
-        this.#logger.error({ err: e instanceof Error ? e.message : String(e) }, "an 'error' listener threw");
-      }
-    }
+    notifyListeners(this.#listeners.error, err, this.#logger, 'error');
   }
 
   #emitUpdate(): void {
     const ev: X509SourceUpdate = { svid: this.#svid, svids: this.#svids, bundles: this.#bundles };
-    for (const fn of [...this.#listeners.update]) {
-      try {
-        fn(ev);
-      } catch (e) {
-        this.#logger.error({ err: e instanceof Error ? e.message : String(e) }, "an 'update' listener threw");
-      }
-    }
+    notifyListeners(this.#listeners.update, ev, this.#logger, 'update');
   }
 }

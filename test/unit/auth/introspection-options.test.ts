@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IntrospectionOptionsError } from '../../../sidecar/auth/introspection-error.ts';
-import { isLoopbackHost, resolveIntrospectionOptions, type IntrospectionOptions } from '../../../sidecar/auth/introspection-options.ts';
+import { resolveIntrospectionOptions, type IntrospectionOptions } from '../../../sidecar/auth/introspection-options.ts';
+import { isLoopbackHost } from '../../../sidecar/auth/issuer-url.ts';
 import { toPem } from '../../../sidecar/x509/index.ts';
 import { makeRoot } from '../../support/certs.ts';
 

@@ -5,7 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, ENV_APP_PROBES, parseConfig, type AppProbe, type Config } from '../../../sidecar/config/index.ts';
+import { ConfigError, parseConfig, type AppProbe, type Config } from '../../../sidecar/config/index.ts';
+import { ENV_APP_PROBES } from '../../../sidecar/core/index.ts';
 
 type Env = Record<string, string | undefined>;
 type Doc = Record<string, unknown>;

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, parseConfig, type Config } from '../../../sidecar/config/index.ts';
 // Not yet re-exported by the config index (the env names are moving to core/env-names.ts).
-import { ENV_EGRESS_ALLOW, ENV_INBOUND_TRANSPARENT, ENV_MESH_CIDRS, ENV_OPAQUE_PORTS } from '../../../sidecar/config/config-env.ts';
+import { ENV_EGRESS_ALLOW, ENV_INBOUND_TRANSPARENT, ENV_MESH_CIDRS, ENV_OPAQUE_PORTS } from '../../../sidecar/core/index.ts';
 import { DEFAULT_MESH_CIDRS } from '../../../sidecar/outbound/index.ts';
 import { DEFAULT_OPAQUE_PORTS } from '../../../sidecar/transparent/index.ts';
 

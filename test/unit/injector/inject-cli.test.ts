@@ -14,7 +14,8 @@ import { parseAllDocuments } from 'yaml';
 import { defaultImage, makeInjectCommand } from '../../../sidecar/cli/inject.ts';
 import { UsageError, type CliIo } from '../../../sidecar/cli/io.ts';
 import { appProbePath } from '../../../sidecar/admin/index.ts';
-import { CONFIG_ENV_VARS, ENV_APP_PROBES, ENV_ENDPOINT_SOCKET, parseConfig } from '../../../sidecar/config/index.ts';
+import { parseConfig } from '../../../sidecar/config/index.ts';
+import { CONFIG_ENV_VARS, ENV_APP_PROBES, ENV_ENDPOINT_SOCKET } from '../../../sidecar/core/index.ts';
 import { applyJsonPatch, injectPod, type JsonObject } from '../../../sidecar/injector/index.ts';
 import { container, env, pod, settings } from './fixtures.ts';
 
