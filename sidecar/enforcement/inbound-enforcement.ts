@@ -249,8 +249,8 @@ export class InboundEnforcement {
   #refuse(req: InboundRequest, answer: LocalAnswer, detail: string): LocalAnswer {
     req.decision = 'deny';
     this.#observer.refused(answer.reason);
-    // Denials are routine under attack: debug, and counted; the access log has the rest.
-    this.#logger.debug({ peer_id: req.conn.peer?.toString() ?? '', reason: answer.reason, detail }, 'request refused');
+    // The answer map says how loud (debug for routine denials: counted, and in the access log).
+    this.#logger[answer.level]({ peer_id: req.conn.peer?.toString() ?? '', reason: answer.reason, detail }, 'request refused');
     return answer;
   }
 

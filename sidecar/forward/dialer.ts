@@ -104,14 +104,6 @@ export class TcpDialer implements Dialer {
     this.target = formatAddress(address);
   }
 
-  /**
-   * Always 0: plain TCP presents no credentials. Not part of {@link Dialer}
-   * (pools listen to {@link onCredentialsChange}); kept for the tests that
-   * read it.
-   */
-  generation(): number {
-    return 0;
-  }
 
   /** Plain TCP presents no credentials: the listener never fires. */
   onCredentialsChange(_listener: () => void): void {}
@@ -248,14 +240,6 @@ export class MtlsDialer implements Dialer {
     this.#check = serverIdentityCheck({ credentials: this.#home, authorize: authorizeMatcher(o.server), ...(o.clock ? { clock: o.clock } : {}) });
   }
 
-  /**
-   * The home's publication counter, -1 while it has nothing published. Not
-   * part of {@link Dialer}: pools listen to {@link onCredentialsChange}
-   * instead of polling this; kept for diagnostics and tests.
-   */
-  generation(): number {
-    return this.#home.available ? this.#home.generation() : -1;
-  }
 
   onCredentialsChange(listener: () => void): void {
     if (this.#relay === undefined) {

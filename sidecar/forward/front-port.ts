@@ -1,7 +1,7 @@
 import type { Direction, OverflowLimit, ProxyMetrics } from '../metrics/index.ts';
 import type { AnswerRow } from './forward-answer.ts';
 import type { HeaderNameSet } from './header-name-set.ts';
-import type { ProxyLimits } from './proxy-limits.ts';
+import type { ProxyLimits } from '../core/index.ts';
 import type { ConnInfo, ConnLoad, RequestRecord } from './request-record.ts';
 import type { UploadWatch } from './upload-watch.ts';
 

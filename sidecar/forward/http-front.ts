@@ -10,7 +10,7 @@ import { H1Downstream, type H1DownstreamOwner, type H1DownstreamRequest } from '
 import { H1Exchange } from './h1-exchange.ts';
 import { H2Exchange } from './h2-exchange.ts';
 import { DEFAULT_STRIPPED_REQUEST_HEADERS, HeaderNameSet } from './header-name-set.ts';
-import { UPSTREAM_BUDGET_DEFAULTS, type ProxyLimits } from './proxy-limits.ts';
+import { UPSTREAM_BUDGET_DEFAULTS, type ProxyLimits } from '../core/index.ts';
 import { UpgradeExchange } from './upgrade-exchange.ts';
 import { UploadWatch } from './upload-watch.ts';
 import { FORWARD_ANSWERS, type AnswerRow } from './forward-answer.ts';

@@ -16,9 +16,3 @@ export interface UpstreamPool {
   /** Closes every connection now. */
   destroy(): void;
 }
-
-/**
- * @deprecated The name of {@link UpstreamPool} while forward/'s own files
- * are restructured; use UpstreamPool.
- */
-export type Upstream = UpstreamPool;

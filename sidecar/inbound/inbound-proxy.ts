@@ -196,7 +196,7 @@ export function createInbound(o: InboundOptions): ProxyListener {
     if (ex.clientGone) return;
     if (answer !== null) {
       o.metrics.authzDecision('deny', ex.conn.peerId);
-      ex.reject(answer.status, answer.body, answer.reason, answer.headers);
+      ex.answer(answer);
       return;
     }
     o.metrics.authzDecision('allow', ex.conn.peerId);

@@ -24,12 +24,7 @@ export class EgressDialer implements Dialer {
     this.target = formatAddress(address);
   }
 
-  /** Plain TCP carries no credentials, so a rotation never retires its connections. */
-  generation(): number {
-    return 0;
-  }
-
-  /** Never fires, for the same reason. */
+  /** Plain TCP carries no credentials, so a rotation never retires its connections: never fires. */
   onCredentialsChange(_listener: () => void): void {}
 
   dial(cb: DialCallback): void {

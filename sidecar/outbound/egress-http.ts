@@ -2,6 +2,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { formatAddress, type Logger, type ProxyLimits } from '../core/index.ts';
 import { H1Pool, H2Exchange, H2Upstream, type Exchange } from '../forward/index.ts';
 import { quoteUntrusted } from '../spiffe/index.ts';
+import { OUTBOUND_ANSWERS } from './outbound-answer.ts';
 import type { OriginalDestination } from '../transparent/index.ts';
 import type { ClassificationObserver } from './classification-observer.ts';
 import { EgressDialer } from './egress-dialer.ts';
@@ -67,15 +68,14 @@ export class EgressHttp {
     const shown = a === undefined ? formatAddress({ host: dst.address, port: dst.port }) : formatAddress({ host: a.host, port: a.port ?? DEFAULT_HTTP_PORT });
     this.#decided(ex, d, d.allow ? formatAddress({ host, port }) : shown);
     if (!d.allow) {
-      ex.reject(
-        403,
+      ex.answer(
+        OUTBOUND_ANSWERS.egress_denied,
         `egress to ${quoteUntrusted(shown, 100)} (address ${formatAddress({ host: dst.address, port: dst.port })}) is not allowed: no outbound.egress.allow entry matches its host or address and port`,
-        'egress_denied',
       );
       return;
     }
     if (ex.upgrade !== '' && !o.webSocket) {
-      ex.reject(403, `WebSocket to ${shown} is not permitted: outbound.transparent.webSocket is off`, 'upgrade_not_allowed');
+      ex.answer(OUTBOUND_ANSWERS.upgrade_not_allowed, `WebSocket to ${shown} is not permitted: outbound.transparent.webSocket is off`);
       return;
     }
     const pool = this.#pool(host, port);

@@ -34,7 +34,7 @@ import { RedirectedConnections } from './redirected-connections.ts';
 import { RouteTable, parseAuthority } from './route-table.ts';
 import { DEFAULT_DETECT_TIMEOUT_MS, DEFAULT_MESH_CIDRS, routeOutbound, type TransparentOptions } from './transparent-route.ts';
 import type { JwtSvidTokens, TokenExchanger } from '../exchange/index.ts';
-import type { OutboundAnswer } from './outbound-answer.ts';
+import { OUTBOUND_ANSWERS, type OutboundAnswer } from './outbound-answer.ts';
 import { OutboundCredentials } from './outbound-credentials.ts';
 import { OutboundTokenStep, type OutboundTokenOptions, type OutboundTokenServices } from './token-mode.ts';
 
@@ -310,7 +310,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     if (ex.path.charCodeAt(0) !== 0x2f) {
       // Absolute-form (`GET http://elsewhere/`) is how an open forward proxy
       // is used; the app must address a configured host by Host instead.
-      ex.reject(400, `request target ${quoteUntrusted(ex.path, 100)} refused: only origin-form targets ("/path") are forwarded, this sidecar is not a forward proxy`, 'absolute_form');
+      ex.answer(OUTBOUND_ANSWERS.absolute_form, `request target ${quoteUntrusted(ex.path, 100)} refused: only origin-form targets ("/path") are forwarded, this sidecar is not a forward proxy`);
       return;
     }
     if (ex.conn !== LOCAL_APP_CONN && ex.conn !== REDIRECTED_MESH_CONN) {
@@ -326,7 +326,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
     let token: OutboundTokenStep;
     switch (r.kind) {
       case 'refuse':
-        ex.reject(r.status, r.message, r.reason);
+        ex.answer(r.answer, r.message);
         return;
       case 'upstream':
         d = r.route.dest!;
@@ -340,7 +340,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
         break;
     }
     if (ex.upgrade !== '' && !webSocket) {
-      ex.reject(403, `WebSocket to ${d.name} is not permitted: the upstream does not set webSocket: true`, 'upgrade_not_allowed');
+      ex.answer(OUTBOUND_ANSWERS.upgrade_not_allowed, `WebSocket to ${d.name} is not permitted: the upstream does not set webSocket: true`);
       return;
     }
     // The token step reads the context handle header before the identity strip below removes it.
@@ -355,7 +355,7 @@ export function createOutbound(o: OutboundOptions): ProxyListener {
   const send = (ex: Exchange, d: Destination, answer: OutboundAnswer | null): void => {
     if (ex.clientGone) return;
     if (answer !== null) {
-      ex.reject(answer.status, answer.body, answer.reason, answer.headers);
+      ex.answer(answer);
       return;
     }
     // Upgrades need HTTP/1.1; HTTP/2 requests (gRPC) keep HTTP/2 so trailers survive.

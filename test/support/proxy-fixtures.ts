@@ -20,7 +20,7 @@ import { SpiffeId, TrustDomain } from '../../sidecar/spiffe/index.ts';
 import { parseX509Svid, type X509Svid, type X509SvidSource } from '../../sidecar/svid/index.ts';
 import { mtlsClientOptions, authorizeAny, type Authorizer } from '../../sidecar/tls/index.ts';
 import { decodeCertificate, toPem, type CertificateInfo } from '../../sidecar/x509/index.ts';
-import type { ProxyLimits } from '../../sidecar/forward/index.ts';
+import type { ProxyLimits } from '../../sidecar/core/index.ts';
 
 const HOUR = 3_600_000;
 

@@ -17,19 +17,16 @@
  * is removed in t.after and by a process 'exit' hook; the last test checks
  * that nothing of the run is left.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTools } from '../../support/tools.ts';
-import { assertReachableByOthers, nodeBin, projectRoot, startSpire, type Credentials, type Spire } from '../../support/spire.ts';
-import { Teardown } from '../../support/teardown.ts';
-import { createPodNetwork, inNamespace, leftovers, mustRun, nsRun, type PodNetwork } from '../../support/netns.ts';
-import { startLogged, type LoggedProcess } from '../../support/logged-process.ts';
-import { dumpLogs, podCurl, waitSidecarReady } from '../../support/pod-checks.ts';
+import { assertReachableByOthers, nodeBin, projectRoot } from '../../support/spire.ts';
+import { nsRun } from '../../support/netns.ts';
+import type { LoggedProcess } from '../../support/logged-process.ts';
+import { podCurl } from '../../support/pod-checks.ts';
 import { startPrometheus, type Prometheus } from '../../support/prometheus.ts';
+import { as, assertAllReady, assertNoLeftovers, NODE_ARGV as NODE, POD_PORTS, PodRun, SIDECAR_MAIN as MAIN, type PodRunRecord } from '../../support/pod-run.ts';
 
 const TD = 'example.org';
 const ID = {
@@ -48,17 +45,12 @@ const UID = {
   intruderApp: 1332,
   intruder2App: 1342,
 } as const;
-const as = (uid: number): Credentials => ({ uid, gid: uid });
 
-const INBOUND_PORT = 15006;
-const OUTBOUND_PORT = 15001;
-const ADMIN_PORT = 15020;
+const { inbound: INBOUND_PORT, outbound: OUTBOUND_PORT, admin: ADMIN_PORT } = POD_PORTS;
 const HERE = join('test', 'e2e', 'k8s-pods');
-const MAIN = join('sidecar', 'cli', 'main.ts');
-const NODE = [nodeBin, '--disable-warning=ExperimentalWarning'];
 
 /** What the last test needs to look for leftovers of the first. */
-const run: { tag?: string; spireDir?: string; teardownProblems?: string[] } = {};
+const record: PodRunRecord = {};
 
 /** The sidecar configuration of one pod, as the injector would render it (JSON is YAML). */
 function sidecarConfig(socket: string, extra: { policyFile?: string; grpcPort?: boolean }): string {
@@ -90,107 +82,55 @@ test('pods as network namespaces: transparent SPIFFE mTLS with SPIRE, iptables a
     { path: join(projectRoot, 'node_modules', '@grpc', 'grpc-js', 'package.json') },
     { path: join(projectRoot, 'sidecar', 'workload', 'proto', 'workload.proto') },
   ]);
-  const started = Date.now();
-  const tag = randomBytes(3).toString('hex');
-  run.tag = tag;
-  const teardown = new Teardown();
-  // Everything of the run lives here (configs, logs, Prometheus' TSDB); the
-  // tag in its name marks every process started with a file from it.
-  const dir = mkdtempSync(join(tmpdir(), `ss${tag}-pods-`));
-  chmodSync(dir, 0o755);
-  teardown.add(`remove ${dir}`, () => {
-    if (process.env['PODS_KEEP_DIR'] !== '1') rmSync(dir, { recursive: true, force: true });
+  const run = await PodRun.start(t, {
+    label: 'pods',
+    trustDomain: TD,
+    network: { pods: ['frontend', 'backend', 'intruder', 'intruder2'] },
+    entries: [
+      { spiffeId: ID.frontend, uid: UID.frontendSidecar },
+      { spiffeId: ID.backend, uid: UID.backendSidecar },
+      { spiffeId: ID.intruder, uid: UID.intruderSidecar },
+    ],
+    record,
   });
-  let spire: Spire | undefined;
-  let failed = false;
-  t.after(async () => {
-    if (failed) {
-      const sp = spire;
-      dumpLogs(t, dir, sp ? [['spire', () => sp.logTail(40)]] : []);
-    }
-    await teardown.run();
-    run.teardownProblems = teardown.problems;
-    t.diagnostic(`pods e2e took ${((Date.now() - started) / 1000).toFixed(1)} s including teardown`);
-  });
-
-  const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      failed = true;
-      throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-  };
-
-  const net = await step('pod network', () =>
-    createPodNetwork({ pods: ['frontend', 'backend', 'intruder', 'intruder2'], teardown, tag }),
-  );
+  const net = run.net;
+  const dir = run.dir;
+  const step = run.step.bind(run);
   t.diagnostic(`bridge ${net.bridge} ${net.subnet}; pods ${[...net.pods.values()].map((p) => `${p.name}=${p.ip}`).join(' ')}`);
 
-  spire = await step('SPIRE', () => startSpire({ trustDomain: TD }));
-  run.spireDir = spire.dir;
-  const s = spire;
-  // spire.ts has its own exit hook; this is the orderly stop.
-  teardown.add('stop SPIRE', () => {}, () => s.stop());
-  await step('SPIRE entries', async () => {
-    await s.createEntry({ spiffeId: ID.frontend, selectors: [`unix:uid:${UID.frontendSidecar}`] });
-    await s.createEntry({ spiffeId: ID.backend, selectors: [`unix:uid:${UID.backendSidecar}`] });
-    await s.createEntry({ spiffeId: ID.intruder, selectors: [`unix:uid:${UID.intruderSidecar}`] });
-  });
-
-  const policyFile = join(dir, 'backend-policy.yaml');
-  writeFileSync(policyFile, ['version: 1', 'rules:', '  - name: frontend-only', '    from:', `      - id: ${ID.frontend}`, ''].join('\n'), { mode: 0o644 });
-
-  const startInPod = (name: string, pod: string, who: Credentials, argv: readonly string[]): LoggedProcess =>
-    startLogged({ name, argv: inNamespace(net.pod(pod).ns, argv, who), cwd: projectRoot, logFile: join(dir, `${name}.log`), teardown, env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp' } });
+  const policyFile = run.writeFile('backend-policy.yaml', ['version: 1', 'rules:', '  - name: frontend-only', '    from:', `      - id: ${ID.frontend}`, ''].join('\n'));
 
   // Apps first (the app containers), each as its own uid.
   await step('apps', async () => {
-    const backendApp = startInPod('backend-app', 'backend', as(UID.backendApp), [...NODE, join(HERE, 'backend-app.ts'), dir]);
-    const frontendApp = startInPod('frontend-app', 'frontend', as(UID.frontendApp), [...NODE, join(HERE, 'frontend-app.ts'), dir]);
+    const backendApp = run.startIn('backend-app', 'backend', as(UID.backendApp), [...NODE, join(HERE, 'backend-app.ts'), dir]);
+    const frontendApp = run.startIn('frontend-app', 'frontend', as(UID.frontendApp), [...NODE, join(HERE, 'frontend-app.ts'), dir]);
     await Promise.all([backendApp.waitForLine(/^ready$/, 20_000), frontendApp.waitForLine(/^ready$/, 20_000)]);
   });
 
   // The init container's job, through the same CLI code path, as root in the pod.
   const sidecarUid: Record<string, number> = { frontend: UID.frontendSidecar, backend: UID.backendSidecar, intruder: UID.intruderSidecar };
-  await step('iptables apply', async () => {
-    for (const [pod, uid] of Object.entries(sidecarUid)) {
-      const ns = net.pod(pod).ns;
-      teardown.addCommand(`iptables clean in ${pod}`, inNamespace(ns, [...NODE, join(projectRoot, MAIN), 'iptables', 'clean']), { ignoreFailure: true });
-      await mustRun(inNamespace(ns, [...NODE, join(projectRoot, MAIN), 'iptables', 'apply', '--proxy-uid', String(uid), '--inbound-port', String(INBOUND_PORT), '--outbound-port', String(OUTBOUND_PORT), '--admin-port', String(ADMIN_PORT)]));
-    }
-  });
+  await step('iptables apply', () => run.applyIptables(Object.entries(sidecarUid).map(([pod, uid]) => ({ pod, uid }))));
 
   const sidecars = await step('sidecars', async () => {
-    const out: Record<string, LoggedProcess> = {};
+    const out = new Map<string, LoggedProcess>();
     for (const pod of Object.keys(sidecarUid)) {
-      const configFile = join(dir, `${pod}-sidecar.yaml`);
-      writeFileSync(configFile, sidecarConfig(s.socketAddress, pod === 'backend' ? { policyFile, grpcPort: true } : {}), { mode: 0o644 });
-      out[pod] = startInPod(`${pod}-sidecar`, pod, as(sidecarUid[pod]!), [...NODE, MAIN, 'run', '--config', configFile]);
+      const configFile = run.writeFile(`${pod}-sidecar.yaml`, sidecarConfig(run.spire.socketAddress, pod === 'backend' ? { policyFile, grpcPort: true } : {}));
+      out.set(pod, run.startIn(`${pod}-sidecar`, pod, as(sidecarUid[pod]!), [...NODE, MAIN, 'run', '--config', configFile]));
     }
     // SPIRE's agent syncs new entries within ~5-10 s; the sidecars wait for their SVIDs.
-    await Promise.all(Object.entries(out).map(([pod, p]) => waitSidecarReady(net.pod(pod).ip, ADMIN_PORT, p, 60_000)));
+    assertAllReady(await run.sidecarsReady(out, 60_000));
     return out;
   });
-  t.diagnostic(`sidecars ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const prometheus: Prometheus = await step('Prometheus', () =>
     startPrometheus({
       dir,
-      teardown,
-      targets: Object.keys(sidecars).map((pod) => ({ address: `${net.pod(pod).ip}:${ADMIN_PORT}`, labels: { pod } })),
+      teardown: run.teardown,
+      targets: [...sidecars.keys()].map((pod) => ({ address: `${net.pod(pod).ip}:${ADMIN_PORT}`, labels: { pod } })),
     }),
   );
 
-  const sub = (name: string, fn: () => Promise<void>) =>
-    t.test(name, async () => {
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    });
+  const sub = run.sub.bind(run);
 
   await sub('(a) the frontend app calls http://backend:8080/ unchanged; the backend app sees the frontend\'s SPIFFE ID and XFCC', async () => {
     const r = await podCurl(net, 'frontend', as(UID.frontendApp), ['http://127.0.0.1:8080/orders?id=7']);
@@ -265,11 +205,5 @@ test('pods as network namespaces: transparent SPIFFE mTLS with SPIRE, iptables a
 });
 
 test('pods e2e teardown leaves no namespace, link, /etc/netns entry, iptables rule or process behind', (t) => {
-  if (run.tag === undefined) {
-    t.skip('the pods test did not run');
-    return;
-  }
-  assert.deepEqual(run.teardownProblems ?? [], [], 'teardown steps failed');
-  const left = leftovers(run.tag, run.spireDir !== undefined ? [run.spireDir] : []);
-  assert.deepEqual(left, [], `left behind by run ${run.tag}`);
+  assertNoLeftovers(t, record, 'pods');
 });

@@ -30,15 +30,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTools } from '../../support/tools.ts';
-import { assertReachableByOthers, nodeBin, projectRoot, startSpire, type Credentials, type Spire } from '../../support/spire.ts';
-import { Teardown } from '../../support/teardown.ts';
-import { createPodNetwork, inNamespace, leftovers, mustRun, nsRun, type Pod, type PodNetwork } from '../../support/netns.ts';
-import { startLogged, type LoggedProcess } from '../../support/logged-process.ts';
-import { dumpLogs, podCurl, waitSidecarReady } from '../../support/pod-checks.ts';
+import { assertReachableByOthers, nodeBin, projectRoot, type Credentials } from '../../support/spire.ts';
+import { inNamespace, mustRun, nsRun, type Pod, type PodNetwork } from '../../support/netns.ts';
+import type { LoggedProcess } from '../../support/logged-process.ts';
+import { podCurl } from '../../support/pod-checks.ts';
+import { as, assertAllReady, assertNoLeftovers, NODE_ARGV as NODE, POD_ENV, POD_PORTS, PodRun, SIDECAR_MAIN as MAIN, type PodRunRecord } from '../../support/pod-run.ts';
 import { startPostgres } from '../../support/postgres.ts';
 import { startRedis } from '../../support/redis.ts';
 import { startCapture, type Capture, type TcpSegment } from '../../support/tcpdump.ts';
@@ -50,22 +49,17 @@ const ID = Object.fromEntries(PODS.map((p) => [p, `spiffe://${TD}/ns/demo/sa/${p
 
 /** Each pod's sidecar uid; its app (or server) runs as uid + 1, as separate containers of a pod would. */
 const UID: Record<PodName, number> = { client: 1511, intruder: 1521, egress: 1531, postgres: 1541, redis: 1551, web: 1561 };
-const as = (uid: number): Credentials => ({ uid, gid: uid });
 const appOf = (pod: PodName): Credentials => as(UID[pod] + 1);
 
-const INBOUND_PORT = 15006;
-const OUTBOUND_PORT = 15001;
-const ADMIN_PORT = 15020;
+const { inbound: INBOUND_PORT, outbound: OUTBOUND_PORT, admin: ADMIN_PORT } = POD_PORTS;
 const PG_PORT = 5432;
 const REDIS_PORT = 6379;
 const HERE = join('test', 'e2e', 'transparent-capture');
-const MAIN = join('sidecar', 'cli', 'main.ts');
-const NODE = [nodeBin, '--disable-warning=ExperimentalWarning'];
 const ALLOWED = 'allowed.test';
 const DENIED = 'denied.test';
 
 /** What the last test needs to look for leftovers of the first. */
-const run: { tag?: string; spireDir?: string; teardownProblems?: string[] } = {};
+const record: PodRunRecord = {};
 
 /** The ports the init container captures inbound, as the injector sets them (`''` = none: a pod without an app port). */
 const INBOUND_PORTS: Record<PodName, string> = { client: '', intruder: '', egress: '', postgres: String(PG_PORT), redis: String(REDIS_PORT), web: '*' };
@@ -78,8 +72,7 @@ const INBOUND_PORTS: Record<PodName, string> = { client: '', intruder: '', egres
  */
 function sidecarEnv(socket: string, extra: Record<string, string>): Record<string, string> {
   return {
-    PATH: '/usr/local/bin:/usr/bin:/bin',
-    HOME: '/tmp',
+    ...POD_ENV,
     SPIFFE_ENDPOINT_SOCKET: socket,
     SPIFFE_SIDECAR_ADMIN_LISTEN: `[::]:${ADMIN_PORT}`,
     SPIFFE_SIDECAR_OUTBOUND_LISTEN: `[::]:${OUTBOUND_PORT}`,
@@ -192,61 +185,27 @@ test('transparent capture: PostgreSQL, Redis, multi-port, IPv6 and egress throug
     { path: join(projectRoot, 'node_modules', '@grpc', 'grpc-js', 'package.json') },
     { path: join(projectRoot, 'build', 'native', 'original_dst.node') },
   ]);
-  const started = Date.now();
-  const tag = randomBytes(3).toString('hex');
-  run.tag = tag;
-  const teardown = new Teardown();
-  const dir = mkdtempSync(join(tmpdir(), `ss${tag}-capture-`));
-  chmodSync(dir, 0o755);
-  teardown.add(`remove ${dir}`, () => {
-    if (process.env['PODS_KEEP_DIR'] !== '1') rmSync(dir, { recursive: true, force: true });
+  const run = await PodRun.start(t, {
+    label: 'capture',
+    trustDomain: TD,
+    network: { pods: [...PODS], ipv6: true, outside: [{ name: 'internet', hostNames: [ALLOWED, DENIED] }] },
+    entries: PODS.map((p) => ({ spiffeId: ID[p], uid: UID[p] })),
+    record,
   });
-  let spire: Spire | undefined;
-  let failed = false;
-  t.after(async () => {
-    if (failed) {
-      const sp = spire;
-      dumpLogs(t, dir, sp ? [['spire', () => sp.logTail(40)]] : []);
-    }
-    await teardown.run();
-    run.teardownProblems = teardown.problems;
-    t.diagnostic(`transparent-capture e2e took ${((Date.now() - started) / 1000).toFixed(1)} s including teardown`);
-  });
-  const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      const out = await fn();
-      t.diagnostic(`${what} done at ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      return out;
-    } catch (err) {
-      failed = true;
-      throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-  };
-
-  const net: PodNetwork = await step('pod network', () =>
-    createPodNetwork({ pods: [...PODS], ipv6: true, outside: [{ name: 'internet', hostNames: [ALLOWED, DENIED] }], teardown, tag }),
-  );
+  const { tag, dir, teardown, started } = run;
+  const net: PodNetwork = run.net;
+  const s = run.spire;
+  const step = run.step.bind(run);
   const pod = (name: PodName): Pod => net.pod(name);
   const internet = net.outside('internet');
   t.diagnostic(`bridge ${net.bridge} ${net.subnet} ${net.subnet6}; pods ${[...net.pods.values()].map((p) => `${p.name}=${p.ip},${p.ip6}`).join(' ')}; internet ${[...internet.addresses].map(([n, ip]) => `${n}=${ip}`).join(' ')}`);
 
-  spire = await step('SPIRE', () => startSpire({ trustDomain: TD }));
-  run.spireDir = spire.dir;
-  const s = spire;
-  teardown.add('stop SPIRE', () => {}, () => s.stop());
-  await step('SPIRE entries', async () => {
-    for (const p of PODS) await s.createEntry({ spiffeId: ID[p], selectors: [`unix:uid:${UID[p]}`] });
-  });
-
-  const startInPod = (name: string, ns: string, who: Credentials | undefined, argv: readonly string[], env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp' }): LoggedProcess =>
-    startLogged({ name, argv: inNamespace(ns, argv, who), cwd: projectRoot, logFile: join(dir, `${name}.log`), teardown, env });
-
   // The servers (the app containers, each as its own uid) start while the
   // init containers' rules go in: they do not depend on each other.
   const serversStarting = step('servers', async () => {
-    const web = startInPod('web-app', pod('web').ns, appOf('web'), [...NODE, join(HERE, 'web-app.ts'), tag]);
+    const web = run.startIn('web-app', 'web', appOf('web'), [...NODE, join(HERE, 'web-app.ts'), tag]);
     await makeEgressCerts(dir);
-    const ext = startInPod('internet', internet.ns, undefined, [...NODE, join(HERE, 'egress-server.ts'), dir, ...[...internet.addresses].map(([n, ip]) => `${n}=${ip}`)]);
+    const ext = run.startIn('internet', internet, undefined, [...NODE, join(HERE, 'egress-server.ts'), dir, ...[...internet.addresses].map(([n, ip]) => `${n}=${ip}`)]);
     const [pg, redis] = await Promise.all([
       startPostgres({ ns: pod('postgres').ns, dir, port: PG_PORT, teardown }),
       startRedis({ ns: pod('redis').ns, dir, owner: appOf('redis'), port: REDIS_PORT, teardown }),
@@ -257,74 +216,41 @@ test('transparent capture: PostgreSQL, Redis, multi-port, IPv6 and egress throug
   });
   serversStarting.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
 
-  // The init container's job, through the same CLI code path, as root in the
-  // pod: iptables and ip6tables. The rules live in the pod's namespace and go
-  // with it, so teardown needs no `iptables clean`.
+  // The init container's job (iptables and ip6tables), as the injector sets it per pod.
   await step('iptables apply', async () => {
-    await Promise.all(
-      PODS.map((p) =>
-        mustRun(inNamespace(pod(p).ns, [...NODE, join(projectRoot, MAIN), 'iptables', 'apply', '--proxy-uid', String(UID[p]), '--inbound-port', String(INBOUND_PORT), '--outbound-port', String(OUTBOUND_PORT), '--admin-port', String(ADMIN_PORT), '--inbound-ports', INBOUND_PORTS[p]]), 60_000),
-      ),
-    );
+    await run.applyIptables(PODS.map((p) => ({ pod: p, uid: UID[p], inboundPorts: INBOUND_PORTS[p] })));
     const rules6 = await mustRun(inNamespace(pod('postgres').ns, ['ip6tables', '-w', '-t', 'nat', '-S']));
     assert.match(rules6, /SPIFFE_SIDECAR_INBOUND/, 'iptables apply installed no ip6tables rules');
   });
 
-  const policy = (name: string, allowed: string): string => {
-    const file = join(dir, `${name}-policy.yaml`);
-    writeFileSync(file, ['version: 1', 'rules:', `  - name: ${name}`, '    from:', `      - id: ${allowed}`, ''].join('\n'), { mode: 0o644 });
-    return file;
-  };
-  const webConfigFile = join(dir, 'web-sidecar.yaml');
-  writeFileSync(webConfigFile, webConfig(s.socketAddress), { mode: 0o644 });
+  const policy = (name: string, allowed: string): string =>
+    run.writeFile(`${name}-policy.yaml`, ['version: 1', 'rules:', `  - name: ${name}`, '    from:', `      - id: ${allowed}`, ''].join('\n'));
+  const webConfigFile = run.writeFile('web-sidecar.yaml', webConfig(s.socketAddress));
   const envOf: Record<PodName, Record<string, string>> = {
     client: sidecarEnv(s.socketAddress, {}),
     intruder: sidecarEnv(s.socketAddress, {}),
     egress: sidecarEnv(s.socketAddress, { SPIFFE_SIDECAR_EGRESS_ALLOW: JSON.stringify([{ host: ALLOWED, ports: [443] }]) }),
     postgres: sidecarEnv(s.socketAddress, serverEnv(PG_PORT, policy('postgres-clients', ID.client))),
     redis: sidecarEnv(s.socketAddress, serverEnv(REDIS_PORT, policy('redis-clients', ID.client))),
-    web: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp' },
+    web: { ...POD_ENV },
   };
 
   // A sidecar that does not start fails the rows that need it, not the others.
   const sidecars = new Map<PodName, LoggedProcess>();
-  const down = new Map<PodName, string>();
-  await step('sidecars', async () => {
+  const down = await step('sidecars', async () => {
     for (const p of PODS) {
       // Configured by environment, so no file of the run is on the command
       // line: the title carries the run's tag for the leftover check.
       const argv = [nodeBin, `--title=ss${tag}-${p}-sidecar`, '--disable-warning=ExperimentalWarning', MAIN, 'run', ...(p === 'web' ? ['--config', webConfigFile] : [])];
-      sidecars.set(p, startInPod(`${p}-sidecar`, pod(p).ns, as(UID[p]), argv, envOf[p]));
+      sidecars.set(p, run.startIn(`${p}-sidecar`, p, as(UID[p]), argv, envOf[p]));
     }
-    const readyAt: string[] = [];
-    const ready = await Promise.allSettled(
-      PODS.map(async (p) => {
-        await waitSidecarReady(pod(p).ip, ADMIN_PORT, sidecars.get(p)!, 90_000);
-        readyAt.push(`${p} ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      }),
-    );
-    ready.forEach((r, i) => {
-      if (r.status === 'rejected') down.set(PODS[i]!, r.reason instanceof Error ? r.reason.message : String(r.reason));
-    });
-    t.diagnostic(`sidecars ready: ${readyAt.join(', ')}`);
+    return run.sidecarsReady(sidecars, 90_000);
   });
   const servers = await serversStarting;
-  if (down.size > 0) failed = true;
-  t.diagnostic(`sidecars ready after ${((Date.now() - started) / 1000).toFixed(1)} s${down.size > 0 ? `; not ready: ${[...down.keys()].join(', ')}` : ''}`);
+  if (down.size > 0) run.failed = true;
 
-  const needs = (...pods: PodName[]): void => {
-    const missing = pods.filter((p) => down.has(p));
-    if (missing.length > 0) throw new Error(`sidecar not ready: ${missing.map((p) => `${p}: ${down.get(p)!.slice(0, 1500)}`).join('\n')}`);
-  };
-  const sub = (name: string, fn: () => Promise<void>) =>
-    t.test(name, async () => {
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    });
+  const needs = (...pods: PodName[]): void => assertAllReady(new Map([...down].filter(([p]) => (pods as string[]).includes(p))));
+  const sub = run.sub.bind(run);
 
   /**
    * Runs `fn` while capturing the server pod's traffic on the bridge and
@@ -510,11 +436,5 @@ async function makeEgressCerts(dir: string): Promise<void> {
 }
 
 test('transparent-capture teardown leaves no namespace, link, /etc/netns entry, iptables or ip6tables rule or process behind', (t) => {
-  if (run.tag === undefined) {
-    t.skip('the transparent-capture test did not run');
-    return;
-  }
-  assert.deepEqual(run.teardownProblems ?? [], [], 'teardown steps failed');
-  const left = leftovers(run.tag, run.spireDir !== undefined ? [run.spireDir] : []);
-  assert.deepEqual(left, [], `left behind by run ${run.tag}`);
+  assertNoLeftovers(t, record, 'transparent-capture');
 });

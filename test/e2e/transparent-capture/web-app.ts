@@ -10,8 +10,7 @@
  *   node web-app.ts <run tag>   (the tag only marks the process for leak checks)
  */
 import http from 'node:http';
-import * as grpc from '@grpc/grpc-js';
-import { echoService, type EchoReply, type EchoRequest } from '../k8s-pods/echo-service.ts';
+import { startEchoServer } from '../k8s-pods/echo-service.ts';
 
 const HTTP_PORTS = [8080, 8081];
 
@@ -26,22 +25,8 @@ function listenHttp(port: number): Promise<void> {
   });
 }
 
-const rpc = new grpc.Server();
-rpc.addService(echoService, {
-  echo(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) {
-    const trailer = new grpc.Metadata();
-    trailer.set('x-trailer-check', 'kept');
-    const callerId = String(call.metadata.get('x-client-spiffe-id')[0] ?? '');
-    if (call.request.fail) {
-      callback({ code: grpc.status.NOT_FOUND, details: `no such thing: ${call.request.message}`, metadata: trailer });
-      return;
-    }
-    callback(null, { message: call.request.message, callerId }, trailer);
-  },
-});
-
 await Promise.all(HTTP_PORTS.map(listenHttp));
-await new Promise<void>((resolve, reject) => rpc.bindAsync('127.0.0.1:9090', grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+const rpc = await startEchoServer();
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
   rpc.forceShutdown();

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http2 from 'node:http2';
 import tls from 'node:tls';
-import type { ProxyLimits } from '../../../sidecar/forward/index.ts';
+import type { ProxyLimits } from '../../../sidecar/core/index.ts';
 import { authorizeAny } from '../../../sidecar/tls/index.ts';
 import { requireTools } from '../../support/tools.ts';
 import { Cleanup, LIMITS, TD, clientTls, eventually, makePki, mtlsH2Session, sourceFor, type Pki, type StaticSource } from '../../support/proxy-fixtures.ts';

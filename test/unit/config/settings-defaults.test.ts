@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SETTINGS_DEFAULTS } from '../../../sidecar/config/index.ts';
-import { DEFAULT_STRIPPED_REQUEST_HEADERS, UPSTREAM_BUDGET_DEFAULTS } from '../../../sidecar/forward/index.ts';
+import { UPSTREAM_BUDGET_DEFAULTS } from '../../../sidecar/core/index.ts';
+import { DEFAULT_STRIPPED_REQUEST_HEADERS } from '../../../sidecar/forward/index.ts';
 
 test('limits defaults equal forward UPSTREAM_BUDGET_DEFAULTS', () => {
   const l = SETTINGS_DEFAULTS.limits;
