@@ -20,20 +20,17 @@
  *
  * Needs root, ip, iptables, setpriv, curl, pgrep and SPIRE (install-spire.sh).
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireTools } from '../../support/tools.ts';
-import { assertReachableByOthers, nodeBin, projectRoot, run as runCommand, startSpire, type Credentials, type Spire } from '../../support/spire.ts';
-import { Teardown } from '../../support/teardown.ts';
-import { createPodNetwork, inNamespace, leftovers, mustRun, nsRun, type PodNetwork } from '../../support/netns.ts';
-import { startLogged, type LoggedProcess } from '../../support/logged-process.ts';
-import { dumpLogs, podCurl, waitSidecarReady } from '../../support/pod-checks.ts';
+import { assertReachableByOthers, nodeBin, projectRoot, run as runCommand } from '../../support/spire.ts';
+import type { LoggedProcess } from '../../support/logged-process.ts';
+import { podCurl } from '../../support/pod-checks.ts';
+import { as, assertAllReady, assertNoLeftovers, NODE_ARGV as NODE, POD_PORTS, PodRun, SIDECAR_MAIN as MAIN, type PodRunRecord } from '../../support/pod-run.ts';
 import { startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
 
 const TD = 'example.org';
@@ -57,15 +54,10 @@ const ACCOUNTS_SCOPE = 'accounts:read payments:read';
 const PAYMENTS_SCOPE = 'payments:read';
 /** Sidecar uid (app uid = + 1) per pod. */
 const UID: Record<PodName, number> = { web: 1411, edge: 1421, accounts: 1431, payments: 1441, intruder: 1451 };
-const as = (uid: number): Credentials => ({ uid, gid: uid });
 const appOf = (pod: PodName): Credentials => as(UID[pod] + 1);
 
-const INBOUND_PORT = 15006;
-const OUTBOUND_PORT = 15001;
-const ADMIN_PORT = 15020;
+const { inbound: INBOUND_PORT, outbound: OUTBOUND_PORT, admin: ADMIN_PORT } = POD_PORTS;
 const HERE = join('test', 'e2e', 'bank-chain');
-const MAIN = join('sidecar', 'cli', 'main.ts');
-const NODE = [nodeBin, '--disable-warning=ExperimentalWarning'];
 /** Exchanged tokens live 60 s and are cached until exp − 50 s: at most 10 s. */
 const TOKEN_TTL_SECONDS = 60;
 const EXCHANGE_SKEW = '50s';
@@ -73,7 +65,7 @@ const INTROSPECTION_CACHE = '2s';
 /** How long a revocation may take to bite everywhere (the cache bounds above, plus margin). */
 const REVOCATION_DEADLINE_MS = 30_000;
 
-const runState: { tag?: string; spireDir?: string; teardownProblems?: string[] } = {};
+const record: PodRunRecord = {};
 
 interface Seen {
   readonly app: string;
@@ -113,43 +105,16 @@ test('bank chain in pods: opaque token in, a narrowed, audience-bound token with
     { path: join(projectRoot, HERE, 'bank-app.ts') },
     { path: join(projectRoot, HERE, 'as-relay.ts') },
   ]);
-  const tag = randomBytes(3).toString('hex');
-  runState.tag = tag;
-  const teardown = new Teardown();
-  const dir = mkdtempSync(join(tmpdir(), `ss${tag}-bank-`));
-  chmodSync(dir, 0o755);
-  teardown.add(`remove ${dir}`, () => {
-    if (process.env['PODS_KEEP_DIR'] !== '1') rmSync(dir, { recursive: true, force: true });
+  const run = await PodRun.start(t, {
+    label: 'bank',
+    trustDomain: TD,
+    network: { pods: [...PODS], kubernetesNamespace: 'bank' },
+    entries: PODS.map((pod) => ({ spiffeId: ID[pod], uid: UID[pod] })),
+    record,
   });
-  let spire: Spire | undefined;
-  let authz: OidcProvider | undefined;
-  let failed = false;
-  t.after(async () => {
-    if (failed) {
-      const a = authz;
-      const sp = spire;
-      dumpLogs(t, dir, [...(a ? [['authorization server', () => a.process.tail(40)] as const] : []), ...(sp ? [['spire', () => sp.logTail(40)] as const] : [])]);
-    }
-    await teardown.run();
-    runState.teardownProblems = teardown.problems;
-  });
-  const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      failed = true;
-      throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-  };
-
-  const net = await step('pod network', () => createPodNetwork({ pods: [...PODS], teardown, tag, kubernetesNamespace: 'bank' }));
-  spire = await step('SPIRE', () => startSpire({ trustDomain: TD }));
-  runState.spireDir = spire.dir;
-  const s = spire;
-  teardown.add('stop SPIRE', () => {}, () => s.stop());
-  await step('SPIRE entries', async () => {
-    for (const pod of PODS) await s.createEntry({ spiffeId: ID[pod], selectors: [`unix:uid:${UID[pod]}`] });
-  });
+  const { net, dir, teardown } = run;
+  const s = run.spire;
+  const step = run.step.bind(run);
 
   // The authorization server verifies actor tokens (JWT-SVIDs) with the trust domain's JWT keys.
   const jwks = await step('JWT bundle', async () => {
@@ -158,7 +123,7 @@ test('bank chain in pods: opaque token in, a narrowed, audience-bound token with
     const set = JSON.parse(r.stdout) as { keys: { use?: string }[] };
     return JSON.stringify({ keys: set.keys.filter((k) => k.use === 'jwt-svid') });
   });
-  authz = await step('authorization server', () =>
+  const az = await step('authorization server', () =>
     startOidcProvider({
       cleanup: { after: (fn) => teardown.add('stop the authorization server', () => {}, async () => void (await fn())) },
       actorJwks: jwks,
@@ -166,40 +131,30 @@ test('bank chain in pods: opaque token in, a narrowed, audience-bound token with
       resources: Object.values(AUD).map((identifier) => ({ identifier, scope: USER_SCOPE, format: 'jwt' as const })),
     }),
   );
-  const az = authz;
+  run.addLogSource('authorization server', () => az.process.tail(40));
   const asPort = Number(new URL(az.issuer).port);
   const relay = await step('node relay', () => nodeRelay(net.gateway, asPort));
   teardown.add('close the node relay', () => relay.server.close());
 
-  const startInPod = (name: string, pod: PodName, who: Credentials, argv: readonly string[]): LoggedProcess =>
-    startLogged({ name, argv: inNamespace(net.pod(pod).ns, argv, who), cwd: projectRoot, logFile: join(dir, `${name}.log`), teardown, env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp' } });
-
   await step('apps and relays', async () => {
     const waits: Promise<string>[] = [];
     for (const pod of ['edge', 'accounts', 'payments'] as const) {
-      waits.push(startInPod(`${pod}-app`, pod, appOf(pod), [...NODE, join(HERE, 'bank-app.ts'), pod, dir]).waitForLine(/^ready$/, 20_000));
-      waits.push(startInPod(`${pod}-relay`, pod, as(UID[pod]), [...NODE, join(HERE, 'as-relay.ts'), String(asPort), net.gateway, String(relay.port), dir]).waitForLine(/^ready$/, 20_000));
+      waits.push(run.startIn(`${pod}-app`, pod, appOf(pod), [...NODE, join(HERE, 'bank-app.ts'), pod, dir]).waitForLine(/^ready$/, 20_000));
+      waits.push(run.startIn(`${pod}-relay`, pod, as(UID[pod]), [...NODE, join(HERE, 'as-relay.ts'), String(asPort), net.gateway, String(relay.port), dir]).waitForLine(/^ready$/, 20_000));
     }
     await Promise.all(waits);
   });
 
-  await step('iptables apply', async () => {
-    for (const pod of PODS) {
-      const ns = net.pod(pod).ns;
-      teardown.addCommand(`iptables clean in ${pod}`, inNamespace(ns, [...NODE, join(projectRoot, MAIN), 'iptables', 'clean']), { ignoreFailure: true });
-      await mustRun(inNamespace(ns, [...NODE, join(projectRoot, MAIN), 'iptables', 'apply', '--proxy-uid', String(UID[pod]), '--inbound-port', String(INBOUND_PORT), '--outbound-port', String(OUTBOUND_PORT), '--admin-port', String(ADMIN_PORT)]));
-    }
-  });
+  await step('iptables apply', () => run.applyIptables(PODS.map((pod) => ({ pod, uid: UID[pod] }))));
 
   const configs = writeConfigs(dir, s.socketAddress, az);
   await step('sidecars', async () => {
-    const started: [PodName, LoggedProcess][] = [];
+    const started = new Map<string, LoggedProcess>();
     for (const pod of PODS) {
-      const file = join(dir, `${pod}-sidecar.json`);
-      writeFileSync(file, JSON.stringify(configs[pod], null, 2), { mode: 0o644 });
-      started.push([pod, startInPod(`${pod}-sidecar`, pod, as(UID[pod]), [...NODE, MAIN, 'run', '--config', file])]);
+      const file = run.writeFile(`${pod}-sidecar.json`, JSON.stringify(configs[pod], null, 2));
+      started.set(pod, run.startIn(`${pod}-sidecar`, pod, as(UID[pod]), [...NODE, MAIN, 'run', '--config', file]));
     }
-    await Promise.all(started.map(([pod, p]) => waitSidecarReady(net.pod(pod).ip, ADMIN_PORT, p, 60_000)));
+    assertAllReady(await run.sidecarsReady(started, 60_000));
   });
 
   const seen = (app: 'edge' | 'accounts' | 'payments'): Seen[] =>
@@ -214,15 +169,7 @@ test('bank chain in pods: opaque token in, a narrowed, audience-bound token with
   /** A request an app in `pod` sends to `url` with `token`. */
   const fromPod = (pod: PodName, token: string, url: string) => podCurl(net, pod, appOf(pod), ['-H', `authorization: Bearer ${token}`, url], 10);
 
-  const sub = (name: string, fn: () => Promise<void>) =>
-    t.test(name, async () => {
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    });
+  const sub = run.sub.bind(run);
 
   const alice = await userToken('alice');
   let accountsToken = '';
@@ -335,12 +282,7 @@ test('bank chain in pods: opaque token in, a narrowed, audience-bound token with
 });
 
 test('bank chain teardown leaves no namespace, link, iptables rule or process behind', (t) => {
-  if (runState.tag === undefined) {
-    t.skip('the bank chain test did not run');
-    return;
-  }
-  assert.deepEqual(runState.teardownProblems ?? [], [], 'teardown steps failed');
-  assert.deepEqual(leftovers(runState.tag, runState.spireDir !== undefined ? [runState.spireDir] : []), [], `left behind by run ${runState.tag}`);
+  assertNoLeftovers(t, record, 'bank chain');
 });
 
 /** Every sidecar's configuration (JSON is YAML), policies and secret files written to `dir`. */

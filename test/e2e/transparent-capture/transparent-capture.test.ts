@@ -192,7 +192,7 @@ test('transparent capture: PostgreSQL, Redis, multi-port, IPv6 and egress throug
     entries: PODS.map((p) => ({ spiffeId: ID[p], uid: UID[p] })),
     record,
   });
-  const { tag, dir, teardown, started } = run;
+  const { tag, dir, teardown } = run;
   const net: PodNetwork = run.net;
   const s = run.spire;
   const step = run.step.bind(run);

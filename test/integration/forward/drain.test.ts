@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { Cleanup, eventually, h1Request, h2Request, makePki, startH1App, type Pki } from './proxy-fixtures.ts';
+import { Cleanup, eventually, h1Request, h2Request, makePki, startH1App, type Pki } from '../../support/proxy-fixtures.ts';
 import { startMesh } from './mesh.ts';
 
 const cleanup = new Cleanup();

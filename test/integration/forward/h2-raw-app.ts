@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { data, frame, headers } from '../security/h2-frames.ts';
-import type { Cleanup } from './proxy-fixtures.ts';
+import type { Cleanup } from '../../support/proxy-fixtures.ts';
 
 const PREFACE_BYTES = 24;
 const TYPE_DATA = 0x0;

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import type { IncomingHttpHeaders } from 'node:http';
 import { startMesh } from './mesh.ts';
-import { Cleanup, makePki, startH1App, type Pki } from './proxy-fixtures.ts';
+import { Cleanup, makePki, startH1App, type Pki } from '../../support/proxy-fixtures.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());

@@ -23,7 +23,7 @@ import { H2Upstream, HttpFront, LOCAL_APP_CONN, type Dialer, type DialCallback }
 import { requireTools } from '../../support/tools.ts';
 import { startMesh } from './mesh.ts';
 import { startRawH2App } from './h2-raw-app.ts';
-import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, eventually, makePki, startH2cApp, type Pki } from './proxy-fixtures.ts';
+import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, eventually, makePki, startH2cApp, type Pki } from '../../support/proxy-fixtures.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());

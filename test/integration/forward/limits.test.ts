@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { Cleanup, LIMITS, eventually, h1Request, makePki, startH1App, type Pki } from './proxy-fixtures.ts';
+import { Cleanup, LIMITS, eventually, h1Request, makePki, startH1App, type Pki } from '../../support/proxy-fixtures.ts';
 import { startMesh } from './mesh.ts';
 
 const cleanup = new Cleanup();

@@ -10,7 +10,7 @@ import { matchId } from '../../../sidecar/spiffe/index.ts';
 import type { ProxyListener } from '../../../sidecar/forward/index.ts';
 import type { X509BundleSet } from '../../../sidecar/bundle/index.ts';
 import type { X509SvidSource } from '../../../sidecar/svid/index.ts';
-import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, TD, headers, id, sourceFor, type Pki } from './proxy-fixtures.ts';
+import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, TD, headers, id, sourceFor, type Pki } from '../../support/proxy-fixtures.ts';
 
 /** What a sidecar reads its identity from: a StaticSource or a workload X509Source. */
 export type IdentitySource = X509SvidSource & { bundles(): X509BundleSet };

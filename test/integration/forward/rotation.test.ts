@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { DevAgent } from '../../../sidecar/devagent/index.ts';
 import { X509Source } from '../../../sidecar/workload/index.ts';
-import { Cleanup, TD, eventually, h1Request, makePki, rootsPem, startH1App, type Pki } from './proxy-fixtures.ts';
+import { Cleanup, TD, eventually, h1Request, makePki, rootsPem, startH1App, type Pki } from '../../support/proxy-fixtures.ts';
 import { BACKEND_ID, FRONTEND_ID, startMesh } from './mesh.ts';
 
 const cleanup = new Cleanup();

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { WorkloadApiClient, X509Source, WorkloadApiError } from '../../../sidecar/workload/index.ts';
-import { makeSocketDir } from '../../support/dev-agent.ts';
+import { makeSocketDir } from '../../support/dev-agent-harness.ts';
 
 test('missing socket: create() gives up after timeoutMs and says why', async (t) => {
   const dir = makeSocketDir(t);

@@ -16,7 +16,7 @@ import {
   type X509SourceUpdate,
   type X509SvidResponseMessage,
 } from '../../../sidecar/workload/index.ts';
-import { makeSocketDir } from '../../support/dev-agent.ts';
+import { makeSocketDir } from '../../support/dev-agent-harness.ts';
 
 type Stream = ServerWritableStream<unknown, X509SvidResponseMessage>;
 

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { makeSocketDir, startDevAgent } from '../../support/dev-agent.ts';
+import { makeSocketDir, startDevAgent } from '../../support/dev-agent-harness.ts';
 
 const workloadIndex = pathToFileURL(resolve(import.meta.dirname, '..', '..', '..', 'sidecar', 'workload', 'index.ts')).href;
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { TrustDomain } from '../../../sidecar/spiffe/index.ts';
 import { verifyX509SvidChain } from '../../../sidecar/svid/index.ts';
 import { X509Source, type X509SourceUpdate } from '../../../sidecar/workload/index.ts';
-import { startDevAgent } from '../../support/dev-agent.ts';
+import { startDevAgent } from '../../support/dev-agent-harness.ts';
 
 const fastBackoff = { initialMs: 50, maxMs: 500 };
 

@@ -1,1 +1,0 @@
-export * from '../../support/proxy-fixtures.ts';
