@@ -205,19 +205,11 @@ export abstract class Exchange implements RequestRecord, RequestHeadSink, Respon
    */
   answer(row: AnswerRow, body: string = row.body): void {
     if (row.close) this.closeAfterLocal = true;
-    this.reject(row.status, body, row.reason, row.headers);
-  }
-
-  /**
-   * Answers the request from the proxy itself (policy denial, bad route, ...), with optional extra headers.
-   * Prefer {@link answer} with a row of a local-answer map.
-   */
-  reject(status: number, body: string, reason: string, headers: readonly string[] = NO_HEADERS): void {
-    this.reason = reason;
-    this.localHeaders = headers;
+    this.reason = row.reason;
+    this.localHeaders = row.headers;
     if (this.#downstreamClosed) return;
     if (this.headSent()) this.abortDownstream();
-    else this.sendLocal(status, body);
+    else this.sendLocal(row.status, body);
   }
 
   /** True once the downstream went away; a decision that finished late (a token fetch) then does nothing. */

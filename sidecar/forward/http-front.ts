@@ -24,7 +24,7 @@ export interface HttpFrontOptions {
   /** Log one JSON line per request at info. */
   readonly accessLog: boolean;
   readonly clock: Clock;
-  /** Decides each request: `ex.reject(...)` or `ex.forwardTo(upstream)`. Must not throw. */
+  /** Decides each request: `ex.answer(row)` (a local answer) or `ex.forwardTo(upstream)`. Must not throw. */
   readonly route: (ex: Exchange) => void;
   /**
    * Request headers removed before the route sees the request (any case).

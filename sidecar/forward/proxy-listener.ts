@@ -1,6 +1,45 @@
 import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
-import type { Address } from '../core/index.ts';
+import type { Address, Clock, Logger, ProxyLimits } from '../core/index.ts';
+import type { IdentityHeaders } from '../headers/index.ts';
+import type { ProxyMetrics } from '../metrics/index.ts';
+import type { X509SvidSource } from '../svid/index.ts';
+import type { Credentials, X509BundleSetProvider } from '../tls/index.ts';
+import type { ExchangeTracer } from './exchange-tracer.ts';
+import type { RequestAuditSink } from './http-front.ts';
+
+/**
+ * The options every HTTP proxy listener (inbound and outbound) shares: where
+ * it listens, the identity it presents, and what it reports to. Each
+ * direction's options extend it with its routing.
+ */
+export interface ProxyListenerOptions {
+  /** Where the listener binds; port 0 picks a free port (see start()). */
+  readonly listen: Address;
+  /**
+   * The process's credentials home (sidecar/tls/credentials.ts): its SVID is
+   * presented, its bundles verify peers, its change event swaps the TLS
+   * context. Without it (library use) the two sources below are read instead.
+   */
+  readonly credentials?: Credentials | undefined;
+  /** Without `credentials`: our SVID, presented to peers; read for every new connection. */
+  readonly svidSource?: X509SvidSource | undefined;
+  /** Without `credentials`: every trust domain whose peers we accept. */
+  readonly bundleSource?: X509BundleSetProvider | undefined;
+  /** Identity headers: stripped from what the app sent, set for what the app receives. */
+  readonly headers: IdentityHeaders;
+  readonly metrics: ProxyMetrics;
+  readonly limits: ProxyLimits;
+  readonly logger?: Logger;
+  /** One info line per request (peer_id, dst, method, path, code, decision, reason, duration_ms; never the query). */
+  readonly accessLog?: boolean;
+  /** A span per request (sidecar/tracing); absent or null when tracing is off. */
+  readonly tracer?: ExchangeTracer | null | undefined;
+  /** Where each decision's audit line goes (docs/audit-log.md); none when absent. */
+  readonly audit?: RequestAuditSink | null | undefined;
+  /** Time for certificate expiry checks, timeouts and the drain deadline (default: the system clock). */
+  readonly clock?: Clock;
+}
 
 /** The lifecycle every proxy listener (HTTP or TCP, inbound or outbound) offers. */
 export interface ProxyListener {

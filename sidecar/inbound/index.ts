@@ -11,7 +11,7 @@
  * current policy comes from the caller on every request.
  */
 export { createInbound } from './inbound-proxy.ts';
-export type { InboundOptions, InboundAppPortOptions } from './inbound-proxy.ts';
+export type { InboundOptions, InboundAppPortOptions } from './inbound-options.ts';
 export { AppSelector, authorityPort } from './app-ports.ts';
 export { createTcpInbound } from './tcp-inbound.ts';
 export type { TcpInboundOptions } from './tcp-inbound.ts';

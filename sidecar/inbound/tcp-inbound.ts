@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { formatAddress, silentLogger, systemClock, type Address, type Clock, type Logger, type ProxyLimits } from '../core/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
@@ -6,7 +5,7 @@ import type { Decision } from '../policy/index.ts';
 import type { SpiffeId } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import type { Credentials, PeerIdentity, X509BundleSetProvider } from '../tls/index.ts';
-import { TcpDialer, TunnelSet, tunnelListener, errorResponse, joinStreams, type ProxyListener } from '../forward/index.ts';
+import { TcpDialer, TunnelSet, joinTunnel, tunnelListener, type ProxyListener } from '../forward/index.ts';
 import { createMtlsListener } from './mtls-listener.ts';
 
 /** Options of {@link createTcpInbound}. */
@@ -39,9 +38,9 @@ export interface TunnelEnd {
 /**
  * Ends one verified mTLS connection in a raw TCP tunnel: when
  * `authorizeCaller` allows the peer, its bytes are joined to a new
- * connection from `dialer`; otherwise it is disconnected at once, before
- * any of its bytes reach the target. Used by TCP tunnels and by the HTTP
- * inbound for opaque ports.
+ * connection from `dialer` (joinTunnel); otherwise it is disconnected at
+ * once, before any of its bytes reach the target. Used by TCP tunnels and
+ * by the HTTP inbound for opaque ports.
  */
 export function acceptTunnel(socket: TLSSocket, peer: PeerIdentity, t: TunnelEnd): void {
   const peerId = peer.id.toString();
@@ -56,24 +55,7 @@ export function acceptTunnel(socket: TLSSocket, peer: PeerIdentity, t: TunnelEnd
   t.metrics.connectionOpened('inbound');
   socket.once('close', () => t.metrics.connectionClosed('inbound'));
   socket.pause();
-  const done = t.tunnels.add(socket);
-  t.dialer.dial((err, target) => {
-    if (err) {
-      t.logger.warn({ peer_id: peerId, reason: errorResponse(err).reason, err: err.message }, 'tunnel target unreachable');
-      socket.destroy();
-      done();
-      return;
-    }
-    if (socket.destroyed) {
-      target!.destroy();
-      done();
-      return;
-    }
-    t.tunnels.attach(socket, target as Socket);
-    joinStreams(socket, target!, done);
-    socket.resume();
-    t.logger.debug({ peer_id: peerId, decision: 'allow' }, 'tunnel open');
-  });
+  joinTunnel(socket, t.dialer, { tunnels: t.tunnels, logger: t.logger, fields: { peer_id: peerId, decision: 'allow' }, failure: 'tunnel target unreachable' });
 }
 
 /**

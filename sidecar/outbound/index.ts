@@ -20,7 +20,7 @@
  * answer to the app, not a fall-back).
  */
 export { createOutbound } from './outbound-proxy.ts';
-export type { OutboundOptions, OutboundUpstreamOptions } from './outbound-proxy.ts';
+export type { OutboundOptions, OutboundUpstreamOptions } from './outbound-options.ts';
 export { createTcpOutbound } from './tcp-outbound.ts';
 export type { TcpOutboundOptions } from './tcp-outbound.ts';
 export { RouteTable, parseAuthority } from './route-table.ts';

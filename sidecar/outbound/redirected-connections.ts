@@ -1,10 +1,9 @@
 import type { Socket } from 'node:net';
 import { describeError, formatAddress, type Clock, type Logger } from '../core/index.ts';
-import type { Dialer, TunnelSet } from '../forward/index.ts';
+import { joinTunnel, type Dialer, type TunnelSet } from '../forward/index.ts';
 import { classifyFirstBytes, readFirstBytes, startsLikeH2Preface, type FirstBytesEnd, type OriginalDestination } from '../transparent/index.ts';
 import type { CidrSet } from './cidr-set.ts';
 import type { ClassificationObserver } from './classification-observer.ts';
-import { dialTunnel } from './dial-tunnel.ts';
 import { MAX_FIRST_RECORD_BYTES, clientHelloServerName, firstRecordComplete, type ClientHelloServerName } from './client-hello.ts';
 import { planConnection, type Detection, type StreamProtocol, type Zone } from './connection-plan.ts';
 import { isForbiddenDestination } from './dial-guard.ts';
@@ -160,7 +159,7 @@ export class RedirectedConnections {
 
   /** Joins the app's connection (paused, its first bytes pushed back) to a new connection from `dialer`. */
   #tunnel(socket: Socket, dialer: Dialer, dst: string, protocol: StreamProtocol): void {
-    dialTunnel(socket, dialer, this.#o.tunnels, this.#o.logger, { dst, protocol }, 'tunnel to destination failed');
+    joinTunnel(socket, dialer, { tunnels: this.#o.tunnels, logger: this.#o.logger, fields: { dst, protocol }, failure: 'tunnel to destination failed' });
   }
 }
 

@@ -4,8 +4,7 @@ import type { ProxyMetrics } from '../metrics/index.ts';
 import type { IdMatcher } from '../spiffe/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import { SecureContextStore, type Credentials, type X509BundleSetProvider } from '../tls/index.ts';
-import { MtlsDialer, TunnelSet, tunnelListener, type ProxyListener } from '../forward/index.ts';
-import { dialTunnel } from './dial-tunnel.ts';
+import { MtlsDialer, TunnelSet, joinTunnel, tunnelListener, type ProxyListener, type TunnelJoinContext } from '../forward/index.ts';
 
 /** Options of {@link createTcpOutbound}. */
 export interface TcpOutboundOptions {
@@ -46,19 +45,20 @@ export function createTcpOutbound(o: TcpOutboundOptions): ProxyListener {
     clock,
   });
   const tunnels = new TunnelSet(clock);
+  // A `tcp` listener has one destination (its peer): the log lines need no fields to name it.
+  const join: TunnelJoinContext = { tunnels, logger, fields: NO_FIELDS, failure: 'tunnel to peer failed' };
 
   const server = net.createServer({ pauseOnConnect: true, noDelay: true });
   server.maxConnections = o.limits.maxConnections;
   server.on('drop', () => logger.warn({ max_connections: o.limits.maxConnections }, 'connection refused: listener at maxConnections'));
   server.on('connection', (socket) => {
     socket.on('error', noop);
-    dialTunnel(socket, dialer, tunnels, logger, NO_FIELDS, 'tunnel to peer failed');
+    joinTunnel(socket, dialer, join);
   });
 
   return tunnelListener(server, tunnels, o.listen, logger, 'tcp outbound');
 }
 
-/** A `tcp` listener has one destination (its peer): the log lines need no fields to name it. */
 const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 function noop(): void {}

@@ -62,6 +62,44 @@ export async function startEchoApp(cleanup: Cleanup): Promise<EchoApp> {
   return { port: (server.address() as AddressInfo).port, count: () => count, pending: () => pending };
 }
 
+/** What a {@link startRelayApp} answers: the headers it received and its call's result (the echo when 200). */
+export interface Relayed {
+  readonly received: IncomingMessage['headers'];
+  readonly upstream: { readonly status: number; readonly body: string; readonly echo: Echo | undefined };
+}
+
+/**
+ * A loopback app that, for each request, calls `path` on `host` through its
+ * sidecar's outbound (`outboundPort`) with the headers `forward` picks from
+ * the request, and answers a {@link Relayed} as JSON (502 when the call
+ * fails). Closed after the test; resolves its port.
+ */
+export async function startRelayApp(cleanup: Cleanup, outboundPort: number, path: string, host: string, forward: (req: IncomingMessage) => Record<string, string>): Promise<number> {
+  const server = createServer((req, res) => {
+    req.resume();
+    viaOutbound(outboundPort, path, host, { headers: forward(req) }).then(
+      (r) => {
+        const upstream = { status: r.status, body: r.body, echo: r.status === 200 ? (JSON.parse(r.body) as Echo) : undefined };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ received: req.headers, upstream } satisfies Relayed));
+      },
+      (err: unknown) => {
+        res.writeHead(502);
+        res.end(String(err));
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  cleanup.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  return (server.address() as AddressInfo).port;
+}
+
 /** The running pair. */
 export interface Pair {
   readonly frontend: TestSidecar;

@@ -27,7 +27,7 @@ import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireTools } from '../../support/tools.ts';
-import { assertReachableByOthers, nodeBin, projectRoot, run as runCommand } from '../../support/spire.ts';
+import { assertReachableByOthers, nodeBin, projectRoot, run as runCommand, type Credentials } from '../../support/spire.ts';
 import type { LoggedProcess } from '../../support/logged-process.ts';
 import { podCurl } from '../../support/pod-checks.ts';
 import { as, assertAllReady, assertNoLeftovers, NODE_ARGV as NODE, POD_PORTS, PodRun, SIDECAR_MAIN as MAIN, type PodRunRecord } from '../../support/pod-run.ts';

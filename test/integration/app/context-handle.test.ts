@@ -7,32 +7,22 @@
  * outbound exchanges the token the app never saw (RFC 8693). The backend's
  * sidecar requires a verified user (principal) and shows what arrived.
  */
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
 import { startDevAgent, type InProcessAgent } from '../../support/dev-agent-harness.ts';
 import { JWT_RESOURCE, startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
 import { freePorts, startSidecar, tempDir, viaOutbound, type TestSidecar } from '../../support/sidecar-harness.ts';
-import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, type Echo } from '../../support/app-fixtures.ts';
+import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, startRelayApp, type Relayed } from '../../support/app-fixtures.ts';
+import { fileCleanup } from '../../support/file-cleanup.ts';
 
 const CLIENT_ID = `spiffe://${TD}/client`;
 const HANDLE = 'x-auth-context';
 
-const hooks: (() => unknown)[] = [];
-const cleanup = { after: (fn: () => unknown) => void hooks.push(fn) };
-after(async () => {
-  for (const fn of hooks.reverse()) await fn();
-});
-
-/** What the frontend app answers: the headers it got, and the backend's answer to its call. */
-interface Relayed {
-  readonly received: Record<string, string | string[] | undefined>;
-  readonly backend: { readonly status: number; readonly echo: Echo | undefined; readonly body: string };
-}
+const cleanup = fileCleanup();
 
 let as: OidcProvider;
 let agent: InProcessAgent;
@@ -40,39 +30,16 @@ let frontend: TestSidecar;
 let clientOutbound: number;
 
 /**
- * The frontend app: propagates the handle header it was given (as it would
- * `traceparent`) on its call to the backend; `?forge=1` sends a made-up
- * handle instead, `?none=1` sends none.
+ * The frontend app's forwarded headers: the handle header it was given
+ * (propagated as it would `traceparent`) on its call to the backend;
+ * `?forge=1` sends a made-up handle instead, `?none=1` sends none.
  */
-async function startRelayApp(outboundPort: number): Promise<number> {
-  const server = createServer((req, res) => {
-    req.resume();
-    const url = new URL(req.url ?? '/', 'http://app');
-    const handle = req.headers[HANDLE];
-    const headers: Record<string, string> = {};
-    if (url.searchParams.has('forge')) headers[HANDLE] = 'A'.repeat(32);
-    else if (!url.searchParams.has('none') && typeof handle === 'string') headers[HANDLE] = handle;
-    viaOutbound(outboundPort, '/orders', 'backend', { headers }).then(
-      (r) => {
-        const body = JSON.stringify({
-          received: req.headers,
-          backend: { status: r.status, body: r.body, echo: r.status === 200 ? (JSON.parse(r.body) as Echo) : undefined },
-        } satisfies Relayed);
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(body);
-      },
-      (err: unknown) => {
-        res.writeHead(502);
-        res.end(String(err));
-      },
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  cleanup.after(() => new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  }));
-  return (server.address() as AddressInfo).port;
+function propagateHandle(req: IncomingMessage): Record<string, string> {
+  const url = new URL(req.url ?? '/', 'http://app');
+  const handle = req.headers[HANDLE];
+  if (url.searchParams.has('forge')) return { [HANDLE]: 'A'.repeat(32) };
+  if (!url.searchParams.has('none') && typeof handle === 'string') return { [HANDLE]: handle };
+  return {};
 }
 
 before(async () => {
@@ -81,7 +48,7 @@ before(async () => {
   const echo = await startEchoApp(cleanup);
   const [frontendIn, frontendOut, backendIn, clientOut] = (await freePorts(4)) as [number, number, number, number];
   clientOutbound = clientOut;
-  const relay = await startRelayApp(frontendOut);
+  const relay = await startRelayApp(cleanup, frontendOut, '/orders', 'backend', propagateHandle);
   const dir = tempDir(cleanup);
   const policyFile = join(dir, 'policy.yaml');
   // The backend admits the frontend only with a verified user.
@@ -125,10 +92,12 @@ before(async () => {
 });
 
 const userJwt = () => as.issueToken({ format: 'jwt', clientId: 'app', subject: 'alice', audience: JWT_RESOURCE, scope: 'read write' });
-const call = async (path: string, headers: Record<string, string>): Promise<Relayed> => {
+/** What the frontend app got, and what its call to the backend got. */
+const call = async (path: string, headers: Record<string, string>): Promise<{ received: Relayed['received']; backend: Relayed['upstream'] }> => {
   const r = await viaOutbound(clientOutbound, path, 'frontend', { headers });
   assert.equal(r.status, 200, r.body);
-  return JSON.parse(r.body) as Relayed;
+  const b = JSON.parse(r.body) as Relayed;
+  return { received: b.received, backend: b.upstream };
 };
 const claimsOf = (authorization: unknown): Record<string, unknown> =>
   JSON.parse(Buffer.from(String(authorization).replace(/^Bearer /, '').split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;

@@ -6,7 +6,7 @@
  * path templates, and hands the app verified identity headers instead of
  * the token. Every refusal has its status and RFC 6750 challenge.
  */
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,12 +15,9 @@ import { startDevAgent, type InProcessAgent } from '../../support/dev-agent-harn
 import { JWT_RESOURCE, OPAQUE_RESOURCE, startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
 import { eventually, tempDir, viaOutbound } from '../../support/sidecar-harness.ts';
 import { BACKEND_ID, FRONTEND_ID, startPair, type Echo, type Pair } from '../../support/app-fixtures.ts';
+import { fileCleanup } from '../../support/file-cleanup.ts';
 
-const hooks: (() => unknown)[] = [];
-const cleanup = { after: (fn: () => unknown) => void hooks.push(fn) };
-after(async () => {
-  for (const fn of hooks.reverse()) await fn();
-});
+const cleanup = fileCleanup();
 
 let as: OidcProvider;
 let agent: InProcessAgent;

@@ -6,18 +6,15 @@
  * JWTs by discovery, JWT-SVIDs through the Workload API) and hands it to an
  * echo app, so each test reads exactly the credentials that crossed the mesh.
  */
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDevAgent, type InProcessAgent } from '../../support/dev-agent-harness.ts';
 import { JWT_RESOURCE, OPAQUE_RESOURCE, startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
 import { freePorts, startSidecar, viaOutbound, type TestSidecar } from '../../support/sidecar-harness.ts';
 import { BACKEND_ID, FRONTEND_ID, startEchoApp, type Echo } from '../../support/app-fixtures.ts';
+import { fileCleanup } from '../../support/file-cleanup.ts';
 
-const hooks: (() => unknown)[] = [];
-const cleanup = { after: (fn: () => unknown) => void hooks.push(fn) };
-after(async () => {
-  for (const fn of hooks.reverse()) await fn();
-});
+const cleanup = fileCleanup();
 
 let as: OidcProvider;
 let agent: InProcessAgent;

@@ -8,52 +8,23 @@
  * handle; the app's call to the store carries the handle only, and the
  * backend's sidecar forwards the same transaction token, calling no server.
  */
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startDevAgent, type InProcessAgent } from '../../support/dev-agent-harness.ts';
 import { OPAQUE_RESOURCE, startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
 import { freePorts, startSidecar, viaOutbound } from '../../support/sidecar-harness.ts';
-import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, type Echo } from '../../support/app-fixtures.ts';
+import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, startRelayApp, type Relayed } from '../../support/app-fixtures.ts';
+import { fileCleanup } from '../../support/file-cleanup.ts';
 
 const STORE_ID = `spiffe://${TD}/store`;
 const TRUST_DOMAIN_AUDIENCE = `spiffe://${TD}`;
 const HANDLE = 'x-auth-context';
 
-const hooks: (() => unknown)[] = [];
-const cleanup = { after: (fn: () => unknown) => void hooks.push(fn) };
-after(async () => {
-  for (const fn of hooks.reverse()) await fn();
-});
+const cleanup = fileCleanup();
 
 let as: OidcProvider;
 let agent: InProcessAgent;
 let edgeOutbound: number;
-
-/** The backend app: calls the store with the handle it was given; answers what it saw and the store's echo. */
-async function startBackendApp(outboundPort: number): Promise<number> {
-  const server = createServer((req, res) => {
-    req.resume();
-    const handle = req.headers[HANDLE];
-    viaOutbound(outboundPort, '/stock', 'store', { headers: typeof handle === 'string' ? { [HANDLE]: handle } : {} }).then(
-      (r) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ received: req.headers, store: { status: r.status, body: r.body } }));
-      },
-      (err: unknown) => {
-        res.writeHead(502);
-        res.end(String(err));
-      },
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  cleanup.after(() => new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  }));
-  return (server.address() as AddressInfo).port;
-}
 
 before(async () => {
   agent = await startDevAgent({ cleanup, workloads: { frontend: [FRONTEND_ID], backend: [BACKEND_ID], store: [STORE_ID] } });
@@ -61,7 +32,11 @@ before(async () => {
   const echo = await startEchoApp(cleanup);
   const [edgeOut, backendIn, backendOut, storeIn] = (await freePorts(4)) as [number, number, number, number];
   edgeOutbound = edgeOut;
-  const app = await startBackendApp(backendOut);
+  // The backend app calls the store with the handle it was given.
+  const app = await startRelayApp(cleanup, backendOut, '/stock', 'store', (req) => {
+    const handle = req.headers[HANDLE];
+    return typeof handle === 'string' ? { [HANDLE]: handle } : {};
+  });
   const secretFile = as.writeSecretFile('txn.secret', as.clients.sidecar.secret!);
   // Every hop after the edge verifies the transaction token with the server's keys, offline.
   const txnAuth = { jwt: [{ name: 'txn', issuer: as.issuer, discovery: true, audiences: [TRUST_DOMAIN_AUDIENCE], tokenLocations: [{ header: 'txn-token' }] }] };
@@ -105,8 +80,8 @@ const claimsOf = (jwt: unknown): Record<string, unknown> => JSON.parse(Buffer.fr
 const call = async (token: string | undefined) => {
   const r = await viaOutbound(edgeOutbound, '/orders', 'backend', { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
   assert.equal(r.status, 200, r.body);
-  const b = JSON.parse(r.body) as { received: Record<string, unknown>; store: { status: number; body: string } };
-  return { received: b.received, store: b.store, echo: b.store.status === 200 ? (JSON.parse(b.store.body) as Echo) : undefined };
+  const b = JSON.parse(r.body) as Relayed;
+  return { received: b.received, store: b.upstream, echo: b.upstream.echo };
 };
 
 test('the edge obtains one transaction token; the next hop forwards it unchanged without calling the server', async () => {

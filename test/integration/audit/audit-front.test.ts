@@ -10,13 +10,16 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { silentLogger, systemClock } from '../../../sidecar/core/index.ts';
 import { AuditLog } from '../../../sidecar/audit/index.ts';
-import { H1Pool, HttpFront, TcpDialer, type Exchange } from '../../../sidecar/forward/index.ts';
+import { H1Pool, HttpFront, TcpDialer, type AnswerRow, type Exchange } from '../../../sidecar/forward/index.ts';
 import { SidecarMetrics } from '../../../sidecar/metrics/index.ts';
 import { SpiffeId } from '../../../sidecar/spiffe/index.ts';
 import { checkLine } from '../../support/audit-schema.ts';
 
 const CALLER = 'spiffe://example.org/caller';
 const LIMITS = { maxHeaderBytes: 16384, maxConnections: 16, idleTimeoutMs: 5000, requestTimeoutMs: 0, headersTimeoutMs: 5000, connectTimeoutMs: 2000 };
+
+/** A policy denial as the inbound map would give it. */
+const DENIED: AnswerRow = Object.freeze({ reason: 'denied_by_rule', status: 403, body: 'forbidden', headers: [], close: false, level: 'debug' });
 
 describe('audit lines from a running HttpFront', () => {
   const lines: string[] = [];
@@ -37,7 +40,7 @@ describe('audit lines from a running HttpFront', () => {
     const route = (ex: Exchange): void => {
       if (ex.path.startsWith('/denied')) {
         ex.decision = 'deny';
-        ex.reject(403, 'forbidden', 'denied_by_rule');
+        ex.answer(DENIED);
         return;
       }
       ex.decision = 'allow';

@@ -10,10 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createInbound } from '../../../sidecar/inbound/index.ts';
-import { allowAll } from '../../../sidecar/policy/index.ts';
 import { requireTools } from '../../support/tools.ts';
-import { Cleanup, LIMITS, RecordingMetrics, TD, headers, id, makePki, pemOf, rootsPem, sourceFor, startH1App, svidFor, type Pki } from '../../support/proxy-fixtures.ts';
+import { Cleanup, TD, makePki, pemOf, rootsPem, sourceFor, startH1App, svidFor, type Pki } from '../../support/proxy-fixtures.ts';
+import { startInbound } from '../../support/inbound-fixture.ts';
 
 const run = promisify(execFile);
 const cleanup = new Cleanup();
@@ -34,20 +33,7 @@ before(async () => {
   writeFileSync(join(dir, 'client.key'), client.key, { mode: 0o600 });
   writeFileSync(join(dir, 'ca.pem'), rootsPem(pki.bundles));
   app = await startH1App(cleanup);
-  const proxy = createInbound({
-    listen: { host: '127.0.0.1', port: 0 },
-    app: { host: '127.0.0.1', port: app.port },
-    appProtocol: 'http1',
-    svidSource: server,
-    bundleSource: server,
-    localId: () => id(`spiffe://${TD}/backend`),
-    policy: () => allowAll,
-    headers,
-    metrics: new RecordingMetrics(),
-    limits: LIMITS,
-  });
-  ({ port } = await proxy.start());
-  cleanup.add(() => proxy.close());
+  port = await startInbound(cleanup, server, app.port);
 });
 
 function curl(args: string[]): Promise<{ code: number; stdout: string }> {

@@ -7,17 +7,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
-import { createInbound } from '../../../sidecar/inbound/index.ts';
-import { allowAll } from '../../../sidecar/policy/index.ts';
 import {
   Cleanup,
-  LIMITS,
   RecordingMetrics,
   TD,
   badCreds,
   eventually,
-  headers,
-  id,
   makePki,
   pemOf,
   rootsPem,
@@ -27,6 +22,7 @@ import {
   type PemCreds,
   type Pki,
 } from '../../support/proxy-fixtures.ts';
+import { startInbound } from '../../support/inbound-fixture.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -41,20 +37,7 @@ before(async () => {
   const server = await sourceFor(pki.ca, `spiffe://${TD}/backend`, pki.bundles);
   app = await startH1App(cleanup);
   metrics = new RecordingMetrics();
-  const proxy = createInbound({
-    listen: { host: '127.0.0.1', port: 0 },
-    app: { host: '127.0.0.1', port: app.port },
-    appProtocol: 'http1',
-    svidSource: server,
-    bundleSource: server,
-    localId: () => id(`spiffe://${TD}/backend`),
-    policy: () => allowAll,
-    headers,
-    metrics,
-    limits: LIMITS,
-  });
-  ({ port } = await proxy.start());
-  cleanup.add(() => proxy.close());
+  port = await startInbound(cleanup, server, app.port, { metrics });
 });
 
 /** Connects with `creds` (or none), sends a request, and reports what came back. */

@@ -6,8 +6,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createInbound, type InboundOptions } from '../../../sidecar/inbound/index.ts';
+import type { InboundOptions } from '../../../sidecar/inbound/index.ts';
 import { allowAll, parsePolicy, type Policy } from '../../../sidecar/policy/index.ts';
+import { inboundFor } from '../../support/inbound-fixture.ts';
 import type { ProxyListener } from '../../../sidecar/forward/index.ts';
 import {
   Cleanup,
@@ -47,21 +48,7 @@ before(async () => {
 async function inbound(app: number, over: Partial<InboundOptions> = {}): Promise<{ port: number; proxy: ProxyListener; metrics: RecordingMetrics; logger: RecordingLogger }> {
   const metrics = new RecordingMetrics();
   const logger = new RecordingLogger();
-  const proxy = createInbound({
-    listen: { host: '127.0.0.1', port: 0 },
-    app: { host: '127.0.0.1', port: app },
-    appProtocol: 'http1',
-    svidSource: server,
-    bundleSource: server,
-    localId: () => id(SERVER_ID),
-    policy: () => allowAll,
-    headers,
-    metrics,
-    limits: LIMITS,
-    logger,
-    accessLog: true,
-    ...over,
-  });
+  const proxy = inboundFor(server, app, { localId: () => id(SERVER_ID), metrics, logger, accessLog: true, ...over });
   const { port } = await proxy.start();
   cleanup.add(() => proxy.close());
   return { port, proxy, metrics, logger };

@@ -7,7 +7,7 @@
  * `# TYPE` line for every registered metric, so a name missing here is a
  * renamed or removed metric, not merely one without traffic.
  */
-import { test, after, before } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -18,16 +18,13 @@ import { eventually, freePorts, startSidecar, tempDir, viaOutbound, type TestSid
 import { startEchoApp } from '../../support/app-fixtures.ts';
 import { dashboardQueries, ruleQueries } from '../../support/monitoring-queries.ts';
 import { exposedFamilies, familyOf, metricNames } from '../../support/promql-names.ts';
+import { fileCleanup } from '../../support/file-cleanup.ts';
 
 const ID = 'spiffe://example.org/workload';
 const ISSUER = 'https://issuer.example.org';
 const AUDIENCE = 'workload-api';
 
-const hooks: (() => unknown)[] = [];
-const cleanup = { after: (fn: () => unknown) => void hooks.push(fn) };
-after(async () => {
-  for (const fn of hooks.reverse()) await fn();
-});
+const cleanup = fileCleanup();
 
 let sidecar: TestSidecar;
 let outboundPort: number;

@@ -16,15 +16,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
 import net, { type Socket } from 'node:net';
-import tls, { type TLSSocket } from 'node:tls';
-import { systemClock } from '../../../sidecar/core/index.ts';
-import { TunnelSet } from '../../../sidecar/forward/index.ts';
-import { createMtlsListener } from '../../../sidecar/inbound/index.ts';
-import { OpaqueInbound, inboundAlpn } from '../../../sidecar/inbound/opaque-detect.ts';
+import tls from 'node:tls';
 import { createOutbound, guardedLookup, type ClassificationObserver, type OutboundUpstreamOptions, type TransparentOptions } from '../../../sidecar/outbound/index.ts';
-import { evaluate, parsePolicy } from '../../../sidecar/policy/index.ts';
+import { parsePolicy } from '../../../sidecar/policy/index.ts';
 import { matchId, matchMemberOf } from '../../../sidecar/spiffe/index.ts';
 import type { OriginalDestination } from '../../../sidecar/transparent/index.ts';
+import { opaqueListener } from '../../support/opaque-inbound-fixture.ts';
 import {
   Cleanup,
   LIMITS,
@@ -101,35 +98,9 @@ async function app(onConn: (s: Socket) => void): Promise<number> {
 /** The peer's transparent inbound for opaque streams, in front of the app on `appPort`. */
 async function opaqueInbound(appPort: number, opaquePorts: number[] = [], metrics = new RecordingMetrics()): Promise<number> {
   const source = await sourceFor(pki.ca, DB, pki.bundles);
-  const tunnels = new TunnelSet(systemClock);
-  const opaque = new OpaqueInbound({
-    originalPort: () => appPort,
-    appHost: '127.0.0.1',
-    opaquePorts,
-    reservedPorts: [],
-    authorizeCaller: (peerId, peerAddress) => evaluate(policy, { peerId, peerAddress }),
-    connectTimeoutMs: 2000,
-    firstBytesTimeoutMs: 2000,
-    tunnels,
-    metrics,
-    logger: new RecordingLogger(),
-    clock: systemClock,
-  });
-  const server = createMtlsListener({
-    svidSource: source,
-    bundleSource: source,
-    alpn: inboundAlpn(true),
-    limits: LIMITS,
-    metrics: new RecordingMetrics(),
-    logger: new RecordingLogger(),
-    clock: systemClock,
-    onPeer: (s: TLSSocket, p) => (opaque.claims(s) ? opaque.accept(s, p, (h) => h.destroy()) : s.destroy()),
-  });
+  const { server, close } = opaqueListener({ source, policy, originalPort: () => appPort, opaquePorts, metrics });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-  cleanup.add(() => {
-    tunnels.destroy();
-    server.close();
-  });
+  cleanup.add(close);
   return (server.address() as net.AddressInfo).port;
 }
 
@@ -144,12 +115,13 @@ function pins(server = matchId(DB)): OutboundUpstreamOptions[] {
   ];
 }
 
-async function outbound(source: StaticSource, extra: Partial<TransparentOptions> = {}): Promise<{ port: number; observer: RecordingObserver; logger: RecordingLogger }> {
+/** The client's outbound in transparent mode, its mesh destinations pinned to peers expected to present `server`. */
+async function outbound(source: StaticSource, extra: Partial<TransparentOptions> = {}, server = matchId(DB)): Promise<{ port: number; observer: RecordingObserver; logger: RecordingLogger }> {
   const observer = new RecordingObserver();
   const logger = new RecordingLogger();
   const p = createOutbound({
     listen: { host: '127.0.0.1', port: 0 },
-    upstreams: pins(),
+    upstreams: pins(server),
     svidSource: source,
     bundleSource: source,
     headers,
@@ -193,6 +165,19 @@ function exchange(port: number, from: string, send: string | undefined, until: (
   });
 }
 
+/** From `from`, a TLS client of the app's own server (SNI allowed.test, verified against its CA) sends "hi"; resolves with the first answer. */
+function tlsHi(port: number, from: string): Promise<string> {
+  return new Promise<string>((res, rej) => {
+    const s = tls.connect({ host: '127.0.0.1', port, localAddress: from, servername: 'allowed.test', ca: tlsCa } as tls.ConnectionOptions);
+    s.on('error', rej);
+    s.on('secureConnect', () => s.write('hi'));
+    s.on('data', (d: Buffer) => {
+      res(d.toString());
+      s.destroy();
+    });
+  });
+}
+
 before(async () => {
   pki = await makePki();
   frontend = await sourceFor(pki.ca, FRONTEND, pki.bundles);
@@ -219,49 +204,27 @@ before(async () => {
   peer.tls = await opaqueInbound(tlsPort);
 });
 
-test('mesh: a port on the opaque list is TCP over mTLS at once (no byte read first)', async () => {
-  const { port, observer } = await outbound(frontend);
-  DESTINATIONS.set('127.0.0.11', dst('10.0.0.6', 5432));
-  const r = await exchange(port, '127.0.0.11', '\x00\x00\x00\x08\x04\xd2\x16\x2f', (g) => g.startsWith('echo:'));
-  assert.equal(r.got, 'echo:\x00\x00\x00\x08\x04\xd2\x16\x2f');
-  assert.deepEqual(observer.classifiedRows, ['tcp mesh port']);
-});
-
-test('mesh: non-HTTP first bytes make an opaque stream the peer joins to the original port', async () => {
-  const { port, observer } = await outbound(frontend);
-  DESTINATIONS.set('127.0.0.12', dst('10.0.0.6', 7000));
-  const r = await exchange(port, '127.0.0.12', '*1\r\n$4\r\nPING\r\n', (g) => g.includes('PING'));
-  assert.equal(r.got, 'echo:*1\r\n$4\r\nPING\r\n');
-  assert.deepEqual(observer.classifiedRows, ['tcp mesh bytes']);
-});
-
-test('mesh: a server-first protocol on an unlisted port is opaque after the detection time', async () => {
-  const { port, observer } = await outbound(frontend);
-  DESTINATIONS.set('127.0.0.13', dst('10.0.0.6', 7001));
-  const r = await exchange(port, '127.0.0.13', undefined, (g) => g.includes('220'));
-  assert.equal(r.got, '220 hello\r\n');
-  assert.deepEqual(observer.classifiedRows, ['tcp mesh timeout']);
-});
-
-test('mesh over IPv6: an opaque-list port to an fd00:: address', async () => {
-  const { port } = await outbound(frontend);
-  DESTINATIONS.set('127.0.0.14', dst('fd00::6', 3306));
-  const r = await exchange(port, '127.0.0.14', undefined, (g) => g.includes('220'));
-  assert.equal(r.got, '220 hello\r\n');
-});
+/** Opaque streams to mesh destinations: one row per way the client's outbound decides a connection is TCP. */
+const meshRows: { name: string; from: string; dst: OriginalDestination; send: string | undefined; until: (got: string) => boolean; want: string; classified: string }[] = [
+  { name: 'a port on the opaque list is TCP over mTLS at once (no byte read first)', from: '127.0.0.11', dst: dst('10.0.0.6', 5432), send: '\x00\x00\x00\x08\x04\xd2\x16\x2f', until: (g) => g.startsWith('echo:'), want: 'echo:\x00\x00\x00\x08\x04\xd2\x16\x2f', classified: 'tcp mesh port' },
+  { name: 'non-HTTP first bytes make an opaque stream the peer joins to the original port', from: '127.0.0.12', dst: dst('10.0.0.6', 7000), send: '*1\r\n$4\r\nPING\r\n', until: (g) => g.includes('PING'), want: 'echo:*1\r\n$4\r\nPING\r\n', classified: 'tcp mesh bytes' },
+  { name: 'a server-first protocol on an unlisted port is opaque after the detection time', from: '127.0.0.13', dst: dst('10.0.0.6', 7001), send: undefined, until: (g) => g.includes('220'), want: '220 hello\r\n', classified: 'tcp mesh timeout' },
+  { name: 'over IPv6: an opaque-list port to an fd00:: address', from: '127.0.0.14', dst: dst('fd00::6', 3306), send: undefined, until: (g) => g.includes('220'), want: '220 hello\r\n', classified: 'tcp mesh port' },
+];
+for (const row of meshRows) {
+  test(`mesh: ${row.name}`, async () => {
+    const { port, observer } = await outbound(frontend);
+    DESTINATIONS.set(row.from, row.dst);
+    const r = await exchange(port, row.from, row.send, row.until);
+    assert.equal(r.got, row.want);
+    assert.deepEqual(observer.classifiedRows, [row.classified]);
+  });
+}
 
 test("mesh: the app's own TLS runs inside the mTLS stream, untouched", async () => {
   const { port, observer } = await outbound(frontend);
   DESTINATIONS.set('127.0.0.15', dst('10.0.0.6', 8443));
-  const got = await new Promise<string>((res, rej) => {
-    const s = tls.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.15', servername: 'allowed.test', ca: tlsCa } as tls.ConnectionOptions);
-    s.on('error', rej);
-    s.on('secureConnect', () => s.write('hi'));
-    s.on('data', (d: Buffer) => {
-      res(d.toString());
-      s.destroy();
-    });
-  });
+  const got = await tlsHi(port, '127.0.0.15');
   assert.equal(got, 'tls:hi');
   assert.deepEqual(observer.classifiedRows, ['tls mesh bytes']);
 });
@@ -275,21 +238,7 @@ test("mesh: the peer's connection check refuses a caller its policy does not all
 });
 
 test('mesh: a server presenting an ID the pin does not expect is refused by the outbound', async () => {
-  const observer = new RecordingObserver();
-  const logger = new RecordingLogger();
-  const p = createOutbound({
-    listen: { host: '127.0.0.1', port: 0 },
-    upstreams: pins(matchId(`spiffe://${TD}/ns/demo/sa/other`)),
-    svidSource: frontend,
-    bundleSource: frontend,
-    headers,
-    metrics: new RecordingMetrics(),
-    limits: LIMITS,
-    logger,
-    transparent: { server: matchMemberOf(TD), originalDestination: injected, observer },
-  });
-  const { port } = await p.start();
-  cleanup.add(() => p.close());
+  const { port, logger } = await outbound(frontend, {}, matchId(`spiffe://${TD}/ns/demo/sa/other`));
   DESTINATIONS.set('127.0.0.17', dst('10.0.0.6', 5432));
   const r = await exchange(port, '127.0.0.17', 'secret');
   assert.deepEqual(r, { got: '', closed: true });
@@ -300,16 +249,8 @@ test('mesh: a server presenting an ID the pin does not expect is refused by the 
 test('egress: TLS with an allowed SNI is passed through untouched to that name', async () => {
   const { port, observer, logger } = await outbound(frontend);
   DESTINATIONS.set('127.0.0.21', dst('203.0.113.5', egressTlsPort));
-  const got = await new Promise<string>((res, rej) => {
-    // The client verifies the app server's own certificate: the sidecar did not terminate TLS.
-    const s = tls.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.21', servername: 'allowed.test', ca: tlsCa } as tls.ConnectionOptions);
-    s.on('error', rej);
-    s.on('secureConnect', () => s.write('hi'));
-    s.on('data', (d: Buffer) => {
-      res(d.toString());
-      s.destroy();
-    });
-  });
+  // The client verifies the app server's own certificate: the sidecar did not terminate TLS.
+  const got = await tlsHi(port, '127.0.0.21');
   assert.equal(got, 'tls:hi');
   assert.deepEqual(observer.classifiedRows, ['tls egress bytes']);
   assert.deepEqual(observer.egress, ['allow host tls']);

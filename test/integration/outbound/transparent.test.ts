@@ -13,10 +13,9 @@ import type { LookupAddress } from 'node:dns';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { once } from 'node:events';
-import { createInbound } from '../../../sidecar/inbound/index.ts';
 import { createOutbound, guardedLookup, matchOwnTrustDomain, type OutboundOptions, type OutboundUpstreamOptions } from '../../../sidecar/outbound/index.ts';
-import { allowAll } from '../../../sidecar/policy/index.ts';
 import { matchId } from '../../../sidecar/spiffe/index.ts';
+import { startInbound } from '../../support/inbound-fixture.ts';
 import {
   Cleanup,
   LIMITS,
@@ -77,22 +76,9 @@ async function outbound(o: Partial<OutboundOptions> & { upstreams?: OutboundUpst
 }
 
 async function inbound(source: StaticSource, app: number, appPorts: { port: number; app: number }[] = []): Promise<number> {
-  const p = createInbound({
-    listen: { host: '127.0.0.1', port: 0 },
-    app: { host: '127.0.0.1', port: app },
-    appProtocol: 'http1',
+  return startInbound(cleanup, source, app, {
     appPorts: appPorts.map((a) => ({ port: a.port, app: { host: '127.0.0.1', port: a.app }, appProtocol: 'h2c' as const })),
-    svidSource: source,
-    bundleSource: source,
-    localId: () => source.getX509Svid().id,
-    policy: () => allowAll,
-    headers,
-    metrics: new RecordingMetrics(),
-    limits: LIMITS,
   });
-  const { port } = await p.start();
-  cleanup.add(() => p.close());
-  return port;
 }
 
 before(async () => {

@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { createPodNetwork, inNamespace, mustRun, nsRun } from '../../support/netns.ts';
 import { Teardown } from '../../support/teardown.ts';
 import { requireTools } from '../../support/tools.ts';
+import { podTcpCall } from './pod-tcp-call.ts';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const node = [process.execPath, '--disable-warning=ExperimentalWarning'];
@@ -34,21 +35,8 @@ const net = require('node:net');
 net.createServer((s) => { s.on('error', () => {}); s.on('data', (d) => s.write(Buffer.concat([Buffer.from('echo:'), d]))); }).listen(5432, '127.0.0.1');
 net.createServer((s) => { s.on('error', () => {}); s.write('220 greeter\\r\\n'); }).listen(3306, '127.0.0.1', () => process.stdout.write('ready\\n'));
 `;
-/** A client app: connects, writes `payload` (hex), prints what came back (hex) after `ms` or the close. */
-const CLIENT = `
-const s = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
-let got = Buffer.alloc(0);
-const done = () => { process.stdout.write(got.toString('hex')); process.exit(0); };
-s.on('connect', () => { if (process.argv[3]) s.write(Buffer.from(process.argv[3], 'hex')); });
-s.on('data', (d) => { got = Buffer.concat([got, d]); });
-s.on('error', done);
-s.on('close', done);
-setTimeout(done, Number(process.argv[4]));
-`;
 /** Fetches the admin /metrics inside a pod. */
 const METRICS = `require('node:http').get('http://127.0.0.1:15020/metrics', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => process.stdout.write(b)); });`;
-
-const hex = (s: string): string => Buffer.from(s, 'latin1').toString('hex');
 
 test('injector-default pods: opaque TCP between pods by IP, configured by env only', async (t) => {
   if (!requireTools(t, ['ip', 'iptables', 'ip6tables', 'setpriv'], { root: true })) return;
@@ -111,10 +99,7 @@ test('injector-default pods: opaque TCP between pods by IP, configured by env on
   // Outbound binds at start; the first SVID may come a moment later.
   await new Promise((r) => setTimeout(r, 1000));
 
-  const call = async (pod: string, host: string, port: number, payload: string): Promise<string> => {
-    const r = await nsRun(net.pod(pod).ns, [process.execPath, '-e', CLIENT, host, String(port), hex(payload), '3000']);
-    return Buffer.from(r.stdout.trim(), 'hex').toString('latin1');
-  };
+  const call = (pod: string, host: string, port: number, payload: string): Promise<string> => podTcpCall(net.pod(pod).ns, host, port, payload);
   const rows: { name: string; pod: string; host: string; port: number; payload: string; want: string }[] = [
     { name: 'PostgreSQL-like bytes to the db pod IP', pod: 'client', host: db.ip, port: 5432, payload: '\x00\x00\x00\x08\x04\xd2\x16\x2f', want: 'echo:\x00\x00\x00\x08\x04\xd2\x16\x2f' },
     { name: 'the same over IPv6', pod: 'client', host: db.ip6!, port: 5432, payload: 'v6\x00', want: 'echo:v6\x00' },

@@ -16,18 +16,14 @@
  */
 import { readFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { X509Bundle, X509BundleSet } from '../../../sidecar/bundle/index.ts';
-import { systemClock } from '../../../sidecar/core/index.ts';
-import { TunnelSet } from '../../../sidecar/forward/index.ts';
-import { createMtlsListener } from '../../../sidecar/inbound/index.ts';
-import { OpaqueInbound, inboundAlpn } from '../../../sidecar/inbound/opaque-detect.ts';
 import { createOutbound, type ClassificationObserver } from '../../../sidecar/outbound/index.ts';
-import { evaluate, parsePolicy } from '../../../sidecar/policy/index.ts';
+import { parsePolicy } from '../../../sidecar/policy/index.ts';
 import { TrustDomain, matchMemberOf } from '../../../sidecar/spiffe/index.ts';
 import { parseX509Svid } from '../../../sidecar/svid/index.ts';
 import { originalDestination } from '../../../sidecar/transparent/index.ts';
 import { LIMITS, RecordingMetrics, StaticSource, headers } from '../../support/proxy-fixtures.ts';
+import { opaqueListener } from '../../support/opaque-inbound-fixture.ts';
 
 interface Material {
   readonly trustDomain: string;
@@ -95,28 +91,12 @@ if (role === 'client') {
     '127.0.0.1',
   );
   const policy = parsePolicy({ version: 1, rules: [{ name: 'client', from: [{ id: m.allow }] }] }, 'test-policy');
-  const opaque = new OpaqueInbound({
+  const { server } = opaqueListener({
+    source,
+    policy,
     originalPort: (socket) => originalDestination(socket)?.port,
-    appHost: '127.0.0.1',
-    opaquePorts: [],
     reservedPorts: [15001, 15006, 15020],
-    authorizeCaller: (peerId, peerAddress) => evaluate(policy, { peerId, peerAddress }),
-    connectTimeoutMs: 2000,
-    firstBytesTimeoutMs: 2000,
-    tunnels: new TunnelSet(systemClock),
-    metrics: new RecordingMetrics(),
     logger,
-    clock: systemClock,
-  });
-  const server = createMtlsListener({
-    svidSource: source,
-    bundleSource: source,
-    alpn: inboundAlpn(true),
-    limits: LIMITS,
-    metrics: new RecordingMetrics(),
-    logger,
-    clock: systemClock,
-    onPeer: (s: TLSSocket, peer) => (opaque.claims(s) ? opaque.accept(s, peer, (h) => h.destroy()) : s.destroy()),
   });
   await listen(server, 15006, '::');
 }

@@ -18,9 +18,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CertificateAuthority } from '../../../sidecar/devagent/index.ts';
 import { SpiffeId, TrustDomain } from '../../../sidecar/spiffe/index.ts';
-import { createPodNetwork, inNamespace, mustRun, nsRun } from '../../support/netns.ts';
+import { createPodNetwork, inNamespace, mustRun } from '../../support/netns.ts';
 import { Teardown } from '../../support/teardown.ts';
 import { requireTools } from '../../support/tools.ts';
+import { podTcpCall } from './pod-tcp-call.ts';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const node = [process.execPath, '--disable-warning=ExperimentalWarning'];
@@ -28,20 +29,6 @@ const podScript = join(import.meta.dirname, 'transparent-mesh-pod.ts');
 const PROXY = { uid: 1337, gid: 1337 };
 const TD = 'example.org';
 const CLIENT = `spiffe://${TD}/ns/demo/sa/psql`;
-
-/** An app in a pod: connects to host:port, writes `payload` (hex), prints what came back (hex) after `ms` or the close. */
-const APP = `
-const s = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
-let got = Buffer.alloc(0);
-const done = () => { process.stdout.write(got.toString('hex')); process.exit(0); };
-s.on('connect', () => { if (process.argv[3]) s.write(Buffer.from(process.argv[3], 'hex')); });
-s.on('data', (d) => { got = Buffer.concat([got, d]); });
-s.on('error', done);
-s.on('close', done);
-setTimeout(done, Number(process.argv[4]));
-`;
-
-const hex = (s: string): string => Buffer.from(s, 'latin1').toString('hex');
 
 test('transparent outbound: opaque TCP to a pod IP goes over mTLS and reaches the port the app dialled', async (t) => {
   if (!requireTools(t, ['ip', 'iptables', 'ip6tables', 'setpriv'], { root: true })) return;
@@ -81,10 +68,7 @@ test('transparent outbound: opaque TCP to a pod IP goes over mTLS and reaches th
   await start('client', 'client', await material('client', CLIENT));
   await start('intruder', 'client', await material('intruder', `spiffe://${TD}/ns/demo/sa/intruder`));
 
-  const call = async (pod: string, host: string, port: number, payload: string, ms = 3000): Promise<string> => {
-    const r = await nsRun(net.pod(pod).ns, [process.execPath, '-e', APP, host, String(port), hex(payload), String(ms)]);
-    return Buffer.from(r.stdout.trim(), 'hex').toString('latin1');
-  };
+  const call = (pod: string, host: string, port: number, payload: string): Promise<string> => podTcpCall(net.pod(pod).ns, host, port, payload);
 
   const rows: { name: string; pod: string; host: string; port: number; payload: string; want: string }[] = [
     // 5432 is on the default opaque list: joined at once on both sides.

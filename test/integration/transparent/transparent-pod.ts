@@ -8,10 +8,10 @@
  */
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
-import { createInbound } from '../../../sidecar/inbound/index.ts';
 import { parsePolicy } from '../../../sidecar/policy/index.ts';
 import { originalDestination } from '../../../sidecar/transparent/index.ts';
-import { LIMITS, RecordingMetrics, TD, headers, id, makePki, pemOf, rootsPem, sourceFor, svidFor } from '../../support/proxy-fixtures.ts';
+import { TD, makePki, pemOf, rootsPem, sourceFor, svidFor } from '../../support/proxy-fixtures.ts';
+import { inboundFor } from '../../support/inbound-fixture.ts';
 
 const INBOUND_PORT = 15006;
 
@@ -39,17 +39,9 @@ await listen(
 const pki = await makePki();
 const server = await sourceFor(pki.ca, `spiffe://${TD}/backend`, pki.bundles);
 const policy = parsePolicy({ version: 1, rules: [{ name: 'client', from: [{ id: `spiffe://${TD}/client` }] }] }, 'test-policy');
-const inbound = createInbound({
+const inbound = inboundFor(server, 8080, {
   listen: { host: '0.0.0.0', port: INBOUND_PORT },
-  app: { host: '127.0.0.1', port: 8080 },
-  appProtocol: 'http1',
-  svidSource: server,
-  bundleSource: server,
-  localId: () => id(`spiffe://${TD}/backend`),
   policy: () => policy,
-  headers,
-  metrics: new RecordingMetrics(),
-  limits: LIMITS,
   originalPort: (socket) => originalDestination(socket)?.port,
   opaquePorts: [7000],
   reservedPorts: [INBOUND_PORT, 15001, 15020],
