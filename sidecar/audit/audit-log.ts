@@ -1,4 +1,4 @@
-import { silentLogger, type Clock, type Logger } from '../core/index.ts';
+import { describeError, silentLogger, type Clock, type Logger } from '../core/index.ts';
 import { AuditOptionsError } from './audit-options-error.ts';
 import { decisionLine, decisionOf, rfc3339, suppressedLine, type AuditDirection, type AuditDryRun, type AuditedRequest, type AuditLine } from './audit-record.ts';
 import { DenyLimiter } from './deny-limiter.ts';
@@ -138,7 +138,7 @@ export class AuditLog {
       out.write(JSON.stringify(line) + '\n');
     } catch (err) {
       // The request is already answered; a broken audit stream must not take the proxy down.
-      if (!this.#writeFailed) this.#logger.error({ err: err instanceof Error ? err.message : String(err) }, 'audit log write failed');
+      if (!this.#writeFailed) this.#logger.error({ err: describeError(err) }, 'audit log write failed');
       this.#writeFailed = true;
     }
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Clock, Logger, TimerHandle } from '../core/index.ts';
+import { describeError } from '../core/index.ts';
 
 /** How often the secret file is re-read, in ms (Kubernetes updates mounted secrets within about a minute). */
 export const SECRET_REFRESH_MS = 10_000;
@@ -58,7 +59,7 @@ export class ClientSecretFile {
       this.#logger.info({ path: this.path }, `${this.#owner.label}: client secret file changed; using the new secret`);
       return true;
     } catch (err) {
-      this.#logger.warn({ path: this.path, err: err instanceof Error ? err.message : String(err) }, `${this.#owner.label}: keeping the previous client secret`);
+      this.#logger.warn({ path: this.path, err: describeError(err) }, `${this.#owner.label}: keeping the previous client secret`);
       return false;
     }
   }

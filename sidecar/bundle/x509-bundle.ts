@@ -1,4 +1,4 @@
-import { SidecarError } from '../core/index.ts';
+import { describeError, SidecarError } from '../core/index.ts';
 import type { TrustDomain } from '../spiffe/index.ts';
 import { decodeCertificate, parsePemCertificates, splitDerCertificates, toPem, type CertificateInfo } from '../x509/index.ts';
 
@@ -57,7 +57,7 @@ export class X509Bundle {
     try {
       return new X509Bundle(td, dedupe(split().map((der, i) => decodeCertificate(der, i))));
     } catch (cause) {
-      const what = cause instanceof Error ? cause.message : String(cause);
+      const what = describeError(cause);
       throw new X509BundleError('x509bundle.malformed', `x509bundle: bundle for trust domain "${td.name}" is malformed: ${what}`, { cause });
     }
   }

@@ -6,6 +6,7 @@ import { SpiffeId, TrustDomain } from '../spiffe/index.ts';
 import { durationFlag } from './duration-flag.ts';
 import { UsageError, type CliIo, type Command } from './io.ts';
 import { parseFlags as parseCliFlags } from './parse-flags.ts';
+import { describeError } from '../core/index.ts';
 
 const KEY_TYPES: readonly KeyType[] = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-4096'];
 
@@ -57,7 +58,7 @@ export function devAgentOptionsFromArgs(argv: readonly string[]): DevAgentOption
     try {
       td = TrustDomain.parse(raw);
     } catch (err) {
-      throw new UsageError(`--trust-domain ${JSON.stringify(raw)}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new UsageError(`--trust-domain ${JSON.stringify(raw)}: ${describeError(err)}`);
     }
     if (td.name !== raw) throw new UsageError(`--trust-domain ${JSON.stringify(raw)}: give the bare name (${td.name})`);
     if (tdNames.includes(td.name)) throw new UsageError(`--trust-domain ${raw}: given twice`);
@@ -88,7 +89,7 @@ export function devAgentOptionsFromArgs(argv: readonly string[]): DevAgentOption
       try {
         id = SpiffeId.parse(idText);
       } catch (err) {
-        throw new UsageError(`--workload ${raw}: ${JSON.stringify(idText)} is not a SPIFFE ID (${err instanceof Error ? err.message : String(err)})`);
+        throw new UsageError(`--workload ${raw}: ${JSON.stringify(idText)} is not a SPIFFE ID (${describeError(err)})`);
       }
       if (id.isRoot()) throw new UsageError(`--workload ${raw}: ${idText} needs a path (spiffe://td/name)`);
       if (!tdNames.includes(id.trustDomain.name)) {

@@ -15,6 +15,7 @@ import {
 import { UsageError, type Command } from './io.ts';
 import { parseFlags } from './parse-flags.ts';
 import { packageVersion } from './version.ts';
+import { describeError } from '../core/index.ts';
 
 /** The default sidecar image: this package's name and version (never a moving tag). */
 export function defaultImage(): string {
@@ -78,7 +79,7 @@ export function settingsFromFlags(v: Partial<Record<keyof typeof SETTINGS_FLAGS,
   try {
     return injectionSettings(input);
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(describeError(err));
   }
 }
 

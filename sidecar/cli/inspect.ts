@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { X509Bundle, X509BundleSet } from '../bundle/index.ts';
-import { SidecarError } from '../core/index.ts';
+import { describeError, SidecarError } from '../core/index.ts';
 import { TrustDomain } from '../spiffe/index.ts';
 import { parsePemCertificates, parseX509SvidCertificates, verifyX509SvidChain, type CertificateInfo } from '../svid/index.ts';
 import { UsageError, type CliIo, type Command } from './io.ts';
@@ -130,5 +130,5 @@ async function readText(file: string): Promise<string> {
 
 function describe(err: unknown): string {
   if (err instanceof SidecarError) return `${err.code}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
+  return describeError(err);
 }

@@ -12,6 +12,7 @@ import { parseCidrList, parsePort, parsePortList, parsePortsOrAll, type Parsed }
 import { existsSync } from 'node:fs';
 import { UsageError, type Command } from './io.ts';
 import { parseFlags } from './parse-flags.ts';
+import { describeError } from '../core/index.ts';
 
 const HELP = `usage: spiffe-sidecar iptables apply|clean|plan [options]
 
@@ -89,7 +90,7 @@ export function iptablesOptionsFromArgs(v: IptablesFlags, ipv6Available = true):
   try {
     return validateIptablesOptions(opts);
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(describeError(err));
   }
 }
 

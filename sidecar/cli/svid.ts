@@ -13,6 +13,7 @@ import { describeCliError } from './cli-error.ts';
 import { durationFlag } from './duration-flag.ts';
 import { parseFlags } from './parse-flags.ts';
 import { terminalSafe } from './problem-report.ts';
+import { describeError } from '../core/index.ts';
 
 const HELP = `usage: spiffe-sidecar svid [--socket URI] [--json] [--write DIR] [--timeout 5s]
 
@@ -155,7 +156,7 @@ export const svidCommand: Command = async (argv, io) => {
     try {
       parseEndpointAddress(v.socket);
     } catch (err) {
-      throw new UsageError(`--socket: ${err instanceof Error ? err.message : String(err)}`);
+      throw new UsageError(`--socket: ${describeError(err)}`);
     }
   }
   const fail = (message: string): number => {

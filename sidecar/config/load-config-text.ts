@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import { ConfigError, type ConfigProblem } from './config-error.ts';
 import type { Env } from './config-reader.ts';
 import { parseConfig } from './parse-config.ts';
+import { describeError } from '../core/index.ts';
 
 /** YAML aliases beyond this count are refused (billion-laughs protection). */
 const MAX_ALIASES = 50;
@@ -28,7 +29,7 @@ export function loadConfigText(text: string, env: Env, source: string): Config {
   try {
     input = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (err) {
-    throw new ConfigError('config.syntax', source, [{ path: '(document)', message: err instanceof Error ? err.message : String(err) }]);
+    throw new ConfigError('config.syntax', source, [{ path: '(document)', message: describeError(err) }]);
   }
   return parseConfig(input, env, source);
 }

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { json, listenApp, one, type DemoApp } from './demo-apps.ts';
 import { httpCall } from './http-call.ts';
 import { viewJwt } from './jwt-view.ts';
+import { describeError } from '../core/index.ts';
 
 /** The three services of the demo's bank chain. */
 export type BankRole = 'edge' | 'accounts' | 'payments';
@@ -70,7 +71,7 @@ export function startBankApp(role: BankRole, port: number, next?: NextHop): Prom
     const headers = authorization === null ? { host: next.host } : { host: next.host, authorization };
     httpCall(next.outboundPort, nextPath, { headers }).then(
       (r) => json(res, r.status, { hop: role, got, status: r.status, downstream: parsed(r.body) }),
-      (err: unknown) => json(res, 502, { hop: role, got, status: 0, error: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) => json(res, 502, { hop: role, got, status: 0, error: describeError(err) }),
     );
   });
   return listenApp(server, port).then((app) => ({ ...app, seen: () => seen }));

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DEFAULT_USER_HEADERS, parseXfcc, xfccValue } from '../headers/index.ts';
 import { httpCall } from './http-call.ts';
+import { describeError } from '../core/index.ts';
 
 /** A small HTTP app of the demo, listening on loopback. */
 export interface DemoApp {
@@ -183,7 +184,7 @@ export function startFrontendApp(port: number, outboundPort: number): Promise<De
         const shown = authorization === undefined ? sent : { ...sent, authorization: '(the client\'s, passed on)' };
         json(res, 200, { service: 'frontend', sentHeaders: shown, backendStatus: r.status, backendChallenge: one(r.headers['www-authenticate']), backend });
       },
-      (err: unknown) => json(res, 502, { service: 'frontend', error: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) => json(res, 502, { service: 'frontend', error: describeError(err) }),
     );
   });
   return listenApp(server, port);

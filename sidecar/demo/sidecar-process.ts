@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { httpCall, type HttpResult } from './http-call.ts';
+import { describeError } from '../core/index.ts';
 
 /** One log line of a sidecar: pino's JSON fields (non-JSON output is kept as `{ msg }`). */
 export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
@@ -115,7 +116,7 @@ export class SidecarProcess {
         if (r.status === status && (bodyIncludes === undefined || r.body.includes(bodyIncludes))) return r;
         last = `${r.status} ${r.body.trim()}`;
       } catch (err) {
-        last = err instanceof Error ? err.message : String(err);
+        last = describeError(err);
       }
       if (Date.now() > until) throw new Error(`sidecar: ${path} did not answer ${status} within ${timeoutMs} ms (last: ${last}); last lines:\n${this.tail()}`);
       await new Promise((r) => setTimeout(r, 50));

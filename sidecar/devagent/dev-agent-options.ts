@@ -3,6 +3,7 @@ import type { Clock, Logger } from '../core/index.ts';
 import { SpiffeId, TrustDomain } from '../spiffe/index.ts';
 import type { KeyType } from './cert-builder.ts';
 import { DevAgentError } from './dev-agent-error.ts';
+import { describeError } from '../core/index.ts';
 
 /** One trust domain the dev agent is the authority of. */
 export interface DevAgentTrustDomain {
@@ -62,7 +63,7 @@ export function parseIds(ids: readonly string[], where: string, known: ReadonlyS
     try {
       id = SpiffeId.parse(raw);
     } catch (err) {
-      problems.push(`${where}: ${JSON.stringify(raw)} is not a SPIFFE ID (${err instanceof Error ? err.message : String(err)})`);
+      problems.push(`${where}: ${JSON.stringify(raw)} is not a SPIFFE ID (${describeError(err)})`);
       continue;
     }
     if (id.isRoot()) {
@@ -100,7 +101,7 @@ export function validateOptions(opts: DevAgentOptions): ValidatedConfig {
       else if (tds.has(td.name)) problems.push(`trustDomains: ${td.name} is listed twice`);
       else tds.set(td.name, { td, federatesWith: [] });
     } catch (err) {
-      problems.push(`trustDomains: ${JSON.stringify(t.name)} is not a trust domain (${err instanceof Error ? err.message : String(err)})`);
+      problems.push(`trustDomains: ${JSON.stringify(t.name)} is not a trust domain (${describeError(err)})`);
     }
   }
   for (const t of opts.trustDomains ?? []) {

@@ -386,7 +386,7 @@ export class DevAgent {
           try {
             wanted = SpiffeId.parse(req.spiffe_id);
           } catch (err) {
-            throw new RpcStatusError(GrpcStatus.INVALID_ARGUMENT, `invalid requested SPIFFE ID: ${err instanceof Error ? err.message : String(err)}`);
+            throw new RpcStatusError(GrpcStatus.INVALID_ARGUMENT, `invalid requested SPIFFE ID: ${describeError(err)}`);
           }
         }
         const chosen = w.issued.filter((s) => !wanted || s.id.equals(wanted));
@@ -414,7 +414,7 @@ export class DevAgent {
           const claims: Record<string, unknown> = { ...svid.claims, aud: [...svid.audience] };
           return { spiffe_id: svid.id.toString(), claims: toStruct(claims) };
         } catch (err) {
-          throw new RpcStatusError(GrpcStatus.INVALID_ARGUMENT, err instanceof Error ? err.message : String(err));
+          throw new RpcStatusError(GrpcStatus.INVALID_ARGUMENT, describeError(err));
         }
       },
     };

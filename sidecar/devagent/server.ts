@@ -10,7 +10,7 @@ import {
   type ServerWritableStream,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { silentLogger, type Logger } from '../core/index.ts';
+import { describeError, silentLogger, type Logger } from '../core/index.ts';
 import {
   SECURITY_HEADER,
   loadWorkloadApiProto,
@@ -73,7 +73,7 @@ const MISSING_HEADER: Status = { code: GrpcStatus.INVALID_ARGUMENT, details: 'se
 
 function toStatus(err: unknown): Status {
   if (err instanceof RpcStatusError) return { code: err.grpcCode, details: err.message };
-  return { code: GrpcStatus.INTERNAL, details: err instanceof Error ? err.message : String(err) };
+  return { code: GrpcStatus.INTERNAL, details: describeError(err) };
 }
 
 /** A canonical form of a bundle map, so unchanged messages can be skipped. */

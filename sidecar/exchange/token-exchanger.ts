@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { silentLogger, type Clock, type Logger } from '../core/index.ts';
+import { describeError, silentLogger, type Clock, type Logger } from '../core/index.ts';
 import { ClientSecretFile, type TlsClientCertificate } from '../auth/index.ts';
 import { noopExchangeObserver, type ExchangeObserver, type ExchangeResult } from './exchange-observer.ts';
 import { ExpiringTokenCache } from './expiring-token-cache.ts';
@@ -201,7 +201,7 @@ export class TokenExchanger {
     } catch (err) {
       const code = err instanceof TokenExchangeError ? err.code : 'exchange.unavailable';
       const result = code === 'exchange.subject_refused' ? 'subject_refused' : code === 'exchange.refused' ? 'refused' : 'unavailable';
-      const message = err instanceof Error ? err.message : String(err);
+      const message = describeError(err);
       if (result === 'subject_refused') this.#logger.debug({ route: target.route, code }, message);
       else this.#logger.warn({ route: target.route, code }, message);
       return { result, denied: DENIED[result], issued: undefined };

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { DEFAULT_MAX_HEADER_COUNT, Http1Error, MessageParser, lastChunk, serializeRequestHead, writeChunk, type MessageSink } from '../http1/index.ts';
 import { ForwardError } from './forward-error.ts';
+import { describeError } from '../core/index.ts';
 
 /**
  * What an upstream HTTP/1.1 connection needs from the request it carries:
@@ -431,7 +432,7 @@ export class H1Connection implements MessageSink {
 
   #protocolError(err: unknown): void {
     this.#parser.stop();
-    const why = err instanceof Error ? err.message : String(err);
+    const why = describeError(err);
     this.#failRequest(new ForwardError('forward.protocol', `upstream sent an invalid HTTP/1.1 response: ${why}`, { cause: err }));
   }
 

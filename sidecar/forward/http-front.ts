@@ -10,7 +10,7 @@ import { H1Downstream, type H1DownstreamOwner, type H1DownstreamRequest } from '
 import { H1Exchange } from './h1-exchange.ts';
 import { H2Exchange } from './h2-exchange.ts';
 import { DEFAULT_STRIPPED_REQUEST_HEADERS, HeaderNameSet } from './header-name-set.ts';
-import { UPSTREAM_BUDGET_DEFAULTS, type ProxyLimits } from '../core/index.ts';
+import { describeError, UPSTREAM_BUDGET_DEFAULTS, type ProxyLimits } from '../core/index.ts';
 import { UpgradeExchange } from './upgrade-exchange.ts';
 import { UploadWatch } from './upload-watch.ts';
 import { FORWARD_ANSWERS, type AnswerRow } from './forward-answer.ts';
@@ -291,7 +291,7 @@ export class HttpFront implements FrontPort<Exchange>, H1DownstreamOwner {
 
   /** @internal An upstream failure, logged once (security-relevant ones at warn). */
   upstreamError(ex: Exchange, answer: AnswerRow, err: unknown): void {
-    const fields = { dst: ex.dst, method: ex.method, reason: answer.reason, err: err instanceof Error ? err.message : String(err) };
+    const fields = { dst: ex.dst, method: ex.method, reason: answer.reason, err: describeError(err) };
     // The level is the answer map's (forward-answer.ts): an upstream that is not who it must be is worth a warning.
     this.logger[answer.level](fields, answer.level === 'debug' ? 'upstream failed' : 'upstream refused');
   }
@@ -414,7 +414,7 @@ export class HttpFront implements FrontPort<Exchange>, H1DownstreamOwner {
       if (this.tracer !== null) this.tracer.start(ex);
       this.#route(ex);
     } catch (err) {
-      this.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'route failed');
+      this.logger.error({ err: describeError(err) }, 'route failed');
       ex.answer(FORWARD_ANSWERS.internal);
     }
   }

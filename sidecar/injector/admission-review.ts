@@ -1,4 +1,4 @@
-import { errorCode } from '../core/index.ts';
+import { describeError, errorCode } from '../core/index.ts';
 import { NAMESPACE_INJECT_LABEL } from './annotations.ts';
 import { injectPod } from './inject-pod.ts';
 import type { InjectionSettings } from './injection-settings.ts';
@@ -75,7 +75,7 @@ export function reviewAdmission(body: string, opts: ReviewOptions): AdmissionAns
   try {
     review = JSON.parse(body) as Json;
   } catch (err) {
-    return plain(400, `injector: request body is not JSON (${err instanceof Error ? err.message : String(err)})`);
+    return plain(400, `injector: request body is not JSON (${describeError(err)})`);
   }
   if (!isJsonObject(review)) return plain(400, 'injector: request body must be a JSON object (an AdmissionReview)');
   if (review['apiVersion'] !== ADMISSION_API_VERSION || review['kind'] !== 'AdmissionReview') {
@@ -116,6 +116,6 @@ export function reviewAdmission(body: string, opts: ReviewOptions): AdmissionAns
       const code = err.code === 'injector.object_invalid' ? 400 : 422;
       return deny(uid, code, err.message);
     }
-    return { ...plain(500, `injector: internal error: ${err instanceof Error ? err.message : String(err)}`), uid, outcome: `error: ${errorCode(err) ?? String(err)}` };
+    return { ...plain(500, `injector: internal error: ${describeError(err)}`), uid, outcome: `error: ${errorCode(err) ?? String(err)}` };
   }
 }

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import { InjectorError } from './injector-error.ts';
+import { describeError } from '../core/index.ts';
 
 /** A certificate chain and key read from disk and known to belong together. */
 export interface CertificatePair {
@@ -20,12 +21,12 @@ export async function loadCertificatePair(certFile: string, keyFile: string): Pr
   try {
     [cert, key] = await Promise.all([readFile(certFile), readFile(keyFile)]);
   } catch (err) {
-    throw new InjectorError('injector.certificate_invalid', [`cannot read ${certFile} / ${keyFile}: ${err instanceof Error ? err.message : String(err)}`], { cause: err });
+    throw new InjectorError('injector.certificate_invalid', [`cannot read ${certFile} / ${keyFile}: ${describeError(err)}`], { cause: err });
   }
   try {
     createSecureContext({ cert, key });
   } catch (err) {
-    throw new InjectorError('injector.certificate_invalid', [`${certFile} and ${keyFile} are not a usable certificate and key: ${err instanceof Error ? err.message : String(err)}`], { cause: err });
+    throw new InjectorError('injector.certificate_invalid', [`${certFile} and ${keyFile} are not a usable certificate and key: ${describeError(err)}`], { cause: err });
   }
   return { cert, key };
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { silentLogger, type Logger } from '../core/index.ts';
+import { describeError, silentLogger, type Logger } from '../core/index.ts';
 import { IptablesError } from './iptables-error.ts';
 import type { IptablesOptions } from './iptables-options.ts';
 import { planIptables, planIptablesClean } from './plan-iptables.ts';
@@ -132,6 +132,6 @@ async function rollback(opts: IptablesRunOptions & { readonly ipv6: boolean }, l
   try {
     await cleanIptables(opts);
   } catch (err) {
-    log.error({ err: err instanceof Error ? err.message : String(err) }, 'rollback after a failed apply also failed');
+    log.error({ err: describeError(err) }, 'rollback after a failed apply also failed');
   }
 }

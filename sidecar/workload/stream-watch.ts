@@ -3,6 +3,7 @@ import type { Clock, Logger, TimerHandle } from '../core/index.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { classifyStatus } from './retry-policy.ts';
 import { statusError, WorkloadApiError } from './workload-api-error.ts';
+import { describeError } from '../core/index.ts';
 
 /** Receives the parsed updates and the errors of one watch. */
 export interface Watcher<T> {
@@ -162,5 +163,5 @@ export class StreamWatch<M, T> implements WatchHandle {
 }
 
 function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return describeError(err);
 }

@@ -9,7 +9,7 @@ import {
   type MethodDefinition,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { systemClock, silentLogger, type Clock, type Logger } from '../core/index.ts';
+import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import { quoteUntrusted, type SpiffeId } from '../spiffe/index.ts';
 import type { JwtBundleSet, X509BundleSet } from '../bundle/index.ts';
 import { parseJwtSvidInsecure, type JwtSvid } from '../svid/index.ts';
@@ -178,7 +178,7 @@ export class WorkloadApiClient {
       } catch (err) {
         throw new WorkloadApiError(
           'workload.bad_message',
-          `${method}: invalid response: svids[${i}] (${quoteUntrusted(m.spiffe_id)}): ${err instanceof Error ? err.message : String(err)}`,
+          `${method}: invalid response: svids[${i}] (${quoteUntrusted(m.spiffe_id)}): ${describeError(err)}`,
           { cause: err },
         );
       }

@@ -3,6 +3,7 @@ import { JwtBundle, JwtBundleSet, X509Bundle, X509BundleSet } from '../bundle/in
 import { parseX509Svid, type X509Svid } from '../svid/index.ts';
 import { WorkloadApiError } from './workload-api-error.ts';
 import type { JwtBundlesResponseMessage, X509BundlesResponseMessage, X509SvidResponseMessage } from './workload-messages.ts';
+import { describeError } from '../core/index.ts';
 
 /** One validated FetchX509SVID message: the caller's SVIDs and every X.509 bundle it may use. */
 export interface X509Context {
@@ -17,7 +18,7 @@ function bad(method: string, problem: string, cause?: unknown): WorkloadApiError
 }
 
 function causeText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return describeError(err);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { systemClock, silentLogger, type Clock, type Logger } from '../core/index.ts';
+import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import type { TrustDomain } from '../spiffe/index.ts';
 import { X509BundleSet, type X509Bundle, type X509BundleSource } from '../bundle/index.ts';
 import type { X509Svid, X509SvidSource } from '../svid/index.ts';
@@ -189,7 +189,7 @@ export class X509Source implements X509SvidSource, X509BundleSource {
     try {
       picked = this.#picker(ctx.svids);
     } catch (err) {
-      this.#logger.error({ err: err instanceof Error ? err.message : String(err) }, 'SVID picker threw');
+      this.#logger.error({ err: describeError(err) }, 'SVID picker threw');
       picked = undefined;
     }
     this.#svids = ctx.svids;
