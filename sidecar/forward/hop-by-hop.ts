@@ -20,6 +20,7 @@
  * speak HTTP/2 straight to the app after the 101, past policy and identity
  * headers, for the life of the connection (docs/security.md).
  */
+import { someListElement } from '../headers/index.ts';
 
 /** What a request scan reports besides the headers to forward. */
 export interface RequestHeadSink {
@@ -103,17 +104,11 @@ function kindOf(name: string): number {
 
 /** True when the comma-separated list `value` holds `token` (lowercase), ignoring case and spaces. */
 export function hasToken(value: string, token: string): boolean {
-  let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    if (i < value.length && value.charCodeAt(i) !== 0x2c) continue;
-    let s = start;
-    let e = i;
-    while (s < e && isSpace(value.charCodeAt(s))) s++;
-    while (e > s && isSpace(value.charCodeAt(e - 1))) e--;
-    if (e - s === token.length && lowerEquals(value.slice(s, e), token)) return true;
-    start = i + 1;
-  }
-  return false;
+  return someListElement(value, token, isToken);
+}
+
+function isToken(token: string, value: string, s: number, e: number): boolean {
+  return e - s === token.length && lowerEquals(value.slice(s, e), token);
 }
 
 function isSpace(c: number): boolean {
@@ -125,21 +120,15 @@ const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade', 'te', 'htt
 
 /** True when every token of a Connection value is a connection option (names no header). */
 function onlyConnectionOptions(value: string): boolean {
-  let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    if (i < value.length && value.charCodeAt(i) !== 0x2c) continue;
-    let s = start;
-    let e = i;
-    while (s < e && isSpace(value.charCodeAt(s))) s++;
-    while (e > s && isSpace(value.charCodeAt(e - 1))) e--;
-    const n = e - s;
-    if (n !== 0) {
-      const t = n === 5 || n === 7 || n === 10 || n === 2 ? value.slice(s, e) : '';
-      if (!(lowerEquals(t, 'close') || lowerEquals(t, 'upgrade') || lowerEquals(t, 'keep-alive') || lowerEquals(t, 'te'))) return false;
-    }
-    start = i + 1;
-  }
-  return true;
+  return !someListElement(value, undefined, namesAHeader);
+}
+
+/** A non-empty Connection token other than the connection options close, upgrade, keep-alive and te. */
+function namesAHeader(_: undefined, value: string, s: number, e: number): boolean {
+  const n = e - s;
+  if (n === 0) return false;
+  const t = n === 5 || n === 7 || n === 10 || n === 2 ? value.slice(s, e) : '';
+  return !(lowerEquals(t, 'close') || lowerEquals(t, 'upgrade') || lowerEquals(t, 'keep-alive') || lowerEquals(t, 'te'));
 }
 
 /**

@@ -6,7 +6,8 @@ import type { ProxyMetrics } from '../metrics/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import type { Credentials, X509BundleSetProvider } from '../tls/index.ts';
 import type { ExchangeTracer } from './exchange-tracer.ts';
-import type { RequestAuditSink } from './http-front.ts';
+import type { HttpFront, RequestAuditSink } from './http-front.ts';
+import type { TunnelSet } from './tunnel-set.ts';
 
 /**
  * The options every HTTP proxy listener (inbound and outbound) shares: where
@@ -78,4 +79,39 @@ export async function listenOn(server: Server, addr: Address): Promise<{ port: n
 export function stopListening(server: Server): Promise<void> {
   if (server.listening) server.close(() => {});
   return Promise.resolve();
+}
+
+/** The connections an HTTP listener forwards to: closed when its requests are done, destroyed after a cut. */
+export interface ListenerUpstreams {
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+/** What an HTTP proxy listener (inbound or outbound) holds: its socket, its HTTP front and its raw tunnels. */
+export interface HttpListenerParts {
+  readonly server: Server;
+  readonly front: HttpFront;
+  readonly tunnels: TunnelSet;
+}
+
+/**
+ * ProxyListener.drain for an HTTP listener: stop accepting, let requests and
+ * tunnels finish until `deadlineMs`, then close the upstream connections
+ * (or destroy them when something was cut: a connection may still wait on
+ * a request nobody wants).
+ */
+export async function drainHttpListener(p: HttpListenerParts, upstreams: ListenerUpstreams, deadlineMs: number): Promise<{ abandoned: number }> {
+  await stopListening(p.server);
+  const [r, t] = await Promise.all([p.front.drain(deadlineMs), p.tunnels.drain(deadlineMs)]);
+  if (r.abandoned > 0) upstreams.destroy();
+  else await upstreams.close();
+  return { abandoned: r.abandoned + t.abandoned };
+}
+
+/** ProxyListener.close for an HTTP listener: everything now. */
+export function closeHttpListener(p: HttpListenerParts, upstreams: ListenerUpstreams): void {
+  if (p.server.listening) p.server.close();
+  p.front.destroy();
+  p.tunnels.destroy();
+  upstreams.destroy();
 }

@@ -2,6 +2,7 @@ import type { CallerIdentity } from './caller-identity.ts';
 import { HeaderError } from './header-error.ts';
 import { headerNameProblem, nameEquals, nameEqualsAt } from './header-name.ts';
 import { UserHeaders, type UserIdentity } from './user-identity.ts';
+import { someListElement } from './field-list.ts';
 
 /** Default name of the header carrying the caller's SPIFFE ID. */
 export const DEFAULT_SPIFFE_ID_HEADER = 'x-client-spiffe-id';
@@ -194,20 +195,11 @@ export class IdentityHeaders {
 
   /** True when a comma-separated token of `value` names an identity header; allocation-free. */
   #connectionNamesOurs(value: string): boolean {
-    let start = 0;
-    for (let i = 0; i <= value.length; i++) {
-      if (i < value.length && value.charCodeAt(i) !== 0x2c) continue;
-      let s = start;
-      let e = i;
-      while (s < e && isSpace(value.charCodeAt(s))) s++;
-      while (e > s && isSpace(value.charCodeAt(e - 1))) e--;
-      if (this.#isOursAt(value, s, e)) return true;
-      start = i + 1;
-    }
-    return false;
+    return someListElement(value, this, IdentityHeaders.#oursAt);
+  }
+
+  static #oursAt(self: IdentityHeaders, value: string, s: number, e: number): boolean {
+    return self.#isOursAt(value, s, e);
   }
 }
 
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09;
-}

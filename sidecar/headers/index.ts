@@ -21,4 +21,5 @@ export type { XfccElement, XfccPair } from './format-xfcc.ts';
 export { parseXfcc, xfccValue } from './parse-xfcc.ts';
 export { HeaderError } from './header-error.ts';
 export { nameEquals } from './header-name.ts';
+export { someListElement } from './field-list.ts';
 export type { HeaderErrorCode } from './header-error.ts';

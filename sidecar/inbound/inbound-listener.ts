@@ -1,7 +1,7 @@
 import type { Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { describeError, formatAddress, type Clock, type Logger } from '../core/index.ts';
-import { HttpFront, TunnelSet, listenOn, stopListening, type ConnInfo, type ProxyListener, type UpstreamPool } from '../forward/index.ts';
+import { HttpFront, TunnelSet, closeHttpListener, drainHttpListener, listenOn, stopListening, type ConnInfo, type HttpListenerParts, type ListenerUpstreams, type ProxyListener, type UpstreamPool } from '../forward/index.ts';
 import { callerIdentity } from '../headers/index.ts';
 import type { PeerIdentity } from '../tls/index.ts';
 import type { InboundOptions } from './inbound-options.ts';
@@ -76,13 +76,8 @@ export class InboundListener implements ProxyListener {
     return stopListening(this.#server);
   }
 
-  async drain(deadlineMs: number): Promise<{ abandoned: number }> {
-    await stopListening(this.#server);
-    const [r, t] = await Promise.all([this.#front.drain(deadlineMs), this.#tunnels.drain(deadlineMs)]);
-    // After a cut, a connection may still wait on a request nobody wants.
-    if (r.abandoned > 0) for (const a of this.#apps()) a.destroy();
-    else await Promise.all(this.#apps().map((a) => a.close()));
-    return { abandoned: r.abandoned + t.abandoned };
+  drain(deadlineMs: number): Promise<{ abandoned: number }> {
+    return drainHttpListener(this.#parts(), this.#appPools, deadlineMs);
   }
 
   activeRequests(): number {
@@ -90,11 +85,22 @@ export class InboundListener implements ProxyListener {
   }
 
   close(): void {
-    if (this.#server.listening) this.#server.close();
-    this.#front.destroy();
-    this.#tunnels.destroy();
-    for (const a of this.#apps()) a.destroy();
+    closeHttpListener(this.#parts(), this.#appPools);
   }
+
+  #parts(): HttpListenerParts {
+    return { server: this.#server, front: this.#front, tunnels: this.#tunnels };
+  }
+
+  /** Every app pool as one, for drain and close. */
+  readonly #appPools: ListenerUpstreams = {
+    close: async () => {
+      await Promise.all(this.#apps().map((a) => a.close()));
+    },
+    destroy: () => {
+      for (const a of this.#apps()) a.destroy();
+    },
+  };
 
   /** Every app pool: those chosen by Host and those made for original ports. */
   #apps(): UpstreamPool[] {

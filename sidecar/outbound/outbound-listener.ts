@@ -1,6 +1,6 @@
 import net, { type LookupFunction, type Server, type Socket } from 'node:net';
 import { formatAddress, type Clock, type Logger } from '../core/index.ts';
-import { HttpFront, LOCAL_APP_CONN, TunnelSet, listenOn, sniffProtocol, stopListening, type ConnInfo, type ProxyListener } from '../forward/index.ts';
+import { HttpFront, LOCAL_APP_CONN, TunnelSet, closeHttpListener, drainHttpListener, listenOn, sniffProtocol, stopListening, type ConnInfo, type ProxyListener } from '../forward/index.ts';
 import type { SecureContextStore } from '../tls/index.ts';
 import { DEFAULT_OPAQUE_PORTS, type OriginalDestination } from '../transparent/index.ts';
 import { noopClassificationObserver } from './classification-observer.ts';
@@ -74,13 +74,8 @@ export class OutboundListener implements ProxyListener {
     return stopListening(this.#server);
   }
 
-  async drain(deadlineMs: number): Promise<{ abandoned: number }> {
-    await stopListening(this.#server);
-    const [r, t] = await Promise.all([this.#front.drain(deadlineMs), this.#tunnels.drain(deadlineMs)]);
-    // After a cut, a connection may still wait on a request nobody wants.
-    if (r.abandoned > 0) this.#router.destroy();
-    else await this.#router.close();
-    return { abandoned: r.abandoned + t.abandoned };
+  drain(deadlineMs: number): Promise<{ abandoned: number }> {
+    return drainHttpListener({ server: this.#server, front: this.#front, tunnels: this.#tunnels }, this.#router, deadlineMs);
   }
 
   activeRequests(): number {
@@ -88,10 +83,7 @@ export class OutboundListener implements ProxyListener {
   }
 
   close(): void {
-    if (this.#server.listening) this.#server.close();
-    this.#front.destroy();
-    this.#tunnels.destroy();
-    this.#router.destroy();
+    closeHttpListener({ server: this.#server, front: this.#front, tunnels: this.#tunnels }, this.#router);
   }
 
   #createServer(): Server {
