@@ -3,7 +3,7 @@
  * mesh (frontend: outbound only; backend: inbound in front of the app) as
  * real `spiffe-sidecar run` processes on dev-agent sockets.
  */
-import { createServer, Agent, type IncomingMessage } from 'node:http';
+import { createServer, Agent, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePorts, startSidecar, viaOutbound, type HttpResult, type TestSidecar } from './sidecar-harness.ts';
 import type { AgentSockets, Cleanup } from './dev-agent-harness.ts';
@@ -11,6 +11,24 @@ import type { AgentSockets, Cleanup } from './dev-agent-harness.ts';
 export const TD = 'example.org';
 export const FRONTEND_ID = `spiffe://${TD}/frontend`;
 export const BACKEND_ID = `spiffe://${TD}/backend`;
+
+/**
+ * Listens on 127.0.0.1 (an ephemeral port) and, after the test, runs
+ * `beforeClose` and closes the server with its kept-alive connections;
+ * resolves the port.
+ */
+export async function listenLoopback(cleanup: Cleanup, server: Server, beforeClose: () => void = () => {}): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  cleanup.after(
+    () =>
+      new Promise<void>((resolve) => {
+        beforeClose();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  return (server.address() as AddressInfo).port;
+}
 
 /** What the echo app answers. */
 export interface Echo {
@@ -50,16 +68,10 @@ export async function startEchoApp(cleanup: Cleanup): Promise<EchoApp> {
       timers.add(timer);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  cleanup.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return { port: (server.address() as AddressInfo).port, count: () => count, pending: () => pending };
+  const port = await listenLoopback(cleanup, server, () => {
+    for (const timer of timers) clearTimeout(timer);
+  });
+  return { port, count: () => count, pending: () => pending };
 }
 
 /** What a {@link startRelayApp} answers: the headers it received and its call's result (the echo when 200). */
@@ -89,15 +101,7 @@ export async function startRelayApp(cleanup: Cleanup, outboundPort: number, path
       },
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  cleanup.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return (server.address() as AddressInfo).port;
+  return listenLoopback(cleanup, server);
 }
 
 /** The running pair. */

@@ -43,6 +43,13 @@ export const JWT_RESOURCE = 'https://api.example.test';
 export const OPAQUE_RESOURCE = 'https://opaque.example.test';
 
 /** Something that runs a function after the test: a TestContext, or node:test's `after`. */
+/** A sidecar configuration's `clientAuth` with a secret file (RFC 6749 §2.3.1, HTTP Basic). */
+export interface SidecarClientAuth {
+  readonly method: 'client_secret_basic';
+  readonly clientId: string;
+  readonly clientSecretFile: string;
+}
+
 export interface Cleanup {
   after(fn: () => unknown): void;
 }
@@ -88,6 +95,8 @@ export interface OidcProvider {
   readonly clients: { readonly sidecar: TestClient; readonly sidecarPost: TestClient; readonly app: TestClient; readonly sidecarMtls: TestClient; readonly appMtls: TestClient };
   /** Writes `secret` to `<dir>/<name>` and returns the path (for clientSecretFile). */
   writeSecretFile(name: string, secret: string): string;
+  /** Writes the `sidecar` client's secret to `<dir>/<name>` and returns the sidecar configuration's `clientAuth` for it (HTTP Basic). */
+  sidecarClientAuth(name: string): SidecarClientAuth;
   /** Mints a token directly in the provider's store. */
   issueToken(r: IssueTokenRequest): Promise<string>;
   /** Runs the real client credentials grant at the token endpoint; `tlsClient` presents a certificate (HTTPS servers). */
@@ -215,6 +224,11 @@ export async function startOidcProvider(opts: StartOidcProviderOptions = {}): Pr
       const p = join(dir, name);
       writeFileSync(p, value, { mode: 0o600 });
       return p;
+    },
+    sidecarClientAuth(name) {
+      const clientSecretFile = join(dir, name);
+      writeFileSync(clientSecretFile, clients.sidecar.secret!, { mode: 0o600 });
+      return { method: 'client_secret_basic', clientId: clients.sidecar.id, clientSecretFile };
     },
     issueToken: async (r) => (await call<{ token: string }>('POST', '/tokens', r)).token,
     async clientCredentials(client, o = {}) {

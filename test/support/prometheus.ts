@@ -4,13 +4,12 @@
  * 127.0.0.1:<free port>, scraping the given targets every second. The
  * test then asks its HTTP API (`/api/v1/query`) what it scraped.
  */
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startLogged, type LoggedProcess } from './logged-process.ts';
 import type { Teardown } from './teardown.ts';
+import { freePorts } from '../../sidecar/testing.ts';
 
 /** One scrape target: `host:port` plus labels attached to its series. */
 export interface ScrapeTarget {
@@ -51,17 +50,6 @@ export interface PrometheusOptions {
   readonly binary?: string;
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const addr = srv.address();
-  srv.close();
-  await once(srv, 'close');
-  if (addr === null || typeof addr === 'string') throw new Error('prometheus: no free port');
-  return addr.port;
-}
-
 /** Writes the scrape config: one static_configs group per target, so each keeps its own labels. */
 function renderConfig(job: string, targets: readonly ScrapeTarget[]): string {
   const groups = targets.map((t) => {
@@ -84,7 +72,7 @@ function renderConfig(job: string, targets: readonly ScrapeTarget[]): string {
 
 /** Starts Prometheus and waits until `/-/ready` answers 200. */
 export async function startPrometheus(o: PrometheusOptions): Promise<Prometheus> {
-  const port = await freeLoopbackPort();
+  const port = (await freePorts(1))[0]!;
   const url = `http://127.0.0.1:${port}`;
   const configFile = join(o.dir, 'prometheus.yml');
   const tsdb = join(o.dir, 'prometheus-data');

@@ -12,10 +12,10 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePorts } from '../../sidecar/testing.ts';
 
 /** The project root (two folders above this file). */
 export const projectRoot = resolve(import.meta.dirname, '..', '..');
@@ -174,18 +174,6 @@ export async function installSpire(): Promise<{ serverBin: string; agentBin: str
   return { serverBin: join(bin, 'spire-server'), agentBin: join(bin, 'spire-agent') };
 }
 
-/** A free TCP port on 127.0.0.1 (closed again before SPIRE binds it; the race is acceptable in tests). */
-async function freeLoopbackPort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const addr = srv.address();
-  srv.close();
-  await once(srv, 'close');
-  if (addr === null || typeof addr === 'string') throw new Error('spire: no port from the loopback listener');
-  return addr.port;
-}
-
 /** Fills `{{NAME}}` placeholders; throws if the template uses one not given. */
 export function renderTemplate(text: string, values: Readonly<Record<string, string>>): string {
   return text.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, name: string) => {
@@ -327,7 +315,7 @@ export async function startSpire(opts: SpireOptions = {}): Promise<Spire> {
   };
 
   try {
-    const port = String(await freeLoopbackPort());
+    const port = String((await freePorts(1))[0]!);
     const values = {
       SERVER_PORT: port,
       SERVER_SOCKET: serverSocket,

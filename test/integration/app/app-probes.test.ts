@@ -8,11 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { applyJsonPatch, injectionSettings, injectPod, type JsonObject } from '../../../sidecar/injector/index.ts';
 import { startDevAgent } from '../../support/dev-agent-harness.ts';
 import { SidecarProcess, cleanEnv, freePorts, httpCall, mainScript, runCli } from '../../support/sidecar-harness.ts';
 import type { Cleanup } from '../../support/dev-agent-harness.ts';
+import { listenLoopback } from '../../support/app-fixtures.ts';
 
 /** A loopback app: /healthz is 200, /ready is 503 (not ready yet); counts requests per path. */
 async function startProbedApp(cleanup: Cleanup): Promise<{ port: number; hits: Map<string, number> }> {
@@ -21,15 +21,7 @@ async function startProbedApp(cleanup: Cleanup): Promise<{ port: number; hits: M
     hits.set(req.url ?? '', (hits.get(req.url ?? '') ?? 0) + 1);
     res.writeHead(req.url === '/healthz' ? 200 : req.url === '/ready' ? 503 : 500).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  cleanup.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return { port: (server.address() as AddressInfo).port, hits };
+  return { port: await listenLoopback(cleanup, server), hits };
 }
 
 /** Injects a pod whose app has liveness and readiness httpGet probes on `appPort`; returns the sidecar's env value and the rewritten paths. */

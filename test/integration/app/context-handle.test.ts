@@ -53,7 +53,7 @@ before(async () => {
   const policyFile = join(dir, 'policy.yaml');
   // The backend admits the frontend only with a verified user.
   writeFileSync(policyFile, stringify({ version: 2, rules: [{ name: 'orders', from: [{ id: FRONTEND_ID, principals: [`${as.issuer}/*`] }], to: [{ paths: ['/orders'] }] }] }));
-  const secretFile = as.writeSecretFile('exchange.secret', as.clients.sidecar.secret!);
+  const clientAuth = as.sidecarClientAuth('exchange.secret');
   const corp = { name: 'corp', issuer: as.issuer, discovery: true, audiences: [JWT_RESOURCE] };
   [frontend] = await Promise.all([
     startSidecar({
@@ -66,7 +66,7 @@ before(async () => {
         outbound: {
           listen: `127.0.0.1:${frontendOut}`,
           upstreams: [{ host: 'backend', address: `127.0.0.1:${backendIn}`, serverId: BACKEND_ID, token: { mode: 'exchange', audience: JWT_RESOURCE, scope: 'read' } }],
-          tokenExchange: { endpoint: as.tokenEndpoint, clientAuth: { method: 'client_secret_basic', clientId: as.clients.sidecar.id, clientSecretFile: secretFile } },
+          tokenExchange: { endpoint: as.tokenEndpoint, clientAuth },
         },
       },
     }),

@@ -42,7 +42,7 @@ before(async () => {
       ],
     }),
   );
-  const secretFile = as.writeSecretFile('sidecar.secret', as.clients.sidecar.secret!);
+  const clientAuth = as.sidecarClientAuth('sidecar.secret');
   pair = await startPair(cleanup, {
     agent,
     inbound: { policyFile },
@@ -55,7 +55,7 @@ before(async () => {
           name: 'edge-opaque',
           endpoint: as.introspectionEndpoint,
           issuer: as.issuer,
-          clientAuth: { method: 'client_secret_basic', clientId: as.clients.sidecar.id, clientSecretFile: secretFile },
+          clientAuth,
         },
       },
       headers: { claimHeaders: [{ claim: 'customer_id', header: 'x-customer-id' }] },

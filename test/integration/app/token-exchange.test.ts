@@ -29,7 +29,7 @@ before(async () => {
   const [inboundPort, port] = (await freePorts(2)) as [number, number];
   outboundPort = port;
   const inbound = `127.0.0.1:${inboundPort}`;
-  const secretFile = as.writeSecretFile('exchange.secret', as.clients.sidecar.secret!);
+  const clientAuth = as.sidecarClientAuth('exchange.secret');
   const route = (host: string, token?: unknown) => ({ host, address: inbound, serverId: BACKEND_ID, ...(token !== undefined ? { token } : {}) });
   [, frontend] = await Promise.all([
     startSidecar({
@@ -63,7 +63,7 @@ before(async () => {
           ],
           tokenExchange: {
             endpoint: as.tokenEndpoint,
-            clientAuth: { method: 'client_secret_basic', clientId: as.clients.sidecar.id, clientSecretFile: secretFile },
+            clientAuth,
             actorToken: true,
           },
         },

@@ -37,7 +37,7 @@ before(async () => {
     const handle = req.headers[HANDLE];
     return typeof handle === 'string' ? { [HANDLE]: handle } : {};
   });
-  const secretFile = as.writeSecretFile('txn.secret', as.clients.sidecar.secret!);
+  const clientAuth = as.sidecarClientAuth('txn.secret');
   // Every hop after the edge verifies the transaction token with the server's keys, offline.
   const txnAuth = { jwt: [{ name: 'txn', issuer: as.issuer, discovery: true, audiences: [TRUST_DOMAIN_AUDIENCE], tokenLocations: [{ header: 'txn-token' }] }] };
   await Promise.all([
@@ -49,7 +49,7 @@ before(async () => {
         outbound: {
           listen: `127.0.0.1:${edgeOut}`,
           upstreams: [{ host: 'backend', address: `127.0.0.1:${backendIn}`, serverId: BACKEND_ID, token: { mode: 'txn', obtain: true, audience: TRUST_DOMAIN_AUDIENCE, scope: 'read' } }],
-          tokenExchange: { endpoint: as.tokenEndpoint, clientAuth: { method: 'client_secret_basic', clientId: as.clients.sidecar.id, clientSecretFile: secretFile } },
+          tokenExchange: { endpoint: as.tokenEndpoint, clientAuth },
         },
       },
     }),

@@ -16,16 +16,16 @@ import { IntrospectionVerifier } from '../../../sidecar/auth/introspection-verif
 import { PHANTOM_KEYS_MIN_REFETCH_MS } from '../../../sidecar/auth/introspection-key-set.ts';
 import type { IntrospectionOptions } from '../../../sidecar/auth/introspection-options.ts';
 import type { TokenOutcome, VerifiedToken } from '../../../sidecar/auth/verified-token.ts';
-import { startOidcProvider, JWT_RESOURCE, OPAQUE_RESOURCE, type OidcProvider } from '../../support/oidc-provider.ts';
+import { startOidcProvider, JWT_RESOURCE, OPAQUE_RESOURCE, type OidcProvider, type SidecarClientAuth } from '../../support/oidc-provider.ts';
 
 let as: OidcProvider;
-let secretFile: string;
+let clientAuth: SidecarClientAuth;
 const verifiers: IntrospectionVerifier[] = [];
 const servers: Server[] = [];
 
 before(async () => {
   as = await startOidcProvider();
-  secretFile = as.writeSecretFile('sidecar.secret', as.clients.sidecar.secret!);
+  clientAuth = as.sidecarClientAuth('sidecar.secret');
 });
 after(async () => {
   await Promise.all(verifiers.map((v) => v.close()));
@@ -39,7 +39,7 @@ function verifier(clock: ManualClock, extra: Partial<IntrospectionOptions>): Int
       provider: 'phantom',
       endpoint: as.introspectionEndpoint,
       issuer: as.issuer,
-      clientAuth: { method: 'client_secret_basic', clientId: as.clients.sidecar.id, clientSecretFile: secretFile },
+      clientAuth,
       phantom: true,
       ...extra,
     },

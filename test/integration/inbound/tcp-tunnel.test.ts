@@ -37,25 +37,32 @@ before(async () => {
   cleanup.add(() => echo.close());
   db = await sourceFor(pki.ca, DB_ID, pki.bundles);
   inMetrics = new RecordingMetrics();
+  ({ port: inboundPort } = await startTcpInbound(inMetrics));
+});
+
+/** The db's TCP inbound in front of the echo service, admitting callers by `policy`; closed after the file. */
+async function startTcpInbound(metrics: RecordingMetrics): Promise<{ inbound: ReturnType<typeof createTcpInbound>; port: number }> {
   const inbound = createTcpInbound({
     listen: { host: '127.0.0.1', port: 0 },
     target: { host: '127.0.0.1', port: echoPort },
     svidSource: db,
     bundleSource: db,
     authorizeCaller: (peerId) => evaluate(policy, { peerId }),
-    metrics: inMetrics,
+    metrics,
     limits: LIMITS,
   });
-  ({ port: inboundPort } = await inbound.start());
+  const { port } = await inbound.start();
   cleanup.add(() => inbound.close());
-});
+  return { inbound, port };
+}
 
-async function outboundAs(callerId: string, serverId = DB_ID): Promise<{ port: number; metrics: RecordingMetrics }> {
+/** A TCP outbound as `callerId` to the db's inbound on `inPort`, expecting `serverId`. */
+async function outboundAs(callerId: string, serverId = DB_ID, inPort = inboundPort): Promise<{ port: number; metrics: RecordingMetrics }> {
   const caller = await sourceFor(pki.ca, callerId, pki.bundles);
   const metrics = new RecordingMetrics();
   const out = createTcpOutbound({
     listen: { host: '127.0.0.1', port: 0 },
-    address: { host: '127.0.0.1', port: inboundPort },
+    address: { host: '127.0.0.1', port: inPort },
     server: matchId(id(serverId)),
     svidSource: caller,
     bundleSource: caller,
@@ -107,18 +114,8 @@ test('outbound refuses a server with another ID (no bytes leave)', async () => {
 
 test('drain: open tunnels may finish; at the deadline the rest are cut and counted', async () => {
   const metrics = new RecordingMetrics();
-  const inbound = createTcpInbound({
-    listen: { host: '127.0.0.1', port: 0 },
-    target: { host: '127.0.0.1', port: echoPort },
-    svidSource: db,
-    bundleSource: db,
-    authorizeCaller: (peerId) => evaluate(policy, { peerId }),
-    metrics,
-    limits: LIMITS,
-  });
-  const { port: p2 } = await inbound.start();
-  cleanup.add(() => inbound.close());
-  const out = await outboundAsTo(p2);
+  const { inbound, port: p2 } = await startTcpInbound(metrics);
+  const { port: out } = await outboundAs(`spiffe://${TD}/app`, DB_ID, p2);
   const s = net.connect(out, '127.0.0.1');
   s.on('error', () => {});
   s.write('x');
@@ -129,19 +126,3 @@ test('drain: open tunnels may finish; at the deadline the rest are cut and count
   assert.deepEqual(r, { abandoned: 1 });
   await closed;
 });
-
-async function outboundAsTo(inPort: number): Promise<number> {
-  const caller = await sourceFor(pki.ca, `spiffe://${TD}/app`, pki.bundles);
-  const out = createTcpOutbound({
-    listen: { host: '127.0.0.1', port: 0 },
-    address: { host: '127.0.0.1', port: inPort },
-    server: matchId(id(DB_ID)),
-    svidSource: caller,
-    bundleSource: caller,
-    metrics: new RecordingMetrics(),
-    limits: LIMITS,
-  });
-  const { port } = await out.start();
-  cleanup.add(() => out.close());
-  return port;
-}

@@ -37,6 +37,18 @@ function inbound(app: Backend, limits: Partial<ProxyLimits>, appProtocol: 'http1
 }
 
 /** Resolves with `p`, or fails the test after `ms`: a request that hangs is the failure these rows look for. */
+/** An mTLS HTTP/1.1 client as `caller` on the inbound's `port`, writing raw bytes; `got()` is everything received so far. */
+async function rawH1Client(caller: StaticSource, port: number): Promise<{ socket: tls.TLSSocket; got: () => string }> {
+  const socket = tls.connect({ ...clientTls(caller, authorizeAny(), ['http/1.1']), host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  cleanup.add(() => socket.destroy());
+  await once(socket, 'secureConnect');
+  let received = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => (received += d));
+  return { socket, got: () => received };
+}
+
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -104,19 +116,13 @@ test('HTTP/2: the listener announces SETTINGS_MAX_CONCURRENT_STREAMS = maxConcur
 test('HTTP/1.1 pipelining: requests beyond maxConcurrentRequestsPerConnection are answered 503, not sent to the app', async () => {
   const app = await startNodeH1(cleanup);
   const m = await inbound(app, { maxConcurrentRequestsPerConnection: 4 });
-  const s = tls.connect({ ...clientTls(victim, authorizeAny(), ['http/1.1']), host: '127.0.0.1', port: m.inboundPort });
-  s.on('error', () => {});
-  cleanup.add(() => s.destroy());
-  await once(s, 'secureConnect');
-  let got = '';
-  s.setEncoding('latin1');
-  s.on('data', (d: string) => (got += d));
+  const { socket: s, got } = await rawH1Client(victim, m.inboundPort);
   s.write(Array.from({ length: 6 }, (_, i) => `GET /hold/${i} HTTP/1.1\r\nHost: backend\r\n\r\n`).join(''));
   await eventually(() => m.inMetrics.overflows.length === 2 && app.connections() >= 4, 5000, 'four requests sent to the app, two over the connection budget');
   assert.equal(app.connections(), 4, 'only the requests within the budget reached the app');
   app.release();
-  await eventually(() => (got.match(/HTTP\/1\.1 \d+/g) ?? []).length === 6, 5000, 'six responses');
-  assert.deepEqual(got.match(/HTTP\/1\.1 \d+/g), ['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 503', 'HTTP/1.1 503']);
+  await eventually(() => (got().match(/HTTP\/1\.1 \d+/g) ?? []).length === 6, 5000, 'six responses');
+  assert.deepEqual(got().match(/HTTP\/1\.1 \d+/g), ['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 503', 'HTTP/1.1 503']);
   assert.deepEqual(m.inMetrics.overflows, [
     { direction: 'inbound', limit: 'connection' },
     { direction: 'inbound', limit: 'connection' },
@@ -130,21 +136,15 @@ for (const backend of ['node http', 'hypercorn'] as const) {
     if (backend === 'hypercorn' && !requireTools(t, [HYPERCORN])) return;
     const app = backend === 'hypercorn' ? await startHypercorn(cleanup) : await startNodeH1(cleanup);
     const m = await inbound(app, BODY_LIMITS);
-    const s = tls.connect({ ...clientTls(attacker, authorizeAny(), ['http/1.1']), host: '127.0.0.1', port: m.inboundPort });
-    s.on('error', () => {});
-    cleanup.add(() => s.destroy());
-    await once(s, 'secureConnect');
-    let got = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => (got += d));
+    const { socket: s, got } = await rawH1Client(attacker, m.inboundPort);
     const closed = once(s, 'close');
     s.write('POST /upload HTTP/1.1\r\nHost: backend\r\nContent-Length: 1000\r\n\r\n');
     const trickle = setInterval(() => s.writable && s.write('x'), 100);
     cleanup.add(() => clearInterval(trickle));
     await within(closed, 6000, 'the slow upload');
     clearInterval(trickle);
-    assert.match(got, /^HTTP\/1\.1 408 /, `got: ${got.split('\r\n')[0]}`);
-    assert.match(got, /connection: close/i);
+    assert.match(got(), /^HTTP\/1\.1 408 /, `got: ${got().split('\r\n')[0]}`);
+    assert.match(got(), /connection: close/i);
     assert.deepEqual(m.inMetrics.bodyTimeouts, [{ direction: 'inbound', reason: 'min_rate' }]);
     const seen = await eventuallySeen(app, '/upload');
     assert.equal(seen.complete, false, 'the app never saw a complete request');

@@ -16,7 +16,6 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import https from 'node:https';
-import net from 'node:net';
 import tls, { type SecureVersion } from 'node:tls';
 import { X509BundleSet } from '../../../sidecar/bundle/index.ts';
 import { PeerVerificationError, type CertificateInfo, type X509Svid } from '../../../sidecar/svid/index.ts';
@@ -36,44 +35,18 @@ import { spawnDevAgent } from '../../support/dev-agent-harness.ts';
 import { BACKEND_ID, FRONTEND_ID, startMesh } from '../forward/mesh.ts';
 import { Cleanup, eventually, h1Request, makePki, startH1App, type Pki } from '../../support/proxy-fixtures.ts';
 import { MutableSource, bundleSetOf, makeCa, makeIntermediate, makeLeaf, svidOf, withChain, type TestCreds } from '../../support/tls-pki.ts';
+import { TlsSockets, type TlsOutcome } from '../../support/tls-exchange.ts';
 
 const VERSIONS: readonly SecureVersion[] = ['TLSv1.2', 'TLSv1.3'];
 
 const cleanup = new Cleanup();
-const servers: net.Server[] = [];
-const sockets = new Set<net.Socket>();
+const opened = new TlsSockets();
 after(async () => {
-  for (const s of sockets) s.destroy();
-  for (const s of servers) s.close();
+  opened.close();
   await cleanup.run();
 });
-
-async function listen<S extends net.Server>(server: S): Promise<number> {
-  servers.push(server);
-  server.on('connection', (s: net.Socket) => sockets.add(s));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return (server.address() as net.AddressInfo).port;
-}
-
-/** What a client connection ended with. */
-interface Outcome {
-  readonly socket?: tls.TLSSocket;
-  readonly reply?: string;
-  readonly error?: Error & { code?: string };
-}
-
-/** Connects, writes 'ping' once secure, and settles on the first reply, error or close. */
-function exchange(opts: tls.ConnectionOptions, port: number): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const socket = tls.connect({ ...opts, host: '127.0.0.1', port });
-    sockets.add(socket);
-    socket.on('secureConnect', () => socket.write('ping'));
-    socket.once('data', (d) => resolve({ socket, reply: String(d) }));
-    socket.on('error', (error) => resolve({ error }));
-    socket.on('close', () => resolve({}));
-  });
-}
+const listen = opened.listen.bind(opened);
+const exchange = (opts: tls.ConnectionOptions, port: number): Promise<TlsOutcome> => opened.exchange(opts, port);
 
 /** An authorizer that allows `id` and keeps the verified chains it was shown. */
 function recording(id: string): Authorizer & { chains: (readonly CertificateInfo[])[] } {
@@ -298,7 +271,7 @@ describe('through the outbound and inbound proxies', { timeout: 60_000 }, () => 
     const m = await startMesh(pki, cleanup, { appPort: app.port, frontend: frontendSource, backend: backendSource });
     const opts = mtlsClientOptions({ svidSource: frontendSource, bundleSource: frontendSource, authorize: authorizeId(BACKEND_ID), alpn: ['http/1.1'], maxVersion: 'TLSv1.2' });
     const socket = tls.connect({ ...opts, host: '127.0.0.1', port: m.inboundPort });
-    sockets.add(socket);
+    opened.track(socket);
     await once(socket, 'secureConnect');
     assert.equal(socket.getProtocol(), 'TLSv1.2');
     socket.write('GET /tls12 HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\r\n');
@@ -342,7 +315,7 @@ describe('through the outbound and inbound proxies', { timeout: 60_000 }, () => 
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
     });
-    sockets.add(socket);
+    opened.track(socket);
     socket.on('error', () => {});
     socket.on('secureConnect', () => socket.write('GET / HTTP/1.1\r\nHost: backend\r\n\r\n'));
     let response = '';

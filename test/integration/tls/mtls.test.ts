@@ -11,7 +11,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import https from 'node:https';
 import http2 from 'node:http2';
-import type { SecureVersion, Server } from 'node:tls';
+import type { SecureVersion } from 'node:tls';
 import {
   MtlsAgent,
   PeerNotAuthorized,
@@ -29,6 +29,7 @@ import {
 } from '../../../sidecar/tls/index.ts';
 import { PeerVerificationError } from '../../../sidecar/svid/index.ts';
 import { MutableSource, bundleSetOf, caAsLeaf, makeCa, makeLeaf, svidOf, type TestCreds } from '../../support/tls-pki.ts';
+import { TlsSockets, type TlsOutcome } from '../../support/tls-exchange.ts';
 
 const HOUR = 3_600_000;
 const caA = await makeCa('a.test');
@@ -44,47 +45,11 @@ async function sourceFor(ca: Parameters<typeof makeLeaf>[0], id: string, keyType
   return new MutableSource(svidOf(await makeLeaf(ca, id, { keyType })), trusted);
 }
 
-// Everything opened is torn down at the end, also when a test failed halfway
-// (an open socket would keep the test process alive).
-const servers: Server[] = [];
-const sockets = new Set<net.Socket>();
-after(() => {
-  for (const s of sockets) s.destroy();
-  for (const s of servers) s.close();
-});
-
-async function listen<S extends Server>(server: S): Promise<number> {
-  servers.push(server);
-  server.on('connection', (s: net.Socket) => sockets.add(s));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return (server.address() as net.AddressInfo).port;
-}
-
-/** What a client connection ended with. */
-interface ClientOutcome {
-  readonly socket?: tls.TLSSocket;
-  readonly error?: Error & { code?: string };
-  readonly sawSecureConnect: boolean;
-}
-
-/** Connects and settles on the first of: an echoed reply, an error, a close. */
-function exchange(opts: tls.ConnectionOptions, port: number, payload = 'ping'): Promise<ClientOutcome & { reply?: string }> {
-  return new Promise((resolve) => {
-    let sawSecureConnect = false;
-    const socket = tls.connect({ ...opts, host: '127.0.0.1', port });
-    sockets.add(socket);
-    socket.on('secureConnect', () => {
-      sawSecureConnect = true;
-      socket.write(payload);
-    });
-    socket.once('data', (d) => {
-      resolve({ socket, reply: String(d), sawSecureConnect });
-    });
-    socket.on('error', (error) => resolve({ error, sawSecureConnect }));
-    socket.on('close', () => resolve({ sawSecureConnect }));
-  });
-}
+const opened = new TlsSockets();
+after(() => opened.close());
+const listen = opened.listen.bind(opened);
+const exchange = opened.exchange.bind(opened);
+type ClientOutcome = Omit<TlsOutcome, 'reply'>;
 
 /** An attached mTLS echo server; resolves the port and the rejection events it emitted. */
 async function echoServer(source: MutableSource, authorize: Authorizer) {
@@ -419,7 +384,7 @@ describe('not TLS', { timeout: 30_000 }, () => {
     const server = m.attach(tls.createServer({ ...m.options, handshakeTimeout: 200 }));
     const port = await listen(server);
     const sock = net.connect(port, '127.0.0.1');
-    sockets.add(sock);
+    opened.track(sock);
     sock.on('error', () => {});
     const closed = once(sock, 'close').then(() => true);
     const stillOpen = new Promise<boolean>((r) => setTimeout(() => r(false), 5_000).unref());

@@ -63,16 +63,22 @@ async function issue(ca: CertificateAuthority, id: string): Promise<X509SvidResp
   };
 }
 
-test('corrupt messages keep the last good state; the next good one is applied', async (t) => {
+/** An X509Source whose first message from the hostile server was a good SVID (`spiffe://example.org/good`); the call stays open for more. */
+async function sourceOnGoodMessage(t: { after(fn: () => unknown): void }): Promise<{ ca: CertificateAuthority; good: X509SvidResponseMessage; call: Stream; source: X509Source }> {
   const ca = await CertificateAuthority.create({ trustDomain: TrustDomain.parse('example.org') });
   const good = await issue(ca, 'spiffe://example.org/good');
-  const better = await issue(ca, 'spiffe://example.org/better');
   const h = await hostileServer(t);
   const sourceP = X509Source.create({ address: h.address, timeoutMs: 10_000 });
   const call = await h.nextCall();
   call.write(good);
   const source = await sourceP;
   t.after(() => source.close());
+  return { ca, good, call, source };
+}
+
+test('corrupt messages keep the last good state; the next good one is applied', async (t) => {
+  const { ca, good, call, source } = await sourceOnGoodMessage(t);
+  const better = await issue(ca, 'spiffe://example.org/better');
   const updates: X509SourceUpdate[] = [];
   const errors: string[] = [];
   source.on('update', (ev) => updates.push(ev));
@@ -99,14 +105,7 @@ test('corrupt messages keep the last good state; the next good one is applied', 
 });
 
 test('the client keeps the previous SVID while only corrupt messages arrive', async (t) => {
-  const ca = await CertificateAuthority.create({ trustDomain: TrustDomain.parse('example.org') });
-  const good = await issue(ca, 'spiffe://example.org/good');
-  const h = await hostileServer(t);
-  const sourceP = X509Source.create({ address: h.address, timeoutMs: 10_000 });
-  const call = await h.nextCall();
-  call.write(good);
-  const source = await sourceP;
-  t.after(() => source.close());
+  const { good, call, source } = await sourceOnGoodMessage(t);
   let errors = 0;
   source.on('error', () => errors++);
   call.write({ ...good, svids: [{ ...good.svids[0]!, bundle: Buffer.from('junk') }] });

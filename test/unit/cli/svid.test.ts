@@ -6,22 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { UsageError, type CliIo } from '../../../sidecar/cli/io.ts';
+import { UsageError } from '../../../sidecar/cli/io.ts';
 import { failureText, svidCommand } from '../../../sidecar/cli/svid.ts';
 import { statusError } from '../../../sidecar/workload/index.ts';
 import { parseX509SvidPem } from '../../../sidecar/svid/index.ts';
 import { makeSocketDir, startDevAgent } from '../../support/dev-agent-harness.ts';
-
-function fakeIo(env: Record<string, string | undefined> = {}): CliIo & { out(): string; err(): string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return { stdout, stderr, env, stopSignal: new AbortController().signal, out: () => out, err: () => err };
-}
+import { fakeIo } from './fake-io.ts';
 
 test('--json prints exactly the documented shape', async (t) => {
   const a = await startDevAgent({

@@ -11,32 +11,29 @@ const policy = new EgressPolicy([
   { cidr: '2001:db8::/32' },
 ]);
 
-const byName: { name: string; host: string; port: number; want: EgressReason }[] = [
-  { name: 'exact name on an allowed port', host: 'api.example.com', port: 443, want: 'host' },
-  { name: 'exact name on another port', host: 'api.example.com', port: 80, want: 'no_rule' },
-  { name: 'names compare without case', host: 'API.example.COM', port: 443, want: 'host' },
-  { name: 'a trailing dot names the same host', host: 'api.example.com.', port: 443, want: 'host' },
-  { name: 'the rule trailing dot and case are normalised too', host: 'upper.example.org', port: 1, want: 'host' },
-  { name: 'an exact rule does not cover subdomains', host: 'x.api.example.com', port: 443, want: 'no_rule' },
-  { name: 'wildcard: one label below', host: 'img.cdn.example.net', port: 8443, want: 'host' },
-  { name: 'wildcard: several labels below', host: 'a.b.cdn.example.net', port: 8443, want: 'host' },
-  { name: 'wildcard does not cover the name itself', host: 'cdn.example.net', port: 8443, want: 'no_rule' },
-  { name: 'wildcard needs a label boundary', host: 'evilcdn.example.net', port: 8443, want: 'no_rule' },
-  { name: 'a name no rule lists', host: 'other.example', port: 443, want: 'no_rule' },
-];
-
-const byAddress: { name: string; address: string; port: number; want: EgressReason }[] = [
-  { name: 'address in a network on an allowed port', address: '198.51.100.7', port: 5432, want: 'cidr' },
-  { name: 'address in a network on another port', address: '198.51.100.7', port: 443, want: 'no_rule' },
-  { name: 'address outside every network', address: '203.0.113.9', port: 5432, want: 'no_rule' },
-  { name: 'IPv6 network, any port', address: '2001:db8::1', port: 1, want: 'cidr' },
-  { name: 'IPv4-mapped IPv6 is checked as IPv4', address: '::ffff:198.51.100.7', port: 6379, want: 'cidr' },
-  { name: 'a name is never an address', address: 'api.example.com', port: 443, want: 'no_rule' },
+/** One row per rule: `allowsName` for a host name, `allowsAddress` for an IP the connection was redirected to. */
+const rows: { name: string; check: 'allowsName' | 'allowsAddress'; target: string; port: number; want: EgressReason }[] = [
+  { name: 'exact name on an allowed port', check: 'allowsName', target: 'api.example.com', port: 443, want: 'host' },
+  { name: 'exact name on another port', check: 'allowsName', target: 'api.example.com', port: 80, want: 'no_rule' },
+  { name: 'names compare without case', check: 'allowsName', target: 'API.example.COM', port: 443, want: 'host' },
+  { name: 'a trailing dot names the same host', check: 'allowsName', target: 'api.example.com.', port: 443, want: 'host' },
+  { name: 'the rule trailing dot and case are normalised too', check: 'allowsName', target: 'upper.example.org', port: 1, want: 'host' },
+  { name: 'an exact rule does not cover subdomains', check: 'allowsName', target: 'x.api.example.com', port: 443, want: 'no_rule' },
+  { name: 'wildcard: one label below', check: 'allowsName', target: 'img.cdn.example.net', port: 8443, want: 'host' },
+  { name: 'wildcard: several labels below', check: 'allowsName', target: 'a.b.cdn.example.net', port: 8443, want: 'host' },
+  { name: 'wildcard does not cover the name itself', check: 'allowsName', target: 'cdn.example.net', port: 8443, want: 'no_rule' },
+  { name: 'wildcard needs a label boundary', check: 'allowsName', target: 'evilcdn.example.net', port: 8443, want: 'no_rule' },
+  { name: 'a name no rule lists', check: 'allowsName', target: 'other.example', port: 443, want: 'no_rule' },
+  { name: 'address in a network on an allowed port', check: 'allowsAddress', target: '198.51.100.7', port: 5432, want: 'cidr' },
+  { name: 'address in a network on another port', check: 'allowsAddress', target: '198.51.100.7', port: 443, want: 'no_rule' },
+  { name: 'address outside every network', check: 'allowsAddress', target: '203.0.113.9', port: 5432, want: 'no_rule' },
+  { name: 'IPv6 network, any port', check: 'allowsAddress', target: '2001:db8::1', port: 1, want: 'cidr' },
+  { name: 'IPv4-mapped IPv6 is checked as IPv4', check: 'allowsAddress', target: '::ffff:198.51.100.7', port: 6379, want: 'cidr' },
+  { name: 'a name is never an address', check: 'allowsAddress', target: 'api.example.com', port: 443, want: 'no_rule' },
 ];
 
 describe('EgressPolicy', () => {
-  for (const r of byName) it(`allowsName: ${r.name}`, () => assert.equal(policy.allowsName(r.host, r.port).reason, r.want));
-  for (const r of byAddress) it(`allowsAddress: ${r.name}`, () => assert.equal(policy.allowsAddress(r.address, r.port).reason, r.want));
+  for (const r of rows) it(`${r.check}: ${r.name}`, () => assert.equal(policy[r.check](r.target, r.port).reason, r.want));
   it('allow is true exactly for host and cidr', () => {
     assert.equal(policy.allowsName('api.example.com', 443).allow, true);
     assert.equal(policy.allowsAddress('2001:db8::1', 1).allow, true);
