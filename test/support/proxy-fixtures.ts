@@ -337,12 +337,21 @@ export async function startH2cApp(cleanup: Cleanup, handler?: (stream: ServerHtt
 
 /** A port with nothing listening (bound then released). */
 export async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  // Below the kernel's ephemeral range (ip_local_port_range starts at 32768):
+  // a port picked by listen(0) and closed again can be handed to another
+  // test's listener moments later, which turns "refused" into "reset".
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const s = net.createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise<void>((r) => s.close(() => r()));
+    return port;
+  }
+  throw new Error('deadPort: no free port found in 20000-29999');
 }
 
 /** A response as a test sees it. */
