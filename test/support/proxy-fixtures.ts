@@ -321,6 +321,14 @@ export async function startH2cApp(cleanup: Cleanup, handler?: (stream: ServerHtt
       stream.end(JSON.stringify({ method: h[':method'], url: h[':path'], headers: plain, httpVersion: '2.0', body }));
     });
   });
+  return { port: await listenH2c(server, cleanup), seen };
+}
+
+/**
+ * Listens on a loopback port; cleanup destroys the server's open sessions
+ * (close() alone waits for them) and closes it. Resolves with the port.
+ */
+export async function listenH2c(server: http2.Http2Server, cleanup: Cleanup): Promise<number> {
   const sessions = new Set<http2.Http2Session>();
   server.on('session', (s) => {
     sessions.add(s);
@@ -332,7 +340,7 @@ export async function startH2cApp(cleanup: Cleanup, handler?: (stream: ServerHtt
     for (const s of sessions) s.destroy();
     server.close();
   });
-  return { port: (server.address() as AddressInfo).port, seen };
+  return (server.address() as AddressInfo).port;
 }
 
 /** A port with nothing listening (bound then released). */

@@ -23,7 +23,7 @@ import { H2Upstream, HttpFront, LOCAL_APP_CONN, type Dialer, type DialCallback }
 import { requireTools } from '../../support/tools.ts';
 import { startMesh } from './mesh.ts';
 import { startRawH2App } from './h2-raw-app.ts';
-import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, eventually, makePki, startH2cApp, type Pki } from '../../support/proxy-fixtures.ts';
+import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, eventually, listenH2c, makePki, startH2cApp, type Pki } from '../../support/proxy-fixtures.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -250,18 +250,7 @@ async function startTrailerApp(): Promise<{ port: number; seen: Record<string, s
       stream.end('ok');
     });
   });
-  const sessions = new Set<http2.Http2Session>();
-  server.on('session', (s) => {
-    sessions.add(s);
-    s.on('close', () => sessions.delete(s));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanup.add(() => {
-    for (const s of sessions) s.destroy();
-    server.close();
-  });
-  return { port: (server.address() as AddressInfo).port, seen };
+  return { port: await listenH2c(server, cleanup), seen };
 }
 
 /** POSTs `body` over `session`, then sends `trailers` once node asks for them. */
