@@ -3,7 +3,7 @@
  * problem of a document reported at once, the environment replacing the
  * file's list.
  */
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, type AppProbe, type Config } from '../../../sidecar/config/index.ts';
 import { assertProblems, type Env } from './config-problems.ts';
@@ -91,11 +91,9 @@ const bad: { name: string; input: unknown; env?: Env; problems: [string, RegExp]
   },
 ];
 
-describe('admin.appProbes rejects', () => {
-  for (const row of bad) {
-    it(row.name, () => assertProblems(row.input, row.env, row.problems));
-  }
-});
+for (const row of bad) {
+  test(`admin.appProbes rejects: ${row.name}`, () => assertProblems(row.input, row.env, row.problems));
+}
 
 const good: { name: string; input: unknown; env?: Env; check: (probes: readonly AppProbe[], c: Config) => void }[] = [
   { name: 'none by default', input: noProbes, check: (p) => assert.deepEqual(p, []) },
@@ -145,11 +143,9 @@ const good: { name: string; input: unknown; env?: Env; check: (probes: readonly 
   },
 ];
 
-describe('admin.appProbes accepts', () => {
-  for (const row of good) {
-    it(row.name, () => {
-      const c = parseConfig(row.input, row.env ?? {}, 'test.yaml');
-      row.check(c.admin.appProbes, c);
-    });
-  }
-});
+for (const row of good) {
+  test(`admin.appProbes accepts: ${row.name}`, () => {
+    const c = parseConfig(row.input, row.env ?? {}, 'test.yaml');
+    row.check(c.admin.appProbes, c);
+  });
+}

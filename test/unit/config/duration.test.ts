@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDuration } from '../../../sidecar/config/index.ts';
 
@@ -40,17 +40,15 @@ const bad: [raw: unknown, message: RegExp, allowZero?: boolean][] = [
   [86_400_001, /at most 24h/],
 ];
 
-describe('parseDuration', () => {
-  for (const [raw, ms, allowZero] of ok) {
-    it(`accepts ${JSON.stringify(raw)}`, () => {
-      assert.deepEqual(parseDuration(raw, { allowZero: allowZero ?? false }), { ok: true, value: ms });
-    });
-  }
-  for (const [raw, message, allowZero] of bad) {
-    it(`rejects ${String(JSON.stringify(raw))}`, () => {
-      const r = parseDuration(raw, { allowZero: allowZero ?? false });
-      assert.equal(r.ok, false);
-      assert.match(!r.ok ? r.message : '', message);
-    });
-  }
-});
+for (const [raw, ms, allowZero] of ok) {
+  test(`parseDuration: accepts ${JSON.stringify(raw)}`, () => {
+    assert.deepEqual(parseDuration(raw, { allowZero: allowZero ?? false }), { ok: true, value: ms });
+  });
+}
+for (const [raw, message, allowZero] of bad) {
+  test(`parseDuration: rejects ${String(JSON.stringify(raw))}`, () => {
+    const r = parseDuration(raw, { allowZero: allowZero ?? false });
+    assert.equal(r.ok, false);
+    assert.match(!r.ok ? r.message : '', message);
+  });
+}

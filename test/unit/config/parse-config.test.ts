@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, parseConfig, type Config } from '../../../sidecar/config/index.ts';
 import { assertProblems, type Env } from './config-problems.ts';
@@ -281,11 +281,9 @@ const bad: BadRow[] = [
   { name: 'maxPeerIds range', input: base({ metrics: { maxPeerIds: -1 } }), problems: [['metrics.maxPeerIds', /must be an integer 0-100000/]] },
 ];
 
-describe('parseConfig rejects', () => {
-  for (const row of bad) {
-    it(row.name, () => assertProblems(row.input, row.env, row.problems));
-  }
-});
+for (const row of bad) {
+  test(`parseConfig rejects: ${row.name}`, () => assertProblems(row.input, row.env, row.problems));
+}
 
 interface GoodRow {
   name: string;
@@ -654,11 +652,9 @@ const good: GoodRow[] = [
   },
 ];
 
-describe('parseConfig accepts', () => {
-  for (const row of good) {
-    it(row.name, () => row.check(parseConfig(row.input, row.env ?? {}, 'test.yaml')));
-  }
-});
+for (const row of good) {
+  test(`parseConfig accepts: ${row.name}`, () => row.check(parseConfig(row.input, row.env ?? {}, 'test.yaml')));
+}
 
 const warningRows: { name: string; input: unknown; env?: Env; warnings: RegExp[] }[] = [
   { name: 'none for a loopback outbound listener', input: outbound(upstream()), warnings: [] },
@@ -695,56 +691,52 @@ const warningRows: { name: string; input: unknown; env?: Env; warnings: RegExp[]
   { name: 'unrelated SPIFFE_SIDECAR_ variable is left alone', input: inbound(), env: { SPIFFE_SIDECAR_CONFIG: '/etc/x.yaml' }, warnings: [] },
 ];
 
-describe('parseConfig warnings', () => {
-  for (const row of warningRows) {
-    it(row.name, () => {
-      const c = parseConfig(row.input, row.env ?? {}, 'test.yaml');
-      assert.equal(c.warnings.length, row.warnings.length, JSON.stringify(c.warnings));
-      row.warnings.forEach((w, i) => assert.match(c.warnings[i]!, w));
-    });
+for (const row of warningRows) {
+  test(`parseConfig warnings: ${row.name}`, () => {
+    const c = parseConfig(row.input, row.env ?? {}, 'test.yaml');
+    assert.equal(c.warnings.length, row.warnings.length, JSON.stringify(c.warnings));
+    row.warnings.forEach((w, i) => assert.match(c.warnings[i]!, w));
+  });
+}
+
+test('parseConfig as a whole: reports every problem at once, in one message', () => {
+  const input = {
+    spiffe: { endpointSocket: 'ftp://x' },
+    inbound: { listen: '0.0.0.0:99999', app: '127.0.0.1:8080' },
+    limits: { idleTimeout: 'soon' },
+    typo: true,
+  };
+  try {
+    parseConfig(input, { SPIFFE_SIDECAR_LOG_LEVEL: 'loud' }, 'sidecar.yaml');
+    assert.fail('expected a throw');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(
+      err.problems.map((p) => p.path),
+      ['typo', 'spiffe.endpointSocket', 'inbound.listen', 'limits.idleTimeout', 'env SPIFFE_SIDECAR_LOG_LEVEL'],
+    );
+    assert.match(err.message, /^config: sidecar\.yaml: 5 problems:\n/);
+    assert.ok(err.message.includes('\n  inbound.listen: "0.0.0.0:99999": port must be 1-65535\n'));
+    for (const p of err.problems) assert.ok(err.message.includes(`  ${p.path}: ${p.message}`));
   }
 });
 
-describe('parseConfig as a whole', () => {
-  it('reports every problem at once, in one message', () => {
-    const input = {
-      spiffe: { endpointSocket: 'ftp://x' },
-      inbound: { listen: '0.0.0.0:99999', app: '127.0.0.1:8080' },
-      limits: { idleTimeout: 'soon' },
-      typo: true,
-    };
-    try {
-      parseConfig(input, { SPIFFE_SIDECAR_LOG_LEVEL: 'loud' }, 'sidecar.yaml');
-      assert.fail('expected a throw');
-    } catch (err) {
-      assert.ok(err instanceof ConfigError);
-      assert.deepEqual(
-        err.problems.map((p) => p.path),
-        ['typo', 'spiffe.endpointSocket', 'inbound.listen', 'limits.idleTimeout', 'env SPIFFE_SIDECAR_LOG_LEVEL'],
-      );
-      assert.match(err.message, /^config: sidecar\.yaml: 5 problems:\n/);
-      assert.ok(err.message.includes('\n  inbound.listen: "0.0.0.0:99999": port must be 1-65535\n'));
-      for (const p of err.problems) assert.ok(err.message.includes(`  ${p.path}: ${p.message}`));
-    }
-  });
+test('parseConfig as a whole: returns a deeply frozen Config', () => {
+  const c = parseConfig({ ...outbound(upstream({ serverId: undefined, serverIds: ['spiffe://a/b'] })), tcp: [tcpIn()] }, {}, 'x');
+  const walk = (v: unknown, path: string): void => {
+    if (v === null || typeof v !== 'object') return;
+    assert.ok(Object.isFrozen(v), `${path} is not frozen`);
+    for (const [k, child] of Object.entries(v)) walk(child, `${path}.${k}`);
+  };
+  walk(c, 'config');
+  assert.throws(() => {
+    (c.outbound!.upstreams as unknown[]).push(1);
+  }, TypeError);
+});
 
-  it('returns a deeply frozen Config', () => {
-    const c = parseConfig({ ...outbound(upstream({ serverId: undefined, serverIds: ['spiffe://a/b'] })), tcp: [tcpIn()] }, {}, 'x');
-    const walk = (v: unknown, path: string): void => {
-      if (v === null || typeof v !== 'object') return;
-      assert.ok(Object.isFrozen(v), `${path} is not frozen`);
-      for (const [k, child] of Object.entries(v)) walk(child, `${path}.${k}`);
-    };
-    walk(c, 'config');
-    assert.throws(() => {
-      (c.outbound!.upstreams as unknown[]).push(1);
-    }, TypeError);
-  });
-
-  it('does not modify its input', () => {
-    const input = inbound({ listen: '[::]:15006' });
-    const copy = structuredClone(input);
-    parseConfig(input, {}, 'x');
-    assert.deepEqual(input, copy);
-  });
+test('parseConfig as a whole: does not modify its input', () => {
+  const input = inbound({ listen: '[::]:15006' });
+  const copy = structuredClone(input);
+  parseConfig(input, {}, 'x');
+  assert.deepEqual(input, copy);
 });

@@ -2,7 +2,7 @@
  * injectWorkload: the pod template path of each workload kind, and
  * injectManifests: multi-document YAML in, the same documents out.
  */
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
 import { injectManifests, injectWorkload, type JsonObject } from '../../../sidecar/injector/index.ts';
@@ -35,35 +35,33 @@ export function workloads(): { kind: string; obj: JsonObject; base: string }[] {
   ];
 }
 
-describe('injectWorkload: pod template path per kind', () => {
-  for (const w of workloads()) {
-    it(w.kind, () => {
-      const r = injectWorkload(w.obj, { settings: S, namespaceLabels: enabled });
-      assert.equal(r.patched, true);
-      assert.equal(r.kind, w.kind);
-      assert.ok(r.patch.length > 0);
-      for (const op of r.patch) assert.ok(op.path.startsWith(`${w.base}/`), `${op.path} is under ${w.base}`);
-      const again = injectWorkload(r.object, { settings: S, namespaceLabels: enabled });
-      assert.equal(again.patched, false, 'idempotent');
-    });
-  }
-  it('refuses kinds without a pod template', () => {
-    assert.throws(() => injectWorkload({ apiVersion: 'v1', kind: 'Service' }, { settings: S }), (e: InjectorError) => e.code === 'injector.object_invalid');
+for (const w of workloads()) {
+  test(`injectWorkload: pod template path per kind: ${w.kind}`, () => {
+    const r = injectWorkload(w.obj, { settings: S, namespaceLabels: enabled });
+    assert.equal(r.patched, true);
+    assert.equal(r.kind, w.kind);
+    assert.ok(r.patch.length > 0);
+    for (const op of r.patch) assert.ok(op.path.startsWith(`${w.base}/`), `${op.path} is under ${w.base}`);
+    const again = injectWorkload(r.object, { settings: S, namespaceLabels: enabled });
+    assert.equal(again.patched, false, 'idempotent');
   });
-  it('refuses an unknown version of a known kind', () => {
-    assert.throws(() => injectWorkload({ apiVersion: 'apps/v1beta1', kind: 'Deployment' }, { settings: S }), /not a workload/);
-  });
-  it('a Deployment without a template is malformed', () => {
-    assert.throws(
-      () => injectWorkload({ apiVersion: 'apps/v1', kind: 'Deployment', spec: {} }, { settings: S, namespaceLabels: enabled }),
-      (e: InjectorError) => e.code === 'injector.object_invalid' && /spec\.template/.test(e.message),
-    );
-  });
-  it('annotations on the workload itself do not count, only the pod template\'s', () => {
-    const w = workloads()[1]!.obj;
-    (w['metadata'] as JsonObject)['annotations'] = { 'spiffe-sidecar.io/inject': 'true' };
-    assert.equal(injectWorkload(w, { settings: S }).patched, false);
-  });
+}
+test('injectWorkload: pod template path per kind: refuses kinds without a pod template', () => {
+  assert.throws(() => injectWorkload({ apiVersion: 'v1', kind: 'Service' }, { settings: S }), (e: InjectorError) => e.code === 'injector.object_invalid');
+});
+test('injectWorkload: pod template path per kind: refuses an unknown version of a known kind', () => {
+  assert.throws(() => injectWorkload({ apiVersion: 'apps/v1beta1', kind: 'Deployment' }, { settings: S }), /not a workload/);
+});
+test('injectWorkload: pod template path per kind: a Deployment without a template is malformed', () => {
+  assert.throws(
+    () => injectWorkload({ apiVersion: 'apps/v1', kind: 'Deployment', spec: {} }, { settings: S, namespaceLabels: enabled }),
+    (e: InjectorError) => e.code === 'injector.object_invalid' && /spec\.template/.test(e.message),
+  );
+});
+test('injectWorkload: pod template path per kind: annotations on the workload itself do not count, only the pod template\'s', () => {
+  const w = workloads()[1]!.obj;
+  (w['metadata'] as JsonObject)['annotations'] = { 'spiffe-sidecar.io/inject': 'true' };
+  assert.equal(injectWorkload(w, { settings: S }).patched, false);
 });
 
 /** The pod template of an injected workload, found at its kind's path. */
@@ -73,99 +71,95 @@ function injectedTemplate(obj: unknown): JsonObject {
   return t;
 }
 
-describe('Jobs and CronJobs: the sidecar ends with the app', () => {
-  const batch = workloads().filter((w) => w.kind.startsWith('batch/'));
-  for (const w of batch) {
-    it(`${w.kind}: a native sidecar (init container, restartPolicy Always), stopped by the kubelet when the app exits`, () => {
-      const t = injectedTemplate(injectWorkload(w.obj, { settings: S, namespaceLabels: enabled }).object);
-      const spec = t['spec'] as JsonObject;
-      const sidecar = (spec['initContainers'] as JsonObject[]).find((c) => c['name'] === 'spiffe-sidecar');
-      assert.equal(sidecar?.['restartPolicy'], 'Always');
-      assert.deepEqual((spec['containers'] as JsonObject[]).map((c) => c['name']), ['web'], 'no long-running regular container');
-    });
-    it(`${w.kind}: outbound interception on without a config file`, () => {
-      const t = injectedTemplate(injectWorkload(w.obj, { settings: S, namespaceLabels: enabled }).object);
-      const init = ((t['spec'] as JsonObject)['initContainers'] as JsonObject[]).find((c) => c['name'] === 'spiffe-sidecar-init');
-      assert.ok(!(init?.['args'] as string[]).includes('--no-outbound'));
-    });
-    it(`${w.kind}: the non-native fallback warns that the Job would never complete`, () => {
-      const r = injectWorkload(w.obj, { settings: settings({ nativeSidecar: false }), namespaceLabels: enabled });
-      assert.equal(r.patched, true);
-      assert.match(r.warnings.join('\n'), /never completes/);
-    });
-  }
-  it('a Deployment (restartPolicy Always) gets no such warning in the fallback mode', () => {
-    const r = injectWorkload(workloads()[1]!.obj, { settings: settings({ nativeSidecar: false }), namespaceLabels: enabled });
-    assert.doesNotMatch(r.warnings.join('\n'), /never completes/);
+const batch = workloads().filter((w) => w.kind.startsWith('batch/'));
+for (const w of batch) {
+  test(`Jobs and CronJobs: the sidecar ends with the app: ${w.kind}: a native sidecar (init container, restartPolicy Always), stopped by the kubelet when the app exits`, () => {
+    const t = injectedTemplate(injectWorkload(w.obj, { settings: S, namespaceLabels: enabled }).object);
+    const spec = t['spec'] as JsonObject;
+    const sidecar = (spec['initContainers'] as JsonObject[]).find((c) => c['name'] === 'spiffe-sidecar');
+    assert.equal(sidecar?.['restartPolicy'], 'Always');
+    assert.deepEqual((spec['containers'] as JsonObject[]).map((c) => c['name']), ['web'], 'no long-running regular container');
   });
+  test(`Jobs and CronJobs: the sidecar ends with the app: ${w.kind}: outbound interception on without a config file`, () => {
+    const t = injectedTemplate(injectWorkload(w.obj, { settings: S, namespaceLabels: enabled }).object);
+    const init = ((t['spec'] as JsonObject)['initContainers'] as JsonObject[]).find((c) => c['name'] === 'spiffe-sidecar-init');
+    assert.ok(!(init?.['args'] as string[]).includes('--no-outbound'));
+  });
+  test(`Jobs and CronJobs: the sidecar ends with the app: ${w.kind}: the non-native fallback warns that the Job would never complete`, () => {
+    const r = injectWorkload(w.obj, { settings: settings({ nativeSidecar: false }), namespaceLabels: enabled });
+    assert.equal(r.patched, true);
+    assert.match(r.warnings.join('\n'), /never completes/);
+  });
+}
+test('Jobs and CronJobs: the sidecar ends with the app: a Deployment (restartPolicy Always) gets no such warning in the fallback mode', () => {
+  const r = injectWorkload(workloads()[1]!.obj, { settings: settings({ nativeSidecar: false }), namespaceLabels: enabled });
+  assert.doesNotMatch(r.warnings.join('\n'), /never completes/);
 });
 
-describe('injectManifests', () => {
-  const input = [
-    '# leading comment',
-    'apiVersion: v1',
-    'kind: Service   # kept as written',
-    'metadata: {name: web}',
-    'spec: {ports: [{port: 80}]}',
-    '---',
-    'apiVersion: apps/v1',
-    'kind: Deployment',
-    'metadata: {name: web}',
-    'spec:',
-    '  selector: {matchLabels: {app: web}}',
-    '  template:',
-    '    metadata: {labels: {app: web}}',
-    '    spec: {containers: [{name: web, image: "web:1", ports: [{containerPort: 8080}]}]}',
-    '---',
-    'apiVersion: apps/v1',
-    'kind: Deployment',
-    'metadata: {name: opted-out}',
-    'spec:',
-    '  selector: {matchLabels: {app: o}}',
-    '  template:',
-    '    metadata: {labels: {app: o}, annotations: {spiffe-sidecar.io/inject: "false"}}',
-    '    spec: {containers: [{name: o, image: "o:1"}]}',
-    '---',
-    'apiVersion: v1',
-    'kind: List',
-    'items:',
-    '- {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: p, image: "p:1"}]}}',
-    '',
-  ].join('\n');
+const input = [
+  '# leading comment',
+  'apiVersion: v1',
+  'kind: Service   # kept as written',
+  'metadata: {name: web}',
+  'spec: {ports: [{port: 80}]}',
+  '---',
+  'apiVersion: apps/v1',
+  'kind: Deployment',
+  'metadata: {name: web}',
+  'spec:',
+  '  selector: {matchLabels: {app: web}}',
+  '  template:',
+  '    metadata: {labels: {app: web}}',
+  '    spec: {containers: [{name: web, image: "web:1", ports: [{containerPort: 8080}]}]}',
+  '---',
+  'apiVersion: apps/v1',
+  'kind: Deployment',
+  'metadata: {name: opted-out}',
+  'spec:',
+  '  selector: {matchLabels: {app: o}}',
+  '  template:',
+  '    metadata: {labels: {app: o}, annotations: {spiffe-sidecar.io/inject: "false"}}',
+  '    spec: {containers: [{name: o, image: "o:1"}]}',
+  '---',
+  'apiVersion: v1',
+  'kind: List',
+  'items:',
+  '- {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: p, image: "p:1"}]}}',
+  '',
+].join('\n');
 
-  it('injects workloads, passes everything else through, keeps document count and order', () => {
-    const { output, reports } = injectManifests(input, { settings: S, namespaceLabels: enabled });
-    const docs = parseAllDocuments(output) as unknown as { toJS(): JsonObject }[];
-    assert.deepEqual(docs.map((d) => d.toJS()['kind']), ['Service', 'Deployment', 'Deployment', 'List']);
-    assert.match(output, /kind: Service {3}# kept as written/, 'non-workload text untouched');
-    assert.match(output, /opted-out/);
-    assert.deepEqual(reports.map((r) => [r.object, r.patched]), [
-      ['apps/v1/Deployment web', true],
-      ['apps/v1/Deployment opted-out', false],
-      ['v1/Pod p', true],
-    ]);
-    const dep = docs[1]!.toJS();
-    const tpl = (dep['spec'] as JsonObject)['template'] as JsonObject;
-    assert.ok(((tpl['spec'] as JsonObject)['initContainers'] as JsonObject[]).some((c) => c['name'] === 'spiffe-sidecar'));
-  });
-  it('is idempotent: injecting the output again changes nothing', () => {
-    const once = injectManifests(input, { settings: S, namespaceLabels: enabled }).output;
-    const twice = injectManifests(once, { settings: S, namespaceLabels: enabled });
-    assert.equal(twice.output, once);
-    assert.ok(twice.reports.every((r) => !r.patched));
-  });
-  it('without the namespace opt-in only annotated templates are injected', () => {
-    const { reports } = injectManifests(input, { settings: S });
-    assert.ok(reports.every((r) => !r.patched));
-  });
-  it('invalid YAML is refused with the document number', () => {
-    assert.throws(() => injectManifests('a: 1\n---\nb: [\n', { settings: S }), (e: InjectorError) => e.code === 'injector.yaml_invalid' && /document 2/.test(e.message));
-  });
-  it('a refused workload names its document', () => {
-    const bad = 'apiVersion: v1\nkind: Pod\nmetadata: {name: x, annotations: {spiffe-sidecar.io/inject: "yes"}}\nspec: {containers: [{name: x}]}\n';
-    assert.throws(() => injectManifests(bad, { settings: S }), /document 1 \(v1\/Pod x\)/);
-  });
-  it('empty input gives empty output', () => {
-    assert.equal(injectManifests('', { settings: S }).output, '');
-  });
+test('injectManifests: injects workloads, passes everything else through, keeps document count and order', () => {
+  const { output, reports } = injectManifests(input, { settings: S, namespaceLabels: enabled });
+  const docs = parseAllDocuments(output) as unknown as { toJS(): JsonObject }[];
+  assert.deepEqual(docs.map((d) => d.toJS()['kind']), ['Service', 'Deployment', 'Deployment', 'List']);
+  assert.match(output, /kind: Service {3}# kept as written/, 'non-workload text untouched');
+  assert.match(output, /opted-out/);
+  assert.deepEqual(reports.map((r) => [r.object, r.patched]), [
+    ['apps/v1/Deployment web', true],
+    ['apps/v1/Deployment opted-out', false],
+    ['v1/Pod p', true],
+  ]);
+  const dep = docs[1]!.toJS();
+  const tpl = (dep['spec'] as JsonObject)['template'] as JsonObject;
+  assert.ok(((tpl['spec'] as JsonObject)['initContainers'] as JsonObject[]).some((c) => c['name'] === 'spiffe-sidecar'));
+});
+test('injectManifests: is idempotent: injecting the output again changes nothing', () => {
+  const once = injectManifests(input, { settings: S, namespaceLabels: enabled }).output;
+  const twice = injectManifests(once, { settings: S, namespaceLabels: enabled });
+  assert.equal(twice.output, once);
+  assert.ok(twice.reports.every((r) => !r.patched));
+});
+test('injectManifests: without the namespace opt-in only annotated templates are injected', () => {
+  const { reports } = injectManifests(input, { settings: S });
+  assert.ok(reports.every((r) => !r.patched));
+});
+test('injectManifests: invalid YAML is refused with the document number', () => {
+  assert.throws(() => injectManifests('a: 1\n---\nb: [\n', { settings: S }), (e: InjectorError) => e.code === 'injector.yaml_invalid' && /document 2/.test(e.message));
+});
+test('injectManifests: a refused workload names its document', () => {
+  const bad = 'apiVersion: v1\nkind: Pod\nmetadata: {name: x, annotations: {spiffe-sidecar.io/inject: "yes"}}\nspec: {containers: [{name: x}]}\n';
+  assert.throws(() => injectManifests(bad, { settings: S }), /document 1 \(v1\/Pod x\)/);
+});
+test('injectManifests: empty input gives empty output', () => {
+  assert.equal(injectManifests('', { settings: S }).output, '');
 });

@@ -1,4 +1,4 @@
-import { describe, it, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -84,37 +84,33 @@ const rows: { name: string; bytes: Buffer; want: Want }[] = [
   { name: 'host_name with a trailing dot', bytes: record(withSni('api.example.com.')), want: 'malformed' },
 ];
 
-describe('clientHelloServerName', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const got = clientHelloServerName(row.bytes);
-      if (got.kind === 'sni') assert.equal(got.name, row.want);
-      else assert.equal(got.kind, row.want);
-    });
-  }
-
-  it("reads the SNI of Node's own TLS client", async () => {
-    const server = net.createServer();
-    after(() => server.close());
-    const first = new Promise<Buffer>((res) => server.once('connection', (s) => s.once('data', (d: Buffer) => (res(d), s.destroy()))));
-    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-    const c = tls.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, servername: 'backend.demo.svc', rejectUnauthorized: false });
-    c.on('error', () => {});
-    const bytes = await first;
-    c.destroy();
-    assert.ok(firstRecordComplete(bytes));
-    assert.deepEqual(clientHelloServerName(bytes), { kind: 'sni', name: 'backend.demo.svc' });
+for (const row of rows) {
+  test(`clientHelloServerName: ${row.name}`, () => {
+    const got = clientHelloServerName(row.bytes);
+    if (got.kind === 'sni') assert.equal(got.name, row.want);
+    else assert.equal(got.kind, row.want);
   });
+}
+
+test("clientHelloServerName: reads the SNI of Node's own TLS client", async () => {
+  const server = net.createServer();
+  after(() => server.close());
+  const first = new Promise<Buffer>((res) => server.once('connection', (s) => s.once('data', (d: Buffer) => (res(d), s.destroy()))));
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const c = tls.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, servername: 'backend.demo.svc', rejectUnauthorized: false });
+  c.on('error', () => {});
+  const bytes = await first;
+  c.destroy();
+  assert.ok(firstRecordComplete(bytes));
+  assert.deepEqual(clientHelloServerName(bytes), { kind: 'sni', name: 'backend.demo.svc' });
 });
 
-describe('firstRecordComplete', () => {
-  const full = record(withSni('a.example'));
-  const cases: { name: string; bytes: Buffer; want: boolean }[] = [
-    { name: 'the whole record', bytes: full, want: true },
-    { name: 'one byte short', bytes: full.subarray(0, full.length - 1), want: false },
-    { name: 'only the header', bytes: full.subarray(0, 5), want: false },
-    { name: 'shorter than the header', bytes: full.subarray(0, 4), want: false },
-    { name: 'as many bytes as any record may have', bytes: Buffer.concat([Buffer.from([0x16, 3, 1, 0xff, 0xff]), Buffer.alloc(16_384)]), want: true },
-  ];
-  for (const c of cases) it(c.name, () => assert.equal(firstRecordComplete(c.bytes), c.want));
-});
+const full = record(withSni('a.example'));
+const cases: { name: string; bytes: Buffer; want: boolean }[] = [
+  { name: 'the whole record', bytes: full, want: true },
+  { name: 'one byte short', bytes: full.subarray(0, full.length - 1), want: false },
+  { name: 'only the header', bytes: full.subarray(0, 5), want: false },
+  { name: 'shorter than the header', bytes: full.subarray(0, 4), want: false },
+  { name: 'as many bytes as any record may have', bytes: Buffer.concat([Buffer.from([0x16, 3, 1, 0xff, 0xff]), Buffer.alloc(16_384)]), want: true },
+];
+for (const c of cases) test(`firstRecordComplete: ${c.name}`, () => assert.equal(firstRecordComplete(c.bytes), c.want));

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClientHelloServerName } from '../../../sidecar/outbound/client-hello.ts';
 import { planConnection, type StreamProtocol, type Zone } from '../../../sidecar/outbound/connection-plan.ts';
@@ -25,12 +25,10 @@ const rows: { name: string; protocol: StreamProtocol; zone: Zone; address: strin
   { name: 'egress TCP nobody allowed (default deny)', protocol: 'tcp', zone: 'egress', address: '203.0.113.5', port: 5432, want: 'refuse no_rule' },
 ];
 
-describe('planConnection', () => {
-  for (const r of rows) {
-    it(r.name, () => {
-      const p = planConnection(r.protocol, r.zone, r.address, r.port, r.sni, egress);
-      const got = p.kind === 'egress-tunnel' ? `egress-tunnel ${p.host} ${p.decision.reason}` : p.kind === 'refuse' ? `refuse ${p.decision.reason}` : p.kind;
-      assert.equal(got, r.want);
-    });
-  }
-});
+for (const r of rows) {
+  test(`planConnection: ${r.name}`, () => {
+    const p = planConnection(r.protocol, r.zone, r.address, r.port, r.sni, egress);
+    const got = p.kind === 'egress-tunnel' ? `egress-tunnel ${p.host} ${p.decision.reason}` : p.kind === 'refuse' ? `refuse ${p.decision.reason}` : p.kind;
+    assert.equal(got, r.want);
+  });
+}

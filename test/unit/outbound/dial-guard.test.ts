@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
 import { guardedLookup, isForbiddenDestination } from '../../../sidecar/outbound/index.ts';
@@ -28,11 +28,9 @@ const destinations: [address: string, forbidden: boolean, why: string][] = [
   ['2130706433', true, 'not an address a resolver answers: fail closed'],
 ];
 
-describe('isForbiddenDestination', () => {
-  for (const [address, forbidden, why] of destinations) {
-    it(`${address}: ${forbidden ? 'refused' : 'allowed'} (${why})`, () => assert.equal(isForbiddenDestination(address), forbidden));
-  }
-});
+for (const [address, forbidden, why] of destinations) {
+  test(`isForbiddenDestination: ${address}: ${forbidden ? 'refused' : 'allowed'} (${why})`, () => assert.equal(isForbiddenDestination(address), forbidden));
+}
 
 /** A stand-in for dns.lookup answering from a table (always called with all: true). */
 function fakeResolver(table: Record<string, LookupAddress[]>) {
@@ -68,47 +66,45 @@ function lookupOnce(hostname: string, all: boolean): Promise<{ err: NodeJS.Errno
   });
 }
 
-describe('guardedLookup', () => {
-  it('passes an allowed single answer through', async () => {
-    const r = await lookupOnce('backend', false);
-    assert.equal(r.err, null);
-    assert.deepEqual([r.address, r.family], ['10.213.7.3', 4]);
-  });
+test('guardedLookup: passes an allowed single answer through', async () => {
+  const r = await lookupOnce('backend', false);
+  assert.equal(r.err, null);
+  assert.deepEqual([r.address, r.family], ['10.213.7.3', 4]);
+});
 
-  it('refuses a name that resolves only to forbidden addresses, naming them', async () => {
-    const r = await lookupOnce('localhost', false);
-    assert.ok(r.err instanceof ForwardError);
-    assert.equal(r.err.code, 'forward.connect_failed');
-    assert.match(r.err.message, /localhost resolves to 127\.0\.0\.1, ::1, which transparent mode never dials/);
-  });
+test('guardedLookup: refuses a name that resolves only to forbidden addresses, naming them', async () => {
+  const r = await lookupOnce('localhost', false);
+  assert.ok(r.err instanceof ForwardError);
+  assert.equal(r.err.code, 'forward.connect_failed');
+  assert.match(r.err.message, /localhost resolves to 127\.0\.0\.1, ::1, which transparent mode never dials/);
+});
 
-  it('keeps only the allowed addresses of a mixed answer', async () => {
-    const single = await lookupOnce('mixed', false);
-    assert.deepEqual([single.err, single.address], [null, '10.213.7.4']);
-    const all = await lookupOnce('mixed', true);
-    assert.deepEqual(all.address, [{ address: '10.213.7.4', family: 4 }]);
-  });
+test('guardedLookup: keeps only the allowed addresses of a mixed answer', async () => {
+  const single = await lookupOnce('mixed', false);
+  assert.deepEqual([single.err, single.address], [null, '10.213.7.4']);
+  const all = await lookupOnce('mixed', true);
+  assert.deepEqual(all.address, [{ address: '10.213.7.4', family: 4 }]);
+});
 
-  // Names getaddrinfo would read as addresses (issue 12) are refused unresolved.
-  for (const host of ['2130706433', '0x7f000001', '127.1', '0177.0.0.1', '10.5', '167772165', '::ffff:7f00:1', '1.2.3.4.5']) {
-    it(`refuses ${host} without resolving it: an address, not a name`, async () => {
-      let resolved = false;
-      const spy = ((h: string, o: object, cb: (e: null, l: LookupAddress[]) => void) => {
-        resolved = true;
-        cb(null, [{ address: '10.0.0.5', family: 4 }]);
-      }) as unknown as typeof import('node:dns').lookup;
-      const r = await new Promise<{ err: unknown }>((done) => {
-        (guardedLookup(spy) as unknown as (h: string, o: object, cb: (e: unknown) => void) => void)(host, { all: false }, (err) => done({ err }));
-      });
-      assert.ok(r.err instanceof ForwardError, `got ${String(r.err)}`);
-      assert.equal(r.err.code, 'forward.connect_failed');
-      assert.match(r.err.message, /not a name/);
-      assert.equal(resolved, false);
+// Names getaddrinfo would read as addresses (issue 12) are refused unresolved.
+for (const host of ['2130706433', '0x7f000001', '127.1', '0177.0.0.1', '10.5', '167772165', '::ffff:7f00:1', '1.2.3.4.5']) {
+  test(`guardedLookup: refuses ${host} without resolving it: an address, not a name`, async () => {
+    let resolved = false;
+    const spy = ((h: string, o: object, cb: (e: null, l: LookupAddress[]) => void) => {
+      resolved = true;
+      cb(null, [{ address: '10.0.0.5', family: 4 }]);
+    }) as unknown as typeof import('node:dns').lookup;
+    const r = await new Promise<{ err: unknown }>((done) => {
+      (guardedLookup(spy) as unknown as (h: string, o: object, cb: (e: unknown) => void) => void)(host, { all: false }, (err) => done({ err }));
     });
-  }
-
-  it('passes resolver errors through (ENOTFOUND becomes 503 in the dialer)', async () => {
-    const r = await lookupOnce('nowhere', false);
-    assert.equal(r.err?.code, 'ENOTFOUND');
+    assert.ok(r.err instanceof ForwardError, `got ${String(r.err)}`);
+    assert.equal(r.err.code, 'forward.connect_failed');
+    assert.match(r.err.message, /not a name/);
+    assert.equal(resolved, false);
   });
+}
+
+test('guardedLookup: passes resolver errors through (ENOTFOUND becomes 503 in the dialer)', async () => {
+  const r = await lookupOnce('nowhere', false);
+  assert.equal(r.err?.code, 'ENOTFOUND');
 });

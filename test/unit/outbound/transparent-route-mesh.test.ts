@@ -3,7 +3,7 @@
  * original destination): an IP-literal Host inside the mesh is dialled
  * with the transparent expectation; every other literal is still refused.
  */
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CidrSet } from '../../../sidecar/outbound/cidr-set.ts';
 import { RouteTable, routeOutbound, type RouteTarget, type TransparentOptions } from '../../../sidecar/outbound/index.ts';
@@ -26,11 +26,9 @@ const rows: { name: string; authority: string; mesh: CidrSet | undefined; want: 
   { name: 'without the mesh (no original destination) every literal is refused', authority: '10.1.2.3:8080', mesh: undefined, want: 'refuse ip_literal' },
 ];
 
-describe('routeOutbound with meshCidrs', () => {
-  for (const r of rows) {
-    it(r.name, () => {
-      const got = routeOutbound(r.authority, routes, transparent, r.mesh);
-      assert.equal(got.kind === 'dial' ? `dial ${got.host}:${got.port}` : got.kind === 'refuse' ? `refuse ${got.reason}` : got.kind, r.want);
-    });
-  }
-});
+for (const r of rows) {
+  test(`routeOutbound with meshCidrs: ${r.name}`, () => {
+    const got = routeOutbound(r.authority, routes, transparent, r.mesh);
+    assert.equal(got.kind === 'dial' ? `dial ${got.host}:${got.port}` : got.kind === 'refuse' ? `refuse ${got.reason}` : got.kind, r.want);
+  });
+}

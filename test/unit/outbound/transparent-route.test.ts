@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RouteTable, routeOutbound, type OutboundRoute, type RouteTarget, type TransparentOptions } from '../../../sidecar/outbound/index.ts';
 import { matchMemberOf } from '../../../sidecar/spiffe/index.ts';
@@ -74,13 +74,11 @@ function describeRoute(r: OutboundRoute<R>): Want {
   }
 }
 
-describe('routeOutbound', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const got = routeOutbound(row.authority, routes, row.transparent);
-      const { message, ...want } = row.want as Want & { message?: RegExp };
-      assert.deepEqual(describeRoute(got), want);
-      if (message) assert.match(got.kind === 'refuse' ? got.message : '', message);
-    });
-  }
-});
+for (const row of rows) {
+  test(`routeOutbound: ${row.name}`, () => {
+    const got = routeOutbound(row.authority, routes, row.transparent);
+    const { message, ...want } = row.want as Want & { message?: RegExp };
+    assert.deepEqual(describeRoute(got), want);
+    if (message) assert.match(got.kind === 'refuse' ? got.message : '', message);
+  });
+}

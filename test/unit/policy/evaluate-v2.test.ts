@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DENY_REASONS,
@@ -240,67 +240,63 @@ function check(d: Decision, row: Row & { forward?: string }): void {
   assert.equal(d.forwardTarget, row.forward ?? row.path);
 }
 
-describe('evaluate (version 2)', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const d = evaluate(HOPS[row.hops ?? 1], {
-        peerId: SpiffeId.parse(row.peer ?? WEB),
-        method: row.method ?? (row.path === undefined ? undefined : 'GET'),
-        path: row.path,
-        principal: row.principal,
-        peerAddress: row.peerAddress,
-        forwardedFor: row.forwardedFor,
-      });
-      check(d, row);
+for (const row of rows) {
+  test(`evaluate (version 2): ${row.name}`, () => {
+    const d = evaluate(HOPS[row.hops ?? 1], {
+      peerId: SpiffeId.parse(row.peer ?? WEB),
+      method: row.method ?? (row.path === undefined ? undefined : 'GET'),
+      path: row.path,
+      principal: row.principal,
+      peerAddress: row.peerAddress,
+      forwardedFor: row.forwardedFor,
     });
-  }
-
-  it('DENY_REASONS and DRY_RUN_OUTCOMES list exactly what the rows produce', () => {
-    const reasons = new Set(rows.flatMap((r) => (r.deny === undefined ? [] : [r.deny])));
-    assert.deepEqual([...reasons].sort(), [...DENY_REASONS].sort());
-    const outcomes = new Set(rows.flatMap((r) => (r.dryRun ?? []).map((x) => x.outcome)));
-    assert.deepEqual([...outcomes].sort(), [...DRY_RUN_OUTCOMES].sort());
-    assert.ok(Object.isFrozen(DENY_REASONS) && Object.isFrozen(NO_DRY_RUN));
+    check(d, row);
   });
+}
+
+test('evaluate (version 2): DENY_REASONS and DRY_RUN_OUTCOMES list exactly what the rows produce', () => {
+  const reasons = new Set(rows.flatMap((r) => (r.deny === undefined ? [] : [r.deny])));
+  assert.deepEqual([...reasons].sort(), [...DENY_REASONS].sort());
+  const outcomes = new Set(rows.flatMap((r) => (r.dryRun ?? []).map((x) => x.outcome)));
+  assert.deepEqual([...outcomes].sort(), [...DRY_RUN_OUTCOMES].sort());
+  assert.ok(Object.isFrozen(DENY_REASONS) && Object.isFrozen(NO_DRY_RUN));
 });
 
-describe('evaluate details (version 2)', () => {
-  const peerId = SpiffeId.parse(WEB);
-  it('names the user by issuer and subject only, never other claim values', () => {
-    const d = evaluate(HOPS[1], { peerId, method: 'GET', path: '/customers/1002/accounts/7', principal: alice({ customer_id: 'secret-1001', tier: 'hidden-gold' }) });
-    assert.ok(!d.allow);
-    assert.equal(d.detail, 'no rule allows spiffe://bank.example/ns/web/frontend (user "https://idp.example" "alice") to GET /customers/1002/accounts/7');
-    assert.doesNotMatch(d.detail, /secret|hidden/);
-  });
-  it('quotes hostile subjects', () => {
-    const d = evaluate(HOPS[1], { peerId, method: 'GET', path: '/p/exact', principal: user({ subject: 'x\r\ny' }) });
-    assert.ok(!d.allow);
-    assert.match(d.detail, /\(user "https:\/\/idp\.example" "x\\u000d\\u000ay"\)/);
-  });
-  it('says which rule wanted a token', () => {
-    const d = evaluate(HOPS[1], { peerId, method: 'GET', path: '/p/client' });
-    assert.ok(!d.allow);
-    assert.equal(d.detail, 'rule client needs an end-user token, and none was presented (spiffe://bank.example/ns/web/frontend to GET /p/client)');
-  });
-  it('names the deny rule', () => {
-    const d = evaluate(HOPS[1], { peerId: SpiffeId.parse(BATCH), method: 'POST', path: '/admin/x' });
-    assert.ok(!d.allow);
-    assert.equal(d.detail, 'rule deny-batch-admin denies spiffe://bank.example/batch to POST /admin/x');
-  });
-  it('fails closed, without throwing, when a principal is malformed', () => {
-    const broken = { issuer: ISS, subject: 'alice', clientId: '', scopes: [], get claims(): Record<string, unknown> { throw new Error('boom'); } };
-    const d = evaluate(HOPS[1], { peerId, method: 'GET', path: '/c/equals', principal: broken });
-    assert.ok(!d.allow);
-    assert.equal(d.reason, 'no_matching_rule');
-    assert.match(d.detail, /^policy evaluation failed: .*boom/);
-    // The next evaluation is unaffected.
-    assert.equal(evaluate(HOPS[1], { peerId, method: 'GET', path: '/c/equals', principal: alice({ tier: 'gold' }) }).allow, true);
-  });
-  it('is deterministic across interleaved requests (the shared view is reset)', () => {
-    const edge = SpiffeId.parse(EDGE);
-    const a = evaluate(HOPS[1], { peerId: edge, method: 'GET', path: '/remote', forwardedFor: ['198.51.100.7'] });
-    const b = evaluate(HOPS[1], { peerId: edge, method: 'GET', path: '/remote' });
-    const c = evaluate(HOPS[1], { peerId: edge, method: 'GET', path: '/remote', forwardedFor: ['198.51.100.7'] });
-    assert.deepEqual([a.allow, b.allow, c.allow], [true, false, true]);
-  });
+const peerId = SpiffeId.parse(WEB);
+test('evaluate details (version 2): names the user by issuer and subject only, never other claim values', () => {
+  const d = evaluate(HOPS[1], { peerId, method: 'GET', path: '/customers/1002/accounts/7', principal: alice({ customer_id: 'secret-1001', tier: 'hidden-gold' }) });
+  assert.ok(!d.allow);
+  assert.equal(d.detail, 'no rule allows spiffe://bank.example/ns/web/frontend (user "https://idp.example" "alice") to GET /customers/1002/accounts/7');
+  assert.doesNotMatch(d.detail, /secret|hidden/);
+});
+test('evaluate details (version 2): quotes hostile subjects', () => {
+  const d = evaluate(HOPS[1], { peerId, method: 'GET', path: '/p/exact', principal: user({ subject: 'x\r\ny' }) });
+  assert.ok(!d.allow);
+  assert.match(d.detail, /\(user "https:\/\/idp\.example" "x\\u000d\\u000ay"\)/);
+});
+test('evaluate details (version 2): says which rule wanted a token', () => {
+  const d = evaluate(HOPS[1], { peerId, method: 'GET', path: '/p/client' });
+  assert.ok(!d.allow);
+  assert.equal(d.detail, 'rule client needs an end-user token, and none was presented (spiffe://bank.example/ns/web/frontend to GET /p/client)');
+});
+test('evaluate details (version 2): names the deny rule', () => {
+  const d = evaluate(HOPS[1], { peerId: SpiffeId.parse(BATCH), method: 'POST', path: '/admin/x' });
+  assert.ok(!d.allow);
+  assert.equal(d.detail, 'rule deny-batch-admin denies spiffe://bank.example/batch to POST /admin/x');
+});
+test('evaluate details (version 2): fails closed, without throwing, when a principal is malformed', () => {
+  const broken = { issuer: ISS, subject: 'alice', clientId: '', scopes: [], get claims(): Record<string, unknown> { throw new Error('boom'); } };
+  const d = evaluate(HOPS[1], { peerId, method: 'GET', path: '/c/equals', principal: broken });
+  assert.ok(!d.allow);
+  assert.equal(d.reason, 'no_matching_rule');
+  assert.match(d.detail, /^policy evaluation failed: .*boom/);
+  // The next evaluation is unaffected.
+  assert.equal(evaluate(HOPS[1], { peerId, method: 'GET', path: '/c/equals', principal: alice({ tier: 'gold' }) }).allow, true);
+});
+test('evaluate details (version 2): is deterministic across interleaved requests (the shared view is reset)', () => {
+  const edge = SpiffeId.parse(EDGE);
+  const a = evaluate(HOPS[1], { peerId: edge, method: 'GET', path: '/remote', forwardedFor: ['198.51.100.7'] });
+  const b = evaluate(HOPS[1], { peerId: edge, method: 'GET', path: '/remote' });
+  const c = evaluate(HOPS[1], { peerId: edge, method: 'GET', path: '/remote', forwardedFor: ['198.51.100.7'] });
+  assert.deepEqual([a.allow, b.allow, c.allow], [true, false, true]);
 });

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   ALLOW_ALL_RULE,
@@ -113,91 +113,83 @@ function check(d: Decision, row: Row): void {
   assert.equal(d.forwardTarget, wantForward);
 }
 
-describe('evaluate', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const d = evaluate(policy, { peerId: SpiffeId.parse(row.peer), method: row.method, path: row.path });
-      check(d, row);
-    });
-  }
+for (const row of rows) {
+  test(`evaluate: ${row.name}`, () => {
+    const d = evaluate(policy, { peerId: SpiffeId.parse(row.peer), method: row.method, path: row.path });
+    check(d, row);
+  });
+}
+
+test('evaluate details: names the first rule that allows, in document order', () => {
+  const p = parsePolicy(
+    {
+      version: 1,
+      rules: [
+        { name: 'first', from: [{ trustDomain: 'example.org' }], to: [{ paths: ['/a'] }] },
+        { name: 'second', from: [{ id: FRONTEND }] },
+      ],
+    },
+    'order',
+  );
+  const peerId = SpiffeId.parse(FRONTEND);
+  assert.deepEqual(evaluate(p, { peerId, method: 'GET', path: '/a' }), { allow: true, rule: 'first', forwardTarget: '/a', dryRun: [] });
+  assert.deepEqual(evaluate(p, { peerId, method: 'GET', path: '/b' }), { allow: true, rule: 'second', forwardTarget: '/b', dryRun: [] });
 });
 
-describe('evaluate details', () => {
-  it('names the first rule that allows, in document order', () => {
-    const p = parsePolicy(
-      {
-        version: 1,
-        rules: [
-          { name: 'first', from: [{ trustDomain: 'example.org' }], to: [{ paths: ['/a'] }] },
-          { name: 'second', from: [{ id: FRONTEND }] },
-        ],
-      },
-      'order',
-    );
-    const peerId = SpiffeId.parse(FRONTEND);
-    assert.deepEqual(evaluate(p, { peerId, method: 'GET', path: '/a' }), { allow: true, rule: 'first', forwardTarget: '/a', dryRun: [] });
-    assert.deepEqual(evaluate(p, { peerId, method: 'GET', path: '/b' }), { allow: true, rule: 'second', forwardTarget: '/b', dryRun: [] });
-  });
-
-  it('an empty rule list denies everything', () => {
-    const p = parsePolicy({ version: 1, rules: [] }, 'empty');
-    const d = evaluate(p, { peerId: SpiffeId.parse(FRONTEND) });
-    assert.equal(d.allow, false);
-  });
-
-  it('deny details name the peer and request on one line, quoting odd methods', () => {
-    const d = evaluate(policy, { peerId: SpiffeId.parse(FRONTEND), method: 'G\r\nX', path: '/api/x' });
-    assert.ok(!d.allow);
-    assert.equal(d.detail, 'no rule allows spiffe://example.org/frontend to "G\\u000d\\u000aX" /api/x');
-    const unknown = evaluate(policy, { peerId: SpiffeId.parse('spiffe://x.org/y') });
-    assert.ok(!unknown.allow);
-    assert.equal(unknown.detail, 'no rule lists caller spiffe://x.org/y');
-    const bad = evaluate(policy, { peerId: SpiffeId.parse(FRONTEND), path: '/a\r\nb' });
-    assert.ok(!bad.allow);
-    assert.match(bad.detail, /^control, space or non-ASCII character in request target: "\/a\\u000d\\u000ab"$/);
-  });
-
-  it('DENY_REASONS lists every reason the version 1 rows produce (evaluate-v2.test.ts covers the rest)', () => {
-    const seen = new Set(rows.map((r) => r.deny).filter((r) => r !== undefined));
-    assert.deepEqual([...seen].sort(), ['bad_path', 'caller_not_listed', 'no_matching_rule']);
-    for (const r of seen) assert.ok(DENY_REASONS.includes(r), r);
-  });
+test('evaluate details: an empty rule list denies everything', () => {
+  const p = parsePolicy({ version: 1, rules: [] }, 'empty');
+  const d = evaluate(p, { peerId: SpiffeId.parse(FRONTEND) });
+  assert.equal(d.allow, false);
 });
 
-describe('allowAll', () => {
-  const peerId = SpiffeId.parse('spiffe://anywhere.org/anyone');
-  it('allows any peer and request, naming its own rule', () => {
-    assert.deepEqual(evaluate(allowAll, { peerId, method: 'DELETE', path: '/x/./y?z' }), {
-      allow: true,
-      rule: ALLOW_ALL_RULE,
-      forwardTarget: '/x/y?z',
-      dryRun: [],
-    });
-    assert.deepEqual(evaluate(allowAll, { peerId }), { allow: true, rule: ALLOW_ALL_RULE, forwardTarget: undefined, dryRun: [] });
-  });
-  it('still refuses bad paths, so the app sees the same paths with or without a policy', () => {
-    const d = evaluate(allowAll, { peerId, method: 'GET', path: '/a%2fb' });
-    assert.equal(d.allow, false);
-    assert.ok(!d.allow && d.reason === 'bad_path');
-  });
-  it('says what it is', () => {
-    assert.deepEqual(allowAll.describe(), { source: '(no policy configured)', allowAll: true, rules: [] });
-    assert.equal(String(allowAll), 'policy (no policy configured): allow all authenticated peers');
-  });
+test('evaluate details: deny details name the peer and request on one line, quoting odd methods', () => {
+  const d = evaluate(policy, { peerId: SpiffeId.parse(FRONTEND), method: 'G\r\nX', path: '/api/x' });
+  assert.ok(!d.allow);
+  assert.equal(d.detail, 'no rule allows spiffe://example.org/frontend to "G\\u000d\\u000aX" /api/x');
+  const unknown = evaluate(policy, { peerId: SpiffeId.parse('spiffe://x.org/y') });
+  assert.ok(!unknown.allow);
+  assert.equal(unknown.detail, 'no rule lists caller spiffe://x.org/y');
+  const bad = evaluate(policy, { peerId: SpiffeId.parse(FRONTEND), path: '/a\r\nb' });
+  assert.ok(!bad.allow);
+  assert.match(bad.detail, /^control, space or non-ASCII character in request target: "\/a\\u000d\\u000ab"$/);
 });
 
-describe('sameTrustDomainPolicy', () => {
-  const p = sameTrustDomainPolicy(TrustDomain.parse('example.org'));
-  it('allows any request and TCP from its trust domain', () => {
-    const peerId = SpiffeId.parse('spiffe://example.org/anyone');
-    assert.deepEqual(evaluate(p, { peerId, method: 'GET', path: '/x' }), { allow: true, rule: SAME_TRUST_DOMAIN_RULE, forwardTarget: '/x', dryRun: [] });
-    assert.deepEqual(evaluate(p, { peerId }), { allow: true, rule: SAME_TRUST_DOMAIN_RULE, forwardTarget: undefined, dryRun: [] });
+test('evaluate details: DENY_REASONS lists every reason the version 1 rows produce (evaluate-v2.test.ts covers the rest)', () => {
+  const seen = new Set(rows.map((r) => r.deny).filter((r) => r !== undefined));
+  assert.deepEqual([...seen].sort(), ['bad_path', 'caller_not_listed', 'no_matching_rule']);
+  for (const r of seen) assert.ok(DENY_REASONS.includes(r), r);
+});
+
+const peerId = SpiffeId.parse('spiffe://anywhere.org/anyone');
+test('allowAll: allows any peer and request, naming its own rule', () => {
+  assert.deepEqual(evaluate(allowAll, { peerId, method: 'DELETE', path: '/x/./y?z' }), {
+    allow: true,
+    rule: ALLOW_ALL_RULE,
+    forwardTarget: '/x/y?z',
+    dryRun: [],
   });
-  it('denies other trust domains', () => {
-    const d = evaluate(p, { peerId: SpiffeId.parse('spiffe://partner.org/x'), method: 'GET', path: '/x' });
-    assert.ok(!d.allow && d.reason === 'caller_not_listed');
-  });
-  it('describes itself', () => {
-    assert.deepEqual(p.describe().rules, [{ name: SAME_TRUST_DOMAIN_RULE, from: [{ trustDomain: 'example.org' }] }]);
-  });
+  assert.deepEqual(evaluate(allowAll, { peerId }), { allow: true, rule: ALLOW_ALL_RULE, forwardTarget: undefined, dryRun: [] });
+});
+test('allowAll: still refuses bad paths, so the app sees the same paths with or without a policy', () => {
+  const d = evaluate(allowAll, { peerId, method: 'GET', path: '/a%2fb' });
+  assert.equal(d.allow, false);
+  assert.ok(!d.allow && d.reason === 'bad_path');
+});
+test('allowAll: says what it is', () => {
+  assert.deepEqual(allowAll.describe(), { source: '(no policy configured)', allowAll: true, rules: [] });
+  assert.equal(String(allowAll), 'policy (no policy configured): allow all authenticated peers');
+});
+
+const p = sameTrustDomainPolicy(TrustDomain.parse('example.org'));
+test('sameTrustDomainPolicy: allows any request and TCP from its trust domain', () => {
+  const peerId = SpiffeId.parse('spiffe://example.org/anyone');
+  assert.deepEqual(evaluate(p, { peerId, method: 'GET', path: '/x' }), { allow: true, rule: SAME_TRUST_DOMAIN_RULE, forwardTarget: '/x', dryRun: [] });
+  assert.deepEqual(evaluate(p, { peerId }), { allow: true, rule: SAME_TRUST_DOMAIN_RULE, forwardTarget: undefined, dryRun: [] });
+});
+test('sameTrustDomainPolicy: denies other trust domains', () => {
+  const d = evaluate(p, { peerId: SpiffeId.parse('spiffe://partner.org/x'), method: 'GET', path: '/x' });
+  assert.ok(!d.allow && d.reason === 'caller_not_listed');
+});
+test('sameTrustDomainPolicy: describes itself', () => {
+  assert.deepEqual(p.describe().rules, [{ name: SAME_TRUST_DOMAIN_RULE, from: [{ trustDomain: 'example.org' }] }]);
 });

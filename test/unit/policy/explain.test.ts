@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   allowAll,
@@ -126,84 +126,82 @@ function assertConsistent(name: string, e: Explanation, isHttp: boolean): void {
   assert.deepEqual(dry, [...d.dryRun], `${name}: dry runs`);
 }
 
-describe('explain', () => {
-  it('decides exactly as evaluate does, and its rule outcomes imply that decision', () => {
-    for (const [name, p, r] of REQUESTS) {
-      const e = explain(p, r);
-      assert.deepEqual(e.decision, evaluate(p, r), name);
-      assertConsistent(name, e, r.method !== undefined || r.path !== undefined);
-    }
-  });
+test('explain: decides exactly as evaluate does, and its rule outcomes imply that decision', () => {
+  for (const [name, p, r] of REQUESTS) {
+    const e = explain(p, r);
+    assert.deepEqual(e.decision, evaluate(p, r), name);
+    assertConsistent(name, e, r.method !== undefined || r.path !== undefined);
+  }
+});
 
-  it('names the failing condition: one row per from key and to condition', () => {
-    const rows: Array<[string, PolicyRequest, string, string, 'no_match' | 'needs_principal', RegExp]> = [
-      ['id', req(BATCH, 'GET', '/id'), 'by-id', 'from[0].id', 'no_match', /peer spiffe:\/\/bank\.example\/batch is not spiffe:\/\/bank\.example\/ns\/web\/frontend/],
-      ['idPrefix', req(BATCH, 'GET', '/prefix'), 'by-prefix', 'from[0].idPrefix', 'no_match', /is not under spiffe:\/\/bank\.example\/ns\/web\/\*/],
-      ['trustDomain', req(WEB, 'GET', '/td'), 'by-td', 'from[0].trustDomain', 'no_match', /trust domain bank\.example is not partner\.example/],
-      ['principals', req(WEB, 'GET', '/principal', { principal: user({}, { subject: 'bob' }) }), 'principal', 'from[0].principals', 'no_match', /user "https:\/\/idp\.example\/bob" is not one of/],
-      ['principals without token', req(WEB, 'GET', '/principal'), 'principal', 'from[0].principals', 'needs_principal', /needs an end-user token/],
-      ['clients', req(WEB, 'GET', '/client', { principal: user() }), 'client', 'from[0].clients', 'no_match', /client "web-app" is not one of \[mobile-app\]/],
-      ['claims', req(WEB, 'GET', '/claim', { principal: user({ tier: 'silver' }) }), 'claim', 'from[0].claims', 'no_match', /claim tier is "silver"; the rule needs it equals "gold"/],
-      ['ipBlocks', req(WEB, 'GET', '/ip', { peerAddress: '10.2.0.1' }), 'ip', 'from[0].ipBlocks', 'no_match', /peer address 10\.2\.0\.1 is not in \[10\.1\.0\.0\/16\]/],
-      ['ipBlocks without address', req(WEB, 'GET', '/ip'), 'ip', 'from[0].ipBlocks', 'no_match', /no peer address/],
-      ['remoteIpBlocks untrusted', req(WEB, 'GET', '/remote', { forwardedFor: ['198.51.100.7'] }), 'remote', 'from[0].remoteIpBlocks', 'no_match', /not in remoteAddress\.trustedCallers/],
-      ['remoteIpBlocks outside', req(EDGE, 'GET', '/remote', { forwardedFor: ['192.0.2.1'] }), 'remote', 'from[0].remoteIpBlocks', 'no_match', /client address 192\.0\.2\.1 is not in/],
-      ['remoteIpBlocks short list', req(EDGE, 'GET', '/remote'), 'remote', 'from[0].remoteIpBlocks', 'no_match', /lists 0 forwarded addresses; remoteAddress\.trustedHops needs at least 1/],
-      ['methods', req(WEB, 'POST', '/id'), 'by-id', 'to[0].methods', 'no_match', /method "POST" is not one of \[GET\]/],
-      ['paths', req(WEB, 'GET', '/other'), 'by-id', 'to[0].paths', 'no_match', /path \/other is not one of \[\/id\]/],
-      ['pathPrefixes', req('spiffe://bank.example/ns/web/x', 'GET', '/prefixes'), 'by-prefix', 'to[0].pathPrefixes', 'no_match', /path \/prefixes is not under \[\/prefix\]/],
-      ['pathTemplates', req(WEB, 'GET', '/customers/42/cards/1'), 'own-accounts', 'to[0].pathTemplates', 'no_match', /does not fit template/],
-      ['templateBinding', req(WEB, 'GET', '/customers/42/accounts/a', { principal: user({ customer_id: '43' }) }), 'own-accounts', 'to[0].templateBinding', 'no_match', /claim-bound segment does not equal/],
-      ['templateBinding without token', req(WEB, 'GET', '/customers/42/accounts/a'), 'own-accounts', 'to[0].templateBinding', 'needs_principal', /needs an end-user token/],
-      ['tcp to', req(WEB), 'by-id', 'to[0].methods', 'no_match', /no method \(a TCP connection\)/],
-    ];
-    for (const [name, r, rule, at, outcome, why] of rows) {
-      const x = explain(policy, r).rules.find((y) => y.name === rule)!;
-      assert.equal(x.matched, false, name);
-      const line = x.why.find((w) => w.startsWith(`${at}: `));
-      assert.ok(line, `${name}: ${JSON.stringify(x.why)}`);
-      assert.match(line, why, name);
-      const [list, index, key] = /^(from|to)\[(\d+)\]\.(\w+)$/.exec(at)!.slice(1) as [string, string, string];
-      const entry = (list === 'from' ? x.from : x.to!)[Number(index)]!;
-      assert.deepEqual(
-        entry.failed.filter((f) => f.key === key).map((f) => f.outcome),
-        [outcome],
-        name,
-      );
-    }
-  });
+test('explain: names the failing condition: one row per from key and to condition', () => {
+  const rows: Array<[string, PolicyRequest, string, string, 'no_match' | 'needs_principal', RegExp]> = [
+    ['id', req(BATCH, 'GET', '/id'), 'by-id', 'from[0].id', 'no_match', /peer spiffe:\/\/bank\.example\/batch is not spiffe:\/\/bank\.example\/ns\/web\/frontend/],
+    ['idPrefix', req(BATCH, 'GET', '/prefix'), 'by-prefix', 'from[0].idPrefix', 'no_match', /is not under spiffe:\/\/bank\.example\/ns\/web\/\*/],
+    ['trustDomain', req(WEB, 'GET', '/td'), 'by-td', 'from[0].trustDomain', 'no_match', /trust domain bank\.example is not partner\.example/],
+    ['principals', req(WEB, 'GET', '/principal', { principal: user({}, { subject: 'bob' }) }), 'principal', 'from[0].principals', 'no_match', /user "https:\/\/idp\.example\/bob" is not one of/],
+    ['principals without token', req(WEB, 'GET', '/principal'), 'principal', 'from[0].principals', 'needs_principal', /needs an end-user token/],
+    ['clients', req(WEB, 'GET', '/client', { principal: user() }), 'client', 'from[0].clients', 'no_match', /client "web-app" is not one of \[mobile-app\]/],
+    ['claims', req(WEB, 'GET', '/claim', { principal: user({ tier: 'silver' }) }), 'claim', 'from[0].claims', 'no_match', /claim tier is "silver"; the rule needs it equals "gold"/],
+    ['ipBlocks', req(WEB, 'GET', '/ip', { peerAddress: '10.2.0.1' }), 'ip', 'from[0].ipBlocks', 'no_match', /peer address 10\.2\.0\.1 is not in \[10\.1\.0\.0\/16\]/],
+    ['ipBlocks without address', req(WEB, 'GET', '/ip'), 'ip', 'from[0].ipBlocks', 'no_match', /no peer address/],
+    ['remoteIpBlocks untrusted', req(WEB, 'GET', '/remote', { forwardedFor: ['198.51.100.7'] }), 'remote', 'from[0].remoteIpBlocks', 'no_match', /not in remoteAddress\.trustedCallers/],
+    ['remoteIpBlocks outside', req(EDGE, 'GET', '/remote', { forwardedFor: ['192.0.2.1'] }), 'remote', 'from[0].remoteIpBlocks', 'no_match', /client address 192\.0\.2\.1 is not in/],
+    ['remoteIpBlocks short list', req(EDGE, 'GET', '/remote'), 'remote', 'from[0].remoteIpBlocks', 'no_match', /lists 0 forwarded addresses; remoteAddress\.trustedHops needs at least 1/],
+    ['methods', req(WEB, 'POST', '/id'), 'by-id', 'to[0].methods', 'no_match', /method "POST" is not one of \[GET\]/],
+    ['paths', req(WEB, 'GET', '/other'), 'by-id', 'to[0].paths', 'no_match', /path \/other is not one of \[\/id\]/],
+    ['pathPrefixes', req('spiffe://bank.example/ns/web/x', 'GET', '/prefixes'), 'by-prefix', 'to[0].pathPrefixes', 'no_match', /path \/prefixes is not under \[\/prefix\]/],
+    ['pathTemplates', req(WEB, 'GET', '/customers/42/cards/1'), 'own-accounts', 'to[0].pathTemplates', 'no_match', /does not fit template/],
+    ['templateBinding', req(WEB, 'GET', '/customers/42/accounts/a', { principal: user({ customer_id: '43' }) }), 'own-accounts', 'to[0].templateBinding', 'no_match', /claim-bound segment does not equal/],
+    ['templateBinding without token', req(WEB, 'GET', '/customers/42/accounts/a'), 'own-accounts', 'to[0].templateBinding', 'needs_principal', /needs an end-user token/],
+    ['tcp to', req(WEB), 'by-id', 'to[0].methods', 'no_match', /no method \(a TCP connection\)/],
+  ];
+  for (const [name, r, rule, at, outcome, why] of rows) {
+    const x = explain(policy, r).rules.find((y) => y.name === rule)!;
+    assert.equal(x.matched, false, name);
+    const line = x.why.find((w) => w.startsWith(`${at}: `));
+    assert.ok(line, `${name}: ${JSON.stringify(x.why)}`);
+    assert.match(line, why, name);
+    const [list, index, key] = /^(from|to)\[(\d+)\]\.(\w+)$/.exec(at)!.slice(1) as [string, string, string];
+    const entry = (list === 'from' ? x.from : x.to!)[Number(index)]!;
+    assert.deepEqual(
+      entry.failed.filter((f) => f.key === key).map((f) => f.outcome),
+      [outcome],
+      name,
+    );
+  }
+});
 
-  it('lists only the failing conditions: a matched from entry is not blamed when the to entry fails', () => {
-    const x = explain(policy, req(WEB, 'POST', '/id')).rules.find((r) => r.name === 'by-id')!;
-    assert.deepEqual(x.why, ['to[0].methods: method "POST" is not one of [GET]']);
-    assert.equal(x.from[0]!.outcome, 'match');
-  });
+test('explain: lists only the failing conditions: a matched from entry is not blamed when the to entry fails', () => {
+  const x = explain(policy, req(WEB, 'POST', '/id')).rules.find((r) => r.name === 'by-id')!;
+  assert.deepEqual(x.why, ['to[0].methods: method "POST" is not one of [GET]']);
+  assert.equal(x.from[0]!.outcome, 'match');
+});
 
-  it('reports the normalised path and the resolved client address', () => {
-    const e = explain(policy, req(EDGE, 'GET', '/a/./b//../remote?x=1', { forwardedFor: ['203.0.113.9', '198.51.100.7'] }));
-    assert.equal(e.path, '/a/remote');
-    assert.equal(e.remoteAddress, '198.51.100.7');
-    assert.equal(explain(policy, req(WEB)).path, undefined, 'TCP has no path');
-  });
+test('explain: reports the normalised path and the resolved client address', () => {
+  const e = explain(policy, req(EDGE, 'GET', '/a/./b//../remote?x=1', { forwardedFor: ['203.0.113.9', '198.51.100.7'] }));
+  assert.equal(e.path, '/a/remote');
+  assert.equal(e.remoteAddress, '198.51.100.7');
+  assert.equal(explain(policy, req(WEB)).path, undefined, 'TCP has no path');
+});
 
-  it('marks the deciding rule: the deny rule over a matching allow rule, the rule needing a token', () => {
-    const denied = explain(policy, req(BATCH, 'GET', '/admin/x'));
-    assert.deepEqual(denied.rules.filter((r) => r.decided).map((r) => r.name), ['deny-batch-admin']);
-    assert.equal(denied.rules.find((r) => r.name === 'batch')!.matched, true, 'the allow rule matched and lost');
-    const needs = explain(policy, req(WEB, 'GET', '/claim'));
-    assert.deepEqual(needs.rules.filter((r) => r.decided).map((r) => [r.name, r.outcome]), [['claim', 'needs_principal']]);
-  });
+test('explain: marks the deciding rule: the deny rule over a matching allow rule, the rule needing a token', () => {
+  const denied = explain(policy, req(BATCH, 'GET', '/admin/x'));
+  assert.deepEqual(denied.rules.filter((r) => r.decided).map((r) => r.name), ['deny-batch-admin']);
+  assert.equal(denied.rules.find((r) => r.name === 'batch')!.matched, true, 'the allow rule matched and lost');
+  const needs = explain(policy, req(WEB, 'GET', '/claim'));
+  assert.deepEqual(needs.rules.filter((r) => r.decided).map((r) => [r.name, r.outcome]), [['claim', 'needs_principal']]);
+});
 
-  it('a refused path evaluates no rule', () => {
-    const e = explain(policy, req(WEB, 'GET', '/a;b'));
-    assert.equal(e.decision.allow, false);
-    assert.ok(e.rules.length > 0 && e.rules.every((r) => r.outcome === 'not_evaluated' && !r.matched));
-  });
+test('explain: a refused path evaluates no rule', () => {
+  const e = explain(policy, req(WEB, 'GET', '/a;b'));
+  assert.equal(e.decision.allow, false);
+  assert.ok(e.rules.length > 0 && e.rules.every((r) => r.outcome === 'not_evaluated' && !r.matched));
+});
 
-  it('dry-run rules report whether they would apply, without deciding', () => {
-    const e = explain(policy, req(BATCH, 'GET', '/reports/q1'));
-    const dry = e.rules.find((r) => r.name === 'try-deny-reports')!;
-    assert.deepEqual([dry.matched, dry.decided, dry.dryRun], [true, false, true]);
-    assert.equal(e.decision.allow, true);
-  });
+test('explain: dry-run rules report whether they would apply, without deciding', () => {
+  const e = explain(policy, req(BATCH, 'GET', '/reports/q1'));
+  const dry = e.rules.find((r) => r.name === 'try-deny-reports')!;
+  assert.deepEqual([dry.matched, dry.decided, dry.dryRun], [true, false, true]);
+  assert.equal(e.decision.allow, true);
 });

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizePath } from '../../../sidecar/policy/index.ts';
 
@@ -71,34 +71,28 @@ const refused: Refuse[] = [
   { name: 'unencoded brace', input: '/a{b}', reason: /not allowed in a path/ },
 ];
 
-describe('normalizePath accepts and normalises', () => {
+for (const row of accepted) {
+  test(`normalizePath accepts and normalises: ${row.name}`, () => {
+    const got = normalizePath(row.input);
+    assert.deepEqual(got, { ok: true, path: row.path, forwardTarget: row.forward ?? row.path });
+  });
+}
+
+for (const row of refused) {
+  test(`normalizePath refuses: ${row.name}`, () => {
+    const got = normalizePath(row.input);
+    assert.equal(got.ok, false, `expected refusal, got ${JSON.stringify(got)}`);
+    if (!got.ok) assert.match(got.reason, row.reason);
+  });
+}
+
+test('normalizePath output: is a fixed point for every accepted row', () => {
   for (const row of accepted) {
-    it(row.name, () => {
-      const got = normalizePath(row.input);
-      assert.deepEqual(got, { ok: true, path: row.path, forwardTarget: row.forward ?? row.path });
-    });
+    const again = normalizePath(row.path);
+    assert.ok(again.ok && again.path === row.path, `${row.name}: ${JSON.stringify(again)}`);
   }
 });
 
-describe('normalizePath refuses', () => {
-  for (const row of refused) {
-    it(row.name, () => {
-      const got = normalizePath(row.input);
-      assert.equal(got.ok, false, `expected refusal, got ${JSON.stringify(got)}`);
-      if (!got.ok) assert.match(got.reason, row.reason);
-    });
-  }
-});
-
-describe('normalizePath output', () => {
-  it('is a fixed point for every accepted row', () => {
-    for (const row of accepted) {
-      const again = normalizePath(row.path);
-      assert.ok(again.ok && again.path === row.path, `${row.name}: ${JSON.stringify(again)}`);
-    }
-  });
-
-  it('never throws on non-string input', () => {
-    assert.equal(normalizePath(undefined as unknown as string).ok, false);
-  });
+test('normalizePath output: never throws on non-string input', () => {
+  assert.equal(normalizePath(undefined as unknown as string).ok, false);
 });

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PolicyError, loadPolicyText, parsePolicy, type ParsePolicyOptions } from '../../../sidecar/policy/index.ts';
 
@@ -123,98 +123,90 @@ const rows: Row[] = [
   { name: 'tcp: remoteIpBlocks refused', tcp: true, input: from({ remoteIpBlocks: ['10.0.0.0/8'] }, { remoteAddress: EDGE }), problems: [/^remoteAddress: not available .* forwarding headers/, /\.remoteIpBlocks: not available in a policy for TCP connections, which have no forwarding headers/] },
 ];
 
-describe('parsePolicy rejects (version 2)', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const got = problemsOf(row.input, row.tcp ? { context: 'tcp' } : undefined);
-      assert.equal(got.length, row.problems.length, `problems: ${JSON.stringify(got, null, 2)}`);
-      row.problems.forEach((re, i) => assert.match(got[i]!, re));
-    });
-  }
+for (const row of rows) {
+  test(`parsePolicy rejects (version 2): ${row.name}`, () => {
+    const got = problemsOf(row.input, row.tcp ? { context: 'tcp' } : undefined);
+    assert.equal(got.length, row.problems.length, `problems: ${JSON.stringify(got, null, 2)}`);
+    row.problems.forEach((re, i) => assert.match(got[i]!, re));
+  });
+}
+
+const ok: { name: string; input: Record<string, unknown>; tcp?: true }[] = [
+  { name: 'a version 1 rule set under version 2', input: doc({ to: [{ paths: ['/a'], methods: ['GET'] }] }) },
+  { name: 'entry without a SPIFFE key', input: from({ principals: ['https://idp.example/*'] }) },
+  { name: 'principal "*"', input: from({ principals: ['*'] }) },
+  { name: 'deny and dry-run rules', input: doc({ action: 'deny', dryRun: true }) },
+  { name: 'action allow said explicitly', input: doc({ action: 'allow', dryRun: false }) },
+  { name: 'claims with every operator', input: from({ claims: [{ claim: 'a', equals: 1.5 }, { claim: 'b.c', anyOf: ['x', 2, false] }, { claim: '["x.y"]', contains: 'z' }] }) },
+  { name: 'bare address as a /32 block', input: from({ ipBlocks: ['10.0.0.1', '::1'] }) },
+  { name: 'templates with wildcards and bracketed claims', input: to({ pathTemplates: ['/', '/a/*/{claims["https://x/t"]}/**', '/b/{claims.org.id}/'] }) },
+  { name: 'tcp: ipBlocks', tcp: true, input: from({ id: WEB, ipBlocks: ['10.0.0.0/8'] }) },
+  { name: 'tcp: deny and dry-run rules', tcp: true, input: doc({ action: 'deny', dryRun: true }) },
+  { name: 'trustedHops 0', input: doc({}, { remoteAddress: { ...EDGE, trustedHops: 0 } }) },
+];
+for (const row of ok) test(`parsePolicy accepts (version 2): ${row.name}`, () => assert.deepEqual(problemsOf(row.input, row.tcp ? { context: 'tcp' } : undefined), []));
+
+test('parsePolicy accepts (version 2): remembers the context it was checked for', () => {
+  assert.equal(parsePolicy(doc(), 'x', { context: 'tcp' }).context, 'tcp');
+  assert.equal(parsePolicy(doc(), 'x').context, 'http');
 });
 
-describe('parsePolicy accepts (version 2)', () => {
-  const ok: { name: string; input: Record<string, unknown>; tcp?: true }[] = [
-    { name: 'a version 1 rule set under version 2', input: doc({ to: [{ paths: ['/a'], methods: ['GET'] }] }) },
-    { name: 'entry without a SPIFFE key', input: from({ principals: ['https://idp.example/*'] }) },
-    { name: 'principal "*"', input: from({ principals: ['*'] }) },
-    { name: 'deny and dry-run rules', input: doc({ action: 'deny', dryRun: true }) },
-    { name: 'action allow said explicitly', input: doc({ action: 'allow', dryRun: false }) },
-    { name: 'claims with every operator', input: from({ claims: [{ claim: 'a', equals: 1.5 }, { claim: 'b.c', anyOf: ['x', 2, false] }, { claim: '["x.y"]', contains: 'z' }] }) },
-    { name: 'bare address as a /32 block', input: from({ ipBlocks: ['10.0.0.1', '::1'] }) },
-    { name: 'templates with wildcards and bracketed claims', input: to({ pathTemplates: ['/', '/a/*/{claims["https://x/t"]}/**', '/b/{claims.org.id}/'] }) },
-    { name: 'tcp: ipBlocks', tcp: true, input: from({ id: WEB, ipBlocks: ['10.0.0.0/8'] }) },
-    { name: 'tcp: deny and dry-run rules', tcp: true, input: doc({ action: 'deny', dryRun: true }) },
-    { name: 'trustedHops 0', input: doc({}, { remoteAddress: { ...EDGE, trustedHops: 0 } }) },
-  ];
-  for (const row of ok) it(row.name, () => assert.deepEqual(problemsOf(row.input, row.tcp ? { context: 'tcp' } : undefined), []));
+const input = {
+  version: 2,
+  remoteAddress: { trustedCallers: ['spiffe://example.org/edge', 'spiffe://example.org/edges/*'], trustedHops: 2 },
+  rules: [
+    {
+      name: 'own-accounts',
+      from: [
+        {
+          idPrefix: 'spiffe://example.org/ns/web/*',
+          principals: ['https://idp.example/*'],
+          clients: ['web-app'],
+          claims: [
+            { claim: 'scope', contains: 'accounts:read' },
+            { claim: 'org.id', equals: 'acme' },
+            { claim: '["https://example.org/tier"]', anyOf: ['gold', 3, true] },
+          ],
+          ipBlocks: ['10.0.0.0/8', '2001:db8::/32'],
+          remoteIpBlocks: ['198.51.100.0/24'],
+        },
+      ],
+      to: [{ pathTemplates: ['/customers/{claims.customer_id}/accounts/*'], methods: ['GET'] }],
+    },
+    { name: 'blocked', action: 'deny', from: [{ claims: [{ claim: 'blocked', equals: true }] }] },
+    { name: 'trial', action: 'deny', dryRun: true, from: [{ trustDomain: 'example.org' }], to: [{ pathPrefixes: ['/admin'] }] },
+  ],
+};
 
-  it('remembers the context it was checked for', () => {
-    assert.equal(parsePolicy(doc(), 'x', { context: 'tcp' }).context, 'tcp');
-    assert.equal(parsePolicy(doc(), 'x').context, 'http');
-  });
+test('Policy.describe (version 2): round-trips: the description parses back to the same policy', () => {
+  const d = parsePolicy(input, 'bank.yaml').describe();
+  assert.equal(d.version, 2);
+  assert.deepEqual(d.remoteAddress, input.remoteAddress);
+  assert.deepEqual(d.rules, input.rules);
+  const again = parsePolicy({ version: d.version ?? 1, remoteAddress: d.remoteAddress, rules: d.rules }, 'again').describe();
+  assert.deepEqual(again.rules, d.rules);
+  assert.ok(Object.isFrozen(d.rules[0]!.from[0]!.claims));
 });
 
-describe('Policy.describe (version 2)', () => {
-  const input = {
-    version: 2,
-    remoteAddress: { trustedCallers: ['spiffe://example.org/edge', 'spiffe://example.org/edges/*'], trustedHops: 2 },
-    rules: [
-      {
-        name: 'own-accounts',
-        from: [
-          {
-            idPrefix: 'spiffe://example.org/ns/web/*',
-            principals: ['https://idp.example/*'],
-            clients: ['web-app'],
-            claims: [
-              { claim: 'scope', contains: 'accounts:read' },
-              { claim: 'org.id', equals: 'acme' },
-              { claim: '["https://example.org/tier"]', anyOf: ['gold', 3, true] },
-            ],
-            ipBlocks: ['10.0.0.0/8', '2001:db8::/32'],
-            remoteIpBlocks: ['198.51.100.0/24'],
-          },
-        ],
-        to: [{ pathTemplates: ['/customers/{claims.customer_id}/accounts/*'], methods: ['GET'] }],
-      },
-      { name: 'blocked', action: 'deny', from: [{ claims: [{ claim: 'blocked', equals: true }] }] },
-      { name: 'trial', action: 'deny', dryRun: true, from: [{ trustDomain: 'example.org' }], to: [{ pathPrefixes: ['/admin'] }] },
-    ],
-  };
-
-  it('round-trips: the description parses back to the same policy', () => {
-    const d = parsePolicy(input, 'bank.yaml').describe();
-    assert.equal(d.version, 2);
-    assert.deepEqual(d.remoteAddress, input.remoteAddress);
-    assert.deepEqual(d.rules, input.rules);
-    const again = parsePolicy({ version: d.version ?? 1, remoteAddress: d.remoteAddress, rules: d.rules }, 'again').describe();
-    assert.deepEqual(again.rules, d.rules);
-    assert.ok(Object.isFrozen(d.rules[0]!.from[0]!.claims));
-  });
-
-  it('shows canonical spellings', () => {
-    const d = parsePolicy(
-      doc({
-        from: [{ ipBlocks: ['2001:DB8:0:0::0/32', '10.0.0.1'], claims: [{ claim: '["plain"]["a.b"]', equals: 1 }] }],
-        to: [{ pathTemplates: ['/a/{claims["customer_id"]}'] }],
-      }),
-      'x',
-    ).describe();
-    assert.deepEqual(d.rules[0]!.from[0], { ipBlocks: ['2001:db8::/32', '10.0.0.1/32'], claims: [{ claim: 'plain["a.b"]', equals: 1 }] });
-    assert.deepEqual(d.rules[0]!.to, [{ pathTemplates: ['/a/{claims.customer_id}'] }]);
-  });
-
-  it('leaves version 1 descriptions as they were', () => {
-    const d = parsePolicy({ version: 1, rules: [{ name: 'a', from: [{ id: WEB }] }] }, 'v1').describe();
-    assert.deepEqual(d, { source: 'v1', allowAll: false, rules: [{ name: 'a', from: [{ id: WEB }] }] });
-  });
+test('Policy.describe (version 2): shows canonical spellings', () => {
+  const d = parsePolicy(
+    doc({
+      from: [{ ipBlocks: ['2001:DB8:0:0::0/32', '10.0.0.1'], claims: [{ claim: '["plain"]["a.b"]', equals: 1 }] }],
+      to: [{ pathTemplates: ['/a/{claims["customer_id"]}'] }],
+    }),
+    'x',
+  ).describe();
+  assert.deepEqual(d.rules[0]!.from[0], { ipBlocks: ['2001:db8::/32', '10.0.0.1/32'], claims: [{ claim: 'plain["a.b"]', equals: 1 }] });
+  assert.deepEqual(d.rules[0]!.to, [{ pathTemplates: ['/a/{claims.customer_id}'] }]);
 });
 
-describe('loadPolicyText (version 2)', () => {
-  it('passes the context on', () => {
-    const text = 'version: 2\nrules:\n  - name: a\n    from: [{ id: "spiffe://example.org/web" }]\n    to: [{ methods: [GET] }]\n';
-    assert.equal(loadPolicyText(text, 'p.yaml').rules.length, 1);
-    assert.throws(() => loadPolicyText(text, 'p.yaml', { context: 'tcp' }), (err: unknown) => err instanceof PolicyError && /rules\[0\]\.to: not available/.test(err.message));
-  });
+test('Policy.describe (version 2): leaves version 1 descriptions as they were', () => {
+  const d = parsePolicy({ version: 1, rules: [{ name: 'a', from: [{ id: WEB }] }] }, 'v1').describe();
+  assert.deepEqual(d, { source: 'v1', allowAll: false, rules: [{ name: 'a', from: [{ id: WEB }] }] });
+});
+
+test('loadPolicyText (version 2): passes the context on', () => {
+  const text = 'version: 2\nrules:\n  - name: a\n    from: [{ id: "spiffe://example.org/web" }]\n    to: [{ methods: [GET] }]\n';
+  assert.equal(loadPolicyText(text, 'p.yaml').rules.length, 1);
+  assert.throws(() => loadPolicyText(text, 'p.yaml', { context: 'tcp' }), (err: unknown) => err instanceof PolicyError && /rules\[0\]\.to: not available/.test(err.message));
 });

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PolicyError, parsePolicy } from '../../../sidecar/policy/index.ts';
 
@@ -125,82 +125,74 @@ const rows: Row[] = [
   { name: 'method not a string', input: to({ methods: [null] }), problems: [/^rules\[0\]\.to\[0\]\.methods\[0\]: expected a string, got null$/] },
 ];
 
-describe('parsePolicy rejects', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const got = problemsOf(row.input);
-      assert.equal(got.length, row.problems.length, `problems: ${JSON.stringify(got, null, 2)}`);
-      row.problems.forEach((re, i) => assert.match(got[i]!, re));
-    });
-  }
+for (const row of rows) {
+  test(`parsePolicy rejects: ${row.name}`, () => {
+    const got = problemsOf(row.input);
+    assert.equal(got.length, row.problems.length, `problems: ${JSON.stringify(got, null, 2)}`);
+    row.problems.forEach((re, i) => assert.match(got[i]!, re));
+  });
+}
+
+const ok: { name: string; input: Record<string, unknown> }[] = [
+  { name: 'the base document', input: doc() },
+  { name: 'an empty rule list (deny everything)', input: { version: 1, rules: [] } },
+  { name: 'custom method tokens', input: to({ methods: ['PURGE', 'M-SEARCH'] }) },
+  { name: 'idPrefix of a whole trust domain', input: from({ idPrefix: 'spiffe://example.org/*' }) },
+  { name: 'pathPrefixes "/" (everything, said explicitly)', input: to({ pathPrefixes: ['/'] }) },
+  { name: 'paths with sub-delims and encoded reserved characters', input: to({ paths: ['/a:b@c', '/a%3Bb'] }) },
+];
+for (const row of ok) test(`parsePolicy accepts: ${row.name}`, () => assert.deepEqual(problemsOf(row.input), []));
+
+test('parsePolicy errors: collects every problem into one error, each with its location, and names the source', () => {
+  const input = {
+    version: 1,
+    rules: [
+      { name: 'a', from: [{ id: 'spiffe://a/b' }, { id: 'nope' }] },
+      { name: 'b', from: [{ trustDomain: 'x' }], to: [{ methods: ['get'], paths: ['x'] }] },
+    ],
+  };
+  assert.throws(
+    () => parsePolicy(input, '/etc/sidecar/policy.yaml'),
+    (err: unknown) => {
+      assert.ok(err instanceof PolicyError);
+      assert.equal(err.code, 'policy.invalid');
+      assert.equal(err.problems.length, 3);
+      assert.match(err.message, /^policy: invalid policy \/etc\/sidecar\/policy\.yaml \(3 problems\):\n/);
+      assert.match(err.message, /\n  - rules\[0\]\.from\[1\]\.id: invalid SPIFFE ID "nope": the scheme must be/);
+      assert.match(err.message, /\n  - rules\[1\]\.to\[0\]\.paths\[0\]: "x": must start with/);
+      assert.match(err.message, /\n  - rules\[1\]\.to\[0\]\.methods\[0\]: "get": /);
+      return true;
+    },
+  );
 });
 
-describe('parsePolicy accepts', () => {
-  const ok: { name: string; input: Record<string, unknown> }[] = [
-    { name: 'the base document', input: doc() },
-    { name: 'an empty rule list (deny everything)', input: { version: 1, rules: [] } },
-    { name: 'custom method tokens', input: to({ methods: ['PURGE', 'M-SEARCH'] }) },
-    { name: 'idPrefix of a whole trust domain', input: from({ idPrefix: 'spiffe://example.org/*' }) },
-    { name: 'pathPrefixes "/" (everything, said explicitly)', input: to({ pathPrefixes: ['/'] }) },
-    { name: 'paths with sub-delims and encoded reserved characters', input: to({ paths: ['/a:b@c', '/a%3Bb'] }) },
-  ];
-  for (const row of ok) it(row.name, () => assert.deepEqual(problemsOf(row.input), []));
+test('parsePolicy errors: reports a JSON "__proto__" key as unknown rather than reading through it', () => {
+  const input = JSON.parse('{"version":1,"rules":[],"__proto__":{"x":1}}') as unknown;
+  assert.match(problemsOf(input)[0] ?? '', /^__proto__: unknown key/);
 });
 
-describe('parsePolicy errors', () => {
-  it('collects every problem into one error, each with its location, and names the source', () => {
-    const input = {
-      version: 1,
-      rules: [
-        { name: 'a', from: [{ id: 'spiffe://a/b' }, { id: 'nope' }] },
-        { name: 'b', from: [{ trustDomain: 'x' }], to: [{ methods: ['get'], paths: ['x'] }] },
-      ],
-    };
-    assert.throws(
-      () => parsePolicy(input, '/etc/sidecar/policy.yaml'),
-      (err: unknown) => {
-        assert.ok(err instanceof PolicyError);
-        assert.equal(err.code, 'policy.invalid');
-        assert.equal(err.problems.length, 3);
-        assert.match(err.message, /^policy: invalid policy \/etc\/sidecar\/policy\.yaml \(3 problems\):\n/);
-        assert.match(err.message, /\n  - rules\[0\]\.from\[1\]\.id: invalid SPIFFE ID "nope": the scheme must be/);
-        assert.match(err.message, /\n  - rules\[1\]\.to\[0\]\.paths\[0\]: "x": must start with/);
-        assert.match(err.message, /\n  - rules\[1\]\.to\[0\]\.methods\[0\]: "get": /);
-        return true;
+test('Policy.describe: shows the canonical document, which parses back to the same policy', () => {
+  const input = {
+    version: 1,
+    rules: [
+      {
+        name: 'frontend-reads',
+        from: [
+          { id: 'spiffe://example.org/frontend' },
+          { idPrefix: 'spiffe://example.org/ns/payments/*' },
+          { trustDomain: 'partner.org' },
+        ],
+        to: [{ paths: ['/api/', '/healthz'], methods: ['GET', 'HEAD'] }],
       },
-    );
-  });
-
-  it('reports a JSON "__proto__" key as unknown rather than reading through it', () => {
-    const input = JSON.parse('{"version":1,"rules":[],"__proto__":{"x":1}}') as unknown;
-    assert.match(problemsOf(input)[0] ?? '', /^__proto__: unknown key/);
-  });
-});
-
-describe('Policy.describe', () => {
-  it('shows the canonical document, which parses back to the same policy', () => {
-    const input = {
-      version: 1,
-      rules: [
-        {
-          name: 'frontend-reads',
-          from: [
-            { id: 'spiffe://example.org/frontend' },
-            { idPrefix: 'spiffe://example.org/ns/payments/*' },
-            { trustDomain: 'partner.org' },
-          ],
-          to: [{ paths: ['/api/', '/healthz'], methods: ['GET', 'HEAD'] }],
-        },
-        { name: 'tcp', from: [{ id: 'spiffe://example.org/db' }] },
-      ],
-    };
-    const p = parsePolicy(input, 'a.yaml');
-    const d = p.describe();
-    assert.equal(d.source, 'a.yaml');
-    assert.equal(d.allowAll, false);
-    assert.deepEqual(d.rules, input.rules);
-    assert.ok(Object.isFrozen(d.rules[0]!.from));
-    assert.deepEqual(parsePolicy({ version: 1, rules: d.rules }, 'again').describe().rules, d.rules);
-    assert.equal(String(p), 'policy a.yaml: 2 rules');
-  });
+      { name: 'tcp', from: [{ id: 'spiffe://example.org/db' }] },
+    ],
+  };
+  const p = parsePolicy(input, 'a.yaml');
+  const d = p.describe();
+  assert.equal(d.source, 'a.yaml');
+  assert.equal(d.allowAll, false);
+  assert.deepEqual(d.rules, input.rules);
+  assert.ok(Object.isFrozen(d.rules[0]!.from));
+  assert.deepEqual(parsePolicy({ version: 1, rules: d.rules }, 'again').describe().rules, d.rules);
+  assert.equal(String(p), 'policy a.yaml: 2 rules');
 });
