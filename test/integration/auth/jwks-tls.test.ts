@@ -3,7 +3,7 @@
  * from a test CA: trusted only through the provider's `ca` option, never
  * through the system roots.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { toPem } from '../../../sidecar/x509/index.ts';
@@ -43,24 +43,22 @@ function start(ca: string | undefined): TokenAuthenticator {
   return a;
 }
 
-describe('JWKS over TLS', () => {
-  it('loads keys from an issuer whose CA is configured', async () => {
-    const a = start(toPem(root.der, 'CERTIFICATE'));
-    const r = await a.ready(10_000);
-    assert.equal(r.ready, true, JSON.stringify(r));
-  });
-
-  const refused: { name: string; ca: string | undefined }[] = [
-    { name: 'no ca: the system roots do not trust the test CA', ca: undefined },
-    { name: 'another CA', ca: toPem(otherRoot.der, 'CERTIFICATE') },
-  ];
-  for (const row of refused) {
-    it(`refuses the issuer with ${row.name}`, async () => {
-      const a = start(row.ca);
-      await waitFor(() => a.status()[0]!.lastError !== undefined, 'the failed load');
-      const s = a.status()[0]!;
-      assert.equal(s.ready, false);
-      assert.match(s.lastError!, /fetching the JWKS from "https:\/\/localhost:\d+\/jwks" failed/);
-    });
-  }
+test('JWKS over TLS: loads keys from an issuer whose CA is configured', async () => {
+  const a = start(toPem(root.der, 'CERTIFICATE'));
+  const r = await a.ready(10_000);
+  assert.equal(r.ready, true, JSON.stringify(r));
 });
+
+const refused: { name: string; ca: string | undefined }[] = [
+  { name: 'no ca: the system roots do not trust the test CA', ca: undefined },
+  { name: 'another CA', ca: toPem(otherRoot.der, 'CERTIFICATE') },
+];
+for (const row of refused) {
+  test(`JWKS over TLS: refuses the issuer with ${row.name}`, async () => {
+    const a = start(row.ca);
+    await waitFor(() => a.status()[0]!.lastError !== undefined, 'the failed load');
+    const s = a.status()[0]!;
+    assert.equal(s.ready, false);
+    assert.match(s.lastError!, /fetching the JWKS from "https:\/\/localhost:\d+\/jwks" failed/);
+  });
+}

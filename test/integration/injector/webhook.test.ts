@@ -4,7 +4,7 @@
  * and with curl, malformed and hostile requests that must not take it
  * down, certificate reload, and the CLI as a process stopped by SIGTERM.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -27,6 +27,7 @@ const main = join(root, 'sidecar', 'cli', 'main.ts');
 // Fails under CI without openssl/curl, skips elsewhere (like requireTools, but for a whole suite).
 const missing = ['openssl', 'curl'].filter((c) => !haveTool(c));
 if (missing.length > 0 && inCi) throw new Error(`test requirement missing: ${missing.join(', ')}`);
+const skip = missing.length > 0 ? `missing: ${missing.join(', ')}` : false;
 
 /** Makes a CA and a server certificate for 127.0.0.1/localhost in `dir` with openssl; returns the paths. */
 async function makeCerts(dir: string, name: string): Promise<{ ca: string; cert: string; key: string }> {
@@ -120,205 +121,199 @@ function servedCert(port: number, ca: Buffer): Promise<X509Certificate> {
   });
 }
 
-describe('webhook server', { skip: missing.length > 0 ? `missing: ${missing.join(', ')}` : false }, () => {
-  let dir: string;
-  let server: WebhookServer;
-  let port: number;
-  let first: { ca: string; cert: string; key: string };
-  let ca: Buffer;
-  const settings = injectionSettings({ image: 'spiffe-sidecar:0.1.0' });
+let dir: string;
+let server: WebhookServer;
+let port: number;
+let first: { ca: string; cert: string; key: string };
+let ca: Buffer;
+const settings = injectionSettings({ image: 'spiffe-sidecar:0.1.0' });
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'spiffe-webhook-'));
-    first = await makeCerts(dir, 'first');
-    ca = readFileSync(first.ca);
-    // The clock never advances: reloads are triggered by calling checkCertificate().
-    server = createWebhookServer({
-      listen: { host: '127.0.0.1', port: 0 },
-      certFile: join(dir, 'tls.crt'),
-      keyFile: join(dir, 'tls.key'),
-      settings,
-      clock: new ManualClock(0),
-      maxBodyBytes: 256 * 1024,
-    });
-    writeFileSync(join(dir, 'tls.crt'), readFileSync(first.cert));
-    writeFileSync(join(dir, 'tls.key'), readFileSync(first.key));
-    ({ port } = await server.start());
+before(async () => {
+  // Skipped tests need no server (and the set-up itself needs openssl).
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'spiffe-webhook-'));
+  first = await makeCerts(dir, 'first');
+  ca = readFileSync(first.ca);
+  // The clock never advances: reloads are triggered by calling checkCertificate().
+  server = createWebhookServer({
+    listen: { host: '127.0.0.1', port: 0 },
+    certFile: join(dir, 'tls.crt'),
+    keyFile: join(dir, 'tls.key'),
+    settings,
+    clock: new ManualClock(0),
+    maxBodyBytes: 256 * 1024,
   });
-  after(async () => {
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  writeFileSync(join(dir, 'tls.crt'), readFileSync(first.cert));
+  writeFileSync(join(dir, 'tls.key'), readFileSync(first.key));
+  ({ port } = await server.start());
+});
+after(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
-  it('GET /healthz', async () => {
-    const r = await post(port, ca, '/healthz', '', {}, 'GET');
-    assert.equal(r.status, 200);
-    assert.equal(r.body, 'ok\n');
-  });
+test('webhook server: GET /healthz', { skip }, async () => {
+  const r = await post(port, ca, '/healthz', '', {}, 'GET');
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'ok\n');
+});
 
-  it('POST /inject (node https): an opted-in pod gets a patch that applies', async () => {
-    const pod = demoPod({ 'spiffe-sidecar.io/inject': 'true', 'spiffe-sidecar.io/policy-configmap': 'backend-policy' });
-    const resp = responseOf(await post(port, ca, '/inject', JSON.stringify(review(pod))));
-    assert.equal(resp['uid'], 'e911857d-c318-11e8-bbad-025000000001');
-    assert.equal(resp['allowed'], true);
-    assert.equal(resp['patchType'], 'JSONPatch');
-    const out = applyJsonPatch(pod, decodePatch(resp));
-    const spec = out['spec'] as JsonObject;
-    assert.deepEqual((spec['initContainers'] as JsonObject[]).map((c) => c['name']), ['spiffe-sidecar-init', 'spiffe-sidecar']);
-    const app = (spec['containers'] as JsonObject[])[0]!;
-    assert.equal(((app['readinessProbe'] as JsonObject)['httpGet'] as JsonObject)['path'], '/app-probe/8080/ready');
-  });
+test('webhook server: POST /inject (node https): an opted-in pod gets a patch that applies', { skip }, async () => {
+  const pod = demoPod({ 'spiffe-sidecar.io/inject': 'true', 'spiffe-sidecar.io/policy-configmap': 'backend-policy' });
+  const resp = responseOf(await post(port, ca, '/inject', JSON.stringify(review(pod))));
+  assert.equal(resp['uid'], 'e911857d-c318-11e8-bbad-025000000001');
+  assert.equal(resp['allowed'], true);
+  assert.equal(resp['patchType'], 'JSONPatch');
+  const out = applyJsonPatch(pod, decodePatch(resp));
+  const spec = out['spec'] as JsonObject;
+  assert.deepEqual((spec['initContainers'] as JsonObject[]).map((c) => c['name']), ['spiffe-sidecar-init', 'spiffe-sidecar']);
+  const app = (spec['containers'] as JsonObject[])[0]!;
+  assert.equal(((app['readinessProbe'] as JsonObject)['httpGet'] as JsonObject)['path'], '/app-probe/8080/ready');
+});
 
-  it('POST /inject/namespace-enabled (curl): a pod of an enabled namespace is injected without annotation', async () => {
-    const file = join(dir, 'review.json');
-    writeFileSync(file, JSON.stringify(review(demoPod(undefined))));
-    const r = await curl(port, first.ca, '/inject/namespace-enabled', ['-H', 'Content-Type: application/json', '--data-binary', `@${file}`]);
-    const resp = responseOf(r);
-    assert.equal(resp['patchType'], 'JSONPatch');
-  });
+test('webhook server: POST /inject/namespace-enabled (curl): a pod of an enabled namespace is injected without annotation', { skip }, async () => {
+  const file = join(dir, 'review.json');
+  writeFileSync(file, JSON.stringify(review(demoPod(undefined))));
+  const r = await curl(port, first.ca, '/inject/namespace-enabled', ['-H', 'Content-Type: application/json', '--data-binary', `@${file}`]);
+  const resp = responseOf(r);
+  assert.equal(resp['patchType'], 'JSONPatch');
+});
 
-  it('POST /inject (curl): the same pod without annotation is not injected', async () => {
-    const file = join(dir, 'review-plain.json');
-    writeFileSync(file, JSON.stringify(review(demoPod(undefined))));
-    const resp = responseOf(await curl(port, first.ca, '/inject', ['-H', 'Content-Type: application/json', '--data-binary', `@${file}`]));
-    assert.deepEqual(resp, { uid: 'e911857d-c318-11e8-bbad-025000000001', allowed: true });
-  });
+test('webhook server: POST /inject (curl): the same pod without annotation is not injected', { skip }, async () => {
+  const file = join(dir, 'review-plain.json');
+  writeFileSync(file, JSON.stringify(review(demoPod(undefined))));
+  const resp = responseOf(await curl(port, first.ca, '/inject', ['-H', 'Content-Type: application/json', '--data-binary', `@${file}`]));
+  assert.deepEqual(resp, { uid: 'e911857d-c318-11e8-bbad-025000000001', allowed: true });
+});
 
-  describe('malformed requests get an answer and do not stop the server', () => {
-    const rows: [string, () => Promise<{ status: number; body: string }>, number, RegExp][] = [
-      ['not JSON', () => post(port, ca, '/inject', '{"apiVersion": "admission.k8s.io/v1", '), 400, /not JSON/],
-      ['v1beta1', () => post(port, ca, '/inject', JSON.stringify({ ...review(demoPod(undefined)), apiVersion: 'admission.k8s.io/v1beta1' })), 400, /admission\.k8s\.io\/v1/],
-      ['no uid', () => post(port, ca, '/inject', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { kind: { group: '', version: 'v1', kind: 'Pod' } } })), 400, /uid/],
-      ['wrong content type', () => post(port, ca, '/inject', '{}', { 'content-type': 'text/plain' }), 415, /application\/json/],
-      ['body too large (content-length)', () => post(port, ca, '/inject', Buffer.alloc(300 * 1024, 0x20)), 413, /larger than/],
-      ['GET /inject', () => post(port, ca, '/inject', '', {}, 'GET'), 405, /method not allowed/],
-      ['unknown path', () => post(port, ca, '/mutate', '{}'), 404, /not found/],
-    ];
-    for (const [name, send, status, message] of rows) {
-      it(name, async () => {
-        const r = await send();
-        assert.equal(r.status, status);
-        assert.match(r.body, message);
-      });
-    }
-    it('body too large (chunked, with curl)', async () => {
-      const file = join(dir, 'big.json');
-      writeFileSync(file, Buffer.alloc(600 * 1024, 0x20));
-      const r = await curl(port, first.ca, '/inject', ['-H', 'Content-Type: application/json', '-H', 'Transfer-Encoding: chunked', '--data-binary', `@${file}`]).catch(
-        (err: { stdout?: string }) => ({ status: Number(String(err.stdout ?? '').split('\n').pop()), body: '' }),
-      );
-      assert.equal(r.status, 413);
-    });
-    it('a parseable review with a bad object is denied in an AdmissionReview', async () => {
-      const resp = responseOf(await post(port, ca, '/inject', JSON.stringify(review({ metadata: {}, spec: {} } as JsonObject))));
-      assert.equal(resp['allowed'], false);
-      assert.equal((resp['status'] as JsonObject)['code'], 400);
-    });
-    it('plain TCP garbage instead of TLS', async () => {
-      await new Promise<void>((res) => {
-        const s = netConnect(port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\n\r\n\x00\xff garbage'));
-        s.on('error', () => res());
-        s.on('close', () => res());
-      });
-    });
-    it('TLS, then garbage instead of HTTP', async () => {
-      await new Promise<void>((res) => {
-        const s = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => s.write('\x16\x03 not http at all\r\n\r\n'));
-        s.on('error', () => res());
-        s.on('close', () => res());
-        s.resume();
-      });
-    });
-    it('a client that disappears half-way through the body', async () => {
-      await new Promise<void>((res) => {
-        const req = request({ host: '127.0.0.1', port, path: '/inject', method: 'POST', ca, headers: { 'content-type': 'application/json', 'content-length': '1000' }, agent: false });
-        req.on('error', () => res());
-        req.write('{"apiVersion":', () => {
-          req.destroy();
-          res();
-        });
-      });
-    });
-    it('still serves after all of the above', async () => {
-      const resp = responseOf(await post(port, ca, '/inject', JSON.stringify(review(demoPod({ 'spiffe-sidecar.io/inject': 'true' }), 'after-garbage'))));
-      assert.equal(resp['uid'], 'after-garbage');
-      assert.equal(resp['patchType'], 'JSONPatch');
-    });
+const rows: [string, () => Promise<{ status: number; body: string }>, number, RegExp][] = [
+  ['not JSON', () => post(port, ca, '/inject', '{"apiVersion": "admission.k8s.io/v1", '), 400, /not JSON/],
+  ['v1beta1', () => post(port, ca, '/inject', JSON.stringify({ ...review(demoPod(undefined)), apiVersion: 'admission.k8s.io/v1beta1' })), 400, /admission\.k8s\.io\/v1/],
+  ['no uid', () => post(port, ca, '/inject', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { kind: { group: '', version: 'v1', kind: 'Pod' } } })), 400, /uid/],
+  ['wrong content type', () => post(port, ca, '/inject', '{}', { 'content-type': 'text/plain' }), 415, /application\/json/],
+  ['body too large (content-length)', () => post(port, ca, '/inject', Buffer.alloc(300 * 1024, 0x20)), 413, /larger than/],
+  ['GET /inject', () => post(port, ca, '/inject', '', {}, 'GET'), 405, /method not allowed/],
+  ['unknown path', () => post(port, ca, '/mutate', '{}'), 404, /not found/],
+];
+for (const [name, send, status, message] of rows) {
+  test(`webhook server: malformed requests get an answer and do not stop the server: ${name}`, { skip }, async () => {
+    const r = await send();
+    assert.equal(r.status, status);
+    assert.match(r.body, message);
   });
-
-  describe('certificate reload', () => {
-    it('a changed certificate is served on new connections', async () => {
-      const before = await servedCert(port, ca);
-      const second = await makeCerts(dir, 'second');
-      // Replace both files the way a Secret volume update does: new files renamed into place.
-      writeFileSync(join(dir, 'tls.crt.new'), readFileSync(second.cert));
-      writeFileSync(join(dir, 'tls.key.new'), readFileSync(second.key));
-      renameSync(join(dir, 'tls.crt.new'), join(dir, 'tls.crt'));
-      renameSync(join(dir, 'tls.key.new'), join(dir, 'tls.key'));
-      assert.equal(await server.checkCertificate(), true);
-      const now = await servedCert(port, readFileSync(second.ca));
-      assert.notEqual(now.fingerprint256, before.fingerprint256);
-      assert.match(now.subject, /CN=second/);
-      ca = readFileSync(second.ca);
-    });
-    it('no change, no reload', async () => {
-      assert.equal(await server.checkCertificate(), false);
-    });
-    it('a broken pair is refused and the previous certificate kept', async () => {
-      const served = await servedCert(port, ca);
-      const third = await makeCerts(dir, 'third');
-      // Certificate of "third" with the key of "second": they do not match.
-      writeFileSync(join(dir, 'tls.crt'), readFileSync(third.cert));
-      assert.equal(await server.checkCertificate(), false);
-      assert.equal((await servedCert(port, ca)).fingerprint256, served.fingerprint256);
-      const resp = responseOf(await post(port, ca, '/inject', JSON.stringify(review(demoPod(undefined)))));
-      assert.equal(resp['allowed'], true);
+}
+test('webhook server: malformed requests get an answer and do not stop the server: body too large (chunked, with curl)', { skip }, async () => {
+  const file = join(dir, 'big.json');
+  writeFileSync(file, Buffer.alloc(600 * 1024, 0x20));
+  const r = await curl(port, first.ca, '/inject', ['-H', 'Content-Type: application/json', '-H', 'Transfer-Encoding: chunked', '--data-binary', `@${file}`]).catch(
+    (err: { stdout?: string }) => ({ status: Number(String(err.stdout ?? '').split('\n').pop()), body: '' }),
+  );
+  assert.equal(r.status, 413);
+});
+test('webhook server: malformed requests get an answer and do not stop the server: a parseable review with a bad object is denied in an AdmissionReview', { skip }, async () => {
+  const resp = responseOf(await post(port, ca, '/inject', JSON.stringify(review({ metadata: {}, spec: {} } as JsonObject))));
+  assert.equal(resp['allowed'], false);
+  assert.equal((resp['status'] as JsonObject)['code'], 400);
+});
+test('webhook server: malformed requests get an answer and do not stop the server: plain TCP garbage instead of TLS', { skip }, async () => {
+  await new Promise<void>((res) => {
+    const s = netConnect(port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\n\r\n\x00\xff garbage'));
+    s.on('error', () => res());
+    s.on('close', () => res());
+  });
+});
+test('webhook server: malformed requests get an answer and do not stop the server: TLS, then garbage instead of HTTP', { skip }, async () => {
+  await new Promise<void>((res) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => s.write('\x16\x03 not http at all\r\n\r\n'));
+    s.on('error', () => res());
+    s.on('close', () => res());
+    s.resume();
+  });
+});
+test('webhook server: malformed requests get an answer and do not stop the server: a client that disappears half-way through the body', { skip }, async () => {
+  await new Promise<void>((res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/inject', method: 'POST', ca, headers: { 'content-type': 'application/json', 'content-length': '1000' }, agent: false });
+    req.on('error', () => res());
+    req.write('{"apiVersion":', () => {
+      req.destroy();
+      res();
     });
   });
 });
+test('webhook server: malformed requests get an answer and do not stop the server: still serves after all of the above', { skip }, async () => {
+  const resp = responseOf(await post(port, ca, '/inject', JSON.stringify(review(demoPod({ 'spiffe-sidecar.io/inject': 'true' }), 'after-garbage'))));
+  assert.equal(resp['uid'], 'after-garbage');
+  assert.equal(resp['patchType'], 'JSONPatch');
+});
 
-describe('spiffe-sidecar webhook (process)', { skip: missing.length > 0 ? `missing: ${missing.join(', ')}` : false }, () => {
-  it('serves, answers curl, and exits 0 on SIGTERM', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'spiffe-webhook-cli-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const c = await makeCerts(dir, 'cli');
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', main, 'webhook', '--cert', c.cert, '--key', c.key, '--listen', '127.0.0.1:0', '--image', 'spiffe-sidecar:0.1.0'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    t.after(() => child.kill('SIGKILL'));
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const port = await new Promise<number>((res, rej) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        for (const line of out.split('\n')) {
-          if (line.includes('webhook listening')) res((JSON.parse(line) as { port: number }).port);
-        }
-      });
-      child.on('exit', (code) => rej(new Error(`webhook exited ${code}: ${err}`)));
-    });
-    const health = await curl(port, c.ca, '/healthz', []);
-    assert.equal(health.status, 200);
-    const file = join(dir, 'r.json');
-    writeFileSync(file, JSON.stringify(review(demoPod({ 'spiffe-sidecar.io/inject': 'true' }))));
-    const resp = responseOf(await curl(port, c.ca, '/inject', ['-H', 'Content-Type: application/json', '--data-binary', `@${file}`]));
-    assert.equal(resp['patchType'], 'JSONPatch');
-    const code = await new Promise<number | null>((res) => {
-      child.on('exit', (c2) => res(c2));
-      child.kill('SIGTERM');
-    });
-    assert.equal(code, 0, err);
-    assert.match(out, /admission review/);
-  });
+test('webhook server: certificate reload: a changed certificate is served on new connections', { skip }, async () => {
+  const before = await servedCert(port, ca);
+  const second = await makeCerts(dir, 'second');
+  // Replace both files the way a Secret volume update does: new files renamed into place.
+  writeFileSync(join(dir, 'tls.crt.new'), readFileSync(second.cert));
+  writeFileSync(join(dir, 'tls.key.new'), readFileSync(second.key));
+  renameSync(join(dir, 'tls.crt.new'), join(dir, 'tls.crt'));
+  renameSync(join(dir, 'tls.key.new'), join(dir, 'tls.key'));
+  assert.equal(await server.checkCertificate(), true);
+  const now = await servedCert(port, readFileSync(second.ca));
+  assert.notEqual(now.fingerprint256, before.fingerprint256);
+  assert.match(now.subject, /CN=second/);
+  ca = readFileSync(second.ca);
+});
+test('webhook server: certificate reload: no change, no reload', { skip }, async () => {
+  assert.equal(await server.checkCertificate(), false);
+});
+test('webhook server: certificate reload: a broken pair is refused and the previous certificate kept', { skip }, async () => {
+  const served = await servedCert(port, ca);
+  const third = await makeCerts(dir, 'third');
+  // Certificate of "third" with the key of "second": they do not match.
+  writeFileSync(join(dir, 'tls.crt'), readFileSync(third.cert));
+  assert.equal(await server.checkCertificate(), false);
+  assert.equal((await servedCert(port, ca)).fingerprint256, served.fingerprint256);
+  const resp = responseOf(await post(port, ca, '/inject', JSON.stringify(review(demoPod(undefined)))));
+  assert.equal(resp['allowed'], true);
+});
 
-  it('refuses to start with a missing certificate', async () => {
-    const r = await run(process.execPath, ['--disable-warning=ExperimentalWarning', main, 'webhook', '--cert', '/nonexistent/tls.crt', '--key', '/nonexistent/tls.key', '--listen', '127.0.0.1:0'], { cwd: root }).then(
-      () => ({ code: 0, stderr: '' }),
-      (e: { code: number; stderr: string }) => e,
-    );
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /injector\.certificate_invalid/);
+test('spiffe-sidecar webhook (process): serves, answers curl, and exits 0 on SIGTERM', { skip }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'spiffe-webhook-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const c = await makeCerts(dir, 'cli');
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', main, 'webhook', '--cert', c.cert, '--key', c.key, '--listen', '127.0.0.1:0', '--image', 'spiffe-sidecar:0.1.0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const port = await new Promise<number>((res, rej) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const line of out.split('\n')) {
+        if (line.includes('webhook listening')) res((JSON.parse(line) as { port: number }).port);
+      }
+    });
+    child.on('exit', (code) => rej(new Error(`webhook exited ${code}: ${err}`)));
+  });
+  const health = await curl(port, c.ca, '/healthz', []);
+  assert.equal(health.status, 200);
+  const file = join(dir, 'r.json');
+  writeFileSync(file, JSON.stringify(review(demoPod({ 'spiffe-sidecar.io/inject': 'true' }))));
+  const resp = responseOf(await curl(port, c.ca, '/inject', ['-H', 'Content-Type: application/json', '--data-binary', `@${file}`]));
+  assert.equal(resp['patchType'], 'JSONPatch');
+  const code = await new Promise<number | null>((res) => {
+    child.on('exit', (c2) => res(c2));
+    child.kill('SIGTERM');
+  });
+  assert.equal(code, 0, err);
+  assert.match(out, /admission review/);
+});
+
+test('spiffe-sidecar webhook (process): refuses to start with a missing certificate', { skip }, async () => {
+  const r = await run(process.execPath, ['--disable-warning=ExperimentalWarning', main, 'webhook', '--cert', '/nonexistent/tls.crt', '--key', '/nonexistent/tls.key', '--listen', '127.0.0.1:0'], { cwd: root }).then(
+    () => ({ code: 0, stderr: '' }),
+    (e: { code: number; stderr: string }) => e,
+  );
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /injector\.certificate_invalid/);
 });

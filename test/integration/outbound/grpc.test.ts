@@ -4,7 +4,7 @@
  * Status codes, details, headers and trailers must arrive intact, for
  * unary and bidirectional streaming calls, on either link protocol.
  */
-import { test, describe, before, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,52 +109,54 @@ function unary(c: EchoClient, text: string): Promise<{ err: grpc.ServiceError | 
 }
 
 for (const protocol of ['http1', 'h2'] as const) {
-  describe(`gRPC over a ${protocol} link`, () => {
-    let port: number;
-    before(async () => {
-      ({ outboundPort: port } = await startMesh(pki, cleanup, { appPort: serverPort, appProtocol: 'h2c', protocol }));
-    });
+  // This link's mesh, started once by its first test. Not a before() here: node:test runs a
+  // top-level before() as soon as it is registered, before the one above has made pki and the server.
+  let mesh: Promise<number> | undefined;
+  const meshPort = (): Promise<number> => (mesh ??= startMesh(pki, cleanup, { appPort: serverPort, appProtocol: 'h2c', protocol }).then((m) => m.outboundPort));
 
-    test('unary OK: message, initial metadata and trailers intact; caller identity set by the inbound', async () => {
-      const r = await unary(clientFor(port), 'hi');
-      assert.equal(r.err, null);
-      assert.equal(r.res?.text, 'echo:hi');
-      assert.deepEqual(r.header.get('x-initial'), ['hello']);
-      assert.deepEqual(r.trailer.get('x-trailer'), ['done']);
-      assert.equal(seenCallers.at(-1), FRONTEND_ID);
-    });
+  test(`gRPC over a ${protocol} link: unary OK: message, initial metadata and trailers intact; caller identity set by the inbound`, async () => {
+    const port = await meshPort();
+    const r = await unary(clientFor(port), 'hi');
+    assert.equal(r.err, null);
+    assert.equal(r.res?.text, 'echo:hi');
+    assert.deepEqual(r.header.get('x-initial'), ['hello']);
+    assert.deepEqual(r.trailer.get('x-trailer'), ['done']);
+    assert.equal(seenCallers.at(-1), FRONTEND_ID);
+  });
 
-    test('unary error: status code, details and trailing metadata intact', async () => {
-      const r = await unary(clientFor(port), 'fail');
-      assert.equal(r.err?.code, grpc.status.INVALID_ARGUMENT);
-      assert.equal(r.err?.details, 'text must not be "fail"');
-      assert.deepEqual(r.err?.metadata.get('x-why'), ['because']);
-    });
+  test(`gRPC over a ${protocol} link: unary error: status code, details and trailing metadata intact`, async () => {
+    const port = await meshPort();
+    const r = await unary(clientFor(port), 'fail');
+    assert.equal(r.err?.code, grpc.status.INVALID_ARGUMENT);
+    assert.equal(r.err?.details, 'text must not be "fail"');
+    assert.deepEqual(r.err?.metadata.get('x-why'), ['because']);
+  });
 
-    test('unary error as a Trailers-Only response (no initial metadata): status, details and metadata intact', async () => {
-      const r = await unary(clientFor(port), 'trailers-only');
-      assert.equal(r.err?.code, grpc.status.NOT_FOUND, r.err?.details);
-      assert.equal(r.err?.details, 'no such item');
-      assert.deepEqual(r.err?.metadata.get('x-why'), ['early']);
-    });
+  test(`gRPC over a ${protocol} link: unary error as a Trailers-Only response (no initial metadata): status, details and metadata intact`, async () => {
+    const port = await meshPort();
+    const r = await unary(clientFor(port), 'trailers-only');
+    assert.equal(r.err?.code, grpc.status.NOT_FOUND, r.err?.details);
+    assert.equal(r.err?.details, 'no such item');
+    assert.deepEqual(r.err?.metadata.get('x-why'), ['early']);
+  });
 
-    test('bidirectional streaming: interleaved messages, then status and trailers', async () => {
-      const c = clientFor(port);
-      const call = c.Bidi(new grpc.Metadata());
-      const got: string[] = [];
-      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-      // Send one message at a time and wait for its echo: proves neither side buffers.
-      for (const text of ['a', 'b', 'c']) {
-        const next = new Promise<void>((resolve) => call.once('data', (m: { text: string }) => (got.push(m.text), resolve())));
-        call.write({ text });
-        await next;
-      }
-      call.end();
-      const s = await status;
-      assert.deepEqual(got, ['1:a', '2:b', '3:c']);
-      assert.equal(s.code, grpc.status.OK);
-      assert.deepEqual(s.metadata.get('x-count'), ['3']);
-      assert.equal(seenCallers.at(-1), FRONTEND_ID);
-    });
+  test(`gRPC over a ${protocol} link: bidirectional streaming: interleaved messages, then status and trailers`, async () => {
+    const port = await meshPort();
+    const c = clientFor(port);
+    const call = c.Bidi(new grpc.Metadata());
+    const got: string[] = [];
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    // Send one message at a time and wait for its echo: proves neither side buffers.
+    for (const text of ['a', 'b', 'c']) {
+      const next = new Promise<void>((resolve) => call.once('data', (m: { text: string }) => (got.push(m.text), resolve())));
+      call.write({ text });
+      await next;
+    }
+    call.end();
+    const s = await status;
+    assert.deepEqual(got, ['1:a', '2:b', '3:c']);
+    assert.equal(s.code, grpc.status.OK);
+    assert.deepEqual(s.metadata.get('x-count'), ['3']);
+    assert.equal(seenCallers.at(-1), FRONTEND_ID);
   });
 }

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keySetLifetimeMs } from '../../../sidecar/auth/cache-control.ts';
 
@@ -20,6 +20,4 @@ const rows: { name: string; header: string | string[] | undefined; want: number 
   { name: 'unknown directives only', header: 'public, must-revalidate', want: 600_000 },
 ];
 
-describe('keySetLifetimeMs', () => {
-  for (const row of rows) it(row.name, () => assert.equal(keySetLifetimeMs(row.header, bounds), row.want));
-});
+for (const row of rows) test(`keySetLifetimeMs: ${row.name}`, () => assert.equal(keySetLifetimeMs(row.header, bounds), row.want));

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { KeySetError } from '../../../sidecar/auth/index.ts';
@@ -41,48 +41,44 @@ const rows: Row[] = [
   { name: 'EC point not on the curve', key: { kty: 'EC', crv: 'P-256', kid: 'k', x: 'AA', y: 'AA' }, used: false, skipped: /not a valid EC public key/ },
 ];
 
-describe('JwkSet.parse: keys', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const { set, skipped } = JwkSet.parse(jwks(good, row.key), row.fromFile === true ? file : remote);
-      assert.equal(set.size, row.used ? 2 : 1, skipped.join('; '));
-      if (row.skipped !== undefined) assert.match(skipped.join('\n'), row.skipped);
-    });
-  }
-
-  it('never puts key material into skip messages', () => {
-    const secret = octJwk(randomBytes(8), { kid: 'k' });
-    const priv: Record<string, string> = { ...(rsa.privateKey.export({ format: 'jwk' }) as Record<string, string>), kid: 'p' };
-    const { skipped } = JwkSet.parse(jwks(good, secret, priv), file);
-    const text = skipped.join('\n');
-    assert.ok(!text.includes(String(secret['k'])) && !text.includes(priv['d']!));
+for (const row of rows) {
+  test(`JwkSet.parse: keys: ${row.name}`, () => {
+    const { set, skipped } = JwkSet.parse(jwks(good, row.key), row.fromFile === true ? file : remote);
+    assert.equal(set.size, row.used ? 2 : 1, skipped.join('; '));
+    if (row.skipped !== undefined) assert.match(skipped.join('\n'), row.skipped);
   });
+}
 
-  it('indexes keys by kid, several keys may share one', () => {
-    const { set } = JwkSet.parse(jwks(good, publicJwk(p256.publicKey, { kid: 'good' }), publicJwk(ed.publicKey)), remote);
-    assert.equal(set.byKid('good').length, 2);
-    assert.equal(set.byKid('missing').length, 0);
-    assert.equal(set.all().length, 3);
-    assert.deepEqual(set.keyIds, ['good']);
-  });
+test('JwkSet.parse: keys: never puts key material into skip messages', () => {
+  const secret = octJwk(randomBytes(8), { kid: 'k' });
+  const priv: Record<string, string> = { ...(rsa.privateKey.export({ format: 'jwk' }) as Record<string, string>), kid: 'p' };
+  const { skipped } = JwkSet.parse(jwks(good, secret, priv), file);
+  const text = skipped.join('\n');
+  assert.ok(!text.includes(String(secret['k'])) && !text.includes(priv['d']!));
 });
 
-describe('JwkSet.parse: documents', () => {
-  const bad: { name: string; doc: string }[] = [
-    { name: 'not JSON', doc: '<html>' },
-    { name: 'JSON array', doc: '[]' },
-    { name: 'no keys member', doc: '{"jwks":[]}' },
-    { name: 'keys not an array', doc: '{"keys":{}}' },
-    { name: 'no usable key among several', doc: jwks(publicJwk(weak.publicKey, { kid: 'w' })) },
-    { name: 'larger than 256 KiB', doc: JSON.stringify({ keys: [good], pad: 'x'.repeat(MAX_KEY_SET_BYTES) }) },
-  ];
-  for (const row of bad) {
-    it(`refuses: ${row.name}`, () => {
-      assert.throws(() => JwkSet.parse(row.doc, remote), (e: unknown) => e instanceof KeySetError && e.code === 'auth.bad_key_set');
-    });
-  }
+test('JwkSet.parse: keys: indexes keys by kid, several keys may share one', () => {
+  const { set } = JwkSet.parse(jwks(good, publicJwk(p256.publicKey, { kid: 'good' }), publicJwk(ed.publicKey)), remote);
+  assert.equal(set.byKid('good').length, 2);
+  assert.equal(set.byKid('missing').length, 0);
+  assert.equal(set.all().length, 3);
+  assert.deepEqual(set.keyIds, ['good']);
+});
 
-  it('accepts an empty key list (the issuer has no keys)', () => {
-    assert.equal(JwkSet.parse('{"keys":[]}', remote).set.size, 0);
+const bad: { name: string; doc: string }[] = [
+  { name: 'not JSON', doc: '<html>' },
+  { name: 'JSON array', doc: '[]' },
+  { name: 'no keys member', doc: '{"jwks":[]}' },
+  { name: 'keys not an array', doc: '{"keys":{}}' },
+  { name: 'no usable key among several', doc: jwks(publicJwk(weak.publicKey, { kid: 'w' })) },
+  { name: 'larger than 256 KiB', doc: JSON.stringify({ keys: [good], pad: 'x'.repeat(MAX_KEY_SET_BYTES) }) },
+];
+for (const row of bad) {
+  test(`JwkSet.parse: documents: refuses: ${row.name}`, () => {
+    assert.throws(() => JwkSet.parse(row.doc, remote), (e: unknown) => e instanceof KeySetError && e.code === 'auth.bad_key_set');
   });
+}
+
+test('JwkSet.parse: documents: accepts an empty key list (the issuer has no keys)', () => {
+  assert.equal(JwkSet.parse('{"keys":[]}', remote).set.size, 0);
 });

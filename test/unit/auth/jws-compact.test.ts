@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeJws } from '../../../sidecar/auth/jws-compact.ts';
 import { b64url } from '../../support/jwt-sign.ts';
@@ -24,19 +24,17 @@ const rows: { name: string; token: string; want: 'ok' | 'not_jwt' | 'malformed' 
   { name: 'signature with non-zero spare bits', token: `${h}.${p}.cx`, want: 'malformed' },
 ];
 
-describe('decodeJws', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const r = decodeJws(row.token);
-      const got = r.ok ? 'ok' : r.jwtShaped ? 'malformed' : 'not_jwt';
-      assert.equal(got, row.want, r.ok ? '' : r.detail);
-    });
-  }
-
-  it('keeps the exact signing input', () => {
-    const r = decodeJws(`${h}.${p}.c2ln`);
-    assert.ok(r.ok);
-    assert.equal(r.jws.signingInput, `${h}.${p}`);
-    assert.deepEqual([...r.jws.signature], [...Buffer.from('sig')]);
+for (const row of rows) {
+  test(`decodeJws: ${row.name}`, () => {
+    const r = decodeJws(row.token);
+    const got = r.ok ? 'ok' : r.jwtShaped ? 'malformed' : 'not_jwt';
+    assert.equal(got, row.want, r.ok ? '' : r.detail);
   });
+}
+
+test('decodeJws: keeps the exact signing input', () => {
+  const r = decodeJws(`${h}.${p}.c2ln`);
+  assert.ok(r.ok);
+  assert.equal(r.jws.signingInput, `${h}.${p}`);
+  assert.deepEqual([...r.jws.signature], [...Buffer.from('sig')]);
 });

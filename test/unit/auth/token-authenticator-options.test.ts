@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeRoot } from '../../support/certs.ts';
 import { toPem } from '../../../sidecar/x509/index.ts';
@@ -67,30 +67,28 @@ const rows: Row[] = [
   { name: 'ca with a key file', options: one({ jwksUri: undefined, keysFile: '/k.json', ca: caPem }), code: 'auth.bad_ca' },
 ];
 
-describe('token authenticator options', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const problems = tokenAuthenticatorProblems(row.options, row.bundles === true);
-      if (row.code === undefined) return assert.deepEqual(problems, []);
-      assert.ok(problems.some((p) => p.code === row.code && (row.path === undefined || p.path === row.path)), JSON.stringify(problems));
-    });
-  }
-
-  it('the constructor throws once with every problem', () => {
-    const err = (() => {
-      try {
-        new TokenAuthenticator({ providers: [{ name: '', audiences: [], algorithms: ['none'] } as unknown as JwtProviderOptions] });
-      } catch (e) {
-        return e;
-      }
-      return undefined;
-    })();
-    assert.ok(err instanceof AuthOptionsError);
-    assert.equal(err.code, 'auth.invalid_options');
-    assert.deepEqual(
-      err.problems.map((p) => p.code).sort(),
-      ['auth.alg_none', 'auth.bad_audiences', 'auth.bad_name', 'auth.key_source', 'auth.missing_issuer'],
-    );
-    assert.match(err.message, /^auth: invalid token authentication options: 5 problems/);
+for (const row of rows) {
+  test(`token authenticator options: ${row.name}`, () => {
+    const problems = tokenAuthenticatorProblems(row.options, row.bundles === true);
+    if (row.code === undefined) return assert.deepEqual(problems, []);
+    assert.ok(problems.some((p) => p.code === row.code && (row.path === undefined || p.path === row.path)), JSON.stringify(problems));
   });
+}
+
+test('token authenticator options: the constructor throws once with every problem', () => {
+  const err = (() => {
+    try {
+      new TokenAuthenticator({ providers: [{ name: '', audiences: [], algorithms: ['none'] } as unknown as JwtProviderOptions] });
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  assert.ok(err instanceof AuthOptionsError);
+  assert.equal(err.code, 'auth.invalid_options');
+  assert.deepEqual(
+    err.problems.map((p) => p.code).sort(),
+    ['auth.alg_none', 'auth.bad_audiences', 'auth.bad_name', 'auth.key_source', 'auth.missing_issuer'],
+  );
+  assert.match(err.message, /^auth: invalid token authentication options: 5 problems/);
 });

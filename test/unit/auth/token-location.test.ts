@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withoutTokenLocations, type TokenLocation } from '../../../sidecar/auth/index.ts';
 import { TokenExtractor, resolveTokenLocations } from '../../../sidecar/auth/token-location.ts';
@@ -36,37 +36,33 @@ const rows: Row[] = [
   { name: 'no headers', headers: [], want: { kind: 'none' } },
 ];
 
-describe('TokenExtractor.extract', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const got = extractor.extract(row.headers);
-      if (typeof row.want === 'string') {
-        assert.equal(got.kind, 'token');
-        assert.equal(got.kind === 'token' && got.token, row.want);
-      } else {
-        assert.equal(got.kind, row.want.kind);
-        if (row.want.reason !== undefined) assert.equal((got as { reason?: string }).reason, row.want.reason);
-      }
-    });
-  }
-
-  it('reports the location the token came from', () => {
-    const got = extractor.extract(['cookie', 'session=abc']);
-    assert.equal(got.kind === 'token' && got.location, 2);
+for (const row of rows) {
+  test(`TokenExtractor.extract: ${row.name}`, () => {
+    const got = extractor.extract(row.headers);
+    if (typeof row.want === 'string') {
+      assert.equal(got.kind, 'token');
+      assert.equal(got.kind === 'token' && got.token, row.want);
+    } else {
+      assert.equal(got.kind, row.want.kind);
+      if (row.want.reason !== undefined) assert.equal((got as { reason?: string }).reason, row.want.reason);
+    }
   });
+}
+
+test('TokenExtractor.extract: reports the location the token came from', () => {
+  const got = extractor.extract(['cookie', 'session=abc']);
+  assert.equal(got.kind === 'token' && got.location, 2);
 });
 
-describe('withoutTokenLocations', () => {
-  it('removes token headers and cookies, keeps everything else', () => {
-    const out = withoutTokenLocations(
-      ['Host', 'h', 'Authorization', 'Bearer t', 'X-Token', 't', 'Cookie', 'a=1; session=t', 'cookie', 'session=t', 'Authorization', 'Basic b'],
-      locations,
-    );
-    assert.deepEqual(out, ['Host', 'h', 'Cookie', 'a=1', 'Authorization', 'Basic b']);
-  });
+test('withoutTokenLocations: removes token headers and cookies, keeps everything else', () => {
+  const out = withoutTokenLocations(
+    ['Host', 'h', 'Authorization', 'Bearer t', 'X-Token', 't', 'Cookie', 'a=1; session=t', 'cookie', 'session=t', 'Authorization', 'Basic b'],
+    locations,
+  );
+  assert.deepEqual(out, ['Host', 'h', 'Cookie', 'a=1', 'Authorization', 'Basic b']);
+});
 
-  it('defaults to the bearer header and refuses a bad location list', () => {
-    assert.deepEqual(withoutTokenLocations(['authorization', 'Bearer t', 'cookie', 'session=t']), ['cookie', 'session=t']);
-    assert.throws(() => withoutTokenLocations([], [{ header: 'bad header' }]), TypeError);
-  });
+test('withoutTokenLocations: defaults to the bearer header and refuses a bad location list', () => {
+  assert.deepEqual(withoutTokenLocations(['authorization', 'Bearer t', 'cookie', 'session=t']), ['cookie', 'session=t']);
+  assert.throws(() => withoutTokenLocations([], [{ header: 'bad header' }]), TypeError);
 });

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { generateKeyPairSync } from 'node:crypto';
@@ -75,57 +75,55 @@ const rows: Row[] = [
   { name: 'private key material (d)', input: doc(jwk(p256Private, 'a')), code: 'jwtbundle.bad_key' },
 ];
 
-describe('JwtBundle.parse', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      if (row.code) {
-        assert.throws(
-          () => JwtBundle.parse(td, row.input),
-          (err: unknown) => {
-            assert.ok(err instanceof JwtBundleError, String(err));
-            assert.equal(err.code, row.code, err.message);
-            assert.match(err.message, /^jwtbundle: trust domain "example\.org": /);
-            if (row.message) assert.match(err.message, row.message);
-            return true;
-          },
-        );
-        return;
-      }
-      const b = JwtBundle.parse(td, row.input);
-      assert.deepEqual(b.keyIds, row.kids);
-      assert.equal(b.size, row.kids!.length);
-      for (const kid of row.kids!) assert.equal(b.findKey(kid)?.type, 'public');
-    });
-  }
-
-  it('names the key index when a kid is missing', () => {
-    assert.throws(() => JwtBundle.parse(td, doc(jwk(p256, 'a'), { ...p256 })), /key 1 has no "kid"/);
+for (const row of rows) {
+  test(`JwtBundle.parse: ${row.name}`, () => {
+    if (row.code) {
+      assert.throws(
+        () => JwtBundle.parse(td, row.input),
+        (err: unknown) => {
+          assert.ok(err instanceof JwtBundleError, String(err));
+          assert.equal(err.code, row.code, err.message);
+          assert.match(err.message, /^jwtbundle: trust domain "example\.org": /);
+          if (row.message) assert.match(err.message, row.message);
+          return true;
+        },
+      );
+      return;
+    }
+    const b = JwtBundle.parse(td, row.input);
+    assert.deepEqual(b.keyIds, row.kids);
+    assert.equal(b.size, row.kids!.length);
+    for (const kid of row.kids!) assert.equal(b.findKey(kid)?.type, 'public');
   });
+}
 
-  it('finds keys by exact kid only', () => {
-    const b = JwtBundle.parse(td, doc(jwk(p256, 'Key1')));
-    assert.equal(b.trustDomain, td);
-    assert.equal(b.findKey('key1'), undefined);
-    assert.equal(b.findKey('__proto__'), undefined);
-    assert.equal(b.findKey('constructor'), undefined);
-    assert.deepEqual(b.findKey('Key1')?.export({ format: 'jwk' }), p256);
-  });
-
-  it('is immutable', () => {
-    const b = JwtBundle.parse(td, doc(jwk(p256, 'a')));
-    assert.ok(Object.isFrozen(b));
-    assert.ok(Object.isFrozen(b.keyIds));
-  });
-
-  it('round-trips through toJwks', () => {
-    const b = JwtBundle.parse(td, doc(jwk(p256, 'a'), jwk(rsa2048, 'b')));
-    const again = JwtBundle.parse(td, b.toJwks());
-    assert.deepEqual(again.keyIds, ['a', 'b']);
-    assert.deepEqual(JSON.parse(b.toJwks()), { keys: [jwk(p256, 'a'), jwk(rsa2048, 'b')] });
-  });
+test('JwtBundle.parse: names the key index when a kid is missing', () => {
+  assert.throws(() => JwtBundle.parse(td, doc(jwk(p256, 'a'), { ...p256 })), /key 1 has no "kid"/);
 });
 
-describe('JwtBundle.equals', () => {
+test('JwtBundle.parse: finds keys by exact kid only', () => {
+  const b = JwtBundle.parse(td, doc(jwk(p256, 'Key1')));
+  assert.equal(b.trustDomain, td);
+  assert.equal(b.findKey('key1'), undefined);
+  assert.equal(b.findKey('__proto__'), undefined);
+  assert.equal(b.findKey('constructor'), undefined);
+  assert.deepEqual(b.findKey('Key1')?.export({ format: 'jwk' }), p256);
+});
+
+test('JwtBundle.parse: is immutable', () => {
+  const b = JwtBundle.parse(td, doc(jwk(p256, 'a')));
+  assert.ok(Object.isFrozen(b));
+  assert.ok(Object.isFrozen(b.keyIds));
+});
+
+test('JwtBundle.parse: round-trips through toJwks', () => {
+  const b = JwtBundle.parse(td, doc(jwk(p256, 'a'), jwk(rsa2048, 'b')));
+  const again = JwtBundle.parse(td, b.toJwks());
+  assert.deepEqual(again.keyIds, ['a', 'b']);
+  assert.deepEqual(JSON.parse(b.toJwks()), { keys: [jwk(p256, 'a'), jwk(rsa2048, 'b')] });
+});
+
+{
   const a = JwtBundle.parse(td, doc(jwk(p256, 'a'), jwk(rsa2048, 'b')));
   const rows: { name: string; other: JwtBundle; want: boolean }[] = [
     { name: 'same keys, other order', other: JwtBundle.parse(td, doc(jwk(rsa2048, 'b'), jwk(p256, 'a'))), want: true },
@@ -135,30 +133,28 @@ describe('JwtBundle.equals', () => {
     { name: 'same keys, kids swapped', other: JwtBundle.parse(td, doc(jwk(p256, 'b'), jwk(rsa2048, 'a'))), want: false },
   ];
   for (const row of rows) {
-    it(row.name, () => {
+    test(`JwtBundle.equals: ${row.name}`, () => {
       assert.equal(a.equals(row.other), row.want);
       assert.equal(row.other.equals(a), row.want);
     });
   }
-});
+}
 
-describe('JwtBundle.fromKeys', () => {
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  it('accepts public EC and RSA keys', () => {
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    assert.deepEqual(JwtBundle.fromKeys(td, [['a', ec.publicKey], ['b', rsa.publicKey]]).keyIds, ['a', 'b']);
-  });
-  const bad: { name: string; entries: () => [string, import('node:crypto').KeyObject][]; code: JwtBundleErrorCode }[] = [
-    { name: 'private key', entries: () => [['a', ec.privateKey]], code: 'jwtbundle.bad_key' },
-    { name: 'Ed25519 key', entries: () => [['a', generateKeyPairSync('ed25519').publicKey]], code: 'jwtbundle.bad_key' },
-    { name: 'secp256k1 key', entries: () => [['a', generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey]], code: 'jwtbundle.bad_key' },
-    { name: 'short RSA key', entries: () => [['a', generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey]], code: 'jwtbundle.bad_key' },
-    { name: 'empty kid', entries: () => [['', ec.publicKey]], code: 'jwtbundle.missing_kid' },
-    { name: 'duplicate kid', entries: () => [['a', ec.publicKey], ['a', ec.publicKey]], code: 'jwtbundle.duplicate_kid' },
-  ];
-  for (const row of bad) {
-    it(`refuses ${row.name}`, () => {
-      assert.throws(() => JwtBundle.fromKeys(td, row.entries()), (err: unknown) => err instanceof JwtBundleError && err.code === row.code);
-    });
-  }
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+test('JwtBundle.fromKeys: accepts public EC and RSA keys', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  assert.deepEqual(JwtBundle.fromKeys(td, [['a', ec.publicKey], ['b', rsa.publicKey]]).keyIds, ['a', 'b']);
 });
+const bad: { name: string; entries: () => [string, import('node:crypto').KeyObject][]; code: JwtBundleErrorCode }[] = [
+  { name: 'private key', entries: () => [['a', ec.privateKey]], code: 'jwtbundle.bad_key' },
+  { name: 'Ed25519 key', entries: () => [['a', generateKeyPairSync('ed25519').publicKey]], code: 'jwtbundle.bad_key' },
+  { name: 'secp256k1 key', entries: () => [['a', generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey]], code: 'jwtbundle.bad_key' },
+  { name: 'short RSA key', entries: () => [['a', generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey]], code: 'jwtbundle.bad_key' },
+  { name: 'empty kid', entries: () => [['', ec.publicKey]], code: 'jwtbundle.missing_kid' },
+  { name: 'duplicate kid', entries: () => [['a', ec.publicKey], ['a', ec.publicKey]], code: 'jwtbundle.duplicate_kid' },
+];
+for (const row of bad) {
+  test(`JwtBundle.fromKeys: refuses ${row.name}`, () => {
+    assert.throws(() => JwtBundle.fromKeys(td, row.entries()), (err: unknown) => err instanceof JwtBundleError && err.code === row.code);
+  });
+}

@@ -1,5 +1,5 @@
 /** The one host:port vocabulary (sidecar/core/address.ts): one row per rule. */
-import { describe, it, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalHost, formatAddress, formatAuthority, parseHostPort, parsePort, type HostPortRules } from '../../../sidecar/core/index.ts';
 
@@ -41,47 +41,43 @@ const rows: { text: string; rules: HostPortRules; want: Want; rule: string }[] =
   { text: 'under_score', rules: REQUEST, want: { host: 'under_score', port: null }, rule: 'canonical: names are not checked' },
 ];
 
-describe('parseHostPort', () => {
-  for (const { text, rules, want, rule } of rows) {
-    it(`${rule}: ${JSON.stringify(text.slice(0, 40))}`, () => {
-      const r = parseHostPort(text, rules);
-      if (want instanceof RegExp) assert.match(r.ok ? 'accepted' : r.problem, want);
-      else assert.deepEqual(r, { ok: true, ...want });
-    });
-  }
-});
+for (const { text, rules, want, rule } of rows) {
+  test(`parseHostPort: ${rule}: ${JSON.stringify(text.slice(0, 40))}`, () => {
+    const r = parseHostPort(text, rules);
+    if (want instanceof RegExp) assert.match(r.ok ? 'accepted' : r.problem, want);
+    else assert.deepEqual(r, { ok: true, ...want });
+  });
+}
 
-describe('parsePort', () => {
-  const ports: [text: string, zero: boolean, want: number | undefined][] = [
-    ['80', false, 80],
-    ['65535', false, 65535],
-    ['0', false, undefined],
-    ['0', true, 0],
-    ['65536', true, undefined],
-    ['', false, undefined],
-    ['8o', false, undefined],
-  ];
-  for (const [text, zero, want] of ports) it(`${JSON.stringify(text)}${zero ? ' (0 allowed)' : ''} → ${want}`, () => assert.equal(parsePort(text, zero), want));
-});
+const ports: [text: string, zero: boolean, want: number | undefined][] = [
+  ['80', false, 80],
+  ['65535', false, 65535],
+  ['0', false, undefined],
+  ['0', true, 0],
+  ['65536', true, undefined],
+  ['', false, undefined],
+  ['8o', false, undefined],
+];
+for (const [text, zero, want] of ports) test(`parsePort: ${JSON.stringify(text)}${zero ? ' (0 allowed)' : ''} → ${want}`, () => assert.equal(parsePort(text, zero), want));
 
-describe('formatAuthority', () => {
+{
   const cases: [host: string, port: number | null, want: string][] = [
     ['backend', null, 'backend'],
     ['backend', 8080, 'backend:8080'],
     ['fd00::5', null, '[fd00::5]'],
     ['fd00::5', 8080, '[fd00::5]:8080'],
   ];
-  for (const [host, port, want] of cases) it(want, () => assert.equal(formatAuthority({ host, port }), want));
-});
+  for (const [host, port, want] of cases) test(`formatAuthority: ${want}`, () => assert.equal(formatAuthority({ host, port }), want));
+}
 
-describe('formatAddress', () => {
+{
   const cases: [host: string, port: number, want: string][] = [
     ['127.0.0.1', 8080, '127.0.0.1:8080'],
     ['backend', 80, 'backend:80'],
     ['::1', 15006, '[::1]:15006'],
   ];
-  for (const [host, port, want] of cases) it(want, () => assert.equal(formatAddress({ host, port }), want));
-});
+  for (const [host, port, want] of cases) test(`formatAddress: ${want}`, () => assert.equal(formatAddress({ host, port }), want));
+}
 
 // canonicalHost against the WHATWG URL parser itself (differential): every
 // spelling from issue 12, and the forms it must leave alone.

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeaderError, formatXfcc, parseXfcc, type XfccElement } from '../../../sidecar/headers/index.ts';
 
@@ -29,33 +29,31 @@ const rows: { name: string; elements: XfccElement[]; want: string }[] = [
   },
 ];
 
-describe('formatXfcc', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const got = formatXfcc(row.elements);
-      assert.equal(got, row.want);
-      assert.deepEqual(parseXfcc(got), row.elements, 'round trip');
-    });
-  }
+for (const row of rows) {
+  test(`formatXfcc: ${row.name}`, () => {
+    const got = formatXfcc(row.elements);
+    assert.equal(got, row.want);
+    assert.deepEqual(parseXfcc(got), row.elements, 'round trip');
+  });
+}
 
-  const bad: { name: string; elements: XfccElement[]; problem: RegExp }[] = [
-    { name: 'CR', elements: one('K', 'a\rb'), problem: /control or non-ASCII/ },
-    { name: 'LF', elements: one('K', 'a\nb'), problem: /control or non-ASCII/ },
-    { name: 'NUL', elements: one('K', 'a\u0000'), problem: /control or non-ASCII/ },
-    { name: 'DEL', elements: one('K', '\u007f'), problem: /control or non-ASCII/ },
-    { name: 'tab', elements: one('K', 'a\tb'), problem: /control or non-ASCII/ },
-    { name: 'non-ASCII', elements: one('K', 'caf\u00e9'), problem: /control or non-ASCII/ },
-    { name: 'key with a space', elements: one('By ', 'a'), problem: /key "By " is not a token/ },
-    { name: 'empty key', elements: one('', 'a'), problem: /key "" is not a token/ },
-    { name: 'key with "="', elements: one('a=b', 'a'), problem: /is not a token/ },
-    { name: 'element without pairs', elements: [[]], problem: /at least one key=value pair/ },
-  ];
-  for (const row of bad) {
-    it(`refuses ${row.name}`, () => {
-      assert.throws(
-        () => formatXfcc(row.elements),
-        (err: unknown) => err instanceof HeaderError && err.code === 'headers.invalid_value' && row.problem.test(err.message),
-      );
-    });
-  }
-});
+const bad: { name: string; elements: XfccElement[]; problem: RegExp }[] = [
+  { name: 'CR', elements: one('K', 'a\rb'), problem: /control or non-ASCII/ },
+  { name: 'LF', elements: one('K', 'a\nb'), problem: /control or non-ASCII/ },
+  { name: 'NUL', elements: one('K', 'a\u0000'), problem: /control or non-ASCII/ },
+  { name: 'DEL', elements: one('K', '\u007f'), problem: /control or non-ASCII/ },
+  { name: 'tab', elements: one('K', 'a\tb'), problem: /control or non-ASCII/ },
+  { name: 'non-ASCII', elements: one('K', 'caf\u00e9'), problem: /control or non-ASCII/ },
+  { name: 'key with a space', elements: one('By ', 'a'), problem: /key "By " is not a token/ },
+  { name: 'empty key', elements: one('', 'a'), problem: /key "" is not a token/ },
+  { name: 'key with "="', elements: one('a=b', 'a'), problem: /is not a token/ },
+  { name: 'element without pairs', elements: [[]], problem: /at least one key=value pair/ },
+];
+for (const row of bad) {
+  test(`formatXfcc: refuses ${row.name}`, () => {
+    assert.throws(
+      () => formatXfcc(row.elements),
+      (err: unknown) => err instanceof HeaderError && err.code === 'headers.invalid_value' && row.problem.test(err.message),
+    );
+  });
+}

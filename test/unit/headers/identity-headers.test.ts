@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   HeaderError,
@@ -39,83 +39,77 @@ const rows: Row[] = [
   },
 ];
 
-describe('IdentityHeaders raw form', () => {
-  for (const row of rows) {
-    it(`inbound: ${row.name}`, () => {
-      const h = new IdentityHeaders(row.options);
-      const appended = [h.spiffeIdHeader, caller.peerId, h.xfccHeader, caller.xfcc];
-      assert.deepEqual(h.inbound(row.raw, caller), [...row.kept, ...appended]);
-    });
-    it(`outbound: ${row.name}`, () => {
-      assert.deepEqual(new IdentityHeaders(row.options).outbound(row.raw), row.kept);
-    });
-  }
-
-  it('does not modify its input', () => {
-    const raw = ['x-client-spiffe-id', 'e'];
-    new IdentityHeaders().inbound(raw, caller);
-    assert.deepEqual(raw, ['x-client-spiffe-id', 'e']);
+for (const row of rows) {
+  test(`IdentityHeaders raw form: inbound: ${row.name}`, () => {
+    const h = new IdentityHeaders(row.options);
+    const appended = [h.spiffeIdHeader, caller.peerId, h.xfccHeader, caller.xfcc];
+    assert.deepEqual(h.inbound(row.raw, caller), [...row.kept, ...appended]);
   });
-
-  it('appends exactly one of each', () => {
-    const out = new IdentityHeaders().inbound(['x-client-spiffe-id', 'a', 'x-client-spiffe-id', 'b'], caller);
-    assert.deepEqual(out, OURS);
+  test(`IdentityHeaders raw form: outbound: ${row.name}`, () => {
+    assert.deepEqual(new IdentityHeaders(row.options).outbound(row.raw), row.kept);
   });
+}
+
+test('IdentityHeaders raw form: does not modify its input', () => {
+  const raw = ['x-client-spiffe-id', 'e'];
+  new IdentityHeaders().inbound(raw, caller);
+  assert.deepEqual(raw, ['x-client-spiffe-id', 'e']);
 });
 
-describe('IdentityHeaders object form', () => {
+test('IdentityHeaders raw form: appends exactly one of each', () => {
+  const out = new IdentityHeaders().inbound(['x-client-spiffe-id', 'a', 'x-client-spiffe-id', 'b'], caller);
+  assert.deepEqual(out, OURS);
+});
+
+const h = new IdentityHeaders();
+const rowsObj: { name: string; headers: HeaderObject; kept: Record<string, string | readonly string[]> }[] = [
+  { name: 'unrelated headers and pseudo-headers kept', headers: { ':path': '/a', host: 'h', accept: ['a', 'b'] }, kept: { ':path': '/a', host: 'h', accept: ['a', 'b'] } },
+  { name: 'ours removed, any case, arrays too', headers: { 'x-client-spiffe-id': ['a', 'b'], 'X-Forwarded-Client-Cert': 'c', a: '1' }, kept: { a: '1' } },
+  { name: 'underscore spelling removed', headers: { x_client_spiffe_id: 'e' }, kept: {} },
+  { name: 'undefined values skipped', headers: { a: undefined, b: '1' }, kept: { b: '1' } },
+  { name: 'Connection scrubbed', headers: { connection: 'x-client-spiffe-id, close' }, kept: { connection: 'close' } },
+  { name: 'Connection list scrubbed and joined', headers: { Connection: ['close', 'X-Forwarded-Client-Cert'] }, kept: { Connection: 'close' } },
+  { name: 'Connection naming only ours dropped', headers: { connection: 'x-client-spiffe-id' }, kept: {} },
+];
+for (const row of rowsObj) {
+  test(`IdentityHeaders object form: inbound: ${row.name}`, () => {
+    assert.deepEqual({ ...h.inboundObject(row.headers, caller) }, { ...row.kept, 'x-client-spiffe-id': caller.peerId, 'x-forwarded-client-cert': caller.xfcc });
+  });
+  test(`IdentityHeaders object form: outbound: ${row.name}`, () => {
+    assert.deepEqual({ ...h.outboundObject(row.headers) }, row.kept);
+  });
+}
+
+test('IdentityHeaders object form: returns an object without prototype, so "__proto__" stays an ordinary header', () => {
+  const input = JSON.parse('{"__proto__": "x", "a": "1"}') as HeaderObject;
+  const out = h.outboundObject(input);
+  assert.equal(Object.getPrototypeOf(out), null);
+  assert.deepEqual(Object.keys(out), ['__proto__', 'a']);
+});
+
+test('IdentityHeaders configuration: defaults', () => {
   const h = new IdentityHeaders();
-  const rowsObj: { name: string; headers: HeaderObject; kept: Record<string, string | readonly string[]> }[] = [
-    { name: 'unrelated headers and pseudo-headers kept', headers: { ':path': '/a', host: 'h', accept: ['a', 'b'] }, kept: { ':path': '/a', host: 'h', accept: ['a', 'b'] } },
-    { name: 'ours removed, any case, arrays too', headers: { 'x-client-spiffe-id': ['a', 'b'], 'X-Forwarded-Client-Cert': 'c', a: '1' }, kept: { a: '1' } },
-    { name: 'underscore spelling removed', headers: { x_client_spiffe_id: 'e' }, kept: {} },
-    { name: 'undefined values skipped', headers: { a: undefined, b: '1' }, kept: { b: '1' } },
-    { name: 'Connection scrubbed', headers: { connection: 'x-client-spiffe-id, close' }, kept: { connection: 'close' } },
-    { name: 'Connection list scrubbed and joined', headers: { Connection: ['close', 'X-Forwarded-Client-Cert'] }, kept: { Connection: 'close' } },
-    { name: 'Connection naming only ours dropped', headers: { connection: 'x-client-spiffe-id' }, kept: {} },
-  ];
-  for (const row of rowsObj) {
-    it(`inbound: ${row.name}`, () => {
-      assert.deepEqual({ ...h.inboundObject(row.headers, caller) }, { ...row.kept, 'x-client-spiffe-id': caller.peerId, 'x-forwarded-client-cert': caller.xfcc });
-    });
-    it(`outbound: ${row.name}`, () => {
-      assert.deepEqual({ ...h.outboundObject(row.headers) }, row.kept);
-    });
-  }
-
-  it('returns an object without prototype, so "__proto__" stays an ordinary header', () => {
-    const input = JSON.parse('{"__proto__": "x", "a": "1"}') as HeaderObject;
-    const out = h.outboundObject(input);
-    assert.equal(Object.getPrototypeOf(out), null);
-    assert.deepEqual(Object.keys(out), ['__proto__', 'a']);
-  });
+  assert.equal(h.spiffeIdHeader, 'x-client-spiffe-id');
+  assert.equal(h.xfccHeader, 'x-forwarded-client-cert');
+  assert.ok(h.isIdentityHeader('X_Forwarded_Client_Cert'));
+  assert.ok(!h.isIdentityHeader('x-forwarded-client-certs'));
 });
 
-describe('IdentityHeaders configuration', () => {
-  it('defaults', () => {
-    const h = new IdentityHeaders();
-    assert.equal(h.spiffeIdHeader, 'x-client-spiffe-id');
-    assert.equal(h.xfccHeader, 'x-forwarded-client-cert');
-    assert.ok(h.isIdentityHeader('X_Forwarded_Client_Cert'));
-    assert.ok(!h.isIdentityHeader('x-forwarded-client-certs'));
+const bad: { name: string; options: IdentityHeaderOptions; problem: RegExp }[] = [
+  { name: 'uppercase', options: { spiffeIdHeader: 'X-Peer' }, problem: /spiffeIdHeader "X-Peer": use 1-64 lowercase/ },
+  { name: 'underscore', options: { xfccHeader: 'x_peer' }, problem: /xfccHeader "x_peer": use 1-64 lowercase/ },
+  { name: 'empty', options: { spiffeIdHeader: '' }, problem: /spiffeIdHeader "": use/ },
+  { name: 'pseudo-header', options: { spiffeIdHeader: ':peer' }, problem: /spiffeIdHeader ":peer": use/ },
+  { name: 'too long', options: { spiffeIdHeader: 'x'.repeat(65) }, problem: /spiffeIdHeader "x+": use 1-64/ },
+  { name: 'hop-by-hop name', options: { xfccHeader: 'connection' }, problem: /xfccHeader "connection": is a standard HTTP header/ },
+  { name: 'host', options: { spiffeIdHeader: 'host' }, problem: /spiffeIdHeader "host": is a standard HTTP header/ },
+  { name: 'the same name twice', options: { spiffeIdHeader: 'x-id', xfccHeader: 'x-id' }, problem: /must differ/ },
+];
+for (const row of bad) {
+  test(`IdentityHeaders configuration: refuses ${row.name}`, () => {
+    assert.throws(
+      () => new IdentityHeaders(row.options),
+      (err: unknown) => err instanceof HeaderError && err.code === 'headers.invalid_name' && row.problem.test(err.message),
+    );
   });
-
-  const bad: { name: string; options: IdentityHeaderOptions; problem: RegExp }[] = [
-    { name: 'uppercase', options: { spiffeIdHeader: 'X-Peer' }, problem: /spiffeIdHeader "X-Peer": use 1-64 lowercase/ },
-    { name: 'underscore', options: { xfccHeader: 'x_peer' }, problem: /xfccHeader "x_peer": use 1-64 lowercase/ },
-    { name: 'empty', options: { spiffeIdHeader: '' }, problem: /spiffeIdHeader "": use/ },
-    { name: 'pseudo-header', options: { spiffeIdHeader: ':peer' }, problem: /spiffeIdHeader ":peer": use/ },
-    { name: 'too long', options: { spiffeIdHeader: 'x'.repeat(65) }, problem: /spiffeIdHeader "x+": use 1-64/ },
-    { name: 'hop-by-hop name', options: { xfccHeader: 'connection' }, problem: /xfccHeader "connection": is a standard HTTP header/ },
-    { name: 'host', options: { spiffeIdHeader: 'host' }, problem: /spiffeIdHeader "host": is a standard HTTP header/ },
-    { name: 'the same name twice', options: { spiffeIdHeader: 'x-id', xfccHeader: 'x-id' }, problem: /must differ/ },
-  ];
-  for (const row of bad) {
-    it(`refuses ${row.name}`, () => {
-      assert.throws(
-        () => new IdentityHeaders(row.options),
-        (err: unknown) => err instanceof HeaderError && err.code === 'headers.invalid_name' && row.problem.test(err.message),
-      );
-    });
-  }
-});
+}

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeaderError, parseXfcc, xfccValue } from '../../../sidecar/headers/index.ts';
 
@@ -28,32 +28,28 @@ const rows: { name: string; input: string; want: ReturnType<typeof el>[] }[] = [
   { name: 'repeated keys kept in order', input: 'URI=a;URI=b', want: [el(['URI', 'a'], ['URI', 'b'])] },
 ];
 
-describe('parseXfcc', () => {
-  for (const row of rows) it(row.name, () => assert.deepEqual(parseXfcc(row.input), row.want));
+for (const row of rows) test(`parseXfcc: ${row.name}`, () => assert.deepEqual(parseXfcc(row.input), row.want));
 
-  const bad: { name: string; input: string; problem: RegExp }[] = [
-    { name: 'key without "="', input: 'URI', problem: /offset 3: expected "=" after key "URI"/ },
-    { name: 'missing key', input: '=a', problem: /offset 0: expected a key/ },
-    { name: 'unterminated quote', input: 'K="abc', problem: /offset 2: unterminated quoted value/ },
-    { name: 'quote ended by a final backslash', input: 'K="abc\\', problem: /offset 2: unterminated quoted value/ },
-    { name: 'quote in an unquoted value', input: 'K=a"b', problem: /offset 3: " in a value that is not quoted/ },
-    { name: 'equals in an unquoted value', input: 'K=a=b', problem: /offset 3: = in a value that is not quoted/ },
-    { name: 'text after a closing quote', input: 'K="a"x', problem: /offset 5: expected ";", "," or the end/ },
-    { name: 'empty pair', input: 'K=v;;L=x', problem: /offset 4: expected a key/ },
-    { name: 'trailing semicolon', input: 'K=v;', problem: /offset 4: expected a key/ },
-  ];
-  for (const row of bad) {
-    it(`refuses ${row.name}`, () => {
-      assert.throws(
-        () => parseXfcc(row.input),
-        (err: unknown) => err instanceof HeaderError && err.code === 'headers.xfcc_syntax' && row.problem.test(err.message),
-      );
-    });
-  }
-});
+const bad: { name: string; input: string; problem: RegExp }[] = [
+  { name: 'key without "="', input: 'URI', problem: /offset 3: expected "=" after key "URI"/ },
+  { name: 'missing key', input: '=a', problem: /offset 0: expected a key/ },
+  { name: 'unterminated quote', input: 'K="abc', problem: /offset 2: unterminated quoted value/ },
+  { name: 'quote ended by a final backslash', input: 'K="abc\\', problem: /offset 2: unterminated quoted value/ },
+  { name: 'quote in an unquoted value', input: 'K=a"b', problem: /offset 3: " in a value that is not quoted/ },
+  { name: 'equals in an unquoted value', input: 'K=a=b', problem: /offset 3: = in a value that is not quoted/ },
+  { name: 'text after a closing quote', input: 'K="a"x', problem: /offset 5: expected ";", "," or the end/ },
+  { name: 'empty pair', input: 'K=v;;L=x', problem: /offset 4: expected a key/ },
+  { name: 'trailing semicolon', input: 'K=v;', problem: /offset 4: expected a key/ },
+];
+for (const row of bad) {
+  test(`parseXfcc: refuses ${row.name}`, () => {
+    assert.throws(
+      () => parseXfcc(row.input),
+      (err: unknown) => err instanceof HeaderError && err.code === 'headers.xfcc_syntax' && row.problem.test(err.message),
+    );
+  });
+}
 
-describe('xfccValue', () => {
-  const [e] = parseXfcc('By=a;uri=b;URI=c');
-  it('finds keys case-insensitively, first one wins', () => assert.equal(xfccValue(e!, 'URI'), 'b'));
-  it('returns undefined for a missing key', () => assert.equal(xfccValue(e!, 'Hash'), undefined));
-});
+const [e] = parseXfcc('By=a;uri=b;URI=c');
+test('xfccValue: finds keys case-insensitively, first one wins', () => assert.equal(xfccValue(e!, 'URI'), 'b'));
+test('xfccValue: returns undefined for a missing key', () => assert.equal(xfccValue(e!, 'Hash'), undefined));

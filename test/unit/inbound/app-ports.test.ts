@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppSelector, authorityPort } from '../../../sidecar/inbound/index.ts';
 
@@ -17,17 +17,13 @@ const ports: [authority: string, port: number | undefined, why: string][] = [
   ['', undefined, 'no authority'],
 ];
 
-describe('authorityPort', () => {
-  for (const [authority, port, why] of ports) {
-    it(`${JSON.stringify(authority)} → ${port} (${why})`, () => assert.equal(authorityPort(authority), port));
-  }
-});
+for (const [authority, port, why] of ports) {
+  test(`authorityPort: ${JSON.stringify(authority)} → ${port} (${why})`, () => assert.equal(authorityPort(authority), port));
+}
 
-describe('AppSelector', () => {
-  const apps = new AppSelector('default', new Map([[9090, 'grpc']]));
-  it('a listed port picks its app', () => assert.equal(apps.pick('backend:9090'), 'grpc'));
-  it('another port picks the default app', () => assert.equal(apps.pick('backend:8080'), 'default'));
-  it('no port picks the default app', () => assert.equal(apps.pick('backend'), 'default'));
-  it('a malformed authority picks the default app', () => assert.equal(apps.pick('backend:x'), 'default'));
-  it('all() lists the default app first', () => assert.deepEqual(apps.all(), ['default', 'grpc']));
-});
+const apps = new AppSelector('default', new Map([[9090, 'grpc']]));
+test('AppSelector: a listed port picks its app', () => assert.equal(apps.pick('backend:9090'), 'grpc'));
+test('AppSelector: another port picks the default app', () => assert.equal(apps.pick('backend:8080'), 'default'));
+test('AppSelector: no port picks the default app', () => assert.equal(apps.pick('backend'), 'default'));
+test('AppSelector: a malformed authority picks the default app', () => assert.equal(apps.pick('backend:x'), 'default'));
+test('AppSelector: all() lists the default app first', () => assert.deepEqual(apps.all(), ['default', 'grpc']));

@@ -3,7 +3,7 @@
  * each row breaks one thing and must be caught, so a validator that
  * silently accepts everything fails here.
  */
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,8 +15,8 @@ const pod = (spec: Record<string, unknown>): K8sObject => ({ apiVersion: 'v1', k
 const crd = parse(readFileSync(join(ROOT, 'k8s/base/spire/crd-clusterspiffeids.yaml'), 'utf8')) as K8sObject;
 const cr = (spec: Record<string, unknown>): K8sObject => ({ apiVersion: 'spire.spiffe.io/v1alpha1', kind: 'ClusterSPIFFEID', metadata: { name: 'x' }, spec });
 
-describe('validateWithModel (kubernetes-models schemas)', () => {
-  it('accepts a valid pod', async () => {
+{
+  test('validateWithModel (kubernetes-models schemas): accepts a valid pod', async () => {
     assert.equal(await validateWithModel(pod({ containers: [{ name: 'a', image: 'b', ports: [{ containerPort: 80 }] }] })), undefined);
   });
   const bad: [string, K8sObject, RegExp][] = [
@@ -26,14 +26,14 @@ describe('validateWithModel (kubernetes-models schemas)', () => {
     ['a missing spec.containers', pod({}), /containers/],
   ];
   for (const [name, obj, message] of bad) {
-    it(`rejects ${name}`, async () => {
+    test(`validateWithModel (kubernetes-models schemas): rejects ${name}`, async () => {
       assert.match((await validateWithModel(obj)) ?? 'accepted', message);
     });
   }
-});
+}
 
-describe('strictFieldCheck (unknown fields)', () => {
-  it('accepts valid objects of several kinds', () => {
+{
+  test('strictFieldCheck (unknown fields): accepts valid objects of several kinds', () => {
     assert.deepEqual(strictFieldCheck([
       pod({ containers: [{ name: 'a', image: 'b' }], initContainers: [{ name: 's', image: 'b', restartPolicy: 'Always' }] }),
       { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { selector: {}, template: { spec: { containers: [{ name: 'a' }] } } } },
@@ -46,16 +46,16 @@ describe('strictFieldCheck (unknown fields)', () => {
     ['an unknown field in a webhook', { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: 'm' }, webhooks: [{ name: 'a.b.c', admissionReviewVersions: ['v1'], sideEffects: 'None', clientConfig: {}, failPolicy: 'Ignore' }] }, /failPolicy/],
   ];
   for (const [name, obj, message] of bad) {
-    it(`rejects ${name}`, () => {
+    test(`strictFieldCheck (unknown fields): rejects ${name}`, () => {
       const problems = strictFieldCheck([obj]);
       assert.equal(problems.length, 1, problems.join('\n'));
       assert.match(problems[0]!, message);
     });
   }
-});
+}
 
-describe('validateAgainstCrd (ClusterSPIFFEID)', () => {
-  it('accepts a valid resource', () => {
+{
+  test('validateAgainstCrd (ClusterSPIFFEID): accepts a valid resource', () => {
     assert.deepEqual(validateAgainstCrd(cr({ spiffeIDTemplate: 'spiffe://x/y', podSelector: { matchLabels: { a: 'b' } }, ttl: '1h' }), crd), []);
   });
   const bad: [string, K8sObject, RegExp][] = [
@@ -67,8 +67,8 @@ describe('validateAgainstCrd (ClusterSPIFFEID)', () => {
     ['another version', { ...cr({ spiffeIDTemplate: 'x' }), apiVersion: 'spire.spiffe.io/v1' }, /not served/],
   ];
   for (const [name, obj, message] of bad) {
-    it(`rejects ${name}`, () => {
+    test(`validateAgainstCrd (ClusterSPIFFEID): rejects ${name}`, () => {
       assert.match(validateAgainstCrd(obj, crd).join('\n'), message);
     });
   }
-});
+}

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   SpiffeId,
@@ -94,20 +94,18 @@ const rows: { name: string; matcher: () => IdMatcher; description: string; yes: 
   },
 ];
 
-describe('ID matchers', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const m = row.matcher();
-      assert.equal(m.description, row.description);
-      for (const s of row.yes) assert.equal(m.matches(id(s)), true, `${s} should match`);
-      for (const s of row.no) assert.equal(m.matches(id(s)), false, `${s} should not match`);
-      assert.ok(Object.isFrozen(m));
-    });
-  }
-
-  it('matchId, matchOneOf and matchMemberOf reject invalid strings', () => {
-    assert.throws(() => matchId('spiffe://Bad/x'), SpiffeIdError);
-    assert.throws(() => matchOneOf('spiffe://a/x', 'spiffe://a/'), SpiffeIdError);
-    assert.throws(() => matchMemberOf('Bad'), SpiffeIdError);
+for (const row of rows) {
+  test(`ID matchers: ${row.name}`, () => {
+    const m = row.matcher();
+    assert.equal(m.description, row.description);
+    for (const s of row.yes) assert.equal(m.matches(id(s)), true, `${s} should match`);
+    for (const s of row.no) assert.equal(m.matches(id(s)), false, `${s} should not match`);
+    assert.ok(Object.isFrozen(m));
   });
+}
+
+test('ID matchers: matchId, matchOneOf and matchMemberOf reject invalid strings', () => {
+  assert.throws(() => matchId('spiffe://Bad/x'), SpiffeIdError);
+  assert.throws(() => matchOneOf('spiffe://a/x', 'spiffe://a/'), SpiffeIdError);
+  assert.throws(() => matchMemberOf('Bad'), SpiffeIdError);
 });

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpiffeId, SpiffeIdError, TrustDomain } from '../../../sidecar/spiffe/index.ts';
 import type { SpiffeIdErrorCode } from '../../../sidecar/spiffe/index.ts';
@@ -100,71 +100,69 @@ const rows: Row[] = [
   { name: 'empty segment before bad character', input: 'spiffe://td//?', code: 'spiffeid.path_empty_segment' },
 ];
 
-describe('SpiffeId.parse', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      if (row.code) {
-        expectCode(() => SpiffeId.parse(row.input), row.code);
-        return;
-      }
-      const id = SpiffeId.parse(row.input);
-      assert.equal(id.toString(), row.input);
-      if (row.td !== undefined) assert.equal(id.trustDomain.name, row.td);
-      if (row.path !== undefined) assert.equal(id.path, row.path);
-    });
+for (const row of rows) {
+  test(`SpiffeId.parse: ${row.name}`, () => {
+    if (row.code) {
+      expectCode(() => SpiffeId.parse(row.input), row.code);
+      return;
+    }
+    const id = SpiffeId.parse(row.input);
+    assert.equal(id.toString(), row.input);
+    if (row.td !== undefined) assert.equal(id.trustDomain.name, row.td);
+    if (row.path !== undefined) assert.equal(id.path, row.path);
+  });
+}
+
+test('SpiffeId.parse: accepts exactly the allowed ASCII bytes in the trust domain', () => {
+  for (let c = 0; c < 128; c++) {
+    const ch = String.fromCharCode(c);
+    const ok = /[a-z0-9._-]/.test(ch);
+    const input = `spiffe://x${ch}y/p`;
+    if (ch === '/') continue; // ends the trust domain; covered by the path rows
+    if (ok) assert.equal(SpiffeId.parse(input).trustDomain.name, `x${ch}y`, `byte 0x${c.toString(16)}`);
+    else expectCode(() => SpiffeId.parse(input), 'spiffeid.trust_domain_char');
   }
+});
 
-  it('accepts exactly the allowed ASCII bytes in the trust domain', () => {
-    for (let c = 0; c < 128; c++) {
-      const ch = String.fromCharCode(c);
-      const ok = /[a-z0-9._-]/.test(ch);
-      const input = `spiffe://x${ch}y/p`;
-      if (ch === '/') continue; // ends the trust domain; covered by the path rows
-      if (ok) assert.equal(SpiffeId.parse(input).trustDomain.name, `x${ch}y`, `byte 0x${c.toString(16)}`);
-      else expectCode(() => SpiffeId.parse(input), 'spiffeid.trust_domain_char');
-    }
-  });
+test('SpiffeId.parse: accepts exactly the allowed ASCII bytes in a path segment', () => {
+  for (let c = 0; c < 128; c++) {
+    const ch = String.fromCharCode(c);
+    if (ch === '/') continue;
+    const ok = /[a-zA-Z0-9._-]/.test(ch);
+    const input = `spiffe://td/x${ch}y`;
+    if (ok) assert.equal(SpiffeId.parse(input).path, `/x${ch}y`, `byte 0x${c.toString(16)}`);
+    else expectCode(() => SpiffeId.parse(input), 'spiffeid.path_char');
+  }
+});
 
-  it('accepts exactly the allowed ASCII bytes in a path segment', () => {
-    for (let c = 0; c < 128; c++) {
-      const ch = String.fromCharCode(c);
-      if (ch === '/') continue;
-      const ok = /[a-zA-Z0-9._-]/.test(ch);
-      const input = `spiffe://td/x${ch}y`;
-      if (ok) assert.equal(SpiffeId.parse(input).path, `/x${ch}y`, `byte 0x${c.toString(16)}`);
-      else expectCode(() => SpiffeId.parse(input), 'spiffeid.path_char');
-    }
-  });
+test('SpiffeId.parse: rejects every non-ASCII byte 0x80-0xFF in the trust domain and the path', () => {
+  for (let c = 0x80; c <= 0xff; c++) {
+    const ch = String.fromCharCode(c);
+    expectCode(() => SpiffeId.parse(`spiffe://t${ch}d/x`), 'spiffeid.trust_domain_char');
+    expectCode(() => SpiffeId.parse(`spiffe://td/x${ch}`), 'spiffeid.path_char');
+  }
+});
 
-  it('rejects every non-ASCII byte 0x80-0xFF in the trust domain and the path', () => {
-    for (let c = 0x80; c <= 0xff; c++) {
-      const ch = String.fromCharCode(c);
-      expectCode(() => SpiffeId.parse(`spiffe://t${ch}d/x`), 'spiffeid.trust_domain_char');
-      expectCode(() => SpiffeId.parse(`spiffe://td/x${ch}`), 'spiffeid.path_char');
-    }
-  });
-
-  it('names the input and the rule in the message', () => {
-    assert.throws(() => SpiffeId.parse('spiffe://Example.org/x'), {
-      message:
-        'spiffeid: trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores (in "spiffe://Example.org/x")',
-    });
-  });
-
-  it('escapes control characters from the input in the message', () => {
-    assert.throws(() => SpiffeId.parse('spiffe://td/a\nFAKE LOG LINE'), (err: Error) => {
-      assert.ok(!err.message.includes('\n'));
-      assert.ok(err.message.includes('\\u000a'));
-      return true;
-    });
-  });
-
-  it('rejects non-string input with a TypeError', () => {
-    assert.throws(() => SpiffeId.parse(42 as unknown as string), { name: 'TypeError', message: /^spiffeid: expected a string/ });
+test('SpiffeId.parse: names the input and the rule in the message', () => {
+  assert.throws(() => SpiffeId.parse('spiffe://Example.org/x'), {
+    message:
+      'spiffeid: trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores (in "spiffe://Example.org/x")',
   });
 });
 
-describe('SpiffeId.fromPath', () => {
+test('SpiffeId.parse: escapes control characters from the input in the message', () => {
+  assert.throws(() => SpiffeId.parse('spiffe://td/a\nFAKE LOG LINE'), (err: Error) => {
+    assert.ok(!err.message.includes('\n'));
+    assert.ok(err.message.includes('\\u000a'));
+    return true;
+  });
+});
+
+test('SpiffeId.parse: rejects non-string input with a TypeError', () => {
+  assert.throws(() => SpiffeId.parse(42 as unknown as string), { name: 'TypeError', message: /^spiffeid: expected a string/ });
+});
+
+{
   const td = TrustDomain.parse('td');
   const pathRows: { name: string; path: string; code?: SpiffeIdErrorCode }[] = [
     { name: 'empty path is the trust domain ID', path: '' },
@@ -181,7 +179,7 @@ describe('SpiffeId.fromPath', () => {
     { name: 'total of 2049 bytes', path: '/' + a(2049 - 'spiffe://td/'.length), code: 'spiffeid.too_long' },
   ];
   for (const row of pathRows) {
-    it(row.name, () => {
+    test(`SpiffeId.fromPath: ${row.name}`, () => {
       if (row.code) {
         expectCode(() => SpiffeId.fromPath(td, row.path), row.code);
         return;
@@ -193,67 +191,65 @@ describe('SpiffeId.fromPath', () => {
     });
   }
 
-  it('refuses a trust-domain look-alike', () => {
+  test('SpiffeId.fromPath: refuses a trust-domain look-alike', () => {
     const fake = { name: 'Evil', idString: () => 'spiffe://Evil' } as unknown as TrustDomain;
     assert.throws(() => SpiffeId.fromPath(fake, '/x'), { name: 'TypeError', message: /needs a TrustDomain/ });
   });
-});
+}
 
-describe('SpiffeId.fromSegments', () => {
+{
   const td = TrustDomain.parse('td');
-  it('joins segments with slashes', () => {
+  test('SpiffeId.fromSegments: joins segments with slashes', () => {
     assert.equal(SpiffeId.fromSegments(td, 'ns', 'prod', 'sa', 'web').toString(), 'spiffe://td/ns/prod/sa/web');
   });
-  it('gives the trust domain ID with no segments', () => {
+  test('SpiffeId.fromSegments: gives the trust domain ID with no segments', () => {
     assert.ok(SpiffeId.fromSegments(td).isRoot());
   });
-  it('rejects a slash inside a segment', () => {
+  test('SpiffeId.fromSegments: rejects a slash inside a segment', () => {
     expectCode(() => SpiffeId.fromSegments(td, 'a/b'), 'spiffeid.path_char');
   });
-  it('rejects an empty segment', () => {
+  test('SpiffeId.fromSegments: rejects an empty segment', () => {
     expectCode(() => SpiffeId.fromSegments(td, 'a', ''), 'spiffeid.path_trailing_slash');
     expectCode(() => SpiffeId.fromSegments(td, '', 'a'), 'spiffeid.path_empty_segment');
   });
-  it('rejects dot segments', () => {
+  test('SpiffeId.fromSegments: rejects dot segments', () => {
     expectCode(() => SpiffeId.fromSegments(td, '..'), 'spiffeid.path_dot_segment');
   });
+}
+
+const id = SpiffeId.parse('spiffe://example.org/Web/api');
+
+test('SpiffeId methods: exposes trust domain and path', () => {
+  assert.equal(id.trustDomain.name, 'example.org');
+  assert.equal(id.path, '/Web/api');
+  assert.equal(String(id), 'spiffe://example.org/Web/api');
+  assert.equal(JSON.stringify({ id }), '{"id":"spiffe://example.org/Web/api"}');
 });
 
-describe('SpiffeId methods', () => {
-  const id = SpiffeId.parse('spiffe://example.org/Web/api');
+test('SpiffeId methods: equals compares the whole ID, path case included', () => {
+  assert.ok(id.equals(SpiffeId.parse('spiffe://example.org/Web/api')));
+  assert.ok(!id.equals(SpiffeId.parse('spiffe://example.org/web/api')));
+  assert.ok(!id.equals(SpiffeId.parse('spiffe://example.com/Web/api')));
+});
 
-  it('exposes trust domain and path', () => {
-    assert.equal(id.trustDomain.name, 'example.org');
-    assert.equal(id.path, '/Web/api');
-    assert.equal(String(id), 'spiffe://example.org/Web/api');
-    assert.equal(JSON.stringify({ id }), '{"id":"spiffe://example.org/Web/api"}');
-  });
+test('SpiffeId methods: memberOf compares trust domains exactly', () => {
+  assert.ok(id.memberOf(TrustDomain.parse('example.org')));
+  assert.ok(!id.memberOf(TrustDomain.parse('example.org.evil')));
+  assert.ok(!id.memberOf(TrustDomain.parse('org')));
+});
 
-  it('equals compares the whole ID, path case included', () => {
-    assert.ok(id.equals(SpiffeId.parse('spiffe://example.org/Web/api')));
-    assert.ok(!id.equals(SpiffeId.parse('spiffe://example.org/web/api')));
-    assert.ok(!id.equals(SpiffeId.parse('spiffe://example.com/Web/api')));
-  });
+test('SpiffeId methods: isRoot is true only for the empty path', () => {
+  assert.ok(SpiffeId.parse('spiffe://example.org').isRoot());
+  assert.ok(!id.isRoot());
+});
 
-  it('memberOf compares trust domains exactly', () => {
-    assert.ok(id.memberOf(TrustDomain.parse('example.org')));
-    assert.ok(!id.memberOf(TrustDomain.parse('example.org.evil')));
-    assert.ok(!id.memberOf(TrustDomain.parse('org')));
-  });
-
-  it('isRoot is true only for the empty path', () => {
-    assert.ok(SpiffeId.parse('spiffe://example.org').isRoot());
-    assert.ok(!id.isRoot());
-  });
-
-  it('is immutable', () => {
-    assert.ok(Object.isFrozen(id));
-    assert.throws(() => {
-      (id as { path: string }).path = '/other';
-    }, TypeError);
-    assert.throws(() => {
-      (id.trustDomain as { name: string }).name = 'evil.org';
-    }, TypeError);
-    assert.equal(id.toString(), 'spiffe://example.org/Web/api');
-  });
+test('SpiffeId methods: is immutable', () => {
+  assert.ok(Object.isFrozen(id));
+  assert.throws(() => {
+    (id as { path: string }).path = '/other';
+  }, TypeError);
+  assert.throws(() => {
+    (id.trustDomain as { name: string }).name = 'evil.org';
+  }, TypeError);
+  assert.equal(id.toString(), 'spiffe://example.org/Web/api');
 });

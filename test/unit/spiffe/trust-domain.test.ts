@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpiffeIdError, TrustDomain } from '../../../sidecar/spiffe/index.ts';
 import type { SpiffeIdErrorCode } from '../../../sidecar/spiffe/index.ts';
@@ -24,36 +24,32 @@ const rows: { name: string; input: string; want?: string; code?: SpiffeIdErrorCo
   { name: "':/' means a full ID: missing trust domain", input: 'spiffe://', code: 'spiffeid.trust_domain_missing' },
 ];
 
-describe('TrustDomain.parse', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      if (row.code) {
-        assert.throws(
-          () => TrustDomain.parse(row.input),
-          (err: unknown) => err instanceof SpiffeIdError && err.code === row.code,
-        );
-        return;
-      }
-      assert.equal(TrustDomain.parse(row.input).name, row.want);
-    });
-  }
-});
+for (const row of rows) {
+  test(`TrustDomain.parse: ${row.name}`, () => {
+    if (row.code) {
+      assert.throws(
+        () => TrustDomain.parse(row.input),
+        (err: unknown) => err instanceof SpiffeIdError && err.code === row.code,
+      );
+      return;
+    }
+    assert.equal(TrustDomain.parse(row.input).name, row.want);
+  });
+}
 
-describe('TrustDomain methods', () => {
-  const td = TrustDomain.parse('example.org');
-  it('idString is the spiffe:// form, toString the bare name', () => {
-    assert.equal(td.idString(), 'spiffe://example.org');
-    assert.equal(td.toString(), 'example.org');
-    assert.equal(`${td}`, 'example.org');
-    assert.equal(JSON.stringify([td]), '["example.org"]');
-  });
-  it('equals compares names', () => {
-    assert.ok(td.equals(TrustDomain.parse('spiffe://example.org/x')));
-    assert.ok(!td.equals(TrustDomain.parse('example.com')));
-  });
-  it('is immutable', () => {
-    assert.throws(() => {
-      (td as { name: string }).name = 'evil.org';
-    }, TypeError);
-  });
+const td = TrustDomain.parse('example.org');
+test('TrustDomain methods: idString is the spiffe:// form, toString the bare name', () => {
+  assert.equal(td.idString(), 'spiffe://example.org');
+  assert.equal(td.toString(), 'example.org');
+  assert.equal(`${td}`, 'example.org');
+  assert.equal(JSON.stringify([td]), '["example.org"]');
+});
+test('TrustDomain methods: equals compares names', () => {
+  assert.ok(td.equals(TrustDomain.parse('spiffe://example.org/x')));
+  assert.ok(!td.equals(TrustDomain.parse('example.com')));
+});
+test('TrustDomain methods: is immutable', () => {
+  assert.throws(() => {
+    (td as { name: string }).name = 'evil.org';
+  }, TypeError);
 });

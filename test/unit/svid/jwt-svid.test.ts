@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { constants, createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
@@ -331,117 +331,113 @@ function expectCode(fn: () => unknown, code: JwtSvidErrorCode, token: string, me
   });
 }
 
-describe('parseAndValidateJwtSvid', () => {
-  for (const row of rows) {
-    it(row.name, () => {
-      const token = row.token();
-      const run = (): unknown =>
-        parseAndValidateJwtSvid(token, row.bundles ?? bundles, row.audience ?? ['svc'], {
-          clock: new ManualClock(row.now ?? NOW),
-          ...(row.leeway === undefined ? {} : { leewaySeconds: row.leeway }),
-        });
-      if (row.code) expectCode(run, row.code, token, row.message);
-      else assert.equal((run() as { token: string }).token, token);
-    });
+for (const row of rows) {
+  test(`parseAndValidateJwtSvid: ${row.name}`, () => {
+    const token = row.token();
+    const run = (): unknown =>
+      parseAndValidateJwtSvid(token, row.bundles ?? bundles, row.audience ?? ['svc'], {
+        clock: new ManualClock(row.now ?? NOW),
+        ...(row.leeway === undefined ? {} : { leewaySeconds: row.leeway }),
+      });
+    if (row.code) expectCode(run, row.code, token, row.message);
+    else assert.equal((run() as { token: string }).token, token);
+  });
+}
+
+test('parseAndValidateJwtSvid: verifies every allowed algorithm', () => {
+  for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const) {
+    const header = { alg, kid: kidFor(alg), typ: 'JWT' };
+    const token = craft(header, base(), (input) => signJws(alg, keyFor[alg].privateKey, input));
+    const svid = parseAndValidateJwtSvid(token, allKeys, ['svc'], { clock: new ManualClock(NOW) });
+    assert.equal(svid.id.toString(), SUB, alg);
+    // Flipping one bit of the signature must break it.
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const bytes = Buffer.from(s, 'base64url');
+    bytes[5] = bytes[5]! ^ 1;
+    expectCode(
+      () => parseAndValidateJwtSvid(`${h}.${p}.${bytes.toString('base64url')}`, allKeys, ['svc'], { clock: new ManualClock(NOW) }),
+      'jwtsvid.bad_signature',
+      token,
+    );
   }
-
-  it('verifies every allowed algorithm', () => {
-    for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const) {
-      const header = { alg, kid: kidFor(alg), typ: 'JWT' };
-      const token = craft(header, base(), (input) => signJws(alg, keyFor[alg].privateKey, input));
-      const svid = parseAndValidateJwtSvid(token, allKeys, ['svc'], { clock: new ManualClock(NOW) });
-      assert.equal(svid.id.toString(), SUB, alg);
-      // Flipping one bit of the signature must break it.
-      const [h, p, s] = token.split('.') as [string, string, string];
-      const bytes = Buffer.from(s, 'base64url');
-      bytes[5] = bytes[5]! ^ 1;
-      expectCode(
-        () => parseAndValidateJwtSvid(`${h}.${p}.${bytes.toString('base64url')}`, allKeys, ['svc'], { clock: new ManualClock(NOW) }),
-        'jwtsvid.bad_signature',
-        token,
-      );
-    }
-  });
-
-  it('verifies tokens from ES384 and RS256 authorities', () => {
-    for (const keyType of ['ec-p384', 'rsa-2048'] as const) {
-      const a = JwtAuthority.generate(td, keyType);
-      const svid = parseAndValidateJwtSvid(a.signRaw(base()), JwtBundleSet.of([a.bundle()]), ['svc'], { clock: new ManualClock(NOW) });
-      assert.equal(svid.id.toString(), SUB);
-    }
-  });
-
-  it('returns the parsed fields', () => {
-    const token = authority.signRaw(claims({ aud: 'svc', jti: 'j1', extra: { nested: [1, 2] } }));
-    const svid = parseAndValidateJwtSvid(token, bundles, ['svc'], { clock: new ManualClock(NOW), hint: 'internal' });
-    assert.equal(svid.id.toString(), SUB);
-    assert.equal(svid.token, token);
-    assert.deepEqual(svid.audience, ['svc']);
-    assert.equal(svid.expiresAt.getTime(), (T0 + 300) * 1000);
-    assert.equal(svid.issuedAt?.getTime(), T0 * 1000);
-    assert.equal(svid.claims['jti'], 'j1');
-    assert.equal(svid.hint, 'internal');
-    assert.ok(Object.isFrozen(svid));
-    assert.ok(Object.isFrozen(svid.audience));
-    assert.ok(Object.isFrozen((svid.claims['extra'] as { nested: number[] }).nested));
-    const noIat = parseAndValidateJwtSvid(authority.signRaw(claims({ iat: undefined })), bundles, ['svc'], { clock: new ManualClock(NOW) });
-    assert.equal(noIat.issuedAt, undefined);
-    assert.equal(noIat.hint, '');
-  });
-
-  it('keeps the token out of JSON.stringify and util.inspect', () => {
-    const svid = parseAndValidateJwtSvid(ok, bundles, ['svc'], { clock: new ManualClock(NOW) });
-    const sig = ok.split('.')[2]!;
-    for (const text of [
-      JSON.stringify(svid),
-      JSON.stringify({ nested: [svid] }),
-      inspect(svid),
-      inspect(svid, { showHidden: true, getters: true, depth: Infinity }),
-      JSON.stringify({ ...svid }),
-      inspect({ ...svid }, { showHidden: true, getters: true }),
-      JSON.stringify(Object.values(svid)),
-    ]) {
-      assert.ok(!text.includes(sig), text);
-    }
-    assert.match(inspect(svid), /spiffe:\/\/example\.org\/client/);
-    assert.match(JSON.stringify(svid), /\[redacted\]/);
-  });
-
-  it('throws TypeError for an empty expected-audience list (programming error)', () => {
-    assert.throws(() => parseAndValidateJwtSvid(ok, bundles, [], { clock: new ManualClock(NOW) }), TypeError);
-    assert.throws(() => parseJwtSvidInsecure(ok, [], { clock: new ManualClock(NOW) }), TypeError);
-    assert.throws(() => parseAndValidateJwtSvid(ok, bundles, [''], { clock: new ManualClock(NOW) }), TypeError);
-  });
-
-  it('throws TypeError for a bad leeway', () => {
-    assert.throws(() => parseAndValidateJwtSvid(ok, bundles, ['svc'], { leewaySeconds: -1 }), TypeError);
-    assert.throws(() => parseAndValidateJwtSvid(ok, bundles, ['svc'], { leewaySeconds: Number.NaN }), TypeError);
-  });
-
-  it('uses the system clock by default', () => {
-    const now = Math.floor(Date.now() / 1000);
-    const fresh = authority.signRaw(claims({ iat: now, exp: now + 300 }));
-    assert.equal(parseAndValidateJwtSvid(fresh, bundles, ['svc']).id.toString(), SUB);
-    expectCode(() => parseAndValidateJwtSvid(ok, bundles, ['svc']), 'jwtsvid.expired', ok);
-  });
 });
 
-describe('parseJwtSvidInsecure', () => {
-  for (const row of rows) {
-    const code = row.insecureCode ?? (row.code && signatureCodes.has(row.code) ? 'ok' : row.code);
-    it(`${row.name} -> ${code ?? 'ok'}`, () => {
-      const token = row.token();
-      const run = (): unknown =>
-        parseJwtSvidInsecure(token, row.audience ?? ['svc'], {
-          clock: new ManualClock(row.now ?? NOW),
-          ...(row.leeway === undefined ? {} : { leewaySeconds: row.leeway }),
-        });
-      if (code && code !== 'ok') expectCode(run, code, token);
-      else assert.equal((run() as { token: string }).token, token);
-    });
+test('parseAndValidateJwtSvid: verifies tokens from ES384 and RS256 authorities', () => {
+  for (const keyType of ['ec-p384', 'rsa-2048'] as const) {
+    const a = JwtAuthority.generate(td, keyType);
+    const svid = parseAndValidateJwtSvid(a.signRaw(base()), JwtBundleSet.of([a.bundle()]), ['svc'], { clock: new ManualClock(NOW) });
+    assert.equal(svid.id.toString(), SUB);
   }
+});
 
-  it('attaches the hint', () => {
-    assert.equal(parseJwtSvidInsecure(ok, ['svc'], { clock: new ManualClock(NOW), hint: 'h' }).hint, 'h');
+test('parseAndValidateJwtSvid: returns the parsed fields', () => {
+  const token = authority.signRaw(claims({ aud: 'svc', jti: 'j1', extra: { nested: [1, 2] } }));
+  const svid = parseAndValidateJwtSvid(token, bundles, ['svc'], { clock: new ManualClock(NOW), hint: 'internal' });
+  assert.equal(svid.id.toString(), SUB);
+  assert.equal(svid.token, token);
+  assert.deepEqual(svid.audience, ['svc']);
+  assert.equal(svid.expiresAt.getTime(), (T0 + 300) * 1000);
+  assert.equal(svid.issuedAt?.getTime(), T0 * 1000);
+  assert.equal(svid.claims['jti'], 'j1');
+  assert.equal(svid.hint, 'internal');
+  assert.ok(Object.isFrozen(svid));
+  assert.ok(Object.isFrozen(svid.audience));
+  assert.ok(Object.isFrozen((svid.claims['extra'] as { nested: number[] }).nested));
+  const noIat = parseAndValidateJwtSvid(authority.signRaw(claims({ iat: undefined })), bundles, ['svc'], { clock: new ManualClock(NOW) });
+  assert.equal(noIat.issuedAt, undefined);
+  assert.equal(noIat.hint, '');
+});
+
+test('parseAndValidateJwtSvid: keeps the token out of JSON.stringify and util.inspect', () => {
+  const svid = parseAndValidateJwtSvid(ok, bundles, ['svc'], { clock: new ManualClock(NOW) });
+  const sig = ok.split('.')[2]!;
+  for (const text of [
+    JSON.stringify(svid),
+    JSON.stringify({ nested: [svid] }),
+    inspect(svid),
+    inspect(svid, { showHidden: true, getters: true, depth: Infinity }),
+    JSON.stringify({ ...svid }),
+    inspect({ ...svid }, { showHidden: true, getters: true }),
+    JSON.stringify(Object.values(svid)),
+  ]) {
+    assert.ok(!text.includes(sig), text);
+  }
+  assert.match(inspect(svid), /spiffe:\/\/example\.org\/client/);
+  assert.match(JSON.stringify(svid), /\[redacted\]/);
+});
+
+test('parseAndValidateJwtSvid: throws TypeError for an empty expected-audience list (programming error)', () => {
+  assert.throws(() => parseAndValidateJwtSvid(ok, bundles, [], { clock: new ManualClock(NOW) }), TypeError);
+  assert.throws(() => parseJwtSvidInsecure(ok, [], { clock: new ManualClock(NOW) }), TypeError);
+  assert.throws(() => parseAndValidateJwtSvid(ok, bundles, [''], { clock: new ManualClock(NOW) }), TypeError);
+});
+
+test('parseAndValidateJwtSvid: throws TypeError for a bad leeway', () => {
+  assert.throws(() => parseAndValidateJwtSvid(ok, bundles, ['svc'], { leewaySeconds: -1 }), TypeError);
+  assert.throws(() => parseAndValidateJwtSvid(ok, bundles, ['svc'], { leewaySeconds: Number.NaN }), TypeError);
+});
+
+test('parseAndValidateJwtSvid: uses the system clock by default', () => {
+  const now = Math.floor(Date.now() / 1000);
+  const fresh = authority.signRaw(claims({ iat: now, exp: now + 300 }));
+  assert.equal(parseAndValidateJwtSvid(fresh, bundles, ['svc']).id.toString(), SUB);
+  expectCode(() => parseAndValidateJwtSvid(ok, bundles, ['svc']), 'jwtsvid.expired', ok);
+});
+
+for (const row of rows) {
+  const code = row.insecureCode ?? (row.code && signatureCodes.has(row.code) ? 'ok' : row.code);
+  test(`parseJwtSvidInsecure: ${row.name} -> ${code ?? 'ok'}`, () => {
+    const token = row.token();
+    const run = (): unknown =>
+      parseJwtSvidInsecure(token, row.audience ?? ['svc'], {
+        clock: new ManualClock(row.now ?? NOW),
+        ...(row.leeway === undefined ? {} : { leewaySeconds: row.leeway }),
+      });
+    if (code && code !== 'ok') expectCode(run, code, token);
+    else assert.equal((run() as { token: string }).token, token);
   });
+}
+
+test('parseJwtSvidInsecure: attaches the hint', () => {
+  assert.equal(parseJwtSvidInsecure(ok, ['svc'], { clock: new ManualClock(NOW), hint: 'h' }).hint, 'h');
 });

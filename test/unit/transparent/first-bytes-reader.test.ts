@@ -3,7 +3,7 @@
  * ManualClock for the wait: each way it can end, and that the bytes read
  * are pushed back for whoever takes the socket over.
  */
-import { describe, it, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net, { type Socket } from 'node:net';
 import { ManualClock } from '../../../sidecar/core/index.ts';
@@ -44,67 +44,65 @@ function drain(peer: Socket, n: number): Promise<string> {
   });
 }
 
-describe('readFirstBytes', () => {
-  it('decides on the first bytes and pushes them back', async () => {
-    const { client, peer } = await pair();
-    const r = read(peer, new ManualClock());
-    client.write('GET / HTTP/1.1\r\n');
-    const { end, bytes } = await r;
-    assert.deepEqual(end, { kind: 'decided', value: 'http' });
-    assert.equal(bytes, 'GET / HTTP/1.1\r\n');
-    assert.equal(peer.isPaused(), true);
-    client.write('Host: x\r\n');
-    assert.equal(await drain(peer, 25), 'GET / HTTP/1.1\r\nHost: x\r\n');
-  });
+test('readFirstBytes: decides on the first bytes and pushes them back', async () => {
+  const { client, peer } = await pair();
+  const r = read(peer, new ManualClock());
+  client.write('GET / HTTP/1.1\r\n');
+  const { end, bytes } = await r;
+  assert.deepEqual(end, { kind: 'decided', value: 'http' });
+  assert.equal(bytes, 'GET / HTTP/1.1\r\n');
+  assert.equal(peer.isPaused(), true);
+  client.write('Host: x\r\n');
+  assert.equal(await drain(peer, 25), 'GET / HTTP/1.1\r\nHost: x\r\n');
+});
 
-  it('keeps reading while undecided (bytes split over writes)', async () => {
-    const { client, peer } = await pair();
-    const r = read(peer, new ManualClock());
-    client.write('\r\nPO');
-    await new Promise((res) => setTimeout(res, 20));
-    client.write('ST /');
-    const { end, bytes } = await r;
-    assert.deepEqual(end, { kind: 'decided', value: 'http' });
-    assert.equal(bytes, '\r\nPOST /');
-  });
+test('readFirstBytes: keeps reading while undecided (bytes split over writes)', async () => {
+  const { client, peer } = await pair();
+  const r = read(peer, new ManualClock());
+  client.write('\r\nPO');
+  await new Promise((res) => setTimeout(res, 20));
+  client.write('ST /');
+  const { end, bytes } = await r;
+  assert.deepEqual(end, { kind: 'decided', value: 'http' });
+  assert.equal(bytes, '\r\nPOST /');
+});
 
-  it('ends with timeout when nothing arrives in time (server-first)', async () => {
-    const { peer } = await pair();
-    const clock = new ManualClock();
-    const r = read(peer, clock);
-    clock.advance(499);
-    clock.advance(1);
-    const { end, bytes } = await r;
-    assert.deepEqual(end, { kind: 'timeout' });
-    assert.equal(bytes, '');
-  });
+test('readFirstBytes: ends with timeout when nothing arrives in time (server-first)', async () => {
+  const { peer } = await pair();
+  const clock = new ManualClock();
+  const r = read(peer, clock);
+  clock.advance(499);
+  clock.advance(1);
+  const { end, bytes } = await r;
+  assert.deepEqual(end, { kind: 'timeout' });
+  assert.equal(bytes, '');
+});
 
-  it('ends with timeout and pushes back an undecided prefix', async () => {
-    const { client, peer } = await pair();
-    const clock = new ManualClock();
-    const r = read(peer, clock);
-    client.write('GE');
-    await new Promise((res) => setTimeout(res, 20));
-    clock.advance(500);
-    const { end, bytes } = await r;
-    assert.deepEqual(end, { kind: 'timeout' });
-    assert.equal(bytes, 'GE');
-    assert.equal(await drain(peer, 2), 'GE');
-  });
+test('readFirstBytes: ends with timeout and pushes back an undecided prefix', async () => {
+  const { client, peer } = await pair();
+  const clock = new ManualClock();
+  const r = read(peer, clock);
+  client.write('GE');
+  await new Promise((res) => setTimeout(res, 20));
+  clock.advance(500);
+  const { end, bytes } = await r;
+  assert.deepEqual(end, { kind: 'timeout' });
+  assert.equal(bytes, 'GE');
+  assert.equal(await drain(peer, 2), 'GE');
+});
 
-  it('ends with full after maxBytes undecided bytes', async () => {
-    const { client, peer } = await pair();
-    const r = read(peer, new ManualClock(), 8);
-    client.write('AAAAAAAAAAAA');
-    const { end } = await r;
-    assert.deepEqual(end, { kind: 'full' });
-  });
+test('readFirstBytes: ends with full after maxBytes undecided bytes', async () => {
+  const { client, peer } = await pair();
+  const r = read(peer, new ManualClock(), 8);
+  client.write('AAAAAAAAAAAA');
+  const { end } = await r;
+  assert.deepEqual(end, { kind: 'full' });
+});
 
-  it('ends with closed when the client leaves first', async () => {
-    const { client, peer } = await pair();
-    const r = read(peer, new ManualClock());
-    client.end();
-    const { end } = await r;
-    assert.deepEqual(end, { kind: 'closed' });
-  });
+test('readFirstBytes: ends with closed when the client leaves first', async () => {
+  const { client, peer } = await pair();
+  const r = read(peer, new ManualClock());
+  client.end();
+  const { end } = await r;
+  assert.deepEqual(end, { kind: 'closed' });
 });

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_OPAQUE_PORTS, classifyFirstBytes, startsLikeH2Preface, type FirstBytesClass } from '../../../sidecar/transparent/index.ts';
 
@@ -33,23 +33,17 @@ const rows: { name: string; bytes: Buffer; want: FirstBytesClass | undefined }[]
   { name: 'TLS alert record is not a ClientHello start', bytes: hex('15 03 03 00 02'), want: 'opaque' },
 ];
 
-describe('classifyFirstBytes', () => {
-  for (const row of rows) {
-    it(row.name, () => assert.equal(classifyFirstBytes(row.bytes), row.want));
-  }
-});
+for (const row of rows) {
+  test(`classifyFirstBytes: ${row.name}`, () => assert.equal(classifyFirstBytes(row.bytes), row.want));
+}
 
-describe('startsLikeH2Preface', () => {
-  const cases: { name: string; bytes: Buffer; want: boolean }[] = [
-    { name: 'the preface', bytes: b('PRI * HTTP/2.0\r\n'), want: true },
-    { name: 'its method and space', bytes: b('PRI '), want: true },
-    { name: 'another method', bytes: b('PUT / HTTP/1.1'), want: false },
-    { name: 'PRI without its space', bytes: b('PRIX'), want: false },
-    { name: 'too short', bytes: b('PRI'), want: false },
-  ];
-  for (const c of cases) it(c.name, () => assert.equal(startsLikeH2Preface(c.bytes), c.want));
-});
+const cases: { name: string; bytes: Buffer; want: boolean }[] = [
+  { name: 'the preface', bytes: b('PRI * HTTP/2.0\r\n'), want: true },
+  { name: 'its method and space', bytes: b('PRI '), want: true },
+  { name: 'another method', bytes: b('PUT / HTTP/1.1'), want: false },
+  { name: 'PRI without its space', bytes: b('PRIX'), want: false },
+  { name: 'too short', bytes: b('PRI'), want: false },
+];
+for (const c of cases) test(`startsLikeH2Preface: ${c.name}`, () => assert.equal(startsLikeH2Preface(c.bytes), c.want));
 
-describe('DEFAULT_OPAQUE_PORTS', () => {
-  it("is linkerd2's list", () => assert.deepEqual([...DEFAULT_OPAQUE_PORTS], [25, 587, 3306, 4444, 5432, 6379, 9300, 11211]));
-});
+test("DEFAULT_OPAQUE_PORTS: is linkerd2's list", () => assert.deepEqual([...DEFAULT_OPAQUE_PORTS], [25, 587, 3306, 4444, 5432, 6379, 9300, 11211]));
