@@ -12,7 +12,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnDevAgent } from '../../support/dev-agent-harness.ts';
+import { spawnDevAgent } from '../../support/dev-agent-process.ts';
 import { eventually } from '../../support/sidecar-harness.ts';
 import type { TestSidecar } from '../../support/sidecar-harness.ts';
 import { BACKEND_ID, FRONTEND_ID, TD, describeFailures, loadLoop, startPair } from '../../support/app-fixtures.ts';

@@ -9,7 +9,8 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { devAgentOptionsFromArgs } from '../../../sidecar/cli/dev-agent.ts';
 import { UsageError } from '../../../sidecar/cli/io.ts';
-import { devAgentArgs, makeSocketDir, spawnDevAgent } from '../../support/dev-agent-harness.ts';
+import { makeSocketDir } from '../../support/dev-agent-harness.ts';
+import { devAgentArgs, spawnDevAgent } from '../../support/dev-agent-process.ts';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const main = join(root, 'sidecar', 'cli', 'main.ts');

@@ -31,7 +31,7 @@ import {
   type PeerRejectedEvent,
 } from '../../../sidecar/tls/index.ts';
 import { X509Source } from '../../../sidecar/workload/index.ts';
-import { spawnDevAgent } from '../../support/dev-agent-harness.ts';
+import { spawnDevAgent } from '../../support/dev-agent-process.ts';
 import { BACKEND_ID, FRONTEND_ID, startMesh } from '../forward/mesh.ts';
 import { Cleanup, eventually, h1Request, makePki, startH1App, type Pki } from '../../support/proxy-fixtures.ts';
 import { MutableSource, bundleSetOf, makeCa, makeIntermediate, makeLeaf, svidOf, withChain, type TestCreds } from '../../support/tls-pki.ts';

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyX509SvidChain } from '../../../sidecar/svid/index.ts';
 import { X509Source, type X509SourceUpdate } from '../../../sidecar/workload/index.ts';
-import { spawnDevAgent } from '../../support/dev-agent-harness.ts';
+import { spawnDevAgent } from '../../support/dev-agent-process.ts';
 
 test('agent killed and restarted on the same socket: last good SVID kept, then replaced', async (t) => {
   const workloads = { api: ['spiffe://example.org/api'] };

@@ -6,10 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { strictFieldCheck, validateAgainstCrd, validateWithModel, type K8sObject } from '../../support/k8s-schemas.ts';
-import { ROOT } from '../../support/kustomize.ts';
+
+/** The repository root (this file is test/unit/k8s/). */
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 
 const pod = (spec: Record<string, unknown>): K8sObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec });
 const crd = parse(readFileSync(join(ROOT, 'k8s/base/spire/crd-clusterspiffeids.yaml'), 'utf8')) as K8sObject;
