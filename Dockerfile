@@ -40,7 +40,8 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/build/native ./build/native
-# No sources: bin/spiffe-sidecar.js runs the compiled dist/. (The Workload
+# No sources: bin/spiffe-sidecar.js runs the bundle dist/bin/main.js
+# (bin/build.js; docs/decisions/019-bundled-entry-point.md). (The Workload
 # API codec is compiled in; no .proto file is read at run time.)
 COPY bin ./bin
 # The uid the iptables rules exempt (--proxy-uid): the sidecar's own traffic

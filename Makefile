@@ -38,7 +38,7 @@ test-e2e: node_modules/.bin/tsc
 	$(NODE) test/support/run-tests.ts e2e
 
 build: node_modules/.bin/tsc
-	$(TSC) -p tsconfig.build.json
+	$(NODE) bin/build.js
 
 ## demo: the main job (see README)
 # The demo needs only Node and the npm packages (no SPIRE, no root).

@@ -15,12 +15,12 @@ export const projectRoot = resolve(import.meta.dirname, '..');
 export const nodeBin = join(projectRoot, 'node_modules', '.bin', 'node');
 /** The sidecar's CLI entry point, TypeScript source. */
 export const mainScript = join(projectRoot, 'sidecar', 'cli', 'main.ts');
-/** The compiled CLI that bin/spiffe-sidecar.js runs in production (made by `make build`). */
-export const compiledMain = join(projectRoot, 'dist', 'cli', 'main.js');
+/** The bundled CLI that bin/spiffe-sidecar.js and the image run in production (made by `make build`, bin/build.js). */
+export const compiledMain = join(projectRoot, 'dist', 'bin', 'main.js');
 
 /** How the benchmark starts `spiffe-sidecar run`. */
 export interface SidecarLaunch {
-  /** dist/cli/main.js (production) or sidecar/cli/main.ts (--source). */
+  /** dist/bin/main.js (production) or sidecar/cli/main.ts (--source). */
   readonly script: string;
   /** Node flags before the script: the launcher's V8 flags (bin/node-flags.js) unless --node-flags replaced them. */
   readonly nodeFlags: readonly string[];

@@ -4,6 +4,8 @@
  */
 import type { Machine, Versions } from './machine-info.ts';
 import type { ProfileSummary } from './cpu-profile-summary.ts';
+import type { LoadSettings } from './cases.ts';
+import type { RateTargetReport } from './rate-client.ts';
 
 /** Wire protocol between load generator and proxy (and between the proxy and the app). */
 export type Protocol = 'http/1.1' | 'h2c' | 'grpc';
@@ -111,17 +113,8 @@ export interface MemoryStage {
 export interface RotationResult {
   readonly svidTtlMs: number;
   readonly durationS: number;
-  readonly streams: readonly {
-    readonly name: string;
-    readonly rps: number;
-    readonly sent: number;
-    readonly ok: number;
-    readonly failed: number;
-    readonly failures: Readonly<Record<string, number>>;
-    /** Latency from the scheduled send time (rate-client.ts), ms. */
-    readonly p50Ms: number;
-    readonly p99Ms: number;
-  }[];
+  /** What rate-client.ts reported per stream, with the rate it was asked for. */
+  readonly streams: readonly (RateTargetReport & { readonly rps: number })[];
   readonly failed: number;
   /** The same load on a pair whose SVIDs do not rotate (1 h TTL), for comparison. */
   readonly control: RotationResult['streams'];
@@ -171,17 +164,7 @@ export interface BenchResults {
   readonly loadAverage: { readonly start: readonly number[]; readonly end: readonly number[] };
   readonly versions: Versions;
   readonly pinning: { readonly load: string | null; readonly proxies: string | null; readonly note: string };
-  readonly settings: {
-    readonly warmupS: number;
-    readonly throughputS: number;
-    readonly latencyS: number;
-    readonly h1Connections: number;
-    readonly h2Clients: number;
-    readonly h2Streams: number;
-    readonly latencyRps: number;
-    readonly latencyClients: number;
-    readonly app: string;
-  };
+  readonly settings: LoadSettings & { readonly app: string };
   /** How the sidecars ran: entry script (compiled dist/ or source) and node flags; absent in records from before it was kept. */
   readonly sidecar?: { readonly script: string; readonly nodeFlags: readonly string[]; readonly note: string };
   readonly families: readonly FamilyResult[];

@@ -14,7 +14,7 @@
  * --keep-temp keeps the temp directory: configs, nginx logs, and every
  * process's output under logs/.
  *
- * Sidecars run as in production: the compiled dist/cli/main.js (built first
+ * Sidecars run as in production: the bundle dist/bin/main.js (built first
  * when missing or older than a source file) with the V8 flags the launcher
  * adds (bin/node-flags.js). --source runs the TypeScript sources instead;
  * --node-flags replaces the V8 flags (an empty string: V8's defaults), for
@@ -145,15 +145,14 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * Makes dist/ current (`tsc -p tsconfig.build.json`, as `make build`) when
- * it is missing or older than a file under sidecar/; returns an error text
- * when the build fails.
+ * Makes dist/ current (`node bin/build.js`, as `make build`: tsc's output
+ * and the bundle production runs) when the bundle is missing or older than
+ * a file under sidecar/; returns an error text when the build fails.
  */
 function ensureCompiled(): string | undefined {
   if (existsSync(compiledMain) && statSync(compiledMain).mtimeMs >= newestMtime(join(projectRoot, 'sidecar'))) return undefined;
-  log('compiling sidecar/ into dist/ (tsc -p tsconfig.build.json)');
-  const tsc = join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(nodeBin, [tsc, '-p', 'tsconfig.build.json'], { cwd: projectRoot, encoding: 'utf8', timeout: 300_000 });
+  log('building dist/ (node bin/build.js: tsc, then the bundle dist/bin/)');
+  const r = spawnSync(nodeBin, [join(projectRoot, 'bin', 'build.js')], { cwd: projectRoot, encoding: 'utf8', timeout: 300_000 });
   if (r.status === 0 && existsSync(compiledMain)) return undefined;
   return `the build failed (exit ${r.status ?? r.signal}): ${(r.stdout + r.stderr).trim().split('\n').slice(0, 5).join(' | ')}`;
 }
@@ -169,7 +168,7 @@ function sidecarLaunch(source: boolean, nodeFlags: string | undefined, notes: st
     notes.push(`The sidecars ran from the TypeScript sources: ${failed}`);
     return { script: mainScript, nodeFlags: flags, note: `TypeScript sources (compiling dist/ failed, see Notes), node flags ${flagText} ${why}.` };
   }
-  return { script: compiledMain, nodeFlags: flags, note: `compiled dist/cli/main.js, as in production, node flags ${flagText} ${why}.` };
+  return { script: compiledMain, nodeFlags: flags, note: `the bundle dist/bin/main.js, as in production, node flags ${flagText} ${why}.` };
 }
 
 /** CPU lists: load generators on CPU 0, app and proxies on CPU 1 (when there are two and pinning is on). */
@@ -278,7 +277,7 @@ async function readinessScenario(ctx: BenchContext, app: App, agent: Agent, runs
   // The published entry (bin/spiffe-sidecar.js) runs the compiled dist/; measured when `make build` has made it.
   if (existsSync(compiledMain)) {
     out.push(
-      await measureReadiness(ctx, 'spiffe-sidecar compiled (node dist/cli/main.js), server side config', '/readyz', runs, () => ({
+      await measureReadiness(ctx, 'spiffe-sidecar compiled (node dist/bin/main.js, the bundle), server side config', '/readyz', runs, () => ({
         proc: spawnSidecar(ctx, 'readiness-sidecar-dist', plan.serverConfig, [], compiledMain),
         url: readyz,
       })),

@@ -227,25 +227,9 @@ async function startGhostunnel(inp: FamilyInputs): Promise<RunningFamily> {
   const [clientPort, serverPort, clientStatus, serverStatus] = (await ctx.ports(4)) as [number, number, number, number];
   const server = ctx.procs.spawn('ghostunnel-server', ctx.ghostunnel, ghostunnelServerArgs(inp, serverPort, serverStatus), { cpu: ctx.cpu.proxies });
   await waitFor200(`http://127.0.0.1:${serverStatus}/_status`, server, 30_000);
-  const client = ctx.procs.spawn(
-    'ghostunnel-client',
-    ctx.ghostunnel,
-    [
-      'client',
-      '--listen',
-      `127.0.0.1:${clientPort}`,
-      '--target',
-      `127.0.0.1:${serverPort}`,
-      '--use-workload-api-addr',
-      `unix://${inp.agent.clientSocket}`,
-      '--verify-uri',
-      SERVER_ID,
-      '--status',
-      `http://127.0.0.1:${clientStatus}`,
-      '--quiet=conns',
-    ],
-    { cpu: ctx.cpu.proxies },
-  );
+  const client = ctx.procs.spawn('ghostunnel-client', ctx.ghostunnel, ghostunnelArgs('client', clientPort, serverPort, inp.agent.clientSocket, SERVER_ID, clientStatus), {
+    cpu: ctx.cpu.proxies,
+  });
   await waitFor200(`http://127.0.0.1:${clientStatus}/_status`, client, 30_000);
   return {
     id: 'ghostunnel',
@@ -261,16 +245,26 @@ async function startGhostunnel(inp: FamilyInputs): Promise<RunningFamily> {
 
 /** Command line of a ghostunnel server fetching its SVID over the Workload API and admitting only the client's ID. */
 export function ghostunnelServerArgs(inp: Pick<FamilyInputs, 'app' | 'agent'>, port: number, statusPort: number): string[] {
+  return ghostunnelArgs('server', port, inp.app.h1Port, inp.agent.serverSocket, CLIENT_ID, statusPort);
+}
+
+/**
+ * One ghostunnel end on loopback: listens on `port`, forwards to
+ * `targetPort`, takes its SVID from the agent socket `socket` and accepts
+ * only the peer `peerId` (a client verifies the server's URI SAN, a server
+ * allows the client's), with its status endpoint on `statusPort`.
+ */
+function ghostunnelArgs(role: 'client' | 'server', port: number, targetPort: number, socket: string, peerId: string, statusPort: number): string[] {
   return [
-    'server',
+    role,
     '--listen',
     `127.0.0.1:${port}`,
     '--target',
-    `127.0.0.1:${inp.app.h1Port}`,
+    `127.0.0.1:${targetPort}`,
     '--use-workload-api-addr',
-    `unix://${inp.agent.serverSocket}`,
-    '--allow-uri',
-    CLIENT_ID,
+    `unix://${socket}`,
+    role === 'client' ? '--verify-uri' : '--allow-uri',
+    peerId,
     '--status',
     `http://127.0.0.1:${statusPort}`,
     '--quiet=conns',

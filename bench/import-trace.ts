@@ -3,7 +3,7 @@
  * preload for finding the imports that weigh on start-up and idle memory
  * (docs/benchmarks.md, "Memory and start-up budget").
  *
- *   IMPORT_TRACE_OUT=/tmp/trace.json node --import ./bench/import-trace.ts dist/cli/main.js run ...
+ *   IMPORT_TRACE_OUT=/tmp/trace.json node --import ./bench/import-trace.ts dist/bin/main.js run ...
  *
  * On exit it writes { packages: { name: { modules, firstImporter } }, projectModules }
  * to IMPORT_TRACE_OUT. A synchronous resolve hook (module.registerHooks) sees

@@ -34,7 +34,8 @@ export function httpText(url: string, timeoutMs = 2_000): Promise<string> {
   });
 }
 
-function portOpen(port: number): Promise<boolean> {
+/** One connection attempt to 127.0.0.1:`port`; resolves with whether it was accepted. */
+export function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     s.once('connect', () => {

@@ -11,7 +11,7 @@
  * and the CPU time the process used until then); for the last run, RSS (and
  * its private, anonymous part) and the V8 heap 1 s and 3 s after ready.
  *
- * Runs dist/cli/main.js (`make build` first) unless --source; --bin runs
+ * Runs the bundle dist/bin/main.js (`make build` first) unless --source; --bin runs
  * bin/spiffe-sidecar.js, which adds its flags itself. Node flags: the
  * launcher's (bin/node-flags.js) unless --flags gives others (--flags= for
  * V8's defaults). --trace FILE preloads bench/import-trace.ts and writes the
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new Error('startup-probe: --runs must be an integer 1..50');
-  const compiled = join(projectRoot, 'dist', 'cli', 'main.js');
+  const compiled = join(projectRoot, 'dist', 'bin', 'main.js');
   const launcher = join(projectRoot, 'bin', 'spiffe-sidecar.js');
   const script = values.bin ? launcher : values.source ? mainScript : compiled;
   if (!existsSync(script)) throw new Error(`startup-probe: ${script} is missing (run \`make build\`)`);

@@ -7,8 +7,9 @@
 // Which code it runs: in a source checkout, the TypeScript sources (Node's
 // type stripping), so a stale dist/ from an old `npm run build` is never
 // run by mistake; in an installed package, which ships no sources, or where
-// Node refuses to strip types (under node_modules), the compiled dist/.
-// The image (Dockerfile) has no sources, so production runs dist/.
+// Node refuses to strip types (under node_modules), the bundle dist/bin/
+// that `npm run build` makes (bin/build.js).
+// The image (Dockerfile) has no sources, so production runs the bundle.
 //
 // V8 flags: `run` needs the heap flags of bin/node-flags.js, and V8 sizes
 // its heap when the process starts (v8.setFlagsFromString cannot shrink it
@@ -24,7 +25,7 @@ import { missingNodeFlags } from './node-flags.js';
 
 const root = new URL('../', import.meta.url);
 const sources = new URL('sidecar/cli/main.ts', root);
-const compiled = new URL('dist/cli/main.js', root);
+const compiled = new URL('dist/bin/main.js', root);
 
 function pick() {
   const haveSources = existsSync(fileURLToPath(sources));
@@ -46,7 +47,7 @@ function supportedRange() {
 const entry = pick();
 if (entry === undefined) {
   process.stderr.write(
-    'spiffe-sidecar: found neither sidecar/cli/main.ts nor dist/cli/main.js next to bin/; ' +
+    'spiffe-sidecar: found neither sidecar/cli/main.ts nor dist/bin/main.js next to bin/; ' +
       'in a checkout run `npm ci`, in a package run `npm run build`\n',
   );
   process.exitCode = 70;

@@ -1,6 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { describeError, formatAddress, silentLogger, type Address, type Clock, type Logger } from '../core/index.ts';
+import { describeError, formatAddress, nodeHttp, silentLogger, type Address, type Clock, type Logger } from '../core/index.ts';
 import type { SidecarMetrics } from '../metrics/index.ts';
 import { AdminError } from './admin-error.ts';
 import { AdminRoutes, type DebugSources, type Readiness } from './admin-routes.ts';
@@ -107,7 +107,7 @@ export class AdminServer {
   }
 
   #createServer(): Server {
-    const server = createServer(
+    const server = nodeHttp.createServer(
       { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS },
       (req, res) => this.#routes.handle(req, res),
     );

@@ -1,5 +1,5 @@
-import { request, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
-import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import type { ClientRequest, OutgoingHttpHeaders } from 'node:http';
+import { describeError, nodeHttp, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
 import { AdminError } from './admin-error.ts';
 
 /** The admin path prefix of app probes (the injector's half of the contract is in sidecar/injector/probe-rewrite.ts). */
@@ -113,7 +113,7 @@ export class AppProber {
       );
       let req: ClientRequest | undefined;
       try {
-        req = request({ host: '127.0.0.1', port: p.port, path: p.target, method: 'GET', headers, agent: false }, (res) => {
+        req = nodeHttp.request({ host: '127.0.0.1', port: p.port, path: p.target, method: 'GET', headers, agent: false }, (res) => {
           res.on('error', () => {});
           res.resume();
           const status = res.statusCode ?? 0;

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { Agent } from 'undici';
-import { describeError } from '../core/index.ts';
+import { describeError, loadUndici } from '../core/index.ts';
 import { IntrospectionError } from './introspection-error.ts';
 import type { IntrospectionClientAuth, TlsClientCertificate } from './introspection-options.ts';
 import type { ClientSecretFile } from './client-secret-file.ts';
@@ -82,7 +82,7 @@ export class IntrospectionTransport {
       new IntrospectionError('introspection.unavailable', `introspection: provider ${this.#o.provider}: ${where} ${why}`, cause === undefined ? {} : { cause });
     // undici loads with the first request, not at start-up (docs/benchmarks.md, "Memory and start-up budget");
     // before the closed check, so a close() during the first import is seen.
-    const undici = await import('undici');
+    const undici = await loadUndici();
     if (this.#closed) throw fail('not sent: the verifier is closed');
     let agent: Agent;
     try {

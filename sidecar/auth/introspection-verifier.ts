@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
-import { IntrospectionCache } from './introspection-cache.ts';
+import { TokenDigestCache } from './token-digest-cache.ts';
 import { IntrospectionError } from './introspection-error.ts';
 import { IntrospectionKeySet } from './introspection-key-set.ts';
 import { noopIntrospectionObserver, type IntrospectionObserver } from './introspection-observer.ts';
@@ -71,8 +71,8 @@ export class IntrospectionVerifier implements OpaqueTokenVerifier {
   readonly #secret: ClientSecretFile | undefined;
   readonly #transport: IntrospectionTransport;
   readonly #keys: IntrospectionKeySet | undefined;
-  readonly #positive: IntrospectionCache<Positive>;
-  readonly #negative: IntrospectionCache<TokenOutcome>;
+  readonly #positive: TokenDigestCache<Positive>;
+  readonly #negative: TokenDigestCache<TokenOutcome>;
   readonly #inflight = new Map<string, Promise<Verdict>>();
   readonly #form: Record<string, string> = { token: '', token_type_hint: 'access_token' };
   #closed = false;
@@ -96,8 +96,8 @@ export class IntrospectionVerifier implements OpaqueTokenVerifier {
       o.phantom === undefined
         ? undefined
         : new IntrospectionKeySet({ provider: o.provider, issuer: o.issuer!, jwksUri: o.jwksUri, transport: this.#transport, clock: this.#clock, logger: this.#logger });
-    this.#positive = new IntrospectionCache(o.maxCacheEntries);
-    this.#negative = new IntrospectionCache(o.maxCacheEntries);
+    this.#positive = new TokenDigestCache(o.maxCacheEntries);
+    this.#negative = new TokenDigestCache(o.maxCacheEntries);
   }
 
   /**

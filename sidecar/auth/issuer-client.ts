@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { Agent, Dispatcher } from 'undici';
-import { describeError } from '../core/index.ts';
+import { describeError, loadUndici } from '../core/index.ts';
 import { describeUrl } from './issuer-url.ts';
 import { KeySetError } from './key-set-error.ts';
 import { MAX_KEY_SET_BYTES } from './jwk-set.ts';
@@ -45,7 +45,7 @@ export class IssuerClient {
     let res: Dispatcher.ResponseData;
     try {
       // undici loads with the first fetch, not at start-up (docs/benchmarks.md, "Memory and start-up budget").
-      const undici = await import('undici');
+      const undici = await loadUndici();
       if (this.#closed) throw new Error('the client is closed');
       this.#agent ??= new undici.Agent({
         connect: { timeout: this.#timeoutMs, ...(this.#ca !== undefined ? { ca: this.#ca } : {}) },

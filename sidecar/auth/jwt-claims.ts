@@ -1,6 +1,6 @@
 import { deepFreeze } from '../core/index.ts';
 import { Buffer } from 'node:buffer';
-import { quoteUntrusted } from '../spiffe/index.ts';
+import { quoteUntrusted, quoteUntrustedList } from '../spiffe/index.ts';
 import type { TokenInvalidReason, TokenKind, VerifiedToken } from './verified-token.ts';
 
 /** A refusal before it is tied to a provider. */
@@ -49,7 +49,7 @@ export function checkJwtClaims(payload: Readonly<Record<string, unknown>>, rules
   if (Object.hasOwn(payload, 'sub') && typeof payload['sub'] !== 'string') return { reason: 'malformed', detail: 'sub is not a string' };
   const aud = audienceList(payload);
   if (typeof aud === 'string') return { reason: aud === 'missing' ? 'missing_claim' : 'malformed', detail: aud === 'missing' ? 'the token has no aud claim' : aud };
-  if (!aud.some((a) => rules.audiences.includes(a))) return { reason: 'wrong_audience', detail: `aud ${showList(aud)} names none of the accepted audiences` };
+  if (!aud.some((a) => rules.audiences.includes(a))) return { reason: 'wrong_audience', detail: `aud ${quoteUntrustedList(aud)} names none of the accepted audiences` };
   return { expMs: exp! * 1000, audiences: aud };
 }
 
@@ -132,12 +132,6 @@ function scopes(payload: Readonly<Record<string, unknown>>): readonly string[] {
 
 function show(v: unknown): string {
   return typeof v === 'string' ? quoteUntrusted(v, 128) : v === undefined ? '(absent)' : typeof v;
-}
-
-function showList(values: readonly string[]): string {
-  const shown = values.slice(0, 5).map((v) => quoteUntrusted(v, 64));
-  if (values.length > 5) shown.push(`... ${values.length - 5} more`);
-  return `[${shown.join(', ')}]`;
 }
 
 function iso(numericDate: number): string {

@@ -14,7 +14,8 @@ import type { ResolvedJwtProvider } from './jwt-provider-options.ts';
 import { resolveAuthenticatorOptions, type TokenAuthenticatorOptions } from './token-authenticator-options.ts';
 import { TokenExtractor, type ResolvedLocation } from './token-location.ts';
 import type { TokenOutcome } from './verified-token.ts';
-import { VerifiedEntry, VerifiedTokenCache } from './verified-token-cache.ts';
+import { TokenDigestCache } from './token-digest-cache.ts';
+import { VerifiedEntry } from './verified-token-cache.ts';
 import { WorkloadJwtProvider } from './workload-jwt-provider.ts';
 
 /**
@@ -65,7 +66,8 @@ export class TokenAuthenticator {
   readonly #byIssuer: ReadonlyMap<string, number>;
   readonly #workload: number;
   readonly #extractor: TokenExtractor;
-  readonly #cache: VerifiedTokenCache;
+  /** Verified tokens by the SHA-256 of the token text, so a repeated token skips signature verification. */
+  readonly #cache: TokenDigestCache<VerifiedEntry>;
   readonly #cacheOn: boolean;
 
   /** Validates `options` (throws AuthOptionsError with every problem) and builds the providers; no I/O until {@link start}. */
@@ -92,7 +94,7 @@ export class TokenAuthenticator {
     resolved.providers.forEach((p, i) => p.issuer !== undefined && byIssuer.set(p.issuer, i));
     this.#byIssuer = byIssuer;
     this.#workload = resolved.providers.findIndex((p) => p.source.kind === 'workload');
-    this.#cache = new VerifiedTokenCache(resolved.tokenCacheEntries);
+    this.#cache = new TokenDigestCache(resolved.tokenCacheEntries);
     this.#cacheOn = resolved.tokenCacheEntries > 0;
   }
 
@@ -191,7 +193,7 @@ export class TokenAuthenticator {
       if (r.kind === 'invalid' || r.kind === 'unavailable') this.#observer.tokenValidated(r.provider, r.reason);
       return r;
     }
-    if (this.#cacheOn) this.#cache.set(key, r);
+    if (this.#cacheOn) this.#cache.set(key, r, this.#clock.now(), r.validUntilMs);
     return this.#bind(r, peerHex);
   }
 

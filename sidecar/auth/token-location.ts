@@ -86,6 +86,15 @@ export type Extraction = { readonly kind: 'token'; readonly token: string; reado
 
 const NONE: TokenOutcome = Object.freeze({ kind: 'none' });
 
+/** What one {@link TokenExtractor.extract} call has found so far. */
+interface TokenScan {
+  token: string | undefined;
+  /** Index of the token's location; -1 before one is found. */
+  location: number;
+  /** Bit j set: a header of location j's name was seen (only for the first location of each name). */
+  seen: number;
+}
+
 /**
  * Finds the one token of a request in a fixed set of locations, reading
  * node's raw header array (name, value, name, value, ...; names in any case).
@@ -118,56 +127,64 @@ export class TokenExtractor {
    * on who reads the request (RFC 6750 §2 allows one method per request).
    */
   extract(raw: readonly string[]): Extraction {
-    let token: string | undefined;
-    let location = -1;
-    let seen = 0;
+    const scan: TokenScan = { token: undefined, location: -1, seen: 0 };
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i]!;
       const value = raw[i + 1]!;
-      if (this.#hasCookies && name.length === 6 && equalsLowerAscii(name, 'cookie')) {
-        let at = 0;
-        while (at < value.length) {
-          const semi = value.indexOf(';', at);
-          const end = semi < 0 ? value.length : semi;
-          const j = this.#cookieAt(value, at, end);
-          if (j >= 0) {
-            const cookie = cookieValue(value, at, end);
-            if (cookie.length > 0) {
-              if (token !== undefined) return multiple('a token appears in more than one place');
-              if (cookie.length > this.#maxTokenBytes) return tooLarge(cookie.length, this.#maxTokenBytes);
-              token = cookie;
-              location = j;
-            }
-          }
-          at = end + 1;
+      const isCookie = this.#hasCookies && name.length === 6 && equalsLowerAscii(name, 'cookie');
+      const refused = isCookie ? this.#scanCookies(value, scan) : this.#scanHeader(name, value, scan);
+      if (refused !== undefined) return refused;
+    }
+    return scan.token === undefined ? NONE : { kind: 'token', token: scan.token, location: scan.location };
+  }
+
+  /** Takes the configured cookies of one Cookie header into `scan`; an outcome ends the extraction. */
+  #scanCookies(value: string, scan: TokenScan): TokenOutcome | undefined {
+    let at = 0;
+    while (at < value.length) {
+      const semi = value.indexOf(';', at);
+      const end = semi < 0 ? value.length : semi;
+      const j = this.#cookieAt(value, at, end);
+      if (j >= 0) {
+        const cookie = cookieValue(value, at, end);
+        if (cookie.length > 0) {
+          if (scan.token !== undefined) return multiple('a token appears in more than one place');
+          if (cookie.length > this.#maxTokenBytes) return tooLarge(cookie.length, this.#maxTokenBytes);
+          scan.token = cookie;
+          scan.location = j;
         }
+      }
+      at = end + 1;
+    }
+    return undefined;
+  }
+
+  /** Takes one header into `scan` when a header location names it; an outcome ends the extraction. */
+  #scanHeader(name: string, value: string, scan: TokenScan): TokenOutcome | undefined {
+    for (let j = 0; j < this.#locations.length; j++) {
+      const loc = this.#locations[j]!;
+      if (loc.kind !== 'header' || name.length !== loc.name.length || !equalsLowerAscii(name, loc.name)) continue;
+      const group = this.#group[j]!;
+      if (group === j) {
+        if ((scan.seen & (1 << j)) !== 0) return multiple(`more than one ${loc.name} header`);
+        scan.seen |= 1 << j;
+      }
+      if (!startsWithLowerAscii(value, loc.prefix)) {
+        // A bare "Bearer" (node trims the space after it) names the scheme with no token.
+        if (loc.scheme !== '' && equalsLowerAscii(value, loc.scheme)) return EMPTY_TOKEN;
         continue;
       }
-      for (let j = 0; j < this.#locations.length; j++) {
-        const loc = this.#locations[j]!;
-        if (loc.kind !== 'header' || name.length !== loc.name.length || !equalsLowerAscii(name, loc.name)) continue;
-        const group = this.#group[j]!;
-        if (group === j) {
-          if ((seen & (1 << j)) !== 0) return multiple(`more than one ${loc.name} header`);
-          seen |= 1 << j;
-        }
-        if (!startsWithLowerAscii(value, loc.prefix)) {
-          // A bare "Bearer" (node trims the space after it) names the scheme with no token.
-          if (loc.scheme !== '' && equalsLowerAscii(value, loc.scheme)) return EMPTY_TOKEN;
-          continue;
-        }
-        let start = loc.prefix.length;
-        while (start < value.length && value.charCodeAt(start) === 0x20) start++;
-        if (token !== undefined) return multiple('a token appears in more than one place');
-        const length = value.length - start;
-        if (length === 0) return EMPTY_TOKEN;
-        if (length > this.#maxTokenBytes) return tooLarge(length, this.#maxTokenBytes);
-        token = start === 0 ? value : value.slice(start);
-        location = j;
-        break;
-      }
+      let start = loc.prefix.length;
+      while (start < value.length && value.charCodeAt(start) === 0x20) start++;
+      if (scan.token !== undefined) return multiple('a token appears in more than one place');
+      const length = value.length - start;
+      if (length === 0) return EMPTY_TOKEN;
+      if (length > this.#maxTokenBytes) return tooLarge(length, this.#maxTokenBytes);
+      scan.token = start === 0 ? value : value.slice(start);
+      scan.location = j;
+      return undefined;
     }
-    return token === undefined ? NONE : { kind: 'token', token, location };
+    return undefined;
   }
 
   /**

@@ -31,7 +31,9 @@ export const demoCommand: Command = async (argv, io) => {
   }
   const svidTtlMs = v['svid-ttl'] === undefined ? 30_000 : durationFlag('--svid-ttl', v['svid-ttl']);
   if (svidTtlMs < 4_000) throw new UsageError(`--svid-ttl ${v['svid-ttl']}: must be at least 4s`);
-  const self = fileURLToPath(import.meta.url);
-  const mainScript = self.replace(/demo\.(ts|js)$/, 'main.$1');
+  // The demo's sidecars run the same entry as this process (main.ts, the
+  // launcher, or the bundle's main.js): this module's own URL names a
+  // bundle chunk, not an entry (bin/build.js).
+  const mainScript = process.argv[1] ?? fileURLToPath(new URL('./main.ts', import.meta.url));
   return runDemo({ out: io.stdout, env: io.env, stopSignal: io.stopSignal, once: v.once ?? false, svidTtlMs, execPath: process.execPath, mainScript });
 };

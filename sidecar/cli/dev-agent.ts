@@ -48,77 +48,21 @@ function parseFlags(argv: readonly string[]) {
   }).values;
 }
 
+type DevAgentFlags = ReturnType<typeof parseFlags>;
+
 /** Turns the command line into DevAgent options; every problem is a UsageError naming its flag. */
 export function devAgentOptionsFromArgs(argv: readonly string[]): DevAgentOptions | 'help' {
   const v = parseFlags(argv);
   if (v.help) return 'help';
-  const tdNames: string[] = [];
-  for (const raw of v['trust-domain'] ?? []) {
-    let td: TrustDomain;
-    try {
-      td = TrustDomain.parse(raw);
-    } catch (err) {
-      throw new UsageError(`--trust-domain ${JSON.stringify(raw)}: ${describeError(err)}`);
-    }
-    if (td.name !== raw) throw new UsageError(`--trust-domain ${JSON.stringify(raw)}: give the bare name (${td.name})`);
-    if (tdNames.includes(td.name)) throw new UsageError(`--trust-domain ${raw}: given twice`);
-    tdNames.push(td.name);
-  }
-  if (tdNames.length === 0) throw new UsageError('--trust-domain: at least one is required');
-
-  const federates = new Map<string, string[]>(tdNames.map((n) => [n, []]));
-  for (const raw of v.federate ?? []) {
-    const [from, to, ...rest] = raw.split('=');
-    if (!from || !to || rest.length > 0) throw new UsageError(`--federate ${JSON.stringify(raw)}: expected TD=OTHER_TD`);
-    for (const n of [from, to]) {
-      if (!federates.has(n)) throw new UsageError(`--federate ${raw}: ${n} is not given with --trust-domain`);
-    }
-    if (from === to) throw new UsageError(`--federate ${raw}: a trust domain cannot federate with itself`);
-    federates.get(from)!.push(to);
-  }
-
-  const workloads = new Map<string, string[]>();
-  for (const raw of v.workload ?? []) {
-    const eq = raw.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--workload ${JSON.stringify(raw)}: expected /absolute/path.sock=spiffe://td/path[,spiffe://...]`);
-    const path = raw.slice(0, eq);
-    if (!isAbsolute(path)) throw new UsageError(`--workload ${raw}: the socket path must be absolute`);
-    const ids = workloads.get(path) ?? [];
-    for (const idText of raw.slice(eq + 1).split(',')) {
-      let id: SpiffeId;
-      try {
-        id = SpiffeId.parse(idText);
-      } catch (err) {
-        throw new UsageError(`--workload ${raw}: ${JSON.stringify(idText)} is not a SPIFFE ID (${describeError(err)})`);
-      }
-      if (id.isRoot()) throw new UsageError(`--workload ${raw}: ${idText} needs a path (spiffe://td/name)`);
-      if (!tdNames.includes(id.trustDomain.name)) {
-        throw new UsageError(`--workload ${raw}: trust domain ${id.trustDomain.name} is not given with --trust-domain`);
-      }
-      if (ids.includes(idText)) throw new UsageError(`--workload ${raw}: ${idText} is given twice for ${path}`);
-      ids.push(idText);
-    }
-    workloads.set(path, ids);
-  }
-  if (workloads.size === 0) throw new UsageError('--workload: at least one is required');
-
+  const tdNames = readTrustDomains(v['trust-domain'] ?? []);
+  const federates = readFederates(v.federate ?? [], tdNames);
+  const workloads = readWorkloads(v.workload ?? [], tdNames);
   const svidTtlMs = v.ttl === undefined ? 3_600_000 : durationFlag('--ttl', v.ttl);
   if (svidTtlMs < 1000) throw new UsageError(`--ttl ${v.ttl}: must be at least 1s`);
   const jwtTtlMs = v['jwt-ttl'] === undefined ? 300_000 : durationFlag('--jwt-ttl', v['jwt-ttl']);
   if (jwtTtlMs < 1000) throw new UsageError(`--jwt-ttl ${v['jwt-ttl']}: must be at least 1s`);
-  let keyType: KeyType | undefined;
-  if (v['key-type'] !== undefined) {
-    const k = v['key-type'];
-    if (!(KEY_TYPES as readonly string[]).includes(k)) throw new UsageError(`--key-type ${JSON.stringify(k)}: must be one of ${KEY_TYPES.join(', ')}`);
-    keyType = k as KeyType;
-  }
-  let socketMode: number | undefined;
-  if (v['socket-mode'] !== undefined) {
-    const m = v['socket-mode'];
-    if (!/^0?[0-7]{3}$/.test(m)) throw new UsageError(`--socket-mode ${JSON.stringify(m)}: must be an octal mode such as 0600`);
-    socketMode = parseInt(m, 8);
-  }
-
+  const keyType = readKeyType(v);
+  const socketMode = readSocketMode(v);
   const stateDirFlag = v['state-dir'];
   if (stateDirFlag !== undefined && stateDirFlag.trim() === '') throw new UsageError('--state-dir: must name a directory');
 
@@ -131,6 +75,87 @@ export function devAgentOptionsFromArgs(argv: readonly string[]): DevAgentOption
     ...(stateDirFlag !== undefined ? { stateDir: resolve(stateDirFlag) } : {}),
     ...(v.intermediate ? { intermediate: true } : {}),
   };
+}
+
+/** The `--trust-domain` names, each a bare trust domain name given once; at least one. */
+function readTrustDomains(flags: readonly string[]): string[] {
+  const tdNames: string[] = [];
+  for (const raw of flags) {
+    let td: TrustDomain;
+    try {
+      td = TrustDomain.parse(raw);
+    } catch (err) {
+      throw new UsageError(`--trust-domain ${JSON.stringify(raw)}: ${describeError(err)}`);
+    }
+    if (td.name !== raw) throw new UsageError(`--trust-domain ${JSON.stringify(raw)}: give the bare name (${td.name})`);
+    if (tdNames.includes(td.name)) throw new UsageError(`--trust-domain ${raw}: given twice`);
+    tdNames.push(td.name);
+  }
+  if (tdNames.length === 0) throw new UsageError('--trust-domain: at least one is required');
+  return tdNames;
+}
+
+/** The `--federate TD=OTHER` pairs: for each trust domain, the ones whose bundles its workloads also receive. */
+function readFederates(flags: readonly string[], tdNames: readonly string[]): Map<string, string[]> {
+  const federates = new Map<string, string[]>(tdNames.map((n) => [n, []]));
+  for (const raw of flags) {
+    const [from, to, ...rest] = raw.split('=');
+    if (!from || !to || rest.length > 0) throw new UsageError(`--federate ${JSON.stringify(raw)}: expected TD=OTHER_TD`);
+    for (const n of [from, to]) {
+      if (!federates.has(n)) throw new UsageError(`--federate ${raw}: ${n} is not given with --trust-domain`);
+    }
+    if (from === to) throw new UsageError(`--federate ${raw}: a trust domain cannot federate with itself`);
+    federates.get(from)!.push(to);
+  }
+  return federates;
+}
+
+/** The `--workload PATH=ID[,ID]` sockets and their SPIFFE IDs; a path given twice collects both lists. */
+function readWorkloads(flags: readonly string[], tdNames: readonly string[]): Map<string, string[]> {
+  const workloads = new Map<string, string[]>();
+  for (const raw of flags) {
+    const eq = raw.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--workload ${JSON.stringify(raw)}: expected /absolute/path.sock=spiffe://td/path[,spiffe://...]`);
+    const path = raw.slice(0, eq);
+    if (!isAbsolute(path)) throw new UsageError(`--workload ${raw}: the socket path must be absolute`);
+    const ids = workloads.get(path) ?? [];
+    for (const idText of raw.slice(eq + 1).split(',')) {
+      checkWorkloadId(raw, idText, tdNames);
+      if (ids.includes(idText)) throw new UsageError(`--workload ${raw}: ${idText} is given twice for ${path}`);
+      ids.push(idText);
+    }
+    workloads.set(path, ids);
+  }
+  if (workloads.size === 0) throw new UsageError('--workload: at least one is required');
+  return workloads;
+}
+
+/** An ID of `--workload raw`: a SPIFFE ID with a path, in a trust domain given with --trust-domain. */
+function checkWorkloadId(raw: string, idText: string, tdNames: readonly string[]): void {
+  let id: SpiffeId;
+  try {
+    id = SpiffeId.parse(idText);
+  } catch (err) {
+    throw new UsageError(`--workload ${raw}: ${JSON.stringify(idText)} is not a SPIFFE ID (${describeError(err)})`);
+  }
+  if (id.isRoot()) throw new UsageError(`--workload ${raw}: ${idText} needs a path (spiffe://td/name)`);
+  if (!tdNames.includes(id.trustDomain.name)) {
+    throw new UsageError(`--workload ${raw}: trust domain ${id.trustDomain.name} is not given with --trust-domain`);
+  }
+}
+
+function readKeyType(v: DevAgentFlags): KeyType | undefined {
+  const k = v['key-type'];
+  if (k === undefined) return undefined;
+  if (!(KEY_TYPES as readonly string[]).includes(k)) throw new UsageError(`--key-type ${JSON.stringify(k)}: must be one of ${KEY_TYPES.join(', ')}`);
+  return k as KeyType;
+}
+
+function readSocketMode(v: DevAgentFlags): number | undefined {
+  const m = v['socket-mode'];
+  if (m === undefined) return undefined;
+  if (!/^0?[0-7]{3}$/.test(m)) throw new UsageError(`--socket-mode ${JSON.stringify(m)}: must be an octal mode such as 0600`);
+  return parseInt(m, 8);
 }
 
 /** A JSON-lines logger on the CLI's stdout (pino), one line per event. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { X509Bundle, X509BundleSet } from '../bundle/index.ts';
 import { describeError, SidecarError } from '../core/index.ts';
-import { TrustDomain } from '../spiffe/index.ts';
+import { TrustDomain, type SpiffeId } from '../spiffe/index.ts';
 import { parsePemCertificates, parseX509SvidCertificates, verifyX509SvidChain, type CertificateInfo } from '../svid/index.ts';
 import { UsageError, type CliIo, type Command } from './io.ts';
 import { parseFlags } from './parse-flags.ts';
@@ -39,54 +39,79 @@ export const inspectCommand: Command = async (argv: readonly string[], io: CliIo
     io.stderr.write(`spiffe-sidecar inspect: ${message}\n`);
     return 1;
   };
+  const chain = await readChain(chainFile);
+  if ('failure' in chain) return fail(chain.failure);
+  const bundles = await readBundles(bundleArgs, chain.id.trustDomain);
+  if ('failure' in bundles) return fail(bundles.failure);
+  const verified = verificationLine(chainFile, chain, bundles.bundles, at);
+  if (typeof verified !== 'string') return fail(verified.failure);
+  io.stdout.write([...chainSummary(chain), verified].join('\n') + '\n');
+  return 0;
+};
 
+/** A chain read from its file and parsed as an X509-SVID. */
+interface InspectedChain {
+  readonly chainDer: Buffer[];
+  readonly id: SpiffeId;
+  readonly certificates: CertificateInfo[];
+}
+
+/** What went wrong, as the message after `spiffe-sidecar inspect: `. */
+interface InspectFailure {
+  readonly failure: string;
+}
+
+async function readChain(chainFile: string): Promise<InspectedChain | InspectFailure> {
   let chainDer: Buffer[];
   try {
     chainDer = parsePemCertificates(await readText(chainFile));
   } catch (err) {
-    return fail(`${chainFile}: ${describe(err)}`);
+    return { failure: `${chainFile}: ${describe(err)}` };
   }
-  if (chainDer.length === 0) return fail(`${chainFile}: no CERTIFICATE blocks found`);
-
-  let id;
-  let certificates: CertificateInfo[];
+  if (chainDer.length === 0) return { failure: `${chainFile}: no CERTIFICATE blocks found` };
   try {
-    ({ id, certificates } = parseX509SvidCertificates(chainDer));
+    return { chainDer, ...parseX509SvidCertificates(chainDer) };
   } catch (err) {
-    return fail(`${chainFile}: invalid X509-SVID: ${describe(err)}`);
+    return { failure: `${chainFile}: invalid X509-SVID: ${describe(err)}` };
   }
+}
 
+/** The `--bundle` files; a bare file is the bundle of `chainDomain`, the chain's own trust domain. */
+async function readBundles(args: readonly BundleArg[], chainDomain: TrustDomain): Promise<{ bundles: X509Bundle[] } | InspectFailure> {
   const bundles: X509Bundle[] = [];
-  for (const b of bundleArgs) {
-    const td = b.trustDomain ?? id.trustDomain;
+  for (const b of args) {
+    const td = b.trustDomain ?? chainDomain;
     try {
       bundles.push(X509Bundle.fromPem(td, await readText(b.file)));
     } catch (err) {
-      return fail(`${b.file}: ${describe(err)}`);
+      return { failure: `${b.file}: ${describe(err)}` };
     }
   }
+  return { bundles };
+}
 
-  const out: string[] = [id.toString()];
-  const leaf = certificates[0]!;
-  out.push(`  chain: ${certificates.length} certificate(s), leaf first`);
+function chainSummary(chain: InspectedChain): string[] {
+  const out: string[] = [chain.id.toString()];
+  const leaf = chain.certificates[0]!;
+  out.push(`  chain: ${chain.certificates.length} certificate(s), leaf first`);
   out.push(`  leaf valid: ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()}`);
   if (leaf.dnsSans.length > 0) out.push(`  dns names: ${leaf.dnsSans.join(', ')}`);
-  if (bundles.length === 0) {
-    out.push('  not verified: no --bundle given');
-  } else {
-    const set = X509BundleSet.of(bundles);
-    const when = at ?? new Date();
-    try {
-      const result = verifyX509SvidChain(chainDer, set, { at: when });
-      const own = set.get(id.trustDomain)!;
-      out.push(`  verified: against bundle of "${id.trustDomain.name}" (${own.authorities.length} authorities) at ${when.toISOString()}, path length ${result.verifiedChain.length}`);
-    } catch (err) {
-      return fail(`${chainFile}: verification failed: ${describe(err)}`);
-    }
+  return out;
+}
+
+/** The verdict line: verified against the chain's own trust domain's bundle at `at` (default now), or not verified for lack of bundles. */
+function verificationLine(chainFile: string, chain: InspectedChain, bundles: readonly X509Bundle[], at: Date | undefined): string | InspectFailure {
+  if (bundles.length === 0) return '  not verified: no --bundle given';
+  const set = X509BundleSet.of(bundles);
+  const when = at ?? new Date();
+  try {
+    const result = verifyX509SvidChain(chain.chainDer, set, { at: when });
+    const own = set.get(chain.id.trustDomain)!;
+    return `  verified: against bundle of "${chain.id.trustDomain.name}" (${own.authorities.length} authorities) at ${when.toISOString()}, path length ${result.verifiedChain.length}`;
+  } catch (err) {
+    return { failure: `${chainFile}: verification failed: ${describe(err)}` };
   }
-  io.stdout.write(out.join('\n') + '\n');
-  return 0;
-};
+}
 
 function parseTime(text: string): Date {
   // Require a full ISO 8601 date-time with an explicit zone, so "--at 5" or a local time is not guessed at.
@@ -102,8 +127,14 @@ function parseTime(text: string): Date {
   return t;
 }
 
+/** A `--bundle` value: the file and, when given as `TD=FILE`, its trust domain. */
+interface BundleArg {
+  readonly trustDomain?: TrustDomain;
+  readonly file: string;
+}
+
 /** `TD=FILE` when the part before the first '=' is a trust domain; otherwise the whole value is a file. */
-function parseBundleArg(value: string): { trustDomain?: TrustDomain; file: string } {
+function parseBundleArg(value: string): BundleArg {
   const eq = value.indexOf('=');
   if (eq > 0) {
     try {

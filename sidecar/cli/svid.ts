@@ -8,7 +8,7 @@ import {
   parseEndpointAddress,
   type X509Context,
 } from '../workload/index.ts';
-import { UsageError, type Command } from './io.ts';
+import { UsageError, type CliIo, type Command } from './io.ts';
 import { describeCliError } from './cli-error.ts';
 import { durationFlag } from './duration-flag.ts';
 import { parseFlags } from './parse-flags.ts';
@@ -170,6 +170,35 @@ export const svidCommand: Command = async (argv, io) => {
   } catch (err) {
     return fail(failureText(err, shownAddress));
   }
+  try {
+    const fetched = await fetchOnce(client, io, timeoutMs, `no answer from ${shownAddress} within ${v.timeout ?? '5s'}`, shownAddress);
+    if ('failure' in fetched) return fail(fetched.failure);
+    const unverified = verificationFailure(fetched.ctx);
+    if (unverified !== undefined) return fail(unverified);
+    const written = v.write !== undefined ? await writeFiles(v.write, fetched.ctx.svids[0]!, fetched.ctx) : [];
+    if (v.json) {
+      io.stdout.write(JSON.stringify(svidJson(fetched.ctx)) + '\n');
+    } else {
+      io.stdout.write(svidText(fetched.ctx, fetched.elapsedMs));
+      for (const p of written) io.stdout.write(`Wrote ${p}\n`);
+    }
+    return 0;
+  } finally {
+    client.close();
+  }
+};
+
+/**
+ * One FetchX509SVID answer and how long it took, or why there was none:
+ * the stop signal, `timeoutMs` passing (`timeoutText`), or the failure.
+ */
+async function fetchOnce(
+  client: WorkloadApiClient,
+  io: CliIo,
+  timeoutMs: number,
+  timeoutText: string,
+  shownAddress: string,
+): Promise<{ ctx: X509Context; elapsedMs: number } | { failure: string }> {
   const abort = new AbortController();
   // A ref'd timer on purpose: the CLI must stay alive until it answers.
   const timer = setTimeout(() => abort.abort(), timeoutMs);
@@ -177,35 +206,27 @@ export const svidCommand: Command = async (argv, io) => {
   io.stopSignal.addEventListener('abort', onStop, { once: true });
   const started = performance.now();
   try {
-    let ctx: X509Context;
-    try {
-      ctx = await client.fetchX509Context({ signal: abort.signal });
-    } catch (err) {
-      if (err instanceof WorkloadApiError && err.code === 'workload.aborted') {
-        return fail(io.stopSignal.aborted ? 'interrupted' : `no answer from ${shownAddress} within ${v.timeout ?? '5s'}`);
-      }
-      return fail(failureText(err, shownAddress));
+    const ctx = await client.fetchX509Context({ signal: abort.signal });
+    return { ctx, elapsedMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    if (err instanceof WorkloadApiError && err.code === 'workload.aborted') {
+      return { failure: io.stopSignal.aborted ? 'interrupted' : timeoutText };
     }
-    const elapsed = Math.round(performance.now() - started);
-    // Like spire-agent: check every SVID against its own trust domain's bundle.
-    for (const s of ctx.svids) {
-      try {
-        verifyX509SvidChain(s.certificates.map((c) => c.der), ctx.bundles);
-      } catch (err) {
-        return fail(`"${s.id.toString()}" SVID failed verification against bundle: ${describeCliError(err)}`);
-      }
-    }
-    const written = v.write !== undefined ? await writeFiles(v.write, ctx.svids[0]!, ctx) : [];
-    if (v.json) {
-      io.stdout.write(JSON.stringify(svidJson(ctx)) + '\n');
-    } else {
-      io.stdout.write(svidText(ctx, elapsed));
-      for (const p of written) io.stdout.write(`Wrote ${p}\n`);
-    }
-    return 0;
+    return { failure: failureText(err, shownAddress) };
   } finally {
     clearTimeout(timer);
     io.stopSignal.removeEventListener('abort', onStop);
-    client.close();
   }
-};
+}
+
+/** Like spire-agent: every SVID is checked against its own trust domain's bundle; the first that fails, in words. */
+function verificationFailure(ctx: X509Context): string | undefined {
+  for (const s of ctx.svids) {
+    try {
+      verifyX509SvidChain(s.certificates.map((c) => c.der), ctx.bundles);
+    } catch (err) {
+      return `"${s.id.toString()}" SVID failed verification against bundle: ${describeCliError(err)}`;
+    }
+  }
+  return undefined;
+}

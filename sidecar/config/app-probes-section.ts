@@ -1,4 +1,4 @@
-import { ENV_APP_PROBES, type Address } from '../core/index.ts';
+import { ENV_APP_PROBES, HEADER_FIELD_VALUE, HEADER_NAME_TOKEN, MAX_PROBE_TARGET_LENGTH, PROBE_FRAMING_HEADERS, isProbeTargetSyntax, probeTargetPath, type Address } from '../core/index.ts';
 import type { AppProbe, AppProbeHeader } from './config.ts';
 import { childPath, itemPath, type ConfigReader, type Mapping } from './config-reader.ts';
 import { parseDuration } from './duration.ts';
@@ -9,35 +9,6 @@ const ENTRY_KEYS = ['port', 'target', 'scheme', 'headers', 'timeout'] as const;
 const HEADER_KEYS = ['name', 'value'] as const;
 /** The kubelet's own default timeoutSeconds. */
 const DEFAULT_TIMEOUT_MS = 1000;
-const MAX_TARGET_LENGTH = 2048;
-
-/**
- * RFC 3986 §3.3 path-absolute plus an optional §3.4 query: the characters a
- * client (the kubelet among them) sends unescaped, so the path the kubelet
- * requests is byte for byte the one matched here.
- */
-const TARGET = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
-const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
-/** RFC 9110 §5.1 field-name (token). */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** RFC 9110 §5.5 field-value characters as node:http accepts them: no CR, LF or NUL. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-/**
- * Headers that describe the connection or the message framing: the sidecar
- * sets those itself for a body-less GET, and a configured copy would break
- * the request (RFC 9110 §7.6.1 hop-by-hop, §8.6 Content-Length, §10.1.1 Expect).
- */
-const FRAMING_HEADERS: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'content-length',
-  'expect',
-]);
 
 const port = integerIn(1, 65535);
 const timeout = (raw: unknown): Parsed<number> => parseDuration(raw, { allowZero: false });
@@ -45,8 +16,8 @@ const timeout = (raw: unknown): Parsed<number> => parseDuration(raw, { allowZero
 function target(raw: unknown): Parsed<string> {
   if (typeof raw !== 'string') return reject(`must be a path such as /healthz, got ${typeName(raw)}`);
   if (!raw.startsWith('/')) return reject(`${quoted(raw)}: must start with "/"`);
-  if (raw.length > MAX_TARGET_LENGTH) return reject(`${quoted(raw)}: must be at most ${MAX_TARGET_LENGTH} characters`);
-  if (!TARGET.test(raw) || BAD_PERCENT.test(raw)) {
+  if (raw.length > MAX_PROBE_TARGET_LENGTH) return reject(`${quoted(raw)}: must be at most ${MAX_PROBE_TARGET_LENGTH} characters`);
+  if (!isProbeTargetSyntax(raw)) {
     return reject(`${quoted(raw)}: must be a URL path with an optional ?query (RFC 3986 characters; percent-encode the others)`);
   }
   return accept(raw);
@@ -67,15 +38,15 @@ function scheme(raw: unknown): Parsed<'HTTP'> {
 
 function headerName(raw: unknown): Parsed<string> {
   if (typeof raw !== 'string') return reject(`must be a header name, got ${typeName(raw)}`);
-  if (!TOKEN.test(raw)) return reject(`${quoted(raw)}: must be an HTTP header name (letters, digits and !#$%&'*+-.^_\`|~)`);
-  if (FRAMING_HEADERS.has(raw.toLowerCase())) return reject(`${quoted(raw)}: the sidecar sets connection and framing headers itself`);
+  if (!HEADER_NAME_TOKEN.test(raw)) return reject(`${quoted(raw)}: must be an HTTP header name (letters, digits and !#$%&'*+-.^_\`|~)`);
+  if (PROBE_FRAMING_HEADERS.has(raw.toLowerCase())) return reject(`${quoted(raw)}: the sidecar sets connection and framing headers itself`);
   return accept(raw);
 }
 
 function headerValue(raw: unknown): Parsed<string> {
   const s = anyString(raw);
   if (!s.ok) return s;
-  return FIELD_VALUE.test(s.value) ? s : reject(`${quoted(raw)}: must not contain control characters (CR, LF, NUL)`);
+  return HEADER_FIELD_VALUE.test(s.value) ? s : reject(`${quoted(raw)}: must not contain control characters (CR, LF, NUL)`);
 }
 
 function headers(r: ConfigReader, m: Mapping, path: string): AppProbeHeader[] {
@@ -100,12 +71,6 @@ function headers(r: ConfigReader, m: Mapping, path: string): AppProbeHeader[] {
   return out;
 }
 
-/** The part of a target that identifies a probe: the path without its query. */
-function targetPath(t: string): string {
-  const q = t.indexOf('?');
-  return q === -1 ? t : t.slice(0, q);
-}
-
 function entries(r: ConfigReader, list: readonly unknown[], listPath: string, adminListen: Address): AppProbe[] {
   const out: AppProbe[] = [];
   const seen = new Map<string, string>();
@@ -123,9 +88,9 @@ function entries(r: ConfigReader, list: readonly unknown[], listPath: string, ad
     if (p !== 0 && t !== '') {
       // Served paths are matched without their query, so two targets that
       // differ only in the query would answer to the same path.
-      const key = `${p} ${targetPath(t)}`;
+      const key = `${p} ${probeTargetPath(t)}`;
       const first = seen.get(key);
-      if (first !== undefined) r.problem(childPath(path, 'target'), `port ${p} path ${quoted(targetPath(t))} is already probed by ${first}`);
+      if (first !== undefined) r.problem(childPath(path, 'target'), `port ${p} path ${quoted(probeTargetPath(t))} is already probed by ${first}`);
       else seen.set(key, path);
     }
     out.push({

@@ -2,9 +2,11 @@
  * core: the vocabulary every other folder shares: the error base class, the
  * injectable clock, the logger interface, the names of the environment
  * variables the sidecar reads (so the config that reads them and the
- * injector that writes them cannot drift apart), and the network nouns the
- * config and the proxies share: a TCP `Address` with the one host:port
- * parser and formatter, and a proxy listener's `ProxyLimits`. It depends
+ * injector that writes them cannot drift apart; likewise the rules an app
+ * probe entry must pass, and the connection headers nothing may
+ * configure), and the network nouns the config and the proxies share: a
+ * TCP `Address` with the one host:port parser and formatter, and a proxy
+ * listener's `ProxyLimits`. It depends
  * on nothing else in the project and must stay free of I/O; it names
  * variables but never reads the process environment.
  */
@@ -17,6 +19,15 @@ export type { Logger } from './logger.ts';
 export { canonicalHost, formatAddress, formatAuthority, isDnsName, parseHostPort, parsePort, splitHostPort } from './address.ts';
 export type { Address, Authority, HostPortResult, HostPortRules, HostPortSplit } from './address.ts';
 export { UPSTREAM_BUDGET_DEFAULTS } from './proxy-limits.ts';
+export {
+  CONNECTION_HEADERS,
+  HEADER_FIELD_VALUE,
+  HEADER_NAME_TOKEN,
+  MAX_PROBE_TARGET_LENGTH,
+  PROBE_FRAMING_HEADERS,
+  isProbeTargetSyntax,
+  probeTargetPath,
+} from './app-probe-rules.ts';
 export type { ProxyLimits } from './proxy-limits.ts';
 export {
   CONFIG_ENV_VARS,
@@ -40,3 +51,5 @@ export {
   ENV_TRANSPARENT,
   isSidecarEnvName,
 } from './env-names.ts';
+export { loadUndici } from './load-undici.ts';
+export { nodeHttp } from './node-http.ts';

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, generateKeyPair, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPair, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { AsnParser, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
 import {
@@ -39,20 +39,34 @@ export interface KeyPair {
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
+/** node:crypto's key generation parameters of one KeyType. */
+type KeySpec =
+  | { readonly type: 'ec'; readonly options: { readonly namedCurve: string } }
+  | { readonly type: 'rsa'; readonly options: { readonly modulusLength: number } };
+
+const KEY_SPECS: Readonly<Record<KeyType, KeySpec>> = {
+  'ec-p256': { type: 'ec', options: { namedCurve: 'P-256' } },
+  'ec-p384': { type: 'ec', options: { namedCurve: 'P-384' } },
+  'rsa-2048': { type: 'rsa', options: { modulusLength: 2048 } },
+  'rsa-4096': { type: 'rsa', options: { modulusLength: 4096 } },
+};
+
+function keySpec(keyType: KeyType): KeySpec {
+  // The type is checked at compile time only; a value from a file or a flag may be anything.
+  if (!Object.hasOwn(KEY_SPECS, keyType)) throw new TypeError(`devagent: unknown key type ${String(keyType)}`);
+  return KEY_SPECS[keyType];
+}
+
 /** Generates a key pair of the given type off the main thread (RSA-4096 takes a while). */
 export async function generateKey(keyType: KeyType): Promise<KeyPair> {
-  switch (keyType) {
-    case 'ec-p256':
-      return generateKeyPairAsync('ec', { namedCurve: 'P-256' });
-    case 'ec-p384':
-      return generateKeyPairAsync('ec', { namedCurve: 'P-384' });
-    case 'rsa-2048':
-      return generateKeyPairAsync('rsa', { modulusLength: 2048 });
-    case 'rsa-4096':
-      return generateKeyPairAsync('rsa', { modulusLength: 4096 });
-    default:
-      throw new TypeError(`devagent: unknown key type ${String(keyType)}`);
-  }
+  const spec = keySpec(keyType);
+  return spec.type === 'ec' ? generateKeyPairAsync('ec', spec.options) : generateKeyPairAsync('rsa', spec.options);
+}
+
+/** {@link generateKey} on the calling thread, for the JWT authority's small keys and for tests. */
+export function generateKeySync(keyType: KeyType): KeyPair {
+  const spec = keySpec(keyType);
+  return spec.type === 'ec' ? generateKeyPairSync('ec', spec.options) : generateKeyPairSync('rsa', spec.options);
 }
 
 /** The KeyType of `key`, or undefined when it is none of the supported ones (e.g. a key loaded from a state file). */

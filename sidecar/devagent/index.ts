@@ -15,7 +15,7 @@ export { CertificateAuthority, CaError } from './ca.ts';
 export type { CaErrorCode, CertificateAuthorityOptions, CertificateAuthorityState, IssueX509SvidOptions, IssuedX509Svid } from './ca.ts';
 export { AuthorityStore } from './authority-store.ts';
 export type { AuthorityLoadOptions, TrustDomainAuthorities } from './authority-store.ts';
-export { buildCertificate, generateKey, randomSerial } from './cert-builder.ts';
+export { buildCertificate, generateKey, generateKeySync, randomSerial } from './cert-builder.ts';
 export type { CertificateSpec, CertificateIssuer, KeyPair, KeyType, KeyUsageBit, NameAttribute, RawExtension } from './cert-builder.ts';
 export { DevAgent } from './dev-agent.ts';
 export type { DevAgentOptions, DevAgentTrustDomain, DevAgentWorkload } from './dev-agent-options.ts';

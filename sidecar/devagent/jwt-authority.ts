@@ -1,10 +1,10 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { SidecarError } from '../core/index.ts';
 import { SpiffeId, type TrustDomain } from '../spiffe/index.ts';
 import { JwtBundle } from '../bundle/index.ts';
 import { signJws, type JwtSvidAlgorithm } from '../svid/index.ts';
-import { keyTypeOf } from './cert-builder.ts';
+import { generateKeySync, keyTypeOf } from './cert-builder.ts';
 
 /** Key types a JWT authority can use, named as in SPIRE's `jwt_key_type`. */
 export type JwtKeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048';
@@ -56,19 +56,6 @@ const ALG_BY_KEY_TYPE: Readonly<Record<JwtKeyType, JwtSvidAlgorithm>> = {
   'rsa-2048': 'RS256',
 };
 
-function generateKey(keyType: JwtKeyType): { privateKey: KeyObject; publicKey: KeyObject } {
-  switch (keyType) {
-    case 'ec-p256':
-      return generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    case 'ec-p384':
-      return generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    case 'rsa-2048':
-      return generateKeyPairSync('rsa', { modulusLength: 2048 });
-    default:
-      throw new TypeError(`jwtauthority: unknown key type ${String(keyType)}`);
-  }
-}
-
 function b64urlJson(v: unknown): string {
   return Buffer.from(JSON.stringify(v), 'utf8').toString('base64url');
 }
@@ -104,7 +91,9 @@ export class JwtAuthority {
 
   /** Generates a fresh key (default ec-p256, SPIRE's default) with a random key ID. */
   static generate(td: TrustDomain, keyType: JwtKeyType = 'ec-p256'): JwtAuthority {
-    const keys = generateKey(keyType);
+    // Types are not checked at run time: only the key types with an algorithm above make JWT authorities.
+    if (!Object.hasOwn(ALG_BY_KEY_TYPE, keyType)) throw new TypeError(`jwtauthority: unknown key type ${String(keyType)}`);
+    const keys = generateKeySync(keyType);
     // SPIRE's key IDs are random strings; 24 random bytes give 32 base64url characters.
     return new JwtAuthority(td, keyType, randomBytes(24).toString('base64url'), keys);
   }

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { Agent } from 'undici';
-import { describeError } from '../core/index.ts';
+import { describeError, loadUndici } from '../core/index.ts';
 import { basicAuthorization, ClientCertAgent, type ClientSecretFile, type TlsClientCertificate } from '../auth/index.ts';
 import { TokenExchangeError } from './token-exchange-error.ts';
 import type { ExchangeClientAuth } from './token-exchange-options.ts';
@@ -48,7 +48,7 @@ export class TokenEndpointTransport {
       new TokenExchangeError('exchange.unavailable', `exchange: ${where} ${why}`, cause === undefined ? {} : { cause });
     // undici loads with the first request, not at start-up (docs/benchmarks.md, "Memory and start-up budget");
     // before the closed check, so a close() during the first import is seen.
-    const undici = await import('undici');
+    const undici = await loadUndici();
     if (this.#closed) throw fail('not sent: the client is closed');
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
     const auth = o.clientAuth;

@@ -259,7 +259,10 @@ export class MtlsDialer implements Dialer {
     try {
       secureContext = this.#home.secureContext();
     } catch (err) {
-      cb(new ForwardError('forward.no_svid', `no SVID to present to ${this.target}: ${describeError(err)}`, { cause: err }));
+      // What the credentials home threw, as it is: before the first SVID or
+      // after a withdrawal that is 'workload.no_svid', which the error
+      // response map answers with 503 `no_svid`.
+      cb(err instanceof Error ? err : new Error(describeError(err)));
       return;
     }
     let verified: PeerIdentity | undefined;

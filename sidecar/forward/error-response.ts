@@ -24,7 +24,6 @@ const byForwardCode: Readonly<Record<ForwardErrorCode, ForwardAnswer>> = {
   'forward.timeout': FORWARD_ANSWERS.upstream_timeout,
   'forward.upstream_reset': FORWARD_ANSWERS.upstream_reset,
   'forward.protocol': FORWARD_ANSWERS.upstream_protocol,
-  'forward.no_svid': FORWARD_ANSWERS.no_svid,
   'forward.closed': FORWARD_ANSWERS.shutting_down,
   'forward.unsupported': FORWARD_ANSWERS.unsupported,
   'forward.overloaded': FORWARD_ANSWERS.upstream_overloaded,
@@ -57,6 +56,9 @@ export function errorResponse(err: unknown): ErrorResponse {
   }
   const e = (err ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
+  // The dialer's own credentials: no SVID yet, or the agent withdrew it
+  // (thrown by the Workload API source through the credentials home).
+  if (code === 'workload.no_svid') return response(FORWARD_ANSWERS.no_svid, `${FORWARD_ANSWERS.no_svid.body}: ${typeof e.message === 'string' ? e.message : code}`);
   if (code.startsWith('x509svid.') || code === 'tls.peer_handshake_rejected') {
     return response(FORWARD_ANSWERS.upstream_tls, `upstream TLS verification failed: ${typeof e.reason === 'string' ? e.reason : code}`);
   }

@@ -1,15 +1,15 @@
-import { constants as h2constants, type ClientHttp2Stream, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
 import type { BodyTimeoutReason } from '../metrics/index.ts';
 import { errorResponse } from './error-response.ts';
+import { ExchangeRecord } from './exchange-record.ts';
 import { FORWARD_ANSWERS, type AnswerRow, type ForwardAnswer } from './forward-answer.ts';
-import { ForwardError } from './forward-error.ts';
-import type { H1Connection, H1UpstreamRequest } from './h1-connection.ts';
-import { scanResponseHead, trailersToForward, type RequestHeadSink, type ResponseHeadSink } from './hop-by-hop.ts';
 import type { FrontPort } from './front-port.ts';
-import { resetStream } from './stream-reset.ts';
-import type { ConnInfo, ConnLoad, RequestRecord } from './request-record.ts';
+import type { H1Connection, H1UpstreamRequest } from './h1-connection.ts';
+import type { H2StreamRelay, H2StreamRequest } from './h2-stream-relay.ts';
+import { scanResponseHead, trailersToForward } from './hop-by-hop.ts';
+import type { ConnInfo, ConnLoad } from './request-record.ts';
+import { mayResend } from './resend-policy.ts';
 import type { WatchedUpload } from './upload-watch.ts';
 
 export { LOCAL_APP_CONN } from './request-record.ts';
@@ -43,105 +43,31 @@ export function tag(o: object, ex: Exchange): void {
   (o as Tagged)[kExchange] = ex;
 }
 
-const NO_HEADERS: readonly string[] = Object.freeze([]);
-/** Methods safe to resend after a connection reset before any response (RFC 9110 §9.2.2 and §9.2.1). */
-const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
 /**
  * One request through the proxy, from the downstream side (an HTTP/1.1
- * response, an HTTP/2 stream, or an upgrade socket; see the subclasses) to
- * the upstream (a pooled raw HTTP/1.1 connection, h1-connection.ts, or an
- * HTTP/2 client stream) and back. It is the pooled connection's request
- * and the target of shared HTTP/2 listeners, so a request costs one
- * object, not a set of closures.
+ * connection, an HTTP/2 stream, or an upgrade socket; see the subclasses)
+ * to the upstream (a pooled raw HTTP/1.1 connection, h1-connection.ts, or
+ * an HTTP/2 client stream, h2-stream-relay.ts) and back. It is the request
+ * both upstream adapters call back (H1UpstreamRequest, H2StreamRequest),
+ * so a request costs one object (two towards an HTTP/2 upstream), not a
+ * set of closures. Its fields are in exchange-record.ts.
  *
- * Lifecycle: the route decides (answer locally with {@link reject}, or
+ * Lifecycle: the route decides (answer locally with {@link answer}, or
  * {@link forwardTo} an upstream); the upstream streams the response through
  * sendHead/writeBody/endBody with backpressure; whichever side fails or
  * goes away first aborts the other; when the downstream closes, the request
  * is counted and logged exactly once.
  */
-export abstract class Exchange implements RequestRecord, RequestHeadSink, ResponseHeadSink, H1UpstreamRequest, WatchedUpload {
+export abstract class Exchange extends ExchangeRecord implements H1UpstreamRequest, H2StreamRequest, WatchedUpload {
   readonly front: FrontPort<Exchange>;
-  readonly conn: ConnInfo;
-  /** The downstream connection's count of requests holding upstream capacity. */
-  readonly load: ConnLoad;
-  /** The method as received. */
-  readonly method: string;
-  /** The request-target as received (for logs and policy). */
-  readonly path: string;
-  /** The request-target to send upstream (inbound sets the normalised one). */
-  target: string;
-
-  // Filled by scanRequestHead.
-  headers: string[] = [];
-  authority = '';
-  hasHostHeader = false;
-  hasBody = false;
-  upgrade = '';
-  headerBytes = 0;
-  /** The request body when there is one. */
-  body: Readable | null = null;
-  /**
-   * The request's trailer fields that may go upstream (h2-request-trailers.ts),
-   * null when it had none. An HTTP/2 downstream fills it; it is known by the
-   * time the body's 'end' is emitted (node emits 'trailers' first).
-   */
-  requestTrailers: string[] | null = null;
-
-  // Filled by scanResponseHead.
-  responseHeaders: string[] = [];
-  responseChunked = false;
-  /**
-   * The HTTP/2 upstream ended the stream with its response HEADERS (a
-   * gRPC "Trailers-Only" response: grpc-status in the only header block).
-   * An HTTP/2 downstream must get the same single frame; headers followed
-   * by an empty DATA frame would turn the status into initial metadata.
-   */
-  responseHeadEndsStream = false;
-
-  /** Status sent downstream; 0 until a response head went out. */
-  status = 0;
-  /** The upstream's verified server ID (outbound), the metric label there. */
-  serverId = '';
-  /** Access-log fields. */
-  dst = '';
-  decision = '';
-  reason = '';
-  /** The policy rule that decided (inbound); '' when none did. */
-  rule = '';
-  /** The verified end user's `sub` and OAuth client (inbound); '' without a token. */
-  subject = '';
-  clientId = '';
-  /** The request's W3C trace ID (32 lowercase hex digits); '' when tracing is off. */
-  traceId = '';
-  /** The tracer's span for this request (sidecar/tracing); null when tracing is off. */
-  traceSpan: object | null = null;
-  /** The dry-run rules that matched (inbound enforcement sets it), for the audit log. */
-  dryRun: readonly { readonly rule: string; readonly outcome: 'would_allow' | 'would_deny' }[] | undefined = undefined;
-
-  /** Request body bytes received (counted as the upstream reads the body). */
-  bodyBytes = 0;
-  /** Response body bytes relayed downstream. */
-  responseBytes = 0;
-  /** Set before a local answer that must also end the downstream connection (HTTP/1.1) or stream (HTTP/2). */
-  closeAfterLocal = false;
-  // UploadWatch's state (see WatchedUpload).
-  watchStartedAt = 0;
-  watchBase = 0;
-  watchSeen = 0;
-  watchIdleSince = 0;
-  watchMinRate = false;
   readonly #startedAt: number;
   #upstream: ExchangeUpstream | null = null;
   /** The HTTP/1.1 upstream connection while it carries this request. */
   #h1: H1Connection | null = null;
-  /** The request body is paused until the HTTP/1.1 upstream drains. */
+  /** The HTTP/2 upstream stream while it carries this request. */
+  #h2: H2StreamRelay | null = null;
+  /** The request body is paused until the upstream drains. */
   #bodyWaiting = false;
-  #h2: ClientHttp2Stream | null = null;
-  #h2Error: Error | null = null;
-  #trailers: string[] | null = null;
-  #timer: NodeJS.Timeout | null = null;
   #upstreamActive = false;
   #downstreamClosed = false;
   #recorded = false;
@@ -156,12 +82,8 @@ export abstract class Exchange implements RequestRecord, RequestHeadSink, Respon
   #cancelled = false;
 
   constructor(front: FrontPort<Exchange>, conn: ConnInfo, load: ConnLoad, method: string, path: string) {
+    super(conn, load, method, path);
     this.front = front;
-    this.conn = conn;
-    this.load = load;
-    this.method = method;
-    this.path = path;
-    this.target = path;
     this.#startedAt = performance.now();
     front.requestStarted();
   }
@@ -189,12 +111,6 @@ export abstract class Exchange implements RequestRecord, RequestHeadSink, Respon
   }
 
   // ---- route decisions ----------------------------------------------------
-
-  /**
-   * Extra response headers (name, value, ...) of the local answer being
-   * sent, e.g. `www-authenticate` on a 401 (RFC 6750 §3); empty otherwise.
-   */
-  localHeaders: readonly string[] = NO_HEADERS;
 
   /**
    * Answers the request from the proxy itself with a row of a local-answer
@@ -275,54 +191,33 @@ export abstract class Exchange implements RequestRecord, RequestHeadSink, Respon
     this.front.uploads.delete(this);
     if (!this.#pipingBody) return;
     if (this.#h1 !== null) this.#h1.endBody(this.requestTrailers);
-    else if (this.#h2 !== null && !this.#h2.destroyed) this.#h2.end();
+    else this.#h2?.endBody();
   }
 
   /** @internal A body chunk for the upstream, with backpressure. */
   bodyData(chunk: Buffer): void {
     this.bodyBytes += chunk.length;
     const h1 = this.#h1;
-    if (h1 !== null) {
-      if (!h1.writeBody(chunk)) {
-        this.#bodyWaiting = true;
-        this.body!.pause();
-      }
-      return;
-    }
-    const up = this.#h2;
-    if (up === null || up.destroyed) return;
-    if (!up.write(chunk)) {
+    const sent = h1 !== null ? h1.writeBody(chunk) : this.#h2 === null || this.#h2.writeBody(chunk);
+    if (!sent) {
+      this.#bodyWaiting = true;
       this.body!.pause();
-      up.once('drain', onUpstreamDrain);
     }
-  }
-
-  /** @internal The HTTP/2 upstream drained: read the body on. */
-  resumeBody(): void {
-    this.body?.resume();
   }
 
   // ---- HTTP/1.1 upstream (H1UpstreamRequest, called by h1-connection.ts) ----
 
   /** @internal The head is on the wire: stream the body, or stop at once when the client already left. */
   h1Started(conn: H1Connection): void {
-    if (this.#downstreamClosed || this.#cancelled || !this.#upstreamActive) {
+    if (this.#upstreamGone()) {
       conn.abort();
       return;
     }
     this.#h1 = conn;
-    const body = this.body;
-    if (!this.hasBody || body === null) return;
-    if (this.#bodyDone) {
-      conn.endBody(this.requestTrailers);
-      return;
-    }
-    this.#pipingBody = true;
-    tag(body, this);
-    body.on('data', onBodyData);
+    if (this.#bodyDone) conn.endBody(this.requestTrailers);
     // The body holds an upstream connection of its own until it ends, so
     // the minimum upload rate applies as well as the idle timeout.
-    this.front.uploads.add(this, true);
+    else this.#pipeBody(true);
   }
 
   /** @internal The response head; relayed with hop-by-hop fields dropped. */
@@ -352,12 +247,7 @@ export abstract class Exchange implements RequestRecord, RequestHeadSink, Respon
     this.#detachH1();
     this.#upstreamFinished();
     if (this.#cancelled) return;
-    if (retryable && this.#shouldRetry(false)) {
-      this.#retried = true;
-      this.#upstreamActive = true;
-      this.#upstream!.forward(this);
-      return;
-    }
+    if (retryable && this.#resent(false)) return;
     this.upstreamFailed(err);
   }
 
@@ -375,7 +265,7 @@ export abstract class Exchange implements RequestRecord, RequestHeadSink, Respon
     this.upgraded(socket);
   }
 
-  /** @internal The HTTP/1.1 upstream drained: read the body on. */
+  /** @internal The upstream drained: read the body on. */
   h1Drained(): void {
     if (!this.#bodyWaiting) return;
     this.#bodyWaiting = false;
@@ -391,116 +281,56 @@ export abstract class Exchange implements RequestRecord, RequestHeadSink, Respon
     }
   }
 
-  // ---- HTTP/2 upstream ----------------------------------------------------
+  // ---- HTTP/2 upstream (H2StreamRequest, called by h2-stream-relay.ts) ----
 
-  /** Request head for an HTTP/2 upstream: pseudo-headers, then the headers without Host. */
-  h2RequestHeaders(scheme: 'http' | 'https', fallbackAuthority: string): string[] {
-    const out = [':method', this.method, ':path', this.target, ':scheme', scheme, ':authority', this.authority || fallbackAuthority];
-    const h = this.headers;
-    for (let i = 0; i + 1 < h.length; i += 2) {
-      const name = h[i]!;
-      if (name.length === 4 && name.toLowerCase() === 'host') continue;
-      out.push(name, h[i + 1]!);
-    }
-    return out;
-  }
-
-  /** Attaches an HTTP/2 client stream carrying this request (see H2Upstream). */
-  attachH2(stream: ClientHttp2Stream, serverId: string): void {
-    this.#h2 = stream;
-    this.serverId = serverId;
-    tag(stream, this);
-    stream.on('response', onH2Response);
-    stream.on('data', onH2Data);
-    stream.on('trailers', onH2Trailers);
-    stream.on('end', onH2End);
-    stream.on('error', onH2Error);
-    stream.on('close', onH2Close);
-    const timeout = this.front.limits.requestTimeoutMs;
-    // A Node timer rather than the injected Clock: it is per request, and a
-    // ManualClock would not make it cheaper or more testable.
-    if (timeout > 0) this.#timer = setTimeout(onH2Timeout, timeout, this).unref();
-    if (this.#downstreamClosed) {
-      resetStream(stream, 'client went away');
+  /** The stream is open (H2Upstream): stream the body, or reset the stream when the request is already over. */
+  h2Started(relay: H2StreamRelay): void {
+    this.#h2 = relay;
+    this.serverId = relay.serverId;
+    if (this.#upstreamGone()) {
+      relay.reset('client went away');
       return;
     }
-    const body = this.body;
-    if (!this.hasBody || body === null) return;
-    if (this.#bodyDone) {
-      stream.end();
-      return;
-    }
-    // Not body.pipe(stream): pipe ends the upstream on the body's 'end',
-    // which node emits after a reset too; bodyEnded() ends it only for a
-    // complete body, and a broken one resets it (stream-reset.ts).
-    this.#pipingBody = true;
-    body.on('data', onBodyData);
+    if (this.#bodyDone) relay.endBody();
     // Multiplexed: a slow body holds a stream, not a connection, so only the idle timeout applies.
-    this.front.uploads.add(this, false);
+    else this.#pipeBody(false);
   }
 
-  /** @internal */
-  h2Response(headers: IncomingHttpHeaders & IncomingHttpStatusHeader, raw: string[], flags: number): void {
-    const status = Number(headers[':status']);
-    if (this.#timer) clearTimeout(this.#timer);
+  /** @internal The response head; relayed with hop-by-hop fields dropped. */
+  h2Head(status: number, raw: string[], endsStream: boolean): void {
     scanResponseHead(raw, false, this);
     // HTTP/2 responses may end with trailers whatever their headers say.
     this.responseChunked = true;
-    // stream.endAfterHeaders is not set yet when 'response' fires; the frame flags are.
-    this.responseHeadEndsStream = (flags & h2constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    this.responseHeadEndsStream = endsStream;
     this.#sendHeadSafely(status);
   }
 
-  /** @internal */
-  h2Data(stream: ClientHttp2Stream, chunk: Buffer): void {
-    this.responseBytes += chunk.length;
-    if (!this.writeBody(chunk)) {
-      stream.pause();
-      this.waitForDrain();
-    }
+  /** @internal A response body chunk, relayed as an HTTP/1.1 one is. */
+  h2Body(chunk: Buffer): boolean {
+    return this.h1Body(chunk);
   }
 
   /** @internal */
-  h2Trailers(raw: string[]): void {
-    this.#trailers = trailersToForward(raw);
-  }
-
-  /** @internal */
-  h2End(): void {
+  h2End(trailers: string[] | null): void {
     if (!this.#upstreamActive) return;
     this.#upstreamFinished();
-    this.endBody(this.#trailers);
+    this.endBody(trailersToForward(trailers));
   }
 
   /** @internal */
-  h2Error(err: Error): void {
-    this.#h2Error = err;
-  }
-
-  /** @internal */
-  h2Closed(rstCode: number): void {
+  h2Failed(err: Error, refused: boolean): void {
     if (!this.#upstreamActive) return;
     this.#upstreamFinished();
     // A refused stream was never processed and may be sent again whatever
     // its method (RFC 9113 §8.7): it happens to a stream still queued when
     // its session was retired (GOAWAY after a rotation, h2-upstream.ts).
-    if (rstCode === h2constants.NGHTTP2_REFUSED_STREAM && !this.#cancelled && this.#shouldRetry(true)) {
-      this.#retried = true;
-      this.#h2 = null;
-      this.#h2Error = null;
-      this.#upstreamActive = true;
-      this.#upstream!.forward(this);
-      return;
-    }
-    this.upstreamFailed(this.#h2Error ?? new ForwardError('forward.upstream_reset', `upstream reset the stream (HTTP/2 error code ${rstCode})`));
+    if (refused && this.#resent(true)) return;
+    this.upstreamFailed(err);
   }
 
-  /** @internal */
-  h2TimedOut(): void {
-    if (!this.#upstreamActive || this.headSent()) return;
-    this.#upstreamFinished();
-    if (this.#h2 !== null) resetStream(this.#h2, 'no response headers in time');
-    this.upstreamFailed(new ForwardError('forward.timeout', `upstream timeout: no response headers within ${this.front.limits.requestTimeoutMs}ms`));
+  /** @internal The HTTP/2 upstream drained: read the body on. */
+  h2Drained(): void {
+    this.h1Drained();
   }
 
   // ---- shared -------------------------------------------------------------
@@ -541,7 +371,7 @@ export abstract class Exchange implements RequestRecord, RequestHeadSink, Respon
     } else if (this.#h2 !== null && !this.#bodyDone && this.#pipingBody) {
       // The response is complete but the body was still being sent: the app
       // must not see it end (stream-reset.ts).
-      resetStream(this.#h2, 'client went away');
+      this.#h2.reset('client went away');
     }
     this.record();
   }
@@ -570,7 +400,7 @@ export abstract class Exchange implements RequestRecord, RequestHeadSink, Respon
       if (this.#h1 !== null) {
         this.#h1.abort();
         this.#detachH1();
-      } else if (this.#h2 !== null) resetStream(this.#h2, 'invalid response head');
+      } else this.#h2?.reset('invalid response head');
       this.#upstreamFinished();
       const row: ForwardAnswer = FORWARD_ANSWERS.upstream_protocol;
       this.reason = row.reason;
@@ -590,58 +420,54 @@ export abstract class Exchange implements RequestRecord, RequestHeadSink, Respon
     if (this.#h1 !== null) {
       this.#h1.abort();
       this.#detachH1();
-    } else if (this.#h2 !== null) resetStream(this.#h2, why);
+    } else this.#h2?.reset(why);
     this.#upstreamFinished();
   }
 
   #upstreamFinished(): void {
     this.front.uploads.delete(this);
-    if (!this.#upstreamActive) return;
     this.#upstreamActive = false;
-    if (this.#timer) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
+  }
+
+  /** True when the upstream that just started has nobody left to answer. */
+  #upstreamGone(): boolean {
+    return this.#downstreamClosed || this.#cancelled || !this.#upstreamActive;
   }
 
   /**
-   * Once, for a request without a body (it was streamed, it cannot be sent
-   * twice) that has sent nothing downstream yet; `anyMethod` when the
-   * upstream is known not to have processed it, else idempotent methods only.
+   * Streams the request body into the upstream that started, chunk by
+   * chunk. Not body.pipe(): pipe ends the upstream on the body's 'end',
+   * which node emits after a reset too; bodyEnded() ends it only for a
+   * complete body, and a broken one resets it (stream-reset.ts).
    */
-  #shouldRetry(anyMethod: boolean): boolean {
-    if (this.#retried || this.#downstreamClosed || this.headSent() || this.hasBody || this.upgrade !== '' || this.#upstream === null) return false;
-    return anyMethod || RETRYABLE_METHODS.has(this.method);
+  #pipeBody(minRate: boolean): void {
+    const body = this.body;
+    if (!this.hasBody || body === null) return;
+    this.#pipingBody = true;
+    // Tagged in forwardTo.
+    body.on('data', onBodyData);
+    this.front.uploads.add(this, minRate);
+  }
+
+  /**
+   * Sends the request again on a fresh connection or stream when the resend
+   * policy allows it (resend-policy.ts): once, never after the proxy stopped
+   * it, and only while nothing went downstream. True when it did.
+   */
+  #resent(unprocessed: boolean): boolean {
+    const upstream = this.#upstream;
+    if (this.#retried || this.#cancelled || this.#downstreamClosed || this.headSent() || upstream === null || !mayResend(this, unprocessed)) return false;
+    this.#retried = true;
+    this.#h2 = null;
+    this.#upstreamActive = true;
+    upstream.forward(this);
+    return true;
   }
 }
 
-function onH2Response(this: ClientHttp2Stream, headers: IncomingHttpHeaders & IncomingHttpStatusHeader, flags: number, raw: string[]): void {
-  exchangeOf(this).h2Response(headers, raw, flags);
-}
-function onH2Data(this: ClientHttp2Stream, chunk: Buffer): void {
-  exchangeOf(this).h2Data(this, chunk);
-}
-function onH2Trailers(this: ClientHttp2Stream, _t: IncomingHttpHeaders, _flags: number, raw: string[]): void {
-  exchangeOf(this).h2Trailers(raw);
-}
-function onH2End(this: ClientHttp2Stream): void {
-  exchangeOf(this).h2End();
-}
-function onH2Error(this: ClientHttp2Stream, err: Error): void {
-  exchangeOf(this).h2Error(err);
-}
-function onH2Close(this: ClientHttp2Stream): void {
-  exchangeOf(this).h2Closed(this.rstCode ?? 0);
-}
-function onH2Timeout(ex: Exchange): void {
-  ex.h2TimedOut();
-}
 function onBodyEnd(this: Readable): void {
   exchangeOf(this).bodyEnded();
 }
 function onBodyData(this: Readable, chunk: Buffer): void {
   exchangeOf(this).bodyData(chunk);
-}
-function onUpstreamDrain(this: ClientHttp2Stream): void {
-  exchangeOf(this).resumeBody();
 }

@@ -12,8 +12,6 @@ export type ForwardErrorCode =
   | 'forward.upstream_reset'
   /** The upstream broke the protocol we expected (e.g. no h2 in ALPN). */
   | 'forward.protocol'
-  /** We have no SVID to present (not fetched yet, or withdrawn). */
-  | 'forward.no_svid'
   /** The proxy is shutting down and takes no new requests. */
   | 'forward.closed'
   /** The request cannot be forwarded as it is (e.g. an upgrade to an HTTP/2-only app). */

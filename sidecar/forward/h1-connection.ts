@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { DEFAULT_MAX_HEADER_COUNT, Http1Error, MessageParser, lastChunk, serializeRequestHead, writeChunk, type MessageSink } from '../http1/index.ts';
 import { ForwardError } from './forward-error.ts';
+import { DeadlineTimer } from './deadline-timer.ts';
 import { describeError } from '../core/index.ts';
 
 /**
@@ -101,7 +102,10 @@ export class H1Connection implements MessageSink {
   #paused = false;
   #gone = false;
   #awaitingHead = false;
-  #headTimer: NodeJS.Timeout | null = null;
+  /** The response-head deadline while a request waits for its answer. */
+  readonly #headTimer: DeadlineTimer<H1Connection>;
+  /** The keep-alive deadline while the connection waits in the pool (a socket timeout would be re-made per request). */
+  readonly #idleTimer: DeadlineTimer<H1Connection>;
   #idleMs: number;
   #error: Error | null = null;
 
@@ -109,6 +113,8 @@ export class H1Connection implements MessageSink {
     this.#owner = owner;
     this.#settings = settings;
     this.#idleMs = settings.idleTimeoutMs;
+    this.#headTimer = new DeadlineTimer<H1Connection>(this, onHeadTimeout, true);
+    this.#idleTimer = new DeadlineTimer<H1Connection>(this, onIdleTimeout, true);
     this.#parser = new MessageParser('response', this, { maxHeaderBytes: settings.maxHeaderBytes, maxHeaderCount: DEFAULT_MAX_HEADER_COUNT });
   }
 
@@ -156,7 +162,6 @@ export class H1Connection implements MessageSink {
     socket.on('error', onError);
     socket.on('close', onClose);
     socket.on('drain', onDrain);
-    socket.on('timeout', onIdleTimeout);
     if (req !== null) this.#send();
   }
 
@@ -320,10 +325,8 @@ export class H1Connection implements MessageSink {
 
   /** @internal */
   closed(): void {
-    if (this.#headTimer !== null) {
-      clearTimeout(this.#headTimer);
-      this.#headTimer = null;
-    }
+    this.#headTimer.clear();
+    this.#idleTimer.clear();
     if (this.#gone) return;
     this.#gone = true;
     this.#owner.connectionGone(this);
@@ -355,7 +358,7 @@ export class H1Connection implements MessageSink {
   #send(): void {
     const req = this.#req!;
     const s = this.#socket!;
-    s.setTimeout(0);
+    this.#idleTimer.disarm();
     const p = this.#parser;
     p.noBody = req.method === 'HEAD';
     let head: string;
@@ -398,10 +401,7 @@ export class H1Connection implements MessageSink {
     const ms = this.#settings.requestTimeoutMs;
     if (ms <= 0 || this.#responseStarted) return;
     this.#awaitingHead = true;
-    // One timer per connection, re-armed per request (refresh() also
-    // re-arms a timer that already fired).
-    if (this.#headTimer === null) this.#headTimer = setTimeout(onHeadTimeout, ms, this).unref();
-    else this.#headTimer.refresh();
+    this.#headTimer.arm(ms);
   }
 
   /** The request and response both ended: back to the pool, or closed when either side said so. */
@@ -409,6 +409,7 @@ export class H1Connection implements MessageSink {
     this.#req = null;
     this.#served++;
     this.#awaitingHead = false;
+    this.#headTimer.disarm();
     const s = this.#socket;
     if (s === null || this.#gone) return;
     if (!this.#parser.keepAlive || this.#upgrading || this.retired || this.#idleMs < 0) {
@@ -419,7 +420,7 @@ export class H1Connection implements MessageSink {
       this.#paused = false;
       s.resume();
     }
-    if (this.#idleMs > 0) s.setTimeout(this.#idleMs);
+    if (this.#idleMs > 0) this.#idleTimer.arm(this.#idleMs);
     this.#owner.connectionIdle(this);
   }
 
@@ -447,9 +448,9 @@ export class H1Connection implements MessageSink {
     s.removeListener('error', onError);
     s.removeListener('close', onClose);
     s.removeListener('drain', onDrain);
-    s.removeListener('timeout', onIdleTimeout);
     (s as Tagged)[kConn] = undefined;
-    if (this.#headTimer !== null) clearTimeout(this.#headTimer);
+    this.#headTimer.clear();
+    this.#idleTimer.clear();
     this.#owner.connectionGone(this);
     if (rest.length > 0) s.unshift(rest);
     if (req === null) {
@@ -503,8 +504,8 @@ function onClose(this: Socket): void {
 function onDrain(this: Socket): void {
   connOf(this).drained();
 }
-function onIdleTimeout(this: Socket): void {
-  connOf(this).idleTimedOut();
+function onIdleTimeout(c: H1Connection): void {
+  c.idleTimedOut();
 }
 function onHeadTimeout(c: H1Connection): void {
   c.headTimedOut();

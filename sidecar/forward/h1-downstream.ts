@@ -3,6 +3,7 @@ import { DEFAULT_MAX_HEADER_COUNT, Http1Error, MessageParser, serializeResponseH
 import { isWebSocketUpgrade } from './hop-by-hop.ts';
 import { FORWARD_ANSWERS, type AnswerRow } from './forward-answer.ts';
 import { localBody } from './local-body.ts';
+import { DeadlineTimer } from './deadline-timer.ts';
 
 /**
  * One request of an {@link H1Downstream} connection, as the connection sees
@@ -16,8 +17,8 @@ export interface H1DownstreamRequest {
   h1Done: boolean;
   /** A piece of the request body. */
   h1RequestBody(chunk: Buffer): void;
-  /** The request body ended complete (trailers are not forwarded on HTTP/1.1 requests). */
-  h1RequestEnd(): void;
+  /** The request body ended complete; `trailers` (name, value, ...) when a chunked body had a trailer section. */
+  h1RequestEnd(trailers: string[] | null): void;
   /** The connection closed or broke before this request's response went out whole. */
   h1ConnectionLost(): void;
   /** The response may be written on (its turn came, or the socket drained). */
@@ -77,14 +78,14 @@ export class H1Downstream implements MessageSink {
   #ending = false;
   #closed = false;
   #timerKind = NO_TIMER;
-  /** One timer per kind, made once and re-armed with refresh(); a timer that fires while not armed does nothing. */
-  #headTimer: NodeJS.Timeout | null = null;
-  #idleTimer: NodeJS.Timeout | null = null;
+  /** The head or idle timeout, whichever #timerKind names. */
+  readonly #timer: DeadlineTimer<H1Downstream>;
 
   constructor(owner: H1DownstreamOwner, socket: Socket) {
     this.#owner = owner;
     this.socket = socket;
     this.#parser = new MessageParser('request', this, { maxHeaderBytes: owner.maxHeaderBytes, maxHeaderCount: DEFAULT_MAX_HEADER_COUNT });
+    this.#timer = new DeadlineTimer<H1Downstream>(this, onTimer, false);
     (socket as Tagged)[kDown] = this;
     socket.on('data', onData);
     socket.on('end', onEnd);
@@ -234,10 +235,10 @@ export class H1Downstream implements MessageSink {
     this.#reading?.h1RequestBody(chunk);
   }
 
-  onMessageEnd(): void {
+  onMessageEnd(trailers: string[] | null): void {
     const r = this.#reading;
     this.#reading = null;
-    r?.h1RequestEnd();
+    r?.h1RequestEnd(trailers);
   }
 
   // ---- socket events ---------------------------------------------------------
@@ -246,7 +247,9 @@ export class H1Downstream implements MessageSink {
   data(chunk: Buffer): void {
     if (this.#closed || this.#ending) return;
     let buf = chunk;
-    if (this.#timerKind === IDLE_TIMER) this.#setTimer(HEAD_TIMER);
+    // The idle timeout becomes the head timeout in #updateTimer below, and
+    // only when a head is left incomplete: a head that arrives whole in one
+    // read (the usual case) re-arms nothing.
     while (buf.length > 0) {
       if (this.#closeAfter && this.#reading === null && this.#parser.idle) {
         // After the last request this connection serves: nothing more is read.
@@ -306,6 +309,11 @@ export class H1Downstream implements MessageSink {
   drained(): void {
     const r = this.#queue[0];
     if (r !== undefined) r.h1Writable();
+  }
+
+  /** @internal The kind of timeout armed now. */
+  get timerKind(): number {
+    return this.#timerKind;
   }
 
   /** @internal A timer of `kind` fired. */
@@ -396,26 +404,19 @@ export class H1Downstream implements MessageSink {
   }
 
   #setTimer(kind: number): void {
-    this.#timerKind = kind;
-    if (kind === HEAD_TIMER) {
-      const ms = this.#owner.headersTimeoutMs;
-      if (ms <= 0) this.#timerKind = NO_TIMER;
-      else if (this.#headTimer === null) this.#headTimer = setTimeout(onHeadTimer, ms, this);
-      else this.#headTimer.refresh();
-    } else if (kind === IDLE_TIMER) {
-      const ms = this.#owner.idleTimeoutMs;
-      if (ms <= 0) this.#timerKind = NO_TIMER;
-      else if (this.#idleTimer === null) this.#idleTimer = setTimeout(onIdleTimer, ms, this);
-      else this.#idleTimer.refresh();
+    const ms = kind === HEAD_TIMER ? this.#owner.headersTimeoutMs : kind === IDLE_TIMER ? this.#owner.idleTimeoutMs : 0;
+    if (ms <= 0) {
+      this.#timerKind = NO_TIMER;
+      this.#timer.disarm();
+      return;
     }
+    this.#timerKind = kind;
+    this.#timer.arm(ms);
   }
 
   #clearTimers(): void {
     this.#timerKind = NO_TIMER;
-    if (this.#headTimer !== null) clearTimeout(this.#headTimer);
-    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
-    this.#headTimer = null;
-    this.#idleTimer = null;
+    this.#timer.clear();
   }
 
   /** A request the parser refused: answered with the error's status when nothing else is in progress, then closed. */
@@ -473,11 +474,8 @@ function onClose(this: Socket): void {
 function onDrain(this: Socket): void {
   downOf(this).drained();
 }
-function onHeadTimer(d: H1Downstream): void {
-  d.timedOut(HEAD_TIMER);
-}
-function onIdleTimer(d: H1Downstream): void {
-  d.timedOut(IDLE_TIMER);
+function onTimer(d: H1Downstream): void {
+  d.timedOut(d.timerKind);
 }
 function uncork(s: Socket): void {
   s.uncork();

@@ -4,6 +4,7 @@ import { Exchange, type ConnInfo, type ConnLoad, type ExchangeUpstream } from '.
 import type { H1Downstream, H1DownstreamRequest } from './h1-downstream.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
 import type { FrontPort } from './front-port.ts';
+import { requestTrailersToForward } from './h2-request-trailers.ts';
 import { localBody } from './local-body.ts';
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
@@ -27,6 +28,8 @@ export class H1Exchange extends Exchange implements H1DownstreamRequest {
   readonly #keepAlive: boolean;
   #expectContinue: boolean;
   readonly #requestBody: H1RequestBody | null;
+  /** The request body is chunked, the one HTTP/1.1 framing that can end with a trailer section (RFC 9112 §7.1.2). */
+  readonly #chunkedRequest: boolean;
   #bodyEnded = false;
   #headSent = false;
   #chunked = false;
@@ -43,6 +46,7 @@ export class H1Exchange extends Exchange implements H1DownstreamRequest {
     scanRequestHead(p.raw, this, front.droppedRequestHeaders);
     // The parser's framing is the truth (Content-Length: 0 has no body).
     this.hasBody = p.framing !== 'none';
+    this.#chunkedRequest = p.framing === 'chunked';
     this.#requestBody = this.hasBody ? new H1RequestBody(down) : null;
     this.body = this.#requestBody;
   }
@@ -150,9 +154,25 @@ export class H1Exchange extends Exchange implements H1DownstreamRequest {
     if (b !== null && !b.push(chunk)) this.#down.pauseBody();
   }
 
-  /** @internal */
-  h1RequestEnd(): void {
+  /**
+   * True while a trailer section may still come with the request: its
+   * body is chunked and has not ended yet, or it ended with trailers to
+   * forward. An HTTP/2 upstream then opens its stream with room for a
+   * trailers HEADERS frame (h2-upstream.ts).
+   */
+  requestTrailersPossible(): boolean {
+    return this.#chunkedRequest && (!this.#bodyEnded || this.requestTrailers !== null);
+  }
+
+  /**
+   * @internal The body ended. Its trailers go upstream with the field
+   * filtering an HTTP/2 request's get (h2-request-trailers.ts), set before
+   * the body's end is pushed, so the upstream finds them when it ends its
+   * side (a last chunk on HTTP/1.1, a HEADERS frame on HTTP/2).
+   */
+  h1RequestEnd(trailers: string[] | null): void {
     this.#bodyEnded = true;
+    if (trailers !== null) this.requestTrailers = requestTrailersToForward(trailers, this.front.droppedRequestHeaders);
     this.#requestBody?.push(null);
   }
 

@@ -1,11 +1,13 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Logger } from '../core/index.ts';
 import type { Dialer } from './dialer.ts';
-import { exchangeOf, type Exchange } from './exchange.ts';
+import type { Exchange } from './exchange.ts';
 import { ForwardError } from './forward-error.ts';
+import { H1Exchange } from './h1-exchange.ts';
 import { H2Exchange } from './h2-exchange.ts';
 import { H2_CLIENT_SESSION_SETTINGS } from './h2-session-settings.ts';
-import { fieldObject } from './h2-request-trailers.ts';
+import { H2StreamRelay, h2RequestHead } from './h2-stream-relay.ts';
 import type { UpstreamPool } from './upstream.ts';
 
 /** Options of {@link H2Upstream}. */
@@ -66,8 +68,9 @@ function liveOf(session: ClientHttp2Session): LiveSession {
  * (Dialer.onCredentialsChange): the old session gets a graceful close and
  * the next request dials with the new SVID.
  *
- * Listeners are shared functions (the session and each stream are tagged
- * with their owner), so a request adds no closure here.
+ * Listeners are shared functions (the session is tagged with its owner),
+ * so a request adds no closure here; each stream gets an H2StreamRelay
+ * (h2-stream-relay.ts), the one object a request adds.
  */
 export class H2Upstream implements UpstreamPool {
   readonly dst: string;
@@ -171,29 +174,17 @@ export class H2Upstream implements UpstreamPool {
   #start(live: LiveSession, ex: Exchange): void {
     if (ex.clientGone) return;
     // Trailers can follow the body only while the body is still arriving.
-    const trailers = ex.hasBody && ex instanceof H2Exchange && ex.requestTrailersPossible();
+    const trailers = ex.hasBody && (ex instanceof H2Exchange || ex instanceof H1Exchange) && ex.requestTrailersPossible();
     let stream: ClientHttp2Stream;
     try {
-      stream = live.session.request(ex.h2RequestHeaders(this.#o.scheme, this.#o.dialer.target), !ex.hasBody ? NO_BODY : trailers ? BODY_AND_TRAILERS : BODY_ONLY);
+      stream = live.session.request(h2RequestHead(ex, this.#o.scheme, this.#o.dialer.target), !ex.hasBody ? NO_BODY : trailers ? BODY_AND_TRAILERS : BODY_ONLY);
     } catch (err) {
       // The session went away between our check and the request.
       this.#retire(live, false);
       ex.upstreamFailed(err);
       return;
     }
-    // Why paused until the response head: node:http2 emits 'response' on
-    // the next tick, but hands over DATA that came in the same read at
-    // once when that read runs inside JavaScript (a TLS socket decrypting
-    // during one of our writes, under load). Body bytes would then reach
-    // the downstream before its head, node would answer 200 by itself, and
-    // the real head would fail: RST_STREAM(INTERNAL_ERROR) bursts at 32+
-    // concurrent streams. The paused stream keeps DATA in its buffer,
-    // bounded by the flow-control window.
-    stream.pause();
-    ex.attachH2(stream, live.serverId);
-    // After attachH2's own 'response' listener, so the head is out first.
-    stream.on('response', resumeAfterHead);
-    if (trailers) stream.on('wantTrailers', sendRequestTrailers);
+    ex.h2Started(new H2StreamRelay(ex, stream, live.serverId, ex.front.limits.requestTimeoutMs, trailers));
   }
 
   #dial(): void {
@@ -219,29 +210,34 @@ export class H2Upstream implements UpstreamPool {
         for (const ex of waiting) ex.upstreamFailed(new ForwardError('forward.closed', 'proxy is shutting down'));
         return;
       }
-      const session = http2.connect(this.#url, {
-        createConnection: () => socket!,
-        maxHeaderListPairs: 1024,
-        maxSessionMemory: H2_CLIENT_SESSION_SETTINGS.maxSessionMemoryMiB,
-        settings: {
-          enablePush: false,
-          maxHeaderListSize: this.#o.maxHeaderBytes,
-          initialWindowSize: H2_CLIENT_SESSION_SETTINGS.initialWindowSize,
-        },
-      });
-      const live = new LiveSession(this, session, serverId ?? '');
-      (session as WithLive)[kLive] = live;
-      live.pending = waiting;
-      this.#all.add(session);
-      this.#live = live;
-      session.on('error', onSessionError);
-      session.on('goaway', onSessionGoaway);
-      session.on('close', onSessionClose);
-      session.once('remoteSettings', onFirstRemoteSettings);
-      live.settingsTimer = setTimeout(onSettingsTimeout, this.#settingsWaitMs, live).unref();
+      this.#open(socket!, serverId ?? '', waiting);
     });
     // A change announced inside dial() (a dialer re-reading its sources) is already in the socket it makes.
     this.#dialStale = false;
+  }
+
+  /** Starts the live session on a dialled socket; `waiting` go out once the peer's first SETTINGS arrive. */
+  #open(socket: Socket, serverId: string, waiting: Exchange[]): void {
+    const session = http2.connect(this.#url, {
+      createConnection: () => socket,
+      maxHeaderListPairs: 1024,
+      maxSessionMemory: H2_CLIENT_SESSION_SETTINGS.maxSessionMemoryMiB,
+      settings: {
+        enablePush: false,
+        maxHeaderListSize: this.#o.maxHeaderBytes,
+        initialWindowSize: H2_CLIENT_SESSION_SETTINGS.initialWindowSize,
+      },
+    });
+    const live = new LiveSession(this, session, serverId);
+    (session as WithLive)[kLive] = live;
+    live.pending = waiting;
+    this.#all.add(session);
+    this.#live = live;
+    session.on('error', onSessionError);
+    session.on('goaway', onSessionGoaway);
+    session.on('close', onSessionClose);
+    session.once('remoteSettings', onFirstRemoteSettings);
+    live.settingsTimer = setTimeout(onSettingsTimeout, this.#settingsWaitMs, live).unref();
   }
 
   /** Our credentials changed: the live session takes no new streams; a dial under way is made again. */
@@ -312,14 +308,4 @@ function onFirstRemoteSettings(this: ClientHttp2Session): void {
 
 function onSettingsTimeout(live: LiveSession): void {
   live.owner.settingsMissing(live);
-}
-
-function resumeAfterHead(this: ClientHttp2Stream): void {
-  if (!this.destroyed) this.resume();
-}
-
-/** The downstream request's trailers (RFC 9110 §6.5), or an empty set, which node sends as an empty END_STREAM DATA frame. */
-function sendRequestTrailers(this: ClientHttp2Stream): void {
-  const ex = exchangeOf(this) as H2Exchange;
-  this.sendTrailers(fieldObject(ex.requestTrailers));
 }

@@ -1,3 +1,5 @@
+import { CONNECTION_HEADERS } from '../core/index.ts';
+
 /**
  * Header-name comparison without allocating: ASCII case folded, and '_'
  * read as '-'. Targets are lowercase names of [a-z0-9-].
@@ -25,13 +27,7 @@ export function nameEquals(s: string, target: string): boolean {
 
 /** Names whose meaning belongs to HTTP framing, routing or authentication: never usable for identity. */
 const RESERVED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
+  ...CONNECTION_HEADERS,
   'host',
   'content-length',
   'content-type',

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { nodeHttp } from '../core/index.ts';
 import { isFieldValue, isToken } from './field-chars.ts';
 import { Http1Error } from './http1-error.ts';
 
@@ -30,7 +30,7 @@ export function serializeRequestHead(method: string, target: string, headers: re
 
 /** Serializes a response head like {@link serializeRequestHead}: status line, `headers`, `extra`, empty line. */
 export function serializeResponseHead(status: number, headers: readonly string[], extra: string): string {
-  return appendFields('HTTP/1.1 ' + status + ' ' + (STATUS_CODES[status] ?? 'Unknown') + '\r\n', headers) + extra + '\r\n';
+  return appendFields('HTTP/1.1 ' + status + ' ' + (nodeHttp.STATUS_CODES[status] ?? 'Unknown') + '\r\n', headers) + extra + '\r\n';
 }
 
 /** The field lines of a trailer section, validated like a head's, plus the empty line that ends a chunked body. */

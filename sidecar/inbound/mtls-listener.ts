@@ -2,7 +2,7 @@ import tls, { type Server, type TLSSocket } from 'node:tls';
 import type { Clock, Logger, ProxyLimits } from '../core/index.ts';
 import type { ProxyMetrics } from '../metrics/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
-import { authorizeAny, mtlsServer, peerIdentity, tlsFailureReason, type Credentials, type PeerIdentity, type PeerRejectedEvent, type X509BundleSetProvider } from '../tls/index.ts';
+import { authorizeAny, mtlsServer, peerIdentity, tlsFailureReason, type Credentials, type MtlsServerEvents, type PeerIdentity, type PeerRejectedEvent, type X509BundleSetProvider } from '../tls/index.ts';
 
 /** Options of {@link createMtlsListener}. */
 export interface MtlsListenerOptions {
@@ -55,7 +55,14 @@ export function createMtlsListener(o: MtlsListenerOptions): Server {
   });
   const server = m.attach(tls.createServer({ ...m.options, handshakeTimeout: o.limits.headersTimeoutMs }));
   server.maxConnections = o.limits.maxConnections;
+  countHandshakeFailures(server, o);
+  server.on('drop', () => o.logger.warn({ max_connections: o.limits.maxConnections }, 'connection refused: listener at maxConnections'));
+  server.on('secureConnection', (socket: TLSSocket) => acceptPeer(socket, o));
+  return server;
+}
 
+/** Counts and logs every refused handshake once: identity refusals from 'peerRejected', the others from 'tlsClientError'. */
+function countHandshakeFailures(server: Server & MtlsServerEvents, o: MtlsListenerOptions): void {
   // sidecar/tls emits 'peerRejected' for identity failures, including the
   // ones it learns about on 'tlsClientError'; that emit happens inside its
   // own 'tlsClientError' listener, which runs before ours, so this flag
@@ -78,23 +85,23 @@ export function createMtlsListener(o: MtlsListenerOptions): Server {
     o.metrics.handshakeError('inbound', reason);
     o.logger.debug({ reason, err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
   });
-  server.on('drop', () => o.logger.warn({ max_connections: o.limits.maxConnections }, 'connection refused: listener at maxConnections'));
-  server.on('secureConnection', (socket: TLSSocket) => {
-    socket.on('error', onSocketError);
-    // A TLS 1.2 client may ask for a new handshake at any time (RFC 5746);
-    // each costs the server a full handshake and may change the client
-    // certificate under requests already authorized, so it is refused and
-    // the connection closed (TLS 1.3 has no renegotiation, RFC 8446 §4.1).
-    // Node only reports the attempt as an 'error'; onSocketError closes.
-    socket.disableRenegotiation();
-    const peer = peerIdentity(socket);
-    if (peer === undefined) {
-      socket.destroy();
-      return;
-    }
-    o.onPeer(socket, peer);
-  });
-  return server;
+}
+
+/** Hands a verified client to `onPeer`, with renegotiation refused. */
+function acceptPeer(socket: TLSSocket, o: MtlsListenerOptions): void {
+  socket.on('error', onSocketError);
+  // A TLS 1.2 client may ask for a new handshake at any time (RFC 5746);
+  // each costs the server a full handshake and may change the client
+  // certificate under requests already authorized, so it is refused and
+  // the connection closed (TLS 1.3 has no renegotiation, RFC 8446 §4.1).
+  // Node only reports the attempt as an 'error'; onSocketError closes.
+  socket.disableRenegotiation();
+  const peer = peerIdentity(socket);
+  if (peer === undefined) {
+    socket.destroy();
+    return;
+  }
+  o.onPeer(socket, peer);
 }
 
 /** Errors of accepted sockets are per connection; a refused renegotiation also ends the connection. */

@@ -2,9 +2,9 @@ import { ANNOTATIONS, INJECTED_NAMES, NAMESPACE_INJECT_LABEL, PROMETHEUS_ANNOTAT
 import type { InjectionSettings } from './injection-settings.ts';
 import { InjectorError } from './injector-error.ts';
 import { pointer, type JsonObject, type JsonPatchOp } from './json-patch.ts';
-import { planPod } from './pod-plan.ts';
+import { planPod, type PodPlan } from './pod-plan.ts';
 import { readPodView, tcpContainerPorts, type PodView } from './pod-view.ts';
-import { rewriteProbes } from './probe-rewrite.ts';
+import { rewriteProbes, type ProbeRewrite } from './probe-rewrite.ts';
 import { initContainer, needsIptables, sidecarContainer, sidecarVolumes } from './sidecar-containers.ts';
 
 /** Options of {@link injectPod}. */
@@ -116,16 +116,8 @@ export function injectPodTemplate(template: unknown, base: string, where: string
   if ('problems' in read) throw new InjectorError('injector.object_invalid', read.problems);
   const view = read.view;
   const decision = injectionDecision(view.annotations, opts.namespaceLabels);
-  const skip = (reason: string, warnings: string[] = []): InjectResult => ({ patched: false, reason, patch: [], warnings });
-  if (!decision.inject) return skip(decision.reason);
-  if (alreadyInjected(view)) return skip(`already injected (${ANNOTATIONS.status} or container ${INJECTED_NAMES.sidecar} present)`);
-  if (view.hostNetwork) {
-    // Redirect rules would be installed in the node's network namespace and
-    // capture every process on the node, and the sidecar's fixed ports would
-    // clash between host-network pods on one node.
-    const reason = 'not injected: hostNetwork pods share the node network namespace, where the redirect rules and fixed sidecar ports cannot be confined to the pod';
-    return skip(reason, [reason]);
-  }
+  const skipped = skipReason(view, decision);
+  if (skipped !== undefined) return { patched: false, reason: skipped.reason, patch: [], warnings: skipped.warnings };
   const clash = conflicts(view, s);
   if (clash.length > 0) throw new InjectorError('injector.name_conflict', clash);
   const planned = planPod(view, s);
@@ -133,16 +125,46 @@ export function injectPodTemplate(template: unknown, base: string, where: string
   const plan = planned.plan;
 
   const probes = rewriteProbes(base, view.containers, view.initContainers, plan, s);
-  const iptables = needsIptables(plan);
-  const volumes = sidecarVolumes(plan, s);
-  const sidecar = sidecarContainer(plan, s, probes.appProbes);
-  const init = iptables ? [initContainer(plan, s)] : [];
+  const parts: InjectedParts = {
+    volumes: sidecarVolumes(plan, s),
+    sidecar: sidecarContainer(plan, s, probes.appProbes),
+    init: needsIptables(plan) ? [initContainer(plan, s)] : [],
+  };
+  const annotations = injectedAnnotations(view, plan, s, parts, probes);
+  const patch = podPatch(base, view, plan, annotations, probes.ops, parts);
+  return { patched: true, reason: decision.reason, patch, warnings: [...planned.warnings, ...probes.warnings] };
+}
+
+/** What the injector adds to the pod spec. */
+interface InjectedParts {
+  readonly volumes: JsonObject[];
+  readonly sidecar: JsonObject;
+  /** The iptables init container, when the pod needs redirect rules. */
+  readonly init: JsonObject[];
+}
+
+/** Why a pod that is valid gets no sidecar (not opted in, already injected, host network); undefined to inject. */
+function skipReason(view: PodView, decision: { readonly inject: boolean; readonly reason: string }): { reason: string; warnings: string[] } | undefined {
+  if (!decision.inject) return { reason: decision.reason, warnings: [] };
+  if (alreadyInjected(view)) return { reason: `already injected (${ANNOTATIONS.status} or container ${INJECTED_NAMES.sidecar} present)`, warnings: [] };
+  if (view.hostNetwork) {
+    // Redirect rules would be installed in the node's network namespace and
+    // capture every process on the node, and the sidecar's fixed ports would
+    // clash between host-network pods on one node.
+    const reason = 'not injected: hostNetwork pods share the node network namespace, where the redirect rules and fixed sidecar ports cannot be confined to the pod';
+    return { reason, warnings: [reason] };
+  }
+  return undefined;
+}
+
+/** The annotations the injector sets: its status, the original probes, and Prometheus scraping unless the pod has its own. */
+function injectedAnnotations(view: PodView, plan: PodPlan, s: InjectionSettings, parts: InjectedParts, probes: ProbeRewrite): Record<string, string> {
   const status = {
     version: STATUS_VERSION,
     native: plan.native,
-    initContainers: [...names(init), ...(plan.native ? [INJECTED_NAMES.sidecar] : [])],
+    initContainers: [...names(parts.init), ...(plan.native ? [INJECTED_NAMES.sidecar] : [])],
     containers: plan.native ? [] : [INJECTED_NAMES.sidecar],
-    volumes: names(volumes),
+    volumes: names(parts.volumes),
   };
   const annotations: Record<string, string> = { [ANNOTATIONS.status]: JSON.stringify(status) };
   if (Object.keys(probes.originals).length > 0) annotations[ANNOTATIONS.appProbes] = JSON.stringify(probes.originals);
@@ -151,21 +173,23 @@ export function injectPodTemplate(template: unknown, base: string, where: string
     annotations[PROMETHEUS_ANNOTATIONS.port] = String(s.adminPort);
     annotations[PROMETHEUS_ANNOTATIONS.path] = '/metrics';
   }
+  return annotations;
+}
 
+function podPatch(base: string, view: PodView, plan: PodPlan, annotations: Record<string, string>, probeOps: readonly JsonPatchOp[], parts: InjectedParts): JsonPatchOp[] {
   const spec = `${base}/spec`;
-  const patch: JsonPatchOp[] = [
+  return [
     ...annotationOps(base, view, annotations),
     // Probe ops use current container indexes: they go before any insertion.
-    ...probes.ops,
-    ...appendOps(`${spec}/volumes`, view.volumes, volumes),
+    ...probeOps,
+    ...appendOps(`${spec}/volumes`, view.volumes, parts.volumes),
     // Order matters: the iptables init container runs first, then the native
     // sidecar, then the pod's own init containers (which may need the mesh).
-    ...prependOps(`${spec}/initContainers`, view.initContainers, plan.native ? [...init, sidecar] : init),
+    ...prependOps(`${spec}/initContainers`, view.initContainers, plan.native ? [...parts.init, parts.sidecar] : parts.init),
     // Fallback: first in `containers`, so the kubelet starts it (and runs its
     // postStart wait) before the app containers.
-    ...(plan.native ? [] : [{ op: 'add' as const, path: `${spec}/containers/0`, value: sidecar }]),
+    ...(plan.native ? [] : [{ op: 'add' as const, path: `${spec}/containers/0`, value: parts.sidecar }]),
   ];
-  return { patched: true, reason: decision.reason, patch, warnings: [...planned.warnings, ...probes.warnings] };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { HEADER_FIELD_VALUE, HEADER_NAME_TOKEN, MAX_PROBE_TARGET_LENGTH, PROBE_FRAMING_HEADERS, isProbeTargetSyntax, probeTargetPath } from '../core/index.ts';
 import type { InjectionSettings } from './injection-settings.ts';
 import { pointer, type Json, type JsonObject, type JsonPatchOp } from './json-patch.ts';
 import type { PodPlan } from './pod-plan.ts';
@@ -34,21 +35,7 @@ export interface ProbeRewrite {
   readonly warnings: string[];
 }
 
-/**
- * The request-targets the sidecar accepts (sidecar/config app-probes-section.ts
- * checks the same): an RFC 3986 path with an optional query, which the
- * kubelet sends unescaped, so its request matches the served path exactly.
- */
-const TARGET = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
-const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
-const MAX_TARGET_LENGTH = 2048;
 const MAX_TIMEOUT_SECONDS = 86_400;
-/** RFC 9110 §5.1 field-name. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Field-value characters node:http sends: no CR, LF or NUL. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-/** Connection and framing headers, which the sidecar sets itself and refuses in its configuration. */
-const FRAMING_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect']);
 
 /** The probe's httpHeaders that the sidecar can send, warning about the others. */
 function probeHeaders(raw: Json | undefined, where: string, warnings: string[]): JsonObject[] {
@@ -58,7 +45,7 @@ function probeHeaders(raw: Json | undefined, where: string, warnings: string[]):
     if (!isJsonObject(h) || typeof h['name'] !== 'string' || typeof h['value'] !== 'string') continue;
     const name = h['name'];
     const value = h['value'];
-    if (!TOKEN.test(name) || FRAMING_HEADERS.has(name.toLowerCase()) || !FIELD_VALUE.test(value)) {
+    if (!HEADER_NAME_TOKEN.test(name) || PROBE_FRAMING_HEADERS.has(name.toLowerCase()) || !HEADER_FIELD_VALUE.test(value)) {
       warnings.push(`${where}: header ${JSON.stringify(name)} is not sent to the app (the sidecar does not send connection headers or invalid names and values)`);
       continue;
     }
@@ -69,11 +56,6 @@ function probeHeaders(raw: Json | undefined, where: string, warnings: string[]):
     out.push({ name, value });
   }
   return out;
-}
-
-function targetPath(target: string): string {
-  const q = target.indexOf('?');
-  return q === -1 ? target : target.slice(0, q);
 }
 
 /** The timeout an entry gets: the probe's timeoutSeconds, else the kubelet's (and the sidecar's) default of 1 s. */
@@ -88,7 +70,7 @@ function entrySeconds(e: JsonObject): number {
  * that path, so the first probe's request is used and the user warned.
  */
 function addEntry(entries: Map<string, { entry: JsonObject; where: string }>, entry: JsonObject, where: string, warnings: string[]): void {
-  const key = `${String(entry['port'])} ${targetPath(String(entry['target']))}`;
+  const key = `${String(entry['port'])} ${probeTargetPath(String(entry['target']))}`;
   const first = entries.get(key);
   if (first === undefined) {
     entries.set(key, { entry, where });
@@ -154,7 +136,7 @@ export function rewriteProbes(
           }
           const path = typeof get['path'] === 'string' && get['path'] !== '' ? get['path'] : '/';
           const target = path.startsWith('/') ? path : '/' + path;
-          if (target.length > MAX_TARGET_LENGTH || !TARGET.test(target) || BAD_PERCENT.test(target)) {
+          if (target.length > MAX_PROBE_TARGET_LENGTH || !isProbeTargetSyntax(target)) {
             out.warnings.push(`${where}: path ${JSON.stringify(path)} cannot be forwarded by the sidecar (only URL characters, percent-encode the others); probe left unchanged and will fail`);
             continue;
           }

@@ -58,6 +58,42 @@ function readyWaitScript(adminPort: number, seconds: number): string {
  * rewriteProbes); the sidecar answers no other /app-probe/ path.
  */
 export function sidecarContainer(plan: PodPlan, s: InjectionSettings, appProbes: readonly JsonObject[] = []): JsonObject {
+  const args = [...s.sidecarArgs];
+  if (plan.configConfigMap !== undefined) args.push('--config', `${MOUNT_PATHS.configDir}/${CONFIGMAP_KEYS.config}`);
+  const ports: JsonObject[] = [];
+  if (plan.appPort !== undefined) ports.push({ name: 'spiffe-inbound', containerPort: s.inboundPort, protocol: 'TCP' });
+  ports.push({ name: 'spiffe-admin', containerPort: s.adminPort, protocol: 'TCP' });
+  return {
+    name: INJECTED_NAMES.sidecar,
+    image: s.image,
+    imagePullPolicy: s.imagePullPolicy,
+    args,
+    env: sidecarEnv(plan, s, appProbes),
+    ports,
+    resources: {
+      requests: { cpu: plan.resources.requests.cpu, memory: plan.resources.requests.memory },
+      limits: { cpu: plan.resources.limits.cpu, memory: plan.resources.limits.memory },
+    },
+    volumeMounts: sidecarMounts(plan),
+    livenessProbe: { httpGet: httpGet('/healthz', s.adminPort), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+    readinessProbe: { httpGet: httpGet('/readyz', s.adminPort), periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
+    // The uid the iptables rules let through (--uid-owner): only the sidecar
+    // may open connections that skip the redirect.
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: s.proxyUid,
+      runAsGroup: s.proxyUid,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    ...startupGate(plan, s),
+  };
+}
+
+/** The sidecar's environment: its listeners, the app's address, and the files it reads. */
+function sidecarEnv(plan: PodPlan, s: InjectionSettings, appProbes: readonly JsonObject[]): JsonObject[] {
   // `[::]` binds dual-stack (IPv4 arrives as ::ffff:a.b.c.d), so one
   // listener serves both families; the pod's IPv6 probes and peers reach it.
   const any = plan.ipv6 ? '[::]' : '0.0.0.0';
@@ -87,57 +123,31 @@ export function sidecarContainer(plan: PodPlan, s: InjectionSettings, appProbes:
   if (appProbes.length > 0) env.push({ name: ENV_APP_PROBES, value: JSON.stringify(appProbes) });
   if (plan.policyConfigMap !== undefined) env.push({ name: ENV_POLICY_FILE, value: `${MOUNT_PATHS.policyDir}/${CONFIGMAP_KEYS.policy}` });
   if (plan.logLevel !== undefined) env.push({ name: ENV_LOG_LEVEL, value: plan.logLevel });
+  return env;
+}
 
+function sidecarMounts(plan: PodPlan): JsonObject[] {
   const mounts: JsonObject[] = [{ name: INJECTED_NAMES.workloadApiVolume, mountPath: MOUNT_PATHS.workloadApi, readOnly: true }];
   if (plan.policyConfigMap !== undefined) mounts.push({ name: INJECTED_NAMES.policyVolume, mountPath: MOUNT_PATHS.policyDir, readOnly: true });
   if (plan.configConfigMap !== undefined) mounts.push({ name: INJECTED_NAMES.configVolume, mountPath: MOUNT_PATHS.configDir, readOnly: true });
+  return mounts;
+}
 
-  const args = [...s.sidecarArgs];
-  if (plan.configConfigMap !== undefined) args.push('--config', `${MOUNT_PATHS.configDir}/${CONFIGMAP_KEYS.config}`);
-
-  const ports: JsonObject[] = [];
-  if (plan.appPort !== undefined) ports.push({ name: 'spiffe-inbound', containerPort: s.inboundPort, protocol: 'TCP' });
-  ports.push({ name: 'spiffe-admin', containerPort: s.adminPort, protocol: 'TCP' });
-
-  const container: JsonObject = {
-    name: INJECTED_NAMES.sidecar,
-    image: s.image,
-    imagePullPolicy: s.imagePullPolicy,
-    args,
-    env,
-    ports,
-    resources: {
-      requests: { cpu: plan.resources.requests.cpu, memory: plan.resources.requests.memory },
-      limits: { cpu: plan.resources.limits.cpu, memory: plan.resources.limits.memory },
-    },
-    volumeMounts: mounts,
-    livenessProbe: { httpGet: httpGet('/healthz', s.adminPort), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
-    readinessProbe: { httpGet: httpGet('/readyz', s.adminPort), periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
-    // The uid the iptables rules let through (--uid-owner): only the sidecar
-    // may open connections that skip the redirect.
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: s.proxyUid,
-      runAsGroup: s.proxyUid,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-  };
-  if (plan.native) {
-    container['restartPolicy'] = 'Always';
+/** The fields that hold the app containers back until the sidecar is ready: a startupProbe (native) or a postStart hook. */
+function startupGate(plan: PodPlan, s: InjectionSettings): JsonObject {
+  if (!plan.native) {
+    return { lifecycle: { postStart: { exec: { command: ['node', '-e', readyWaitScript(s.adminPort, s.readyWaitSeconds)] } } } };
+  }
+  return {
+    restartPolicy: 'Always',
     // Next init containers and the app start only once this probe passed.
-    container['startupProbe'] = {
+    startupProbe: {
       httpGet: httpGet('/readyz', s.adminPort),
       periodSeconds: 1,
       timeoutSeconds: 1,
       failureThreshold: s.readyWaitSeconds,
-    };
-  } else {
-    container['lifecycle'] = { postStart: { exec: { command: ['node', '-e', readyWaitScript(s.adminPort, s.readyWaitSeconds)] } } };
-  }
-  return container;
+    },
+  };
 }
 
 /**

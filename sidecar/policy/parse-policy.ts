@@ -106,8 +106,21 @@ function readRule(raw: unknown, at: string, r: DocumentReader, hasRemoteAddress:
     return undefined;
   }
   r.keys(raw, at, RULE_V1, RULE_V2);
+  const name = readRuleName(raw, at, r);
+  const { deny, dryRun } = readRuleEffect(raw, at, r);
+  const from = readRuleFrom(raw, at, r, deny, hasRemoteAddress);
+  const to = readRuleTo(raw, at, r);
+  if (name === undefined) return undefined;
+  return {
+    name,
+    ...(deny ? { action: 'deny' as const } : {}),
+    ...(dryRun ? { dryRun: true as const } : {}),
+    from,
+    ...(to === undefined ? {} : { to }),
+  };
+}
 
-  let name: string | undefined;
+function readRuleName(raw: Record<string, unknown>, at: string, r: DocumentReader): string | undefined {
   const rawName = raw['name'];
   if (!Object.hasOwn(raw, 'name')) r.add(`${at}.name: required`);
   else if (typeof rawName !== 'string') r.add(`${at}.name: expected a string, got ${typeName(rawName)}`);
@@ -116,8 +129,12 @@ function readRule(raw: unknown, at: string, r: DocumentReader, hasRemoteAddress:
       `${at}.name: ${quoteUntrusted(rawName)} is not a valid rule name ` +
         '(1-63 characters: letters, digits, ".", "_", "-"; starting with a letter or digit)',
     );
-  } else name = rawName;
+  } else return rawName;
+  return undefined;
+}
 
+/** `action` and `dryRun`, keys of version 2 only: a version 1 rule allows and is never a dry run. */
+function readRuleEffect(raw: Record<string, unknown>, at: string, r: DocumentReader): { deny: boolean; dryRun: boolean } {
   let deny = false;
   let dryRun = false;
   if (r.version === 2 && Object.hasOwn(raw, 'action')) {
@@ -130,34 +147,31 @@ function readRule(raw: unknown, at: string, r: DocumentReader, hasRemoteAddress:
     if (typeof d === 'boolean') dryRun = d;
     else r.add(`${at}.dryRun: expected true or false, got ${typeName(d)}`);
   }
+  return { deny, dryRun };
+}
 
+function readRuleFrom(raw: Record<string, unknown>, at: string, r: DocumentReader, deny: boolean, hasRemoteAddress: boolean): FromEntry[] {
   const from: FromEntry[] = [];
   if (!Object.hasOwn(raw, 'from')) {
     r.add(`${at}.from: required (the callers this rule ${deny ? 'denies' : 'allows'})`);
-  } else {
-    r.list(raw['from'], `${at}.from`, `the callers this rule ${deny ? 'denies' : 'allows'}`)?.forEach((e, j) => {
-      const entry = readFromEntry(e, `${at}.from[${j}]`, r, { hasRemoteAddress });
-      if (entry !== undefined) from.push(entry);
-    });
+    return from;
   }
+  r.list(raw['from'], `${at}.from`, `the callers this rule ${deny ? 'denies' : 'allows'}`)?.forEach((e, j) => {
+    const entry = readFromEntry(e, `${at}.from[${j}]`, r, { hasRemoteAddress });
+    if (entry !== undefined) from.push(entry);
+  });
+  return from;
+}
 
-  let to: RequestEntry[] | undefined;
-  if (Object.hasOwn(raw, 'to') && !r.refuseForTcp(raw, 'to', at, 'method or path')) {
-    to = [];
-    r.list(raw['to'], `${at}.to`, 'omit "to" to allow any request')?.forEach((e, j) => {
-      const entry = readRequestEntry(e, `${at}.to[${j}]`, r);
-      if (entry !== undefined) to!.push(entry);
-    });
-  }
-
-  if (name === undefined) return undefined;
-  return {
-    name,
-    ...(deny ? { action: 'deny' as const } : {}),
-    ...(dryRun ? { dryRun: true as const } : {}),
-    from,
-    ...(to === undefined ? {} : { to }),
-  };
+/** The request entries; undefined when `to` is absent (any request) or refused in a TCP policy. */
+function readRuleTo(raw: Record<string, unknown>, at: string, r: DocumentReader): RequestEntry[] | undefined {
+  if (!Object.hasOwn(raw, 'to') || r.refuseForTcp(raw, 'to', at, 'method or path')) return undefined;
+  const to: RequestEntry[] = [];
+  r.list(raw['to'], `${at}.to`, 'omit "to" to allow any request')?.forEach((e, j) => {
+    const entry = readRequestEntry(e, `${at}.to[${j}]`, r);
+    if (entry !== undefined) to.push(entry);
+  });
+  return to;
 }
 
 function readRemoteAddress(raw: unknown, at: string, r: DocumentReader): RemoteAddressDocument | undefined {

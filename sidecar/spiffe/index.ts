@@ -11,4 +11,4 @@ export { SpiffeIdError } from './spiffe-id-error.ts';
 export type { SpiffeIdErrorCode } from './spiffe-id-error.ts';
 export { matchAny, matchId, matchOneOf, matchMemberOf, matchPredicate } from './id-matcher.ts';
 export type { IdMatcher } from './id-matcher.ts';
-export { quoteUntrusted } from './quote-untrusted.ts';
+export { quoteUntrusted, quoteUntrustedList } from './quote-untrusted.ts';

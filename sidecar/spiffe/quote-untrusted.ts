@@ -22,3 +22,17 @@ export function quoteUntrusted(value: string, max: number = MAX_QUOTED): string 
   out += '"';
   return cut ? `${out}... (${value.length} characters)` : out;
 }
+
+/** Most values {@link quoteUntrustedList} shows. */
+const MAX_LISTED = 5;
+
+/**
+ * Quotes a list of untrusted values (a token's audiences) for a message:
+ * the first five, each cut at 64 characters, then how many more there
+ * are, so a token with thousands of audiences cannot bloat the message.
+ */
+export function quoteUntrustedList(values: readonly string[]): string {
+  const shown = values.slice(0, MAX_LISTED).map((v) => quoteUntrusted(v, 64));
+  if (values.length > MAX_LISTED) shown.push(`... ${values.length - MAX_LISTED} more`);
+  return `[${shown.join(', ')}]`;
+}

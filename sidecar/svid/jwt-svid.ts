@@ -1,5 +1,5 @@
 import { deepFreeze, systemClock, type Clock } from '../core/index.ts';
-import { SpiffeId, quoteUntrusted } from '../spiffe/index.ts';
+import { SpiffeId, quoteUntrusted, quoteUntrustedList } from '../spiffe/index.ts';
 import type { JwtBundleSource } from '../bundle/index.ts';
 import { isJwtSvidAlgorithm, verifyJws, type JwtSvidAlgorithm } from './jwt-algorithm.ts';
 import { decodeCompactJws, type CompactJws } from './jwt-compact.ts';
@@ -89,7 +89,7 @@ function parse(token: string, audience: readonly string[], opts: JwtSvidOptions,
   if (!audience.some((a) => claims.aud.includes(a))) {
     throw fail(
       'jwtsvid.audience_mismatch',
-      `token audience ${quoteList(claims.aud)} has none of ${quoteList(audience)}`,
+      `token audience ${quoteUntrustedList(claims.aud)} has none of ${quoteUntrustedList(audience)}`,
     );
   }
   if (bundles !== undefined) verifySignature(jws, alg, claims.id, bundles);
@@ -209,13 +209,6 @@ function verifySignature(jws: CompactJws, alg: JwtSvidAlgorithm, id: SpiffeId, b
   if (!verifyJws(alg, key, jws.signingInput, jws.signature)) {
     throw fail('jwtsvid.bad_signature', `token for ${id} has a bad ${alg} signature for key ${quoteUntrusted(kid)}`);
   }
-}
-
-/** At most five quoted values, so a token with thousands of audiences cannot bloat the message. */
-function quoteList(values: readonly string[]): string {
-  const shown = values.slice(0, 5).map((v) => quoteUntrusted(v, 64));
-  if (values.length > 5) shown.push(`... ${values.length - 5} more`);
-  return `[${shown.join(', ')}]`;
 }
 
 function isoSeconds(numericDate: number): string {

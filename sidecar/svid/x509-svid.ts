@@ -113,13 +113,7 @@ export interface X509SvidSource {
  * here (a peer verifies them); throws X509SvidError.
  */
 export function parseX509Svid(chainDer: Uint8Array, keyPkcs8Der: Uint8Array, hint = ''): X509Svid {
-  let ders: Buffer[];
-  try {
-    ders = splitDerCertificates(chainDer);
-  } catch (cause) {
-    throw malformedChain(cause);
-  }
-  const { id, certificates } = parseX509SvidCertificates(ders);
+  const { id, certificates } = checkedChain(() => splitDerCertificates(chainDer));
   return construct(id, certificates, parseKey(keyPkcs8Der, certificates[0]!), hint);
 }
 
@@ -129,13 +123,7 @@ export function parseX509Svid(chainDer: Uint8Array, keyPkcs8Der: Uint8Array, hin
  * as go-spiffe does, so an `EC PRIVATE KEY` block alone is 'x509svid.no_private_key'.
  */
 export function parseX509SvidPem(chainPem: string, keyPem: string, hint = ''): X509Svid {
-  let ders: Buffer[];
-  try {
-    ders = parsePemCertificates(chainPem);
-  } catch (cause) {
-    throw malformedChain(cause);
-  }
-  const { id, certificates } = parseX509SvidCertificates(ders);
+  const { id, certificates } = checkedChain(() => parsePemCertificates(chainPem));
   let keyDer: Buffer | undefined;
   try {
     keyDer = parsePemBlocks(keyPem).find((b) => b.label === 'PRIVATE KEY')?.der;
@@ -168,6 +156,17 @@ export function parseX509SvidCertificates(chainDer: readonly Uint8Array[]): { id
     if (failure) throw toError(failure);
   }
   return { id: leaf.id, certificates };
+}
+
+/** {@link parseX509SvidCertificates} of the certificates `split` reads from the DER or PEM input; a split that fails is a malformed chain. */
+function checkedChain(split: () => Buffer[]): { id: SpiffeId; certificates: CertificateInfo[] } {
+  let ders: Buffer[];
+  try {
+    ders = split();
+  } catch (cause) {
+    throw malformedChain(cause);
+  }
+  return parseX509SvidCertificates(ders);
 }
 
 function parseKey(der: Uint8Array, leaf: CertificateInfo): KeyObject {

@@ -1,12 +1,13 @@
 import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Socket } from 'node:net';
-import { describeError, silentLogger, systemClock, type Logger } from '../core/index.ts';
+import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import type { Authorizer } from './authorizer.ts';
 import type { MtlsConfig } from './mtls-config.ts';
 import { reasonForOpensslCode } from './failure-reason.ts';
 import { PeerHandshakeRejected } from './peer-handshake-rejected.ts';
 import { verifyPeerSocket, type PeerVerification } from './peer-verification.ts';
 import { ownCredentials, type Credentials } from './credentials.ts';
-import { currentBundleSet, type SecureContextSnapshot, type SecureContextStore } from './secure-context-store.ts';
+import { currentBundleSet, type SecureContextSnapshot, type SecureContextStore, type X509BundleSetProvider } from './secure-context-store.ts';
 
 /** Configuration shared by the mTLS server helpers (`alpn` e.g. ['h2', 'http/1.1']). */
 export interface MtlsServerConfig extends MtlsConfig {
@@ -40,38 +41,14 @@ export interface MtlsServerEvents {
   off(event: 'peerRejected', listener: (ev: PeerRejectedEvent) => void): this;
 }
 
-/** The server side of SPIFFE mTLS: options, per-connection verification, and server wiring. */
-export interface MtlsServer {
-  /**
-   * Options for creating the server. On their own they only make OpenSSL
-   * check client certificates against the union of all roots; pass the
-   * server to {@link attach}, which moves the whole check to the SPIFFE
-   * verifier and keeps the credentials current.
-   */
-  readonly options: MtlsServerOptions;
-  /** The credentials home the server reads (the given one, or its own). */
-  readonly credentials: Credentials;
-  /** The secure-context store of {@link credentials}. */
-  readonly store: SecureContextStore;
-  /** SPIFFE verification + authorizer for a connected socket; records the identity for `peerIdentity()`. */
-  verifyPeer(socket: TLSSocket): PeerVerification;
-  /**
-   * Wires a server created from {@link options}: new connections get the
-   * current SVID, every client certificate chain is verified as an
-   * X509-SVID (intermediates included) before anyone else sees the socket,
-   * and refusals are emitted as 'peerRejected'. A verified socket has
-   * `authorized` true.
-   */
-  attach<S extends Server>(server: S): S & MtlsServerEvents;
-}
-
 const attached = new WeakSet<Server>();
 
 /**
- * Builds the server side of SPIFFE mTLS (go-spiffe tlsconfig.MTLSServerConfig
- * in spirit): the TLS options plus {@link MtlsServer.attach}, which is what
- * enforces SPIFFE authentication and authorization. Throws what the SVID
- * source throws when it has no SVID yet (create the X509Source first).
+ * The server side of SPIFFE mTLS (go-spiffe tlsconfig.MTLSServerConfig in
+ * spirit): the TLS options, per-connection verification, and
+ * {@link MtlsServer.attach}, which is what enforces SPIFFE authentication
+ * and authorization. The constructor throws what the SVID source throws
+ * when it has no SVID yet (create the X509Source first).
  *
  * What each layer does once attached (observed on Node 24 / OpenSSL 3; see
  * docs/decisions/009-peer-chain.md):
@@ -98,133 +75,218 @@ const attached = new WeakSet<Server>();
  * `rejectUnauthorized`, so a server someone forgets to attach still
  * refuses clients no trusted root issued.
  */
-export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
-  const { credentials, polled } = ownCredentials(cfg.credentials, cfg, 'mtlsServer()');
-  const clock = cfg.clock ?? systemClock;
-  const logger = (cfg.logger ?? silentLogger).child({ component: 'mtls-server' });
-  if (polled) credentials.update();
-  const first = credentials.snapshot();
-  const options: MtlsServerOptions = {
-    ...first.options,
-    requestCert: true,
-    rejectUnauthorized: true,
-    ...(cfg.alpn ? { ALPNProtocols: [...cfg.alpn] } : {}),
-  };
-  // Without a home the bundle source is read per check, as before one existed.
-  const bundles = polled ? () => currentBundleSet(cfg.bundleSource!) : () => credentials.bundles();
-  const verifyPeer = (socket: TLSSocket): PeerVerification => verifyPeerSocket(socket, { bundles: bundles(), authorize: cfg.authorize, clock });
+export class MtlsServer {
+  /**
+   * Options for creating the server. On their own they only make OpenSSL
+   * check client certificates against the union of all roots; pass the
+   * server to {@link attach}, which moves the whole check to the SPIFFE
+   * verifier and keeps the credentials current.
+   */
+  readonly options: MtlsServerOptions;
+  /** The credentials home the server reads (the given one, or its own). */
+  readonly credentials: Credentials;
+  /** The secure-context store of {@link credentials}. */
+  readonly store: SecureContextStore;
+  /** True when the home is this server's own, re-read from its sources on demand. */
+  readonly #polled: boolean;
+  readonly #bundleSource: X509BundleSetProvider | undefined;
+  readonly #authorize: Authorizer;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
 
-  const attach = <S extends Server>(server: S): S & MtlsServerEvents => {
+  constructor(cfg: MtlsServerConfig) {
+    const { credentials, polled } = ownCredentials(cfg.credentials, cfg, 'mtlsServer()');
+    this.credentials = credentials;
+    this.store = credentials.store;
+    this.#polled = polled;
+    this.#bundleSource = cfg.bundleSource;
+    this.#authorize = cfg.authorize;
+    this.#clock = cfg.clock ?? systemClock;
+    this.#logger = (cfg.logger ?? silentLogger).child({ component: 'mtls-server' });
+    if (polled) credentials.update();
+    this.options = {
+      ...credentials.snapshot().options,
+      requestCert: true,
+      rejectUnauthorized: true,
+      ...(cfg.alpn ? { ALPNProtocols: [...cfg.alpn] } : {}),
+    };
+    // mtlsServer() used to return plain functions; callers may still take them off the object.
+    this.verifyPeer = this.verifyPeer.bind(this);
+    this.attach = this.attach.bind(this);
+  }
+
+  /** SPIFFE verification + authorizer for a connected socket; records the identity for `peerIdentity()`. */
+  verifyPeer(socket: TLSSocket): PeerVerification {
+    // Without a home the bundle source is read per check, as before one existed.
+    const bundles = this.#polled ? currentBundleSet(this.#bundleSource!) : this.credentials.bundles();
+    return verifyPeerSocket(socket, { bundles, authorize: this.#authorize, clock: this.#clock });
+  }
+
+  /**
+   * Wires a server created from {@link options}: new connections get the
+   * current SVID, every client certificate chain is verified as an
+   * X509-SVID (intermediates included) before anyone else sees the socket,
+   * and refusals are emitted as 'peerRejected'. A verified socket has
+   * `authorized` true.
+   */
+  attach<S extends Server>(server: S): S & MtlsServerEvents {
     if (attached.has(server)) throw new TypeError('tls: mtlsServer().attach() called twice on the same server');
     attached.add(server);
-    // From here on our verifier decides alone (see mtlsServer above). The
-    // two properties are read by Node for every new connection.
-    const settings = server as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
-    settings.requestCert = true;
-    settings.rejectUnauthorized = false;
-    const install = (snap: SecureContextSnapshot): void => {
-      // ca: [] is an empty store, not Node's default roots (those come only
-      // when `ca` is absent), and it sends no CA names in CertificateRequest.
-      server.setSecureContext({ ...options, ...snap.options, ca: [] });
-    };
-    let installed: SecureContextSnapshot | undefined;
-    // Rotation: Node builds each accepted connection's TLS socket from the
-    // server's default context at that moment (SNICallback only runs when a
-    // client sends SNI; ours do not, IP literals never do). The home's
-    // change event swaps it, so a rotation reaches the next accept and
-    // handshakes already under way keep the context they started with.
-    const onChange = (): void => {
-      if (!credentials.available) return;
-      const snap = credentials.snapshot();
-      if (snap === installed) return;
-      install(snap);
-      installed = snap;
-      logger.info({ generation: snap.generation, spiffe_id: snap.svid.id.toString() }, 'server credentials updated');
-    };
-    const unsubscribe = credentials.onCredentialsChange(onChange);
-    server.once('close', unsubscribe);
-    if (credentials.available) {
-      install(credentials.snapshot());
-      installed = credentials.snapshot();
-    }
-    const reject = (socket: TLSSocket | undefined, ev: Omit<PeerRejectedEvent, 'remoteAddress'>): void => {
-      const remoteAddress = socket?.remoteAddress;
-      logger.debug({ reason: ev.reason, stage: ev.stage, ...(ev.presentedId ? { peer_id: ev.presentedId } : {}), remote: remoteAddress }, 'peer rejected');
-      server.emit('peerRejected', { ...ev, ...(remoteAddress ? { remoteAddress } : {}) } satisfies PeerRejectedEvent);
-    };
+    new AttachedServer(server, this, this.#polled, this.#logger).wire();
+    return server as S & MtlsServerEvents;
+  }
+}
 
-    const onConnection = (raw: Socket): boolean => {
-      // Without a home of the process's, this server re-reads its sources per connection (two identity checks).
-      if (polled) credentials.update();
-      if (credentials.available) return true;
-      // No usable SVID (withdrawn or not yet fetched): refuse new
-      // connections rather than keep serving an identity the agent took away.
-      logger.warn({ err: describeError(problemOf(credentials)) }, 'no server credentials; closing new connection');
-      raw.destroy();
-      return false;
-    };
+/** Builds the server side of SPIFFE mTLS; see {@link MtlsServer}. */
+export function mtlsServer(cfg: MtlsServerConfig): MtlsServer {
+  return new MtlsServer(cfg);
+}
 
-    const onSecureConnection = (socket: TLSSocket): boolean => {
-      let result: PeerVerification;
-      try {
-        result = verifyPeer(socket);
-      } catch (err) {
-        // The sources failed (e.g. closed): fail closed, never let the socket through.
-        reject(socket, { reason: 'verification_error', stage: 'verification', error: err instanceof Error ? err : new Error(String(err)) });
-        socket.destroy();
-        return false;
-      }
-      if (result.ok) {
-        // Node left these at OpenSSL's (always failing) verdict; the socket is authorized by the SPIFFE check.
-        socket.authorized = true;
-        (socket as { authorizationError: unknown }).authorizationError = null;
-        return true;
-      }
-      reject(socket, {
-        reason: result.reason,
-        stage: result.error.code === 'tls.peer_not_authorized' ? 'authorization' : 'verification',
-        error: result.error,
-        ...(result.presentedId ? { presentedId: result.presentedId } : {}),
-      });
-      socket.destroy();
-      return false;
-    };
+/**
+ * One server wired by {@link MtlsServer.attach}: the secure context it
+ * installed, its subscription to the credentials home, and the filters on
+ * its 'connection' and 'secureConnection' events.
+ */
+class AttachedServer<S extends Server> {
+  readonly #server: S;
+  readonly #owner: MtlsServer;
+  readonly #polled: boolean;
+  readonly #logger: Logger;
+  /** The two properties Node reads for every new connection. */
+  readonly #settings: { requestCert: boolean; rejectUnauthorized: boolean };
+  #installed: SecureContextSnapshot | undefined;
 
-    // Why wrap emit instead of adding listeners: http, https and http2 start
-    // reading on their own 'secureConnection' (or 'connection') listeners,
-    // registered when the server was constructed, and every listener of one
-    // emit runs even after an earlier one destroyed the socket. Filtering the
-    // emit means a refused client never reaches the HTTP parser, an http2
-    // session or the application, and no byte it sent is read.
+  constructor(server: S, owner: MtlsServer, polled: boolean, logger: Logger) {
+    this.#server = server;
+    this.#owner = owner;
+    this.#polled = polled;
+    this.#logger = logger;
+    this.#settings = server as unknown as { requestCert: boolean; rejectUnauthorized: boolean };
+  }
+
+  /** Takes the verification over, installs the current credentials and follows their changes, filters events. */
+  wire(): void {
+    // From here on our verifier decides alone (see MtlsServer above).
+    this.#settings.requestCert = true;
+    this.#settings.rejectUnauthorized = false;
+    this.#followCredentials();
+    this.#filterEmit();
+    this.#server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => this.#onTlsClientError(err, socket));
+  }
+
+  #followCredentials(): void {
+    const credentials = this.#owner.credentials;
+    const unsubscribe = credentials.onCredentialsChange(() => this.#onCredentialsChange());
+    this.#server.once('close', unsubscribe);
+    if (credentials.available) this.#install(credentials.snapshot());
+  }
+
+  #install(snap: SecureContextSnapshot): void {
+    // ca: [] is an empty store, not Node's default roots (those come only
+    // when `ca` is absent), and it sends no CA names in CertificateRequest.
+    this.#server.setSecureContext({ ...this.#owner.options, ...snap.options, ca: [] });
+    this.#installed = snap;
+  }
+
+  // Rotation: Node builds each accepted connection's TLS socket from the
+  // server's default context at that moment (SNICallback only runs when a
+  // client sends SNI; ours do not, IP literals never do). The home's
+  // change event swaps it, so a rotation reaches the next accept and
+  // handshakes already under way keep the context they started with.
+  #onCredentialsChange(): void {
+    const credentials = this.#owner.credentials;
+    if (!credentials.available) return;
+    const snap = credentials.snapshot();
+    if (snap === this.#installed) return;
+    this.#install(snap);
+    this.#logger.info({ generation: snap.generation, spiffe_id: snap.svid.id.toString() }, 'server credentials updated');
+  }
+
+  // Why wrap emit instead of adding listeners: http, https and http2 start
+  // reading on their own 'secureConnection' (or 'connection') listeners,
+  // registered when the server was constructed, and every listener of one
+  // emit runs even after an earlier one destroyed the socket. Filtering the
+  // emit means a refused client never reaches the HTTP parser, an http2
+  // session or the application, and no byte it sent is read.
+  #filterEmit(): void {
+    const server = this.#server;
     const emit = server.emit;
+    const admits = (event: string | symbol, arg: unknown): boolean => this.#admits(event, arg);
     server.emit = function (this: S, event: string | symbol, ...args: unknown[]): boolean {
-      if (event === 'connection' && !onConnection(args[0] as Socket)) return false;
-      if (event === 'secureConnection' && !onSecureConnection(args[0] as TLSSocket)) return false;
+      if (!admits(event, args[0])) return false;
       return Reflect.apply(emit, this, [event, ...args]) as boolean;
     } as S['emit'];
+  }
 
-    server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-      // With rejectUnauthorized off OpenSSL refuses no certificate, so this
-      // only fires if the server's settings were changed after attach():
-      // Node then reports a client certificate that failed OpenSSL's check
-      // only through socket.authorizationError (the error is a plain reset).
-      const code = typeof socket.authorizationError === 'string' ? socket.authorizationError : socket.authorizationError?.message;
-      if (code && settings.rejectUnauthorized) {
-        reject(socket, { reason: reasonForOpensslCode(code), stage: 'handshake', error: new PeerHandshakeRejected(reasonForOpensslCode(code), code, { cause: err }) });
-      } else if (err.code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') {
-        reject(socket, { reason: 'no_certificate', stage: 'handshake', error: new PeerHandshakeRejected('no_certificate', err.code, { cause: err }) });
-      }
-      // Other handshake errors (plaintext, resets, timeouts) are not about the
-      // peer's identity; the owner can count them on 'tlsClientError' itself.
-      // Node stops destroying a failed handshake's socket once anyone listens
-      // for 'tlsClientError', so we must: otherwise a client that connects and
-      // stays silent holds a socket past handshakeTimeout, forever.
+  /** False when the event's socket was refused (and destroyed): the emit then reaches no listener. */
+  #admits(event: string | symbol, arg: unknown): boolean {
+    if (event === 'connection') return this.#onConnection(arg as Socket);
+    if (event === 'secureConnection') return this.#onSecureConnection(arg as TLSSocket);
+    return true;
+  }
+
+  #onConnection(raw: Socket): boolean {
+    const credentials = this.#owner.credentials;
+    // Without a home of the process's, this server re-reads its sources per connection (two identity checks).
+    if (this.#polled) credentials.update();
+    if (credentials.available) return true;
+    // No usable SVID (withdrawn or not yet fetched): refuse new
+    // connections rather than keep serving an identity the agent took away.
+    this.#logger.warn({ err: describeError(problemOf(credentials)) }, 'no server credentials; closing new connection');
+    raw.destroy();
+    return false;
+  }
+
+  #onSecureConnection(socket: TLSSocket): boolean {
+    let result: PeerVerification;
+    try {
+      result = this.#owner.verifyPeer(socket);
+    } catch (err) {
+      // The sources failed (e.g. closed): fail closed, never let the socket through.
+      this.#reject(socket, { reason: 'verification_error', stage: 'verification', error: err instanceof Error ? err : new Error(String(err)) });
       socket.destroy();
+      return false;
+    }
+    if (result.ok) {
+      // Node left these at OpenSSL's (always failing) verdict; the socket is authorized by the SPIFFE check.
+      socket.authorized = true;
+      (socket as { authorizationError: unknown }).authorizationError = null;
+      return true;
+    }
+    this.#reject(socket, {
+      reason: result.reason,
+      stage: result.error.code === 'tls.peer_not_authorized' ? 'authorization' : 'verification',
+      error: result.error,
+      ...(result.presentedId ? { presentedId: result.presentedId } : {}),
     });
-    return server as S & MtlsServerEvents;
-  };
+    socket.destroy();
+    return false;
+  }
 
-  return { options, credentials, store: credentials.store, verifyPeer, attach };
+  #onTlsClientError(err: Error & { code?: string }, socket: TLSSocket): void {
+    // With rejectUnauthorized off OpenSSL refuses no certificate, so this
+    // only fires if the server's settings were changed after attach():
+    // Node then reports a client certificate that failed OpenSSL's check
+    // only through socket.authorizationError (the error is a plain reset).
+    const code = typeof socket.authorizationError === 'string' ? socket.authorizationError : socket.authorizationError?.message;
+    if (code && this.#settings.rejectUnauthorized) {
+      this.#reject(socket, { reason: reasonForOpensslCode(code), stage: 'handshake', error: new PeerHandshakeRejected(reasonForOpensslCode(code), code, { cause: err }) });
+    } else if (err.code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') {
+      this.#reject(socket, { reason: 'no_certificate', stage: 'handshake', error: new PeerHandshakeRejected('no_certificate', err.code, { cause: err }) });
+    }
+    // Other handshake errors (plaintext, resets, timeouts) are not about the
+    // peer's identity; the owner can count them on 'tlsClientError' itself.
+    // Node stops destroying a failed handshake's socket once anyone listens
+    // for 'tlsClientError', so we must: otherwise a client that connects and
+    // stays silent holds a socket past handshakeTimeout, forever.
+    socket.destroy();
+  }
+
+  #reject(socket: TLSSocket | undefined, ev: Omit<PeerRejectedEvent, 'remoteAddress'>): void {
+    const remoteAddress = socket?.remoteAddress;
+    this.#logger.debug({ reason: ev.reason, stage: ev.stage, ...(ev.presentedId ? { peer_id: ev.presentedId } : {}), remote: remoteAddress }, 'peer rejected');
+    this.#server.emit('peerRejected', { ...ev, ...(remoteAddress ? { remoteAddress } : {}) } satisfies PeerRejectedEvent);
+  }
 }
 
 /** Why `credentials` has no snapshot, for the log. */

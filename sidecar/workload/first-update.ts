@@ -22,55 +22,70 @@ export interface FirstUpdateOptions {
  */
 export function awaitFirstUpdate(opts: FirstUpdateOptions): Promise<void> {
   const { signal } = opts;
-  const suffix = (): string => {
-    const last = opts.lastError();
-    return last ? `; last error: ${last.message}` : '';
-  };
   if (signal?.aborted) {
     return Promise.reject(new WorkloadApiError('workload.aborted', `${opts.what}: aborted before the first update`, { cause: signal.reason }));
   }
-  return new Promise<void>((resolve, reject) => {
-    let settled = false;
-    let timer: TimerHandle | undefined;
+  return new Promise<void>((resolve, reject) => new FirstUpdateWait(opts, resolve, reject).begin());
+}
+
+/** One wait of {@link awaitFirstUpdate}: the first of update, fatal error, timeout and abort settles it, and cleans up. */
+class FirstUpdateWait {
+  readonly #opts: FirstUpdateOptions;
+  readonly #resolve: () => void;
+  readonly #reject: (err: unknown) => void;
+  readonly #keepAlive: ReturnType<typeof setInterval>;
+  #settled = false;
+  #timer: TimerHandle | undefined;
+  readonly #onAbort = (): void =>
+    this.#settle(() =>
+      this.#reject(new WorkloadApiError('workload.aborted', `${this.#opts.what}: aborted before the first update${this.#suffix()}`, { cause: this.#opts.signal?.reason })),
+    );
+
+  constructor(opts: FirstUpdateOptions, resolve: () => void, reject: (err: unknown) => void) {
+    this.#opts = opts;
+    this.#resolve = resolve;
+    this.#reject = reject;
     // Retry timers are unref'd (a running sidecar must be able to exit), but
     // a pending create() is like a pending connect: it must keep the process
     // alive until it settles, or a CLI awaiting it would silently exit.
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    const settle = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearInterval(keepAlive);
-      timer?.cancel();
-      signal?.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const onAbort = (): void =>
-      settle(() =>
-        reject(new WorkloadApiError('workload.aborted', `${opts.what}: aborted before the first update${suffix()}`, { cause: signal?.reason })),
-      );
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts.timeoutMs !== undefined) {
-      timer = opts.clock.setTimeout(
-        () =>
-          settle(() =>
-            reject(
-              new WorkloadApiError('workload.timeout', `${opts.what}: no usable update within ${opts.timeoutMs} ms${suffix()}`, {
-                cause: opts.lastError(),
-              }),
-            ),
-          ),
-        opts.timeoutMs,
-      );
-    }
+    this.#keepAlive = setInterval(() => {}, 1 << 30);
+  }
+
+  /** Listens for the abort, arms the timeout, then starts the watch. */
+  begin(): void {
+    const opts = this.#opts;
+    opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (opts.timeoutMs !== undefined) this.#timer = opts.clock.setTimeout(() => this.#settle(() => this.#reject(this.#timeoutError())), opts.timeoutMs);
     try {
       opts.start(
-        () => settle(resolve),
-        (err) => settle(() => reject(err)),
+        () => this.#settle(this.#resolve),
+        (err) => this.#settle(() => this.#reject(err)),
       );
     } catch (err) {
-      settle(() => reject(err));
+      this.#settle(() => this.#reject(err));
     }
-  });
+  }
+
+  #timeoutError(): WorkloadApiError {
+    return new WorkloadApiError('workload.timeout', `${this.#opts.what}: no usable update within ${this.#opts.timeoutMs} ms${this.#suffix()}`, {
+      cause: this.#opts.lastError(),
+    });
+  }
+
+  /** Names the last watch error, so "timed out" says why. */
+  #suffix(): string {
+    const last = this.#opts.lastError();
+    return last ? `; last error: ${last.message}` : '';
+  }
+
+  #settle(fn: () => void): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    clearInterval(this.#keepAlive);
+    this.#timer?.cancel();
+    this.#opts.signal?.removeEventListener('abort', this.#onAbort);
+    fn();
+  }
 }
 
 /** What {@link watchUntilFirstUpdate} needs from a source being created. */

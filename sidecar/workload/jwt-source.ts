@@ -1,15 +1,13 @@
-import { systemClock, silentLogger, type Clock, type Logger } from '../core/index.ts';
+import type { Clock, Logger } from '../core/index.ts';
 import type { SpiffeId, TrustDomain } from '../spiffe/index.ts';
 import { JwtBundleSet, type JwtBundle, type JwtBundleSource } from '../bundle/index.ts';
 import { parseAndValidateJwtSvid, type JwtSvid } from '../svid/index.ts';
 import type { BackoffOptions } from './backoff.ts';
-import { watchUntilFirstUpdate } from './first-update.ts';
 import { notifyListeners } from './notify-listeners.ts';
-import { sameJwtBundleSet } from './state-equality.ts';
-import type { WatchHandle } from './stream-watch.ts';
 import type { WorkloadApiClient } from './workload-api-client.ts';
 import { sourceClient } from './source-client.ts';
-import { WorkloadApiError } from './workload-api-error.ts';
+import type { WorkloadApiError } from './workload-api-error.ts';
+import { WatchedSource } from './watched-source.ts';
 
 /** Options of {@link JwtSource.create}. */
 export interface JwtSourceOptions {
@@ -30,62 +28,42 @@ export interface JwtSourceOptions {
  * plus JWT-SVID minting through the agent and local validation against the
  * watched bundles. PermissionDenied drops the bundles (spec §6).
  */
-export class JwtSource implements JwtBundleSource {
-  readonly #client: WorkloadApiClient;
-  readonly #ownsClient: boolean;
-  readonly #clock: Clock;
-  readonly #logger: Logger;
+export class JwtSource extends WatchedSource<JwtBundleSet> implements JwtBundleSource {
   #bundles: JwtBundleSet = JwtBundleSet.of([]);
-  #watch: WatchHandle | undefined;
-  #closed = false;
-  #lastError: WorkloadApiError | undefined;
   readonly #updateListeners = new Set<(bundles: JwtBundleSet) => void>();
 
   private constructor(client: WorkloadApiClient, ownsClient: boolean, opts: JwtSourceOptions) {
-    this.#client = client;
-    this.#ownsClient = ownsClient;
-    this.#clock = opts.clock ?? systemClock;
-    this.#logger = (opts.logger ?? silentLogger).child({ component: 'jwt-source' });
+    super(client, ownsClient, opts, { component: 'jwt-source', what: 'JWT source' });
   }
 
   /** Starts watching and resolves on the first valid bundle message. */
   static async create(opts: JwtSourceOptions = {}): Promise<JwtSource> {
     const { client, ownsClient } = sourceClient(opts);
     const source = new JwtSource(client, ownsClient, opts);
-    await watchUntilFirstUpdate<JwtBundleSet>({
-      what: 'JWT source',
-      clock: source.#clock,
-      signal: opts.signal,
-      timeoutMs: opts.timeoutMs,
-      watch: (watcher) => (source.#watch = client.watchJwtBundles(watcher)),
-      apply: (set) => {
-        source.#apply(set);
-        return true;
-      },
-      onError: (err) => source.#onError(err),
-      lastError: () => source.#lastError,
-      close: () => source.close(),
+    await source.start(opts, (watcher) => client.watchJwtBundles(watcher), (set) => {
+      source.#apply(set);
+      return true;
     });
     return source;
   }
 
   /** The JWT bundle of `td`, or undefined when the agent sent none. */
   getJwtBundleForTrustDomain(td: TrustDomain): JwtBundle | undefined {
-    this.#ensureOpen();
+    this.ensureOpen();
     return this.#bundles.get(td);
   }
 
   /** All JWT bundles of the last update. */
   bundles(): JwtBundleSet {
-    this.#ensureOpen();
+    this.ensureOpen();
     return this.#bundles;
   }
 
   /** Mints a JWT-SVID through the agent (one unary call; the agent caches, not us). */
   fetchJwtSvid(audience: string | readonly string[], subject?: SpiffeId): Promise<JwtSvid> {
-    this.#ensureOpen();
+    this.ensureOpen();
     const aud = typeof audience === 'string' ? [audience] : audience;
-    return this.#client.fetchJwtSvid({ audience: aud, ...(subject ? { subject } : {}) });
+    return this.client.fetchJwtSvid({ audience: aud, ...(subject ? { subject } : {}) });
   }
 
   /**
@@ -93,13 +71,8 @@ export class JwtSource implements JwtBundleSource {
    * subject's trust domain, expiry by the source's clock, and `audience`.
    */
   validate(token: string, audience: string): JwtSvid {
-    this.#ensureOpen();
-    return parseAndValidateJwtSvid(token, this, [audience], { clock: this.#clock });
-  }
-
-  /** The last error the watch reported, if any. */
-  get lastError(): WorkloadApiError | undefined {
-    return this.#lastError;
+    this.ensureOpen();
+    return parseAndValidateJwtSvid(token, this, [audience], { clock: this.clock });
   }
 
   /** Subscribes to bundle changes. */
@@ -114,30 +87,19 @@ export class JwtSource implements JwtBundleSource {
     return this;
   }
 
-  /** Stops the watch (and the client if the source made it). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#watch?.cancel();
-    if (this.#ownsClient) this.#client.close();
+  protected override dropListeners(): void {
     this.#updateListeners.clear();
   }
 
-  #ensureOpen(): void {
-    if (this.#closed) throw new WorkloadApiError('workload.closed', 'jwt source: the source is closed');
-  }
-
   #apply(set: JwtBundleSet): void {
-    if (this.#closed || sameJwtBundleSet(this.#bundles, set)) return;
+    if (this.isClosed || this.#bundles.equals(set)) return;
     this.#bundles = set;
-    this.#logger.info({ trust_domains: set.trustDomains().map((td) => td.name) }, 'JWT bundles updated');
+    this.logger.info({ trust_domains: set.trustDomains().map((td) => td.name) }, 'JWT bundles updated');
     this.#emit();
   }
 
-  #onError(err: WorkloadApiError): void {
-    if (this.#closed) return;
-    this.#lastError = err;
-    this.#logger.warn({ code: err.code, err: err.message }, 'workload API watch error');
+  protected override watchError(err: WorkloadApiError): void {
+    this.logger.warn({ code: err.code, err: err.message }, 'workload API watch error');
     if (err.code === 'workload.no_identity' && this.#bundles.trustDomains().length > 0) {
       this.#bundles = JwtBundleSet.of([]);
       this.#emit();
@@ -145,6 +107,6 @@ export class JwtSource implements JwtBundleSource {
   }
 
   #emit(): void {
-    notifyListeners(this.#updateListeners, this.#bundles, this.#logger, 'update');
+    notifyListeners(this.#updateListeners, this.#bundles, this.logger, 'update');
   }
 }

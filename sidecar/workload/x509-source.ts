@@ -1,16 +1,15 @@
-import { describeError, silentLogger, systemClock, type Clock, type Logger } from '../core/index.ts';
+import { describeError, type Clock, type Logger } from '../core/index.ts';
 import type { TrustDomain } from '../spiffe/index.ts';
 import { X509BundleSet, type X509Bundle, type X509BundleSource } from '../bundle/index.ts';
 import type { X509Svid, X509SvidSource } from '../svid/index.ts';
 import type { BackoffOptions } from './backoff.ts';
-import { watchUntilFirstUpdate } from './first-update.ts';
 import { notifyListeners } from './notify-listeners.ts';
-import { sameBundleSet, sameSvids } from './state-equality.ts';
-import type { WatchHandle } from './stream-watch.ts';
+import { sameSvids } from './state-equality.ts';
 import type { WorkloadApiClient } from './workload-api-client.ts';
 import { sourceClient } from './source-client.ts';
 import { WorkloadApiError } from './workload-api-error.ts';
 import type { X509Context } from './x509-context.ts';
+import { WatchedSource } from './watched-source.ts';
 
 /** Chooses the default SVID among those the agent sent; return undefined when none fits. */
 export type X509SvidPicker = (svids: readonly X509Svid[]) => X509Svid | undefined;
@@ -62,25 +61,15 @@ type Listeners = {
  * using what was redacted; go-spiffe v2 workloadapi/watcher.go only reports the
  * error, so its X509Source keeps them) while the watch keeps retrying.
  */
-export class X509Source implements X509SvidSource, X509BundleSource {
-  readonly #client: WorkloadApiClient;
-  readonly #ownsClient: boolean;
-  readonly #clock: Clock;
-  readonly #logger: Logger;
+export class X509Source extends WatchedSource<X509Context> implements X509SvidSource, X509BundleSource {
   readonly #picker: X509SvidPicker;
   readonly #listeners: Listeners = { update: new Set(), error: new Set() };
   #svids: readonly X509Svid[] = [];
   #svid: X509Svid | undefined;
   #bundles: X509BundleSet = X509BundleSet.of([]);
-  #watch: WatchHandle | undefined;
-  #closed = false;
-  #lastError: WorkloadApiError | undefined;
 
   private constructor(client: WorkloadApiClient, ownsClient: boolean, opts: X509SourceOptions) {
-    this.#client = client;
-    this.#ownsClient = ownsClient;
-    this.#clock = opts.clock ?? systemClock;
-    this.#logger = (opts.logger ?? silentLogger).child({ component: 'x509-source' });
+    super(client, ownsClient, opts, { component: 'x509-source', what: 'X.509 source' });
     const hint = opts.hint;
     this.#picker =
       opts.picker ?? (hint !== undefined ? (svids) => svids.find((s) => s.hint === hint) : (svids) => svids[0]);
@@ -94,60 +83,45 @@ export class X509Source implements X509SvidSource, X509BundleSource {
   static async create(opts: X509SourceOptions = {}): Promise<X509Source> {
     const { client, ownsClient } = sourceClient(opts);
     const source = new X509Source(client, ownsClient, opts);
-    await watchUntilFirstUpdate<X509Context>({
-      what: 'X.509 source',
-      clock: source.#clock,
-      signal: opts.signal,
-      timeoutMs: opts.timeoutMs,
-      watch: (watcher) => (source.#watch = client.watchX509Context(watcher)),
-      apply: (ctx) => {
-        source.#apply(ctx);
-        return source.#svid !== undefined;
-      },
-      onError: (err) => source.#onError(err),
-      lastError: () => source.#lastError,
-      close: () => source.close(),
+    await source.start(opts, (watcher) => client.watchX509Context(watcher), (ctx) => {
+      source.#apply(ctx);
+      return source.#svid !== undefined;
     });
     return source;
   }
 
   /** The default SVID. Throws 'workload.no_svid' when there is none (withdrawn, or no hint match). */
   getX509Svid(): X509Svid {
-    this.#ensureOpen();
+    this.ensureOpen();
     if (!this.#svid) {
       const why = this.#svids.length > 0 ? 'no SVID matches the configured picker or hint' : 'the agent has issued no SVID to this workload';
-      throw new WorkloadApiError('workload.no_svid', `x509 source: no X509-SVID available: ${why}`, { cause: this.#lastError });
+      throw new WorkloadApiError('workload.no_svid', `x509 source: no X509-SVID available: ${why}`, { cause: this.lastError });
     }
     return this.#svid;
   }
 
   /** Every SVID of the last update, in server order. */
   getX509Svids(): readonly X509Svid[] {
-    this.#ensureOpen();
+    this.ensureOpen();
     return this.#svids;
   }
 
   /** The bundle of `td`, or undefined when the agent sent none (the peer is then untrusted). */
   getX509BundleForTrustDomain(td: TrustDomain): X509Bundle | undefined {
-    this.#ensureOpen();
+    this.ensureOpen();
     return this.#bundles.get(td);
   }
 
   /** All bundles of the last update. */
   bundles(): X509BundleSet {
-    this.#ensureOpen();
+    this.ensureOpen();
     return this.#bundles;
   }
 
   /** True when the default SVID exists and has not expired by the source's clock. */
   isReady(): boolean {
-    if (this.#closed || !this.#svid) return false;
-    return this.#svid.notAfter.getTime() > this.#clock.now();
-  }
-
-  /** The last error the watch reported, if any (for health output). */
-  get lastError(): WorkloadApiError | undefined {
-    return this.#lastError;
+    if (this.isClosed || !this.#svid) return false;
+    return this.#svid.notAfter.getTime() > this.clock.now();
   }
 
   /**
@@ -168,28 +142,19 @@ export class X509Source implements X509SvidSource, X509BundleSource {
     return this;
   }
 
-  /** Stops the watch (and the client if the source made it); getters then throw 'workload.closed'. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#watch?.cancel();
-    if (this.#ownsClient) this.#client.close();
+  protected override dropListeners(): void {
     this.#listeners.update.clear();
     this.#listeners.error.clear();
   }
 
-  #ensureOpen(): void {
-    if (this.#closed) throw new WorkloadApiError('workload.closed', 'x509 source: the source is closed');
-  }
-
   #apply(ctx: X509Context): void {
-    if (this.#closed) return;
-    if (sameSvids(this.#svids, ctx.svids) && sameBundleSet(this.#bundles, ctx.bundles)) return;
+    if (this.isClosed) return;
+    if (sameSvids(this.#svids, ctx.svids) && this.#bundles.equals(ctx.bundles)) return;
     let picked: X509Svid | undefined;
     try {
       picked = this.#picker(ctx.svids);
     } catch (err) {
-      this.#logger.error({ err: describeError(err) }, 'SVID picker threw');
+      this.logger.error({ err: describeError(err) }, 'SVID picker threw');
       picked = undefined;
     }
     this.#svids = ctx.svids;
@@ -197,13 +162,13 @@ export class X509Source implements X509SvidSource, X509BundleSource {
     this.#bundles = ctx.bundles;
     if (!picked) {
       // Recorded so a create() that times out says why no update was usable.
-      this.#lastError = new WorkloadApiError(
+      this.lastError = new WorkloadApiError(
         'workload.no_svid',
         `x509 source: none of the ${ctx.svids.length} SVID(s) matches the configured picker or hint`,
       );
-      this.#logger.warn({ svids: ctx.svids.map((s) => s.id.toString()) }, 'no SVID matches the picker or hint');
+      this.logger.warn({ svids: ctx.svids.map((s) => s.id.toString()) }, 'no SVID matches the picker or hint');
     }
-    this.#logger.info(
+    this.logger.info(
       {
         spiffe_id: picked?.id.toString(),
         svids: ctx.svids.length,
@@ -215,11 +180,9 @@ export class X509Source implements X509SvidSource, X509BundleSource {
     this.#emitUpdate();
   }
 
-  #onError(err: WorkloadApiError): void {
-    if (this.#closed) return;
-    this.#lastError = err;
+  protected override watchError(err: WorkloadApiError): void {
     const level = err.code === 'workload.bad_message' || err.code === 'workload.fatal_status' ? 'error' : 'warn';
-    this.#logger[level]({ code: err.code, err: err.message }, 'workload API watch error');
+    this.logger[level]({ code: err.code, err: err.message }, 'workload API watch error');
     if (err.code === 'workload.no_identity' && (this.#svids.length > 0 || this.#bundles.size > 0)) {
       // Spec §6 (PermissionDenied): stop using the SVIDs and bundles the
       // agent no longer grants; the watch keeps retrying.
@@ -228,11 +191,11 @@ export class X509Source implements X509SvidSource, X509BundleSource {
       this.#bundles = X509BundleSet.of([]);
       this.#emitUpdate();
     }
-    notifyListeners(this.#listeners.error, err, this.#logger, 'error');
+    notifyListeners(this.#listeners.error, err, this.logger, 'error');
   }
 
   #emitUpdate(): void {
     const ev: X509SourceUpdate = { svid: this.#svid, svids: this.#svids, bundles: this.#bundles };
-    notifyListeners(this.#listeners.update, ev, this.#logger, 'update');
+    notifyListeners(this.#listeners.update, ev, this.logger, 'update');
   }
 }

@@ -5,7 +5,7 @@
  * so tests pass `at: T0` and never depend on the wall clock.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { buildCertificate, type CertificateSpec, type KeyPair, type KeyType } from '../../sidecar/devagent/index.ts';
+import { buildCertificate, generateKeySync, type CertificateSpec, type KeyPair, type KeyType } from '../../sidecar/devagent/index.ts';
 import { decodeCertificate, type CertificateInfo } from '../../sidecar/x509/index.ts';
 
 /** The instant builder fixtures are valid around. */
@@ -33,20 +33,9 @@ export interface TestLeaf {
 
 /** Generates a key pair synchronously (tests; the CA uses the async generator). */
 export function keyPair(type: KeyType | 'ed25519' | 'x25519' = 'ec-p256'): KeyPair {
-  switch (type) {
-    case 'ec-p256':
-      return generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    case 'ec-p384':
-      return generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    case 'rsa-2048':
-      return generateKeyPairSync('rsa', { modulusLength: 2048 });
-    case 'rsa-4096':
-      return generateKeyPairSync('rsa', { modulusLength: 4096 });
-    case 'ed25519':
-      return generateKeyPairSync('ed25519');
-    case 'x25519':
-      return generateKeyPairSync('x25519');
-  }
+  if (type === 'ed25519') return generateKeyPairSync('ed25519');
+  if (type === 'x25519') return generateKeyPairSync('x25519');
+  return generateKeySync(type);
 }
 
 let caCounter = 0;

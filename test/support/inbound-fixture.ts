@@ -6,10 +6,10 @@
  */
 import { createInbound, type InboundOptions } from '../../sidecar/inbound/index.ts';
 import { allowAll } from '../../sidecar/policy/index.ts';
-import { LIMITS, RecordingMetrics, headers, type Cleanup, type StaticSource } from './proxy-fixtures.ts';
+import { LIMITS, RecordingMetrics, headers, type Cleanup, type IdentitySource } from './proxy-fixtures.ts';
 
 /** An inbound listener on 127.0.0.1 (ephemeral port) presenting `source`'s SVID, in front of the app on `appPort`. */
-export function inboundFor(source: StaticSource, appPort: number, over: Partial<InboundOptions> = {}): ReturnType<typeof createInbound> {
+export function inboundFor(source: IdentitySource, appPort: number, over: Partial<InboundOptions> = {}): ReturnType<typeof createInbound> {
   return createInbound({
     listen: { host: '127.0.0.1', port: 0 },
     app: { host: '127.0.0.1', port: appPort },
@@ -26,7 +26,7 @@ export function inboundFor(source: StaticSource, appPort: number, over: Partial<
 }
 
 /** Starts {@link inboundFor}, closes it on `cleanup`, and returns its port. */
-export async function startInbound(cleanup: Cleanup, source: StaticSource, appPort: number, over: Partial<InboundOptions> = {}): Promise<number> {
+export async function startInbound(cleanup: Cleanup, source: IdentitySource, appPort: number, over: Partial<InboundOptions> = {}): Promise<number> {
   const proxy = inboundFor(source, appPort, over);
   const { port } = await proxy.start();
   cleanup.add(() => proxy.close());

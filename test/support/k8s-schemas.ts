@@ -53,6 +53,21 @@ export async function validateWithModel(o: K8sObject): Promise<string | undefine
 }
 
 /**
+ * Every problem of `objects` (builtin kinds): each one's schema validation
+ * ({@link validateWithModel}, naming the object) and then the unknown-field
+ * check ({@link strictFieldCheck}); empty when all pass.
+ */
+export async function builtinProblems(objects: readonly K8sObject[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const o of objects) {
+    const err = await validateWithModel(o);
+    if (err) problems.push(`${describeObject(o)}: ${err}`);
+  }
+  problems.push(...strictFieldCheck(objects));
+  return problems;
+}
+
+/**
  * Type-checks every object against its kubernetes-models interface.
  * Returns one message per problem, naming the object; empty when all pass.
  */

@@ -427,6 +427,35 @@ const customerIdMapper = {
   },
 };
 
+/** An admin call relative to the test realm (`/clients` is `/admin/realms/<realm>/clients`). */
+type RealmAdmin = (method: string, path: string, body?: unknown) => Promise<unknown>;
+
+/**
+ * Registers a confidential client that authenticates with a generated
+ * secret (RFC 6749 §2.3.1) and has no browser flow, and writes the secret
+ * to `<dir>/<clientId>.secret` (mode 0600) for the sidecar to read. No
+ * grant of its own unless `extra` turns one on.
+ */
+async function createSecretClient(admin: RealmAdmin, dir: string, clientId: string, audience: string, extra: Record<string, unknown>): Promise<KeycloakClient> {
+  const value = secret();
+  await admin('POST', '/clients', {
+    clientId,
+    enabled: true,
+    protocol: 'openid-connect',
+    publicClient: false,
+    clientAuthenticatorType: 'client-secret',
+    secret: value,
+    standardFlowEnabled: false,
+    implicitFlowEnabled: false,
+    directAccessGrantsEnabled: false,
+    serviceAccountsEnabled: false,
+    ...extra,
+  });
+  const secretFile = join(dir, `${clientId}.secret`);
+  writeFileSync(secretFile, value, { mode: 0o600 });
+  return { clientId, secret: value, secretFile, audience };
+}
+
 async function setUpRealm(
   http: KeycloakHttp,
   realm: string,
@@ -440,25 +469,13 @@ async function setUpRealm(
   const profile = (await http.admin('GET', `${base}/users/profile`)) as Record<string, unknown>;
   await http.admin('PUT', `${base}/users/profile`, { ...profile, unmanagedAttributePolicy: 'ENABLED' });
 
-  const makeClient = async (clientId: string, audience: string, grants: boolean): Promise<KeycloakClient> => {
-    const value = secret();
-    await http.admin('POST', `${base}/clients`, {
-      clientId,
-      enabled: true,
-      protocol: 'openid-connect',
-      publicClient: false,
-      clientAuthenticatorType: 'client-secret',
-      secret: value,
-      standardFlowEnabled: false,
-      implicitFlowEnabled: false,
+  const realmAdmin: RealmAdmin = (method, path, body) => http.admin(method, `${base}${path}`, body);
+  const makeClient = (clientId: string, audience: string, grants: boolean): Promise<KeycloakClient> =>
+    createSecretClient(realmAdmin, dir, clientId, audience, {
       directAccessGrantsEnabled: grants,
       serviceAccountsEnabled: grants,
       protocolMappers: grants ? [audienceMapper(audience), customerIdMapper] : [],
     });
-    const secretFile = join(dir, `${clientId}.secret`);
-    writeFileSync(secretFile, value, { mode: 0o600 });
-    return { clientId, secret: value, secretFile, audience };
-  };
   const audience = opts.audience ?? 'spiffe-sidecar';
   const client = await makeClient('orders-web', audience, true);
   const otherClient = await makeClient('reports-job', opts.otherAudience ?? 'other-api', true);
@@ -521,25 +538,8 @@ export interface KeycloakTokenExchange {
  * server was built with `--features=spiffe`), `spiffeProblem` says why.
  */
 export async function setUpTokenExchange(kc: Keycloak, spiffe?: KeycloakSpiffeOptions): Promise<KeycloakTokenExchange> {
-  const confidential = async (clientId: string, extra: Record<string, unknown>): Promise<KeycloakClient> => {
-    const value = secret();
-    await kc.admin('POST', '/clients', {
-      clientId,
-      enabled: true,
-      protocol: 'openid-connect',
-      publicClient: false,
-      clientAuthenticatorType: 'client-secret',
-      secret: value,
-      standardFlowEnabled: false,
-      implicitFlowEnabled: false,
-      directAccessGrantsEnabled: false,
-      serviceAccountsEnabled: false,
-      ...extra,
-    });
-    const secretFile = join(kc.dir, `${clientId}.secret`);
-    writeFileSync(secretFile, value, { mode: 0o600 });
-    return { clientId, secret: value, secretFile, audience: clientId };
-  };
+  const confidential = (clientId: string, extra: Record<string, unknown>): Promise<KeycloakClient> =>
+    createSecretClient((method, path, body) => kc.admin(method, path, body), kc.dir, clientId, clientId, extra);
   const target = await confidential('payments-api', {});
   const requester = await confidential('frontend-sidecar', {
     attributes: { 'standard.token.exchange.enabled': 'true' },

@@ -38,6 +38,9 @@ export const TD = 'example.org';
 export const OTHER_TD = 'other.org';
 export const id = (s: string): SpiffeId => SpiffeId.parse(s);
 
+/** What a proxy reads its identity from: a StaticSource or a workload X509Source. */
+export type IdentitySource = X509SvidSource & { bundles(): X509BundleSet };
+
 /** An SVID and bundle source a test can change while proxies run. */
 export class StaticSource implements X509SvidSource {
   svid: X509Svid;

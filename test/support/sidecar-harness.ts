@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { isSidecarEnvName } from '../../sidecar/core/index.ts';
+import { ENV_ADMIN_LISTEN, isSidecarEnvName } from '../../sidecar/core/index.ts';
 import { freePorts, httpCall, type HttpCallOptions, type HttpResult } from '../../sidecar/testing.ts';
 import type { Cleanup } from './dev-agent-harness.ts';
 import { TestSidecarProcess as SidecarProcess } from './test-sidecar-process.ts';
@@ -58,6 +58,8 @@ export interface StartSidecarOptions {
   readonly dir?: string;
   /** Name of the config file (default sidecar.yaml). */
   readonly name?: string;
+  /** The entry script (default: the sources' sidecar/cli/main.ts; the bundle test passes dist/bin/main.js). */
+  readonly mainScript?: string;
 }
 
 /** A running sidecar process of a test. */
@@ -78,11 +80,29 @@ export async function startSidecar(o: StartSidecarOptions): Promise<TestSidecar>
   const adminPort = Number(admin.slice(admin.lastIndexOf(':') + 1));
   const configPath = join(dir, o.name ?? 'sidecar.yaml');
   writeFileSync(configPath, stringify(config));
-  const p = SidecarProcess.spawn({ execPath: process.execPath, mainScript, configPath, adminPort, env: cleanEnv(o.env), cwd: projectRoot });
+  const p = SidecarProcess.spawn({ execPath: process.execPath, mainScript: o.mainScript ?? mainScript, configPath, adminPort, env: cleanEnv(o.env), cwd: projectRoot });
   o.cleanup.after(() => p.kill());
   Object.defineProperty(p, 'configPath', { value: configPath });
   if (o.waitReady ?? true) await p.waitReady(o.readyTimeoutMs ?? 20_000);
   return p as TestSidecar;
+}
+
+/**
+ * Starts `spiffe-sidecar run` configured by environment variables alone (no
+ * --config), as the injector configures it in a pod: `env` plus the admin
+ * listener on 127.0.0.1:`adminPort`. Killed on `cleanup`; resolves once ready.
+ */
+export async function startEnvSidecar(cleanup: Cleanup, adminPort: number, env: Readonly<Record<string, string>>): Promise<SidecarProcess> {
+  const p = SidecarProcess.spawn({
+    execPath: process.execPath,
+    mainScript,
+    adminPort,
+    env: cleanEnv({ [ENV_ADMIN_LISTEN]: `127.0.0.1:${adminPort}`, ...env }),
+    args: ['run'],
+  });
+  cleanup.after(() => p.kill());
+  await p.waitReady();
+  return p;
 }
 
 /** Runs the CLI to completion (e.g. `run` with a broken config) and returns its exit status and output. */

@@ -113,24 +113,17 @@ export interface Credentials {
  * uid has no home of its own.
  */
 export function spawnAs(who: Credentials, cmd: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
-  return spawn(cmd, args, {
-    cwd: projectRoot,
-    ...opts,
-    uid: who.uid,
-    gid: who.gid,
-    env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...opts.env },
-  });
+  return spawn(cmd, args, asUser(who, opts));
 }
 
 /** {@link run} as another user (see {@link spawnAs}). */
 export function runAs(who: Credentials, cmd: string, args: readonly string[], opts: SpawnOptions & { timeoutMs?: number } = {}): Promise<CommandResult> {
-  return run(cmd, args, {
-    cwd: projectRoot,
-    ...opts,
-    uid: who.uid,
-    gid: who.gid,
-    env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...opts.env },
-  });
+  return run(cmd, args, asUser(who, opts));
+}
+
+/** `opts` for a child running as `who`: the project root as default cwd, a system PATH and HOME=/tmp unless `opts.env` says otherwise. */
+function asUser<O extends SpawnOptions>(who: Credentials, opts: O): O {
+  return { cwd: projectRoot, ...opts, uid: who.uid, gid: who.gid, env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...opts.env } };
 }
 
 /** Node 24 from node_modules: the interpreter for workload scripts run under other uids. */

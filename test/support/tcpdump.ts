@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatIp } from '../../sidecar/policy/ip-address.ts';
 import { inNamespace } from './netns.ts';
 import { startLogged, type LoggedProcess } from './logged-process.ts';
 import { run } from './spire.ts';
@@ -135,14 +136,14 @@ function tcpOfFrame(f: Buffer): TcpSegment | undefined {
     if (ip.length < 20 || ip[9] !== 6) return undefined;
     const ihl = (ip[0]! & 0x0f) * 4;
     const total = ip.readUInt16BE(2);
-    src = [...ip.subarray(12, 16)].join('.');
-    dst = [...ip.subarray(16, 20)].join('.');
+    src = formatIp(4, ip.subarray(12, 16));
+    dst = formatIp(4, ip.subarray(16, 20));
     tcp = ip.subarray(ihl, Math.min(total, ip.length));
   } else if (etherType === 0x86dd) {
     const ip = f.subarray(14);
     if (ip.length < 40 || ip[6] !== 6) return undefined;
-    src = ipv6Text(ip.subarray(8, 24));
-    dst = ipv6Text(ip.subarray(24, 40));
+    src = formatIp(6, ip.subarray(8, 24));
+    dst = formatIp(6, ip.subarray(24, 40));
     tcp = ip.subarray(40, 40 + ip.readUInt16BE(4));
   } else {
     return undefined;
@@ -150,26 +151,4 @@ function tcpOfFrame(f: Buffer): TcpSegment | undefined {
   if (tcp.length < 20) return undefined;
   const dataOffset = (tcp[12]! >> 4) * 4;
   return { src, srcPort: tcp.readUInt16BE(0), dst, dstPort: tcp.readUInt16BE(2), payload: tcp.subarray(dataOffset) };
-}
-
-/** RFC 5952 text form (lowercase, no leading zeros, the longest run of two or more zero groups as ::). */
-function ipv6Text(b: Buffer): string {
-  const groups = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
 }

@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
@@ -18,6 +17,7 @@ import { startDevAgent } from '../../support/dev-agent-harness.ts';
 import { eventually, freePorts, tempDir, viaOutbound } from '../../support/sidecar-harness.ts';
 import { projectRoot } from '../../support/spire.ts';
 import { requireTools } from '../../support/tools.ts';
+import { portOpen } from '../../../bench/readiness-wait.ts';
 import { BACKEND_ID, FRONTEND_ID, startPair, type Echo } from '../../support/app-fixtures.ts';
 
 const run = promisify(execFile);
@@ -62,17 +62,6 @@ function readSpans(file: string): { service: string; span: JsonSpan }[] {
 function attr(span: JsonSpan, key: string): unknown {
   const v = span.attributes?.find((a) => a.key === key)?.value;
   return v === undefined ? undefined : (v['stringValue'] ?? v['intValue']);
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 test('a request through a sidecar pair yields linked spans in an OpenTelemetry Collector', { timeout: 20 * 60_000 }, async (t) => {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { applyJsonPatch, injectionSettings, injectPod, type JsonObject } from '../../../sidecar/injector/index.ts';
 import { startDevAgent } from '../../support/dev-agent-harness.ts';
-import { SidecarProcess, cleanEnv, freePorts, httpCall, mainScript, runCli } from '../../support/sidecar-harness.ts';
+import { freePorts, httpCall, runCli, startEnvSidecar } from '../../support/sidecar-harness.ts';
 import type { Cleanup } from '../../support/dev-agent-harness.ts';
 import { listenLoopback } from '../../support/app-fixtures.ts';
 
@@ -58,19 +58,7 @@ test('spiffe-sidecar run answers the probes the injector rewrote, and only those
   assert.equal(pod.liveness, `/app-probe/${app.port}/healthz`);
 
   const [adminPort] = (await freePorts(1)) as [number];
-  const p = SidecarProcess.spawn({
-    execPath: process.execPath,
-    mainScript,
-    adminPort,
-    env: cleanEnv({
-      SPIFFE_ENDPOINT_SOCKET: agent.address(),
-      SPIFFE_SIDECAR_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
-      SPIFFE_SIDECAR_APP_PROBES: pod.appProbes,
-    }),
-    args: ['run'],
-  });
-  t.after(() => p.kill());
-  await p.waitReady();
+  const p = await startEnvSidecar(t, adminPort, { SPIFFE_ENDPOINT_SOCKET: agent.address(), SPIFFE_SIDECAR_APP_PROBES: pod.appProbes });
 
   const live = await httpCall(adminPort, pod.liveness);
   assert.equal(live.status, 200, live.body);

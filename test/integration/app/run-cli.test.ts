@@ -9,7 +9,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDevAgent } from '../../support/dev-agent-harness.ts';
-import { SidecarProcess, cleanEnv, freePorts, mainScript, runCli, tempDir } from '../../support/sidecar-harness.ts';
+import { freePorts, runCli, startEnvSidecar, tempDir } from '../../support/sidecar-harness.ts';
 import { startEchoApp } from '../../support/app-fixtures.ts';
 
 test('a broken configuration: exit 2 and every problem printed', async (t) => {
@@ -94,20 +94,11 @@ test('configured by environment variables alone (no --config); SIGINT stops it w
   const agent = await startDevAgent({ cleanup: t });
   const app = await startEchoApp(t);
   const [inboundPort, adminPort] = (await freePorts(2)) as [number, number];
-  const p = SidecarProcess.spawn({
-    execPath: process.execPath,
-    mainScript,
-    adminPort,
-    env: cleanEnv({
-      SPIFFE_ENDPOINT_SOCKET: agent.address(),
-      SPIFFE_SIDECAR_INBOUND_LISTEN: `127.0.0.1:${inboundPort}`,
-      SPIFFE_SIDECAR_APP_ADDRESS: `127.0.0.1:${app.port}`,
-      SPIFFE_SIDECAR_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
-    }),
-    args: ['run'],
+  const p = await startEnvSidecar(t, adminPort, {
+    SPIFFE_ENDPOINT_SOCKET: agent.address(),
+    SPIFFE_SIDECAR_INBOUND_LISTEN: `127.0.0.1:${inboundPort}`,
+    SPIFFE_SIDECAR_APP_ADDRESS: `127.0.0.1:${app.port}`,
   });
-  t.after(() => p.kill());
-  await p.waitReady();
   const listening = p.lines.filter((l) => l.msg === 'listening').map((l) => l['listener']);
   assert.deepEqual(listening.sort(), ['admin', 'inbound']);
   const started = await p.waitForLog((l) => l.msg === 'sidecar started');

@@ -6,25 +6,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { toPem } from '../../../sidecar/x509/index.ts';
-import { makeIntermediate, makeLeaf, makeRoot } from '../../support/certs.ts';
+import { INSPECT_AT as AT, INSPECT_ID as ID, writeInspectFiles } from '../../support/inspect-files.ts';
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
-const AT = '2030-01-01T00:00:00Z';
-const ID = 'spiffe://example.org/workload';
 let dir: string;
 const f = (name: string) => join(dir, name);
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'inspect-cli-'));
-  const root = makeRoot('example.org');
-  const inter = makeIntermediate(root);
-  const leaf = makeLeaf(inter, ID, { dnsSans: ['web.local'] });
-  writeFileSync(f('chain.pem'), toPem(leaf.der, 'CERTIFICATE') + toPem(inter.der, 'CERTIFICATE'));
-  writeFileSync(f('bundle.pem'), toPem(root.der, 'CERTIFICATE'));
+  writeInspectFiles(dir);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

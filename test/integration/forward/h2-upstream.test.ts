@@ -19,8 +19,9 @@ import net, { type AddressInfo, type Socket } from 'node:net';
 import { duplexPair } from 'node:stream';
 import { promisify } from 'node:util';
 import { systemClock } from '../../../sidecar/core/index.ts';
-import { H2Upstream, HttpFront, LOCAL_APP_CONN, type Dialer, type DialCallback } from '../../../sidecar/forward/index.ts';
+import { H2Upstream, HttpFront, LOCAL_APP_CONN, type DialCallback } from '../../../sidecar/forward/index.ts';
 import { requireTools } from '../../support/tools.ts';
+import { LoopbackDialer } from '../../support/loopback-dialer.ts';
 import { startMesh } from './mesh.ts';
 import { startRawH2App } from './h2-raw-app.ts';
 import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, eventually, listenH2c, makePki, startH2cApp, type Pki } from '../../support/proxy-fixtures.ts';
@@ -40,30 +41,9 @@ before(async () => {
  * case that let DATA overtake its response head. Here it happens on every
  * read, so the order is certain.
  */
-class JsStreamDialer implements Dialer {
-  readonly target: string;
-  readonly #port: number;
-
-  constructor(port: number) {
-    this.#port = port;
-    this.target = `127.0.0.1:${port}`;
-  }
-
-  dials = 0;
-  readonly listeners: (() => void)[] = [];
-
-  onCredentialsChange(listener: () => void): void {
-    this.listeners.push(listener);
-  }
-
-  /** Announces a change of our credentials, as an mTLS dialer does after a rotation. */
-  changed(): void {
-    for (const fn of this.listeners) fn();
-  }
-
-  dial(cb: DialCallback): void {
-    this.dials++;
-    const socket = net.connect(this.#port, '127.0.0.1');
+class JsStreamDialer extends LoopbackDialer {
+  protected override connect(cb: DialCallback): void {
+    const socket = net.connect(this.port, '127.0.0.1');
     socket.on('error', () => {});
     cleanup.add(() => socket.destroy());
     socket.once('connect', () => {

@@ -3,17 +3,13 @@
  * inbound sidecar → backend app, as the integration tests of both
  * directions use it.
  */
-import { createInbound, type InboundOptions } from '../../../sidecar/inbound/index.ts';
-import { createOutbound, type OutboundOptions, type OutboundUpstreamOptions } from '../../../sidecar/outbound/index.ts';
-import { allowAll } from '../../../sidecar/policy/index.ts';
+import type { InboundOptions } from '../../../sidecar/inbound/index.ts';
+import type { OutboundOptions, OutboundUpstreamOptions } from '../../../sidecar/outbound/index.ts';
 import { matchId } from '../../../sidecar/spiffe/index.ts';
 import type { ProxyListener } from '../../../sidecar/forward/index.ts';
-import type { X509BundleSet } from '../../../sidecar/bundle/index.ts';
-import type { X509SvidSource } from '../../../sidecar/svid/index.ts';
-import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, TD, headers, id, sourceFor, type Pki } from '../../support/proxy-fixtures.ts';
-
-/** What a sidecar reads its identity from: a StaticSource or a workload X509Source. */
-export type IdentitySource = X509SvidSource & { bundles(): X509BundleSet };
+import { Cleanup, RecordingLogger, RecordingMetrics, TD, id, sourceFor, type IdentitySource, type Pki } from '../../support/proxy-fixtures.ts';
+import { inboundFor } from '../../support/inbound-fixture.ts';
+import { outboundFor } from '../../support/outbound-fixture.ts';
 
 export const BACKEND_ID = `spiffe://${TD}/backend`;
 export const FRONTEND_ID = `spiffe://${TD}/frontend`;
@@ -59,25 +55,10 @@ export async function startMesh(pki: Pki, cleanup: Cleanup, o: MeshOptions): Pro
   const outMetrics = new RecordingMetrics();
   const inLogger = new RecordingLogger();
   const outLogger = new RecordingLogger();
-  const inbound = createInbound({
-    listen: { host: '127.0.0.1', port: 0 },
-    app: { host: '127.0.0.1', port: o.appPort },
-    appProtocol: o.appProtocol ?? 'http1',
-    svidSource: backend,
-    bundleSource: backend,
-    localId: () => backend.getX509Svid().id,
-    policy: () => allowAll,
-    headers,
-    metrics: inMetrics,
-    limits: LIMITS,
-    logger: inLogger,
-    accessLog: true,
-    ...o.inbound,
-  });
+  const inbound = inboundFor(backend, o.appPort, { appProtocol: o.appProtocol ?? 'http1', metrics: inMetrics, logger: inLogger, accessLog: true, ...o.inbound });
   const { port: inboundPort } = await inbound.start();
   cleanup.add(() => inbound.close());
-  const outbound = createOutbound({
-    listen: { host: '127.0.0.1', port: 0 },
+  const outbound = outboundFor(frontend, {
     upstreams: [
       {
         host: o.host ?? 'backend',
@@ -87,11 +68,7 @@ export async function startMesh(pki: Pki, cleanup: Cleanup, o: MeshOptions): Pro
         ...o.upstream,
       },
     ],
-    svidSource: frontend,
-    bundleSource: frontend,
-    headers,
     metrics: outMetrics,
-    limits: LIMITS,
     logger: outLogger,
     accessLog: true,
     ...o.outbound,

@@ -140,71 +140,35 @@ test('iptables apply/clean in a network namespace with the default (Debian) ipta
 
   await serve(pod, children, '::', { 15001: 'outbound-listener', 15006: 'inbound-listener', 8080: 'app', 15020: 'admin' });
 
-  await t.test('outbound TCP from the app lands on 15001', async () => {
-    assert.equal(await dial(pod, PEER_IP, 9999), 'outbound-listener');
-  });
-  await t.test('the sidecar uid is not redirected', async () => {
-    assert.match(await dial(pod, PEER_IP, 9999, 1337), /ECONNREFUSED/);
-  });
-  await t.test('another uid is redirected', async () => {
-    assert.equal(await dial(pod, PEER_IP, 9999, 1000), 'outbound-listener');
-  });
-  await t.test('an excluded outbound port goes straight out', async () => {
-    assert.equal(await dial(pod, PEER_IP, 5432), 'peer-db');
-  });
-  await t.test('loopback is not redirected', async () => {
-    assert.equal(await dial(pod, '127.0.0.1', 8080), 'app');
-  });
-  await t.test('the pod\'s own IP (routed over lo) is not redirected', async () => {
-    assert.equal(await dial(pod, POD_IP, 8080), 'app');
-  });
-  await t.test('inbound to the app port from the peer lands on 15006', async () => {
-    assert.equal(await dial(peer, POD_IP, 8080), 'inbound-listener');
-  });
-  await t.test('inbound to the admin port is not redirected', async () => {
-    assert.equal(await dial(peer, POD_IP, 15020), 'admin');
-  });
-
-  await t.test('an excluded IPv4 CIDR goes straight out', async () => {
-    assert.equal(await dial(pod, PEER_EXCLUDED_IP, 7000), 'peer-direct');
-    assert.equal(await dial(pod, PEER_IP, 7000), 'outbound-listener');
-  });
-  await t.test('the outbound listener\'s port from outside lands on the mTLS listener (IPv4)', async () => {
-    assert.equal(await dial(peer, POD_IP, 15001), 'inbound-listener');
-  });
-
-  // The same rows over IPv6: without the ip6tables rules each would bypass the sidecar.
-  await t.test('IPv6: outbound TCP from the app lands on 15001 (via ::1)', async () => {
-    assert.equal(await dial(pod, PEER_IP6, 9999), 'outbound-listener');
-  });
-  await t.test('IPv6: the sidecar uid is not redirected', async () => {
-    assert.match(await dial(pod, PEER_IP6, 9999, 1337), /ECONNREFUSED/);
-  });
-  await t.test('IPv6: another uid is redirected', async () => {
-    assert.equal(await dial(pod, PEER_IP6, 9999, 1000), 'outbound-listener');
-  });
-  await t.test('IPv6: an excluded outbound port goes straight out', async () => {
-    assert.equal(await dial(pod, PEER_IP6, 5432), 'peer-db');
-  });
-  await t.test('IPv6: an excluded IPv6 CIDR goes straight out', async () => {
-    assert.equal(await dial(pod, PEER_EXCLUDED_IP6, 7000), 'peer-direct');
-    assert.equal(await dial(pod, PEER_IP6, 7000), 'outbound-listener');
-  });
-  await t.test('IPv6: ::1 is not redirected', async () => {
-    assert.equal(await dial(pod, '::1', 8080), 'app');
-  });
-  await t.test('IPv6: the pod\'s own IPv6 address (routed over lo) is not redirected', async () => {
-    assert.equal(await dial(pod, POD_IP6, 8080), 'app');
-  });
-  await t.test('IPv6: inbound to the app port from the peer lands on 15006', async () => {
-    assert.equal(await dial(peer, POD_IP6, 8080), 'inbound-listener');
-  });
-  await t.test('IPv6: inbound to the admin port is not redirected', async () => {
-    assert.equal(await dial(peer, POD_IP6, 15020), 'admin');
-  });
-  await t.test('IPv6: the outbound listener\'s port from outside lands on the mTLS listener', async () => {
-    assert.equal(await dial(peer, POD_IP6, 15001), 'inbound-listener');
-  });
+  // What each connection reaches with the rules in place. Every row holds for
+  // both families: without the ip6tables rules each IPv6 one would bypass the sidecar.
+  const families = [
+    { family: 'IPv4', pod: POD_IP, peer: PEER_IP, excluded: PEER_EXCLUDED_IP, loopback: '127.0.0.1' },
+    { family: 'IPv6', pod: POD_IP6, peer: PEER_IP6, excluded: PEER_EXCLUDED_IP6, loopback: '::1' },
+  ];
+  type Family = (typeof families)[number];
+  const rows: { name: string; from: string; to: (f: Family) => string; port: number; uid?: number; want: string | RegExp }[] = [
+    { name: 'outbound TCP from the app lands on 15001', from: pod, to: (f) => f.peer, port: 9999, want: 'outbound-listener' },
+    { name: 'the sidecar uid is not redirected', from: pod, to: (f) => f.peer, port: 9999, uid: 1337, want: /ECONNREFUSED/ },
+    { name: 'another uid is redirected', from: pod, to: (f) => f.peer, port: 9999, uid: 1000, want: 'outbound-listener' },
+    { name: 'an excluded outbound port goes straight out', from: pod, to: (f) => f.peer, port: 5432, want: 'peer-db' },
+    { name: 'an excluded CIDR goes straight out', from: pod, to: (f) => f.excluded, port: 7000, want: 'peer-direct' },
+    { name: 'the same port outside the excluded CIDR is redirected', from: pod, to: (f) => f.peer, port: 7000, want: 'outbound-listener' },
+    { name: 'loopback is not redirected', from: pod, to: (f) => f.loopback, port: 8080, want: 'app' },
+    { name: "the pod's own address (routed over lo) is not redirected", from: pod, to: (f) => f.pod, port: 8080, want: 'app' },
+    { name: 'inbound to the app port from the peer lands on 15006', from: peer, to: (f) => f.pod, port: 8080, want: 'inbound-listener' },
+    { name: 'inbound to the admin port is not redirected', from: peer, to: (f) => f.pod, port: 15020, want: 'admin' },
+    { name: "the outbound listener's port from outside lands on the mTLS listener", from: peer, to: (f) => f.pod, port: 15001, want: 'inbound-listener' },
+  ];
+  for (const f of families) {
+    for (const r of rows) {
+      await t.test(`${f.family}: ${r.name}`, async () => {
+        const got = await dial(r.from, r.to(f), r.port, r.uid);
+        if (typeof r.want === 'string') assert.equal(got, r.want);
+        else assert.match(got, r.want);
+      });
+    }
+  }
 
   await t.test('clean removes every chain and jump of both families; traffic flows directly again', async () => {
     await nsExec(pod, [...node, main, 'iptables', 'clean']);

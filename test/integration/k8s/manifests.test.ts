@@ -18,7 +18,7 @@ import { loadConfigText } from '../../../sidecar/config/index.ts';
 import { injectionSettings, injectWorkload, WEBHOOK_PATHS } from '../../../sidecar/injector/index.ts';
 import { loadPolicyText } from '../../../sidecar/policy/index.ts';
 import { requireTools } from '../../support/tools.ts';
-import { describeObject, hasModel, strictFieldCheck, validateAgainstCrd, validateWithModel, type K8sObject } from '../../support/k8s-schemas.ts';
+import { builtinProblems, describeObject, hasModel, validateAgainstCrd, type K8sObject } from '../../support/k8s-schemas.ts';
 import { render, ROOT } from '../../support/kustomize.ts';
 
 const run = promisify(execFile);
@@ -62,13 +62,7 @@ function hcl(text: string, key: string): string {
 /** Builtin objects: schema validation and the strict unknown-field check. */
 async function checkBuiltins(t: TestContext, objs: K8sObject[]): Promise<void> {
   const builtin = objs.filter(hasModel);
-  const problems: string[] = [];
-  for (const o of builtin) {
-    const err = await validateWithModel(o);
-    if (err) problems.push(`${describeObject(o)}: ${err}`);
-  }
-  problems.push(...strictFieldCheck(builtin));
-  assert.deepEqual(problems, []);
+  assert.deepEqual(await builtinProblems(builtin), []);
   t.diagnostic(`${builtin.length} objects valid against the Kubernetes schemas`);
 }
 

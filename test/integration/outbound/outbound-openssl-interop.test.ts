@@ -10,10 +10,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createOutbound } from '../../../sidecar/outbound/index.ts';
+
 import { matchId } from '../../../sidecar/spiffe/index.ts';
 import { requireTools } from '../../support/tools.ts';
-import { Cleanup, LIMITS, RecordingMetrics, TD, deadPort, h1Request, headers, id, makePki, pemOf, rootsPem, sourceFor, svidFor, type Pki } from '../../support/proxy-fixtures.ts';
+import { startOutbound } from '../../support/outbound-fixture.ts';
+import { Cleanup, TD, deadPort, h1Request, id, makePki, pemOf, rootsPem, sourceFor, svidFor, type Pki } from '../../support/proxy-fixtures.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -53,18 +54,9 @@ async function sServer(): Promise<{ port: number; proc: ChildProcess }> {
 
 async function outboundTo(port: number, serverId: string): Promise<number> {
   const frontend = await sourceFor(pki.ca, `spiffe://${TD}/frontend`, pki.bundles);
-  const out = createOutbound({
-    listen: { host: '127.0.0.1', port: 0 },
+  return startOutbound(cleanup, frontend, {
     upstreams: [{ host: 'backend', address: { host: '127.0.0.1', port }, server: matchId(id(serverId)), protocol: 'http1' }],
-    svidSource: frontend,
-    bundleSource: frontend,
-    headers,
-    metrics: new RecordingMetrics(),
-    limits: LIMITS,
   });
-  const r = await out.start();
-  cleanup.add(() => out.close());
-  return r.port;
 }
 
 test('outbound → openssl s_server (client certificate required): 200 with the s_server status page', (t) => {

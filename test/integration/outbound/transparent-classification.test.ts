@@ -17,19 +17,18 @@ import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
-import { createOutbound, guardedLookup, type ClassificationObserver, type OutboundUpstreamOptions, type TransparentOptions } from '../../../sidecar/outbound/index.ts';
+import { guardedLookup, type ClassificationObserver, type OutboundUpstreamOptions, type TransparentOptions } from '../../../sidecar/outbound/index.ts';
 import { parsePolicy } from '../../../sidecar/policy/index.ts';
 import { matchId, matchMemberOf } from '../../../sidecar/spiffe/index.ts';
 import type { OriginalDestination } from '../../../sidecar/transparent/index.ts';
 import { opaqueListener } from '../../support/opaque-inbound-fixture.ts';
+import { startOutbound } from '../../support/outbound-fixture.ts';
 import {
   Cleanup,
-  LIMITS,
   RecordingLogger,
   RecordingMetrics,
   TD,
   h1Request,
-  headers,
   makePki,
   pemOf,
   rootsPem,
@@ -119,14 +118,8 @@ function pins(server = matchId(DB)): OutboundUpstreamOptions[] {
 async function outbound(source: StaticSource, extra: Partial<TransparentOptions> = {}, server = matchId(DB)): Promise<{ port: number; observer: RecordingObserver; logger: RecordingLogger }> {
   const observer = new RecordingObserver();
   const logger = new RecordingLogger();
-  const p = createOutbound({
-    listen: { host: '127.0.0.1', port: 0 },
+  const port = await startOutbound(cleanup, source, {
     upstreams: pins(server),
-    svidSource: source,
-    bundleSource: source,
-    headers,
-    metrics: new RecordingMetrics(),
-    limits: LIMITS,
     logger,
     transparent: {
       server: matchMemberOf(TD),
@@ -138,8 +131,6 @@ async function outbound(source: StaticSource, extra: Partial<TransparentOptions>
       ...extra,
     },
   });
-  const { port } = await p.start();
-  cleanup.add(() => p.close());
   return { port, observer, logger };
 }
 

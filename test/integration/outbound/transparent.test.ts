@@ -13,18 +13,17 @@ import type { LookupAddress } from 'node:dns';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { once } from 'node:events';
-import { createOutbound, guardedLookup, matchOwnTrustDomain, type OutboundOptions, type OutboundUpstreamOptions } from '../../../sidecar/outbound/index.ts';
+import { guardedLookup, matchOwnTrustDomain, type OutboundOptions, type OutboundUpstreamOptions } from '../../../sidecar/outbound/index.ts';
 import { matchId } from '../../../sidecar/spiffe/index.ts';
 import { startInbound } from '../../support/inbound-fixture.ts';
+import { startOutbound } from '../../support/outbound-fixture.ts';
 import {
   Cleanup,
-  LIMITS,
   OTHER_TD,
   RecordingMetrics,
   TD,
   h1Request,
   h2Request,
-  headers,
   id,
   makePki,
   sourceFor,
@@ -59,19 +58,7 @@ const loopbackLookup = guardedLookup(fakeResolve, () => false);
 
 async function outbound(o: Partial<OutboundOptions> & { upstreams?: OutboundUpstreamOptions[] } = {}): Promise<{ port: number; metrics: RecordingMetrics }> {
   const metrics = new RecordingMetrics();
-  const p = createOutbound({
-    listen: { host: '127.0.0.1', port: 0 },
-    upstreams: [],
-    svidSource: frontend,
-    bundleSource: frontend,
-    headers,
-    metrics,
-    limits: LIMITS,
-    transparent: { server: matchOwnTrustDomain(frontend), lookup: loopbackLookup },
-    ...o,
-  });
-  const { port } = await p.start();
-  cleanup.add(() => p.close());
+  const port = await startOutbound(cleanup, frontend, { metrics, transparent: { server: matchOwnTrustDomain(frontend), lookup: loopbackLookup }, ...o });
   return { port, metrics };
 }
 

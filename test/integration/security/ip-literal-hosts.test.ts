@@ -11,10 +11,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
-import { createOutbound } from '../../../sidecar/outbound/index.ts';
+
 import { matchMemberOf } from '../../../sidecar/spiffe/index.ts';
-import { Cleanup, LIMITS, RecordingMetrics, TD, h1Request, headers, makePki, sourceFor, type Pki } from '../../support/proxy-fixtures.ts';
+import { Cleanup, TD, h1Request, makePki, sourceFor, type Pki } from '../../support/proxy-fixtures.ts';
 import { startMesh, type Mesh } from '../forward/mesh.ts';
+import { startOutbound } from '../../support/outbound-fixture.ts';
 import { startNodeH1, type Backend } from './backends.ts';
 
 const cleanup = new Cleanup();
@@ -37,18 +38,7 @@ before(async () => {
     resolved.push(hostname);
     dns.lookup(hostname, options, cb as never);
   }) as unknown as LookupFunction;
-  const out = createOutbound({
-    listen: { host: '127.0.0.1', port: 0 },
-    upstreams: [],
-    svidSource: frontend,
-    bundleSource: frontend,
-    headers,
-    metrics: new RecordingMetrics(),
-    limits: LIMITS,
-    transparent: { server: matchMemberOf(TD), lookup },
-  });
-  outboundPort = (await out.start()).port;
-  cleanup.add(() => out.close());
+  outboundPort = await startOutbound(cleanup, frontend, { transparent: { server: matchMemberOf(TD), lookup } });
 });
 
 test('control: a name that resolves to the backend is dialled and served', async () => {

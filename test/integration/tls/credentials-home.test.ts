@@ -13,6 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { MtlsDialer, TcpDialer } from '../../../sidecar/forward/index.ts';
 import { matchId, SpiffeId } from '../../../sidecar/spiffe/index.ts';
 import { Credentials, authorizeAny, mtlsServer, peerIdentity } from '../../../sidecar/tls/index.ts';
+import { WorkloadApiError } from '../../../sidecar/workload/index.ts';
 import { MutableSource, bundleSetOf, makeCa, makeLeaf, svidOf } from '../../support/tls-pki.ts';
 import { RecordingMetrics } from '../../support/proxy-fixtures.ts';
 
@@ -92,13 +93,13 @@ test('rotation takes effect when the home publishes it; the verified ID travels 
   assert.equal(changes, 1, 'the dialer relays its home change event');
 });
 
-test('withdrawn credentials: the server closes new connections, the dialer fails with forward.no_svid', async () => {
+test('withdrawn credentials: the server closes new connections, the dialer fails with workload.no_svid', async () => {
   const srv = await homeFor(serverId);
   const cli = await homeFor(clientId);
   const port = await serverOn(srv.home);
   const dialer = new MtlsDialer({ address: { host: '127.0.0.1', port }, server: matchId(SpiffeId.parse(serverId)), credentials: cli.home, connectTimeoutMs: 5_000, metrics: new RecordingMetrics() });
-  // The server's source now throws, as X509Source does after PermissionDenied.
-  const withdrawn = new Error('no identity issued');
+  // The server's source now throws what X509Source throws after PermissionDenied.
+  const withdrawn = new WorkloadApiError('workload.no_svid', 'no identity issued');
   srv.source.getX509Svid = () => {
     throw withdrawn;
   };
@@ -109,7 +110,7 @@ test('withdrawn credentials: the server closes new connections, the dialer fails
     throw withdrawn;
   };
   cli.home.update();
-  assert.deepEqual(await dialOnce(dialer), { error: 'forward.no_svid' });
+  assert.deepEqual(await dialOnce(dialer), { error: 'workload.no_svid' });
 });
 
 test('a plain TCP dialer presents no credentials: its change listener is accepted and never called', () => {

@@ -6,9 +6,9 @@
  * about the accepted connection (the destination, null for "not
  * redirected", or the error code).
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { errorCode } from '../../../sidecar/core/index.ts';
+import { createServer, type Server, type Socket } from 'node:net';
 import { originalDestination } from '../../../sidecar/transparent/index.ts';
+import { TargetProbe } from './target-probe.ts';
 
 const LISTEN_PORT = Number(process.argv[2]);
 const targets = process.argv.slice(3);
@@ -21,36 +21,8 @@ function listen(host: string, onSocket: (s: Socket) => void): Promise<Server> {
   });
 }
 
-const waiting: ((s: Socket) => void)[] = [];
-const accepted = (s: Socket): void => {
-  s.on('error', () => {});
-  waiting.shift()?.(s);
-};
-const servers = [await listen('127.0.0.1', accepted), await listen('::1', accepted)];
-
-const results: Record<string, unknown> = {};
-for (const target of targets) {
-  const colon = target.lastIndexOf(':');
-  const host = target.slice(0, colon).replace(/^\[|\]$/g, '');
-  const port = Number(target.slice(colon + 1));
-  const serverSide = new Promise<Socket>((res) => waiting.push(res));
-  const client = createConnection({ host, port });
-  client.on('error', (err) => {
-    results[target] = { error: err.message };
-  });
-  const s = await Promise.race([serverSide, new Promise<undefined>((res) => setTimeout(res, 5_000, undefined).unref())]);
-  if (s === undefined) {
-    waiting.length = 0;
-    results[target] ??= { error: 'not accepted' };
-  } else {
-    try {
-      results[target] = originalDestination(s) ?? null;
-    } catch (err) {
-      results[target] = { code: errorCode(err) ?? String(err) };
-    }
-    s.destroy();
-  }
-  client.destroy();
-}
+const probe = new TargetProbe();
+const servers = [await listen('127.0.0.1', probe.accept), await listen('::1', probe.accept)];
+const results = await probe.run(targets, (s) => originalDestination(s) ?? null);
 for (const s of servers) s.close();
 process.stdout.write(`${JSON.stringify(results)}\n`);

@@ -17,13 +17,14 @@
 import { readFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import { X509Bundle, X509BundleSet } from '../../../sidecar/bundle/index.ts';
-import { createOutbound, type ClassificationObserver } from '../../../sidecar/outbound/index.ts';
+import type { ClassificationObserver } from '../../../sidecar/outbound/index.ts';
 import { parsePolicy } from '../../../sidecar/policy/index.ts';
 import { TrustDomain, matchMemberOf } from '../../../sidecar/spiffe/index.ts';
 import { parseX509Svid } from '../../../sidecar/svid/index.ts';
 import { originalDestination } from '../../../sidecar/transparent/index.ts';
-import { LIMITS, RecordingMetrics, StaticSource, headers } from '../../support/proxy-fixtures.ts';
+import { StaticSource } from '../../support/proxy-fixtures.ts';
 import { opaqueListener } from '../../support/opaque-inbound-fixture.ts';
+import { outboundFor } from '../../support/outbound-fixture.ts';
 
 interface Material {
   readonly trustDomain: string;
@@ -63,14 +64,8 @@ if (role === 'client') {
     classified: (protocol, zone, detection) => process.stderr.write(`${JSON.stringify({ msg: 'classified', protocol, zone, detection })}\n`),
     egressDecided() {},
   };
-  const outbound = createOutbound({
+  const outbound = outboundFor(source, {
     listen: { host: '::', port: 15001 },
-    upstreams: [],
-    svidSource: source,
-    bundleSource: source,
-    headers,
-    metrics: new RecordingMetrics(),
-    limits: LIMITS,
     logger,
     transparent: { server: matchMemberOf(td), originalDestination, detectTimeoutMs: 200, observer },
   });

@@ -1,32 +1,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { inspectCommand } from '../../../sidecar/cli/inspect.ts';
 import { UsageError, type CliIo } from '../../../sidecar/cli/io.ts';
-import { toPem } from '../../../sidecar/x509/index.ts';
-import { makeIntermediate, makeLeaf, makeRoot } from '../../support/certs.ts';
+import { INSPECT_AT as AT, INSPECT_ID as ID, writeInspectFiles } from '../../support/inspect-files.ts';
 
-const AT = '2030-01-01T00:00:00Z';
-const ID = 'spiffe://example.org/workload';
 let dir: string;
 const f = (name: string) => join(dir, name);
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'inspect-'));
-  const root = makeRoot('example.org');
-  const inter = makeIntermediate(root);
-  const leaf = makeLeaf(inter, ID, { dnsSans: ['web.local'] });
-  const caLeaf = makeLeaf(inter, ID, { basicConstraints: { ca: true } });
-  const other = makeRoot('other.org');
-  writeFileSync(f('chain.pem'), toPem(leaf.der, 'CERTIFICATE') + toPem(inter.der, 'CERTIFICATE'));
-  writeFileSync(f('ca-leaf.pem'), toPem(caLeaf.der, 'CERTIFICATE') + toPem(inter.der, 'CERTIFICATE'));
-  writeFileSync(f('bundle.pem'), toPem(root.der, 'CERTIFICATE'));
-  writeFileSync(f('other.pem'), toPem(other.der, 'CERTIFICATE'));
-  writeFileSync(f('bad.pem'), '-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n');
-  writeFileSync(f('empty.pem'), 'nothing here\n');
+  writeInspectFiles(dir);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

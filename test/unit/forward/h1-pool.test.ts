@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
-import { ForwardError, H1Pool, type DialCallback, type Dialer, type H1PoolRequest } from '../../../sidecar/forward/index.ts';
+import { ForwardError, H1Pool, type Dialer, type H1PoolRequest } from '../../../sidecar/forward/index.ts';
+import { LoopbackDialer } from '../../support/loopback-dialer.ts';
 
 /** A dialer whose connections never complete: every dispatched request stays in flight. */
 class StuckDialer implements Dialer {
@@ -17,35 +18,6 @@ class StuckDialer implements Dialer {
   onCredentialsChange(): void {}
   dial(): void {
     this.dials++;
-  }
-}
-
-/** A dialer for a loopback server. */
-class LoopbackDialer implements Dialer {
-  readonly target: string;
-  dials = 0;
-  readonly listeners: (() => void)[] = [];
-  /** Announce a change inside the next dial, as a dialer re-reading its sources does. */
-  changeInDial = false;
-  readonly #port: number;
-  constructor(port: number) {
-    this.#port = port;
-    this.target = `127.0.0.1:${port}`;
-  }
-  onCredentialsChange(listener: () => void): void {
-    this.listeners.push(listener);
-  }
-  changed(): void {
-    for (const fn of this.listeners) fn();
-  }
-  dial(cb: DialCallback): void {
-    this.dials++;
-    if (this.changeInDial) {
-      this.changeInDial = false;
-      this.changed();
-    }
-    const s = net.connect(this.#port, '127.0.0.1', () => cb(null, s, ''));
-    s.once('error', (err) => cb(err));
   }
 }
 

@@ -5,16 +5,18 @@ interface Entry<V> {
 }
 
 /**
- * A bounded map from token digest to a cached introspection verdict. Keys are
- * SHA-256 digests of tokens, never tokens, so a heap dump does not hand out
- * bearer credentials. Entries expire by the injected clock's time, checked on
- * every read; when full, the oldest insertion goes first. Reads are
- * synchronous and allocate nothing.
+ * A bounded map from token digest to what was decided about the token: an
+ * introspection verdict, or a verified JWT. Keys are SHA-256 digests of
+ * tokens, never tokens, so a heap dump does not hand out bearer
+ * credentials. Entries expire by the caller's clock, checked on every
+ * read; when full, the oldest insertion goes first (a hit does not
+ * reorder, so reads are synchronous, write nothing and allocate nothing).
  */
-export class IntrospectionCache<V> {
+export class TokenDigestCache<V> {
   readonly #max: number;
   readonly #entries = new Map<string, Entry<V>>();
 
+  /** `maxEntries` 0 disables the cache. */
   constructor(maxEntries: number) {
     this.#max = maxEntries;
   }
@@ -32,7 +34,7 @@ export class IntrospectionCache<V> {
 
   /** Stores `value` until `expiresAt`; does nothing when that is not after `now`. */
   set(key: string, value: V, now: number, expiresAt: number): void {
-    if (expiresAt <= now) return;
+    if (expiresAt <= now || this.#max === 0) return;
     // Re-inserting moves the key to the newest position.
     this.#entries.delete(key);
     while (this.#entries.size >= this.#max) {
@@ -41,6 +43,11 @@ export class IntrospectionCache<V> {
       this.#entries.delete(oldest.value);
     }
     this.#entries.set(key, { value, expiresAt });
+  }
+
+  /** Forgets `key` (e.g. the key set it was verified with changed). */
+  delete(key: string): void {
+    this.#entries.delete(key);
   }
 
   /** Number of entries held (expired ones included until read or evicted). */
