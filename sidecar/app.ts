@@ -2,7 +2,7 @@
  * The composition root: turns one validated Config into a running sidecar
  * (Workload API link, credentials home, policies, proxies, admin listener,
  * metrics). The wiring is plain functions; the state it produces lives in
- * small named types from runtime/: the lifecycle (SidecarLifecycle), the
+ * small named types from lifecycle/: the lifecycle (SidecarLifecycle), the
  * listener slots (ListenerSlot), the SVID watch that feeds the credentials
  * home (SvidWatch), and the Workload API link (WorkloadLink).
  *
@@ -36,7 +36,7 @@ import {
   WorkloadLink,
   type ListenerState,
   type SlotStage,
-} from './runtime/index.ts';
+} from './lifecycle/index.ts';
 import { matchMemberOf } from './spiffe/index.ts';
 import { Credentials } from './tls/index.ts';
 import { loadOriginalDestination, originalDestination } from './transparent/index.ts';
@@ -44,7 +44,7 @@ import { loadTracing, type Tracing } from './tracing/index.ts';
 import type { X509Svid, X509SvidSource } from './svid/index.ts';
 import type { BackoffOptions } from './workload/index.ts';
 
-export type { ListenerState } from './runtime/index.ts';
+export type { ListenerState } from './lifecycle/index.ts';
 
 /** What {@link buildSidecar} needs from its caller. */
 export interface SidecarDeps {

@@ -2,7 +2,7 @@ import { noopAuthObserver, noopIntrospectionObserver, type AuthObserver, type In
 import type { JwtBundleSource } from '../bundle/index.ts';
 import type { AuthConfig } from '../config/index.ts';
 import { describeError, silentLogger, type Clock } from '../core/index.ts';
-import { EndUserAuth, JwtBundleHolder } from '../runtime/index.ts';
+import { EndUserAuth, JwtBundleHolder } from '../lifecycle/index.ts';
 import type { X509SvidSource } from '../svid/index.ts';
 import { fail, ok, skipped, type CheckResult } from './check-result.ts';
 

@@ -310,7 +310,7 @@ export class DevAgent {
       w.rotationTimer = this.#clock.setTimeout(() => {
         w.rotationTimer = undefined;
         this.#enqueue(w, 'ttl').catch((err: unknown) =>
-          this.#logger.error({ event: 'rotation_failed', socket: w.socketPath, err: String(err) }, 'SVID rotation failed'),
+          this.#logger.error({ event: 'rotation_failed', socket: w.socketPath, err: describeError(err) }, 'SVID rotation failed'),
         );
       }, delay);
     }

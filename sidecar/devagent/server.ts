@@ -163,7 +163,7 @@ export class WorkloadApiServer {
       const st = await lstat(this.socketPath);
       if (st.isSocket() && st.ino === this.#inode) await unlink(this.socketPath);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#logger.warn({ err: String(err) }, 'could not remove socket file');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#logger.warn({ err: describeError(err) }, 'could not remove socket file');
     }
   }
 }

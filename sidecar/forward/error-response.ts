@@ -57,8 +57,9 @@ export function errorResponse(err: unknown): ErrorResponse {
   const e = (err ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
   // The dialer's own credentials: no SVID yet, or the agent withdrew it
-  // (thrown by the Workload API source through the credentials home).
-  if (code === 'workload.no_svid') return response(FORWARD_ANSWERS.no_svid, `${FORWARD_ANSWERS.no_svid.body}: ${typeof e.message === 'string' ? e.message : code}`);
+  // (thrown by the Workload API source through the credentials home), or
+  // the home has nothing published (sidecar/tls/credentials.ts).
+  if (code === 'workload.no_svid' || code.startsWith('tls.credentials_')) return response(FORWARD_ANSWERS.no_svid, `${FORWARD_ANSWERS.no_svid.body}: ${typeof e.message === 'string' ? e.message : code}`);
   if (code.startsWith('x509svid.') || code === 'tls.peer_handshake_rejected') {
     return response(FORWARD_ANSWERS.upstream_tls, `upstream TLS verification failed: ${typeof e.reason === 'string' ? e.reason : code}`);
   }

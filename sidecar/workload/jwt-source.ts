@@ -28,12 +28,11 @@ export interface JwtSourceOptions {
  * plus JWT-SVID minting through the agent and local validation against the
  * watched bundles. PermissionDenied drops the bundles (spec §6).
  */
-export class JwtSource extends WatchedSource<JwtBundleSet> implements JwtBundleSource {
-  #bundles: JwtBundleSet = JwtBundleSet.of([]);
+export class JwtSource extends WatchedSource<JwtBundleSet, JwtBundleSet> implements JwtBundleSource {
   readonly #updateListeners = new Set<(bundles: JwtBundleSet) => void>();
 
   private constructor(client: WorkloadApiClient, ownsClient: boolean, opts: JwtSourceOptions) {
-    super(client, ownsClient, opts, { component: 'jwt-source', what: 'JWT source' });
+    super(client, ownsClient, opts, { component: 'jwt-source', what: 'JWT source' }, JwtBundleSet.of([]));
   }
 
   /** Starts watching and resolves on the first valid bundle message. */
@@ -49,14 +48,7 @@ export class JwtSource extends WatchedSource<JwtBundleSet> implements JwtBundleS
 
   /** The JWT bundle of `td`, or undefined when the agent sent none. */
   getJwtBundleForTrustDomain(td: TrustDomain): JwtBundle | undefined {
-    this.ensureOpen();
-    return this.#bundles.get(td);
-  }
-
-  /** All JWT bundles of the last update. */
-  bundles(): JwtBundleSet {
-    this.ensureOpen();
-    return this.#bundles;
+    return this.bundles().get(td);
   }
 
   /** Mints a JWT-SVID through the agent (one unary call; the agent caches, not us). */
@@ -92,21 +84,21 @@ export class JwtSource extends WatchedSource<JwtBundleSet> implements JwtBundleS
   }
 
   #apply(set: JwtBundleSet): void {
-    if (this.isClosed || this.#bundles.equals(set)) return;
-    this.#bundles = set;
+    if (this.isClosed || this.bundles().equals(set)) return;
+    this.setBundles(set);
     this.logger.info({ trust_domains: set.trustDomains().map((td) => td.name) }, 'JWT bundles updated');
     this.#emit();
   }
 
   protected override watchError(err: WorkloadApiError): void {
     this.logger.warn({ code: err.code, err: err.message }, 'workload API watch error');
-    if (err.code === 'workload.no_identity' && this.#bundles.trustDomains().length > 0) {
-      this.#bundles = JwtBundleSet.of([]);
+    if (err.code === 'workload.no_identity' && this.bundles().size > 0) {
+      this.setBundles(JwtBundleSet.of([]));
       this.#emit();
     }
   }
 
   #emit(): void {
-    notifyListeners(this.#updateListeners, this.#bundles, this.logger, 'update');
+    notifyListeners(this.#updateListeners, this.bundles(), this.logger, 'update');
   }
 }

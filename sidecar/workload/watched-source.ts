@@ -14,11 +14,12 @@ export interface SourceNames {
 
 /**
  * What X509Source and JwtSource share: one watch stream on a Workload API
- * client (closed with the source only when the source made it), the last
- * error that stream reported, and the closed state every getter checks.
- * A subclass takes in the updates and reacts to the errors.
+ * client (closed with the source only when the source made it), the
+ * bundles of its last update, the last error it reported, and the closed
+ * state every getter checks. A subclass takes in the updates (`T`) and
+ * reacts to the errors.
  */
-export abstract class WatchedSource<T> {
+export abstract class WatchedSource<T, B> {
   protected readonly client: WorkloadApiClient;
   protected readonly clock: Clock;
   protected readonly logger: Logger;
@@ -27,9 +28,18 @@ export abstract class WatchedSource<T> {
   #watch: WatchHandle | undefined;
   #closed = false;
   #lastError: WorkloadApiError | undefined;
+  #bundles: B;
 
-  protected constructor(client: WorkloadApiClient, ownsClient: boolean, opts: { readonly clock?: Clock | undefined; readonly logger?: Logger | undefined }, names: SourceNames) {
+  /** `noBundles` is the empty set the source holds until the first update. */
+  protected constructor(
+    client: WorkloadApiClient,
+    ownsClient: boolean,
+    opts: { readonly clock?: Clock | undefined; readonly logger?: Logger | undefined },
+    names: SourceNames,
+    noBundles: B,
+  ) {
     this.client = client;
+    this.#bundles = noBundles;
     this.#ownsClient = ownsClient;
     this.#names = names;
     this.clock = opts.clock ?? systemClock;
@@ -64,6 +74,17 @@ export abstract class WatchedSource<T> {
 
   /** Drops what the subclass holds for its listeners; called once, by close(). */
   protected abstract dropListeners(): void;
+
+  /** All bundles of the last update (empty before the first one, and after the agent withdrew them). */
+  bundles(): B {
+    this.ensureOpen();
+    return this.#bundles;
+  }
+
+  /** Replaces the bundles (an update, or a withdrawal). */
+  protected setBundles(bundles: B): void {
+    this.#bundles = bundles;
+  }
 
   /** The last error the watch reported, if any (for health output). */
   get lastError(): WorkloadApiError | undefined {

@@ -61,15 +61,14 @@ type Listeners = {
  * using what was redacted; go-spiffe v2 workloadapi/watcher.go only reports the
  * error, so its X509Source keeps them) while the watch keeps retrying.
  */
-export class X509Source extends WatchedSource<X509Context> implements X509SvidSource, X509BundleSource {
+export class X509Source extends WatchedSource<X509Context, X509BundleSet> implements X509SvidSource, X509BundleSource {
   readonly #picker: X509SvidPicker;
   readonly #listeners: Listeners = { update: new Set(), error: new Set() };
   #svids: readonly X509Svid[] = [];
   #svid: X509Svid | undefined;
-  #bundles: X509BundleSet = X509BundleSet.of([]);
 
   private constructor(client: WorkloadApiClient, ownsClient: boolean, opts: X509SourceOptions) {
-    super(client, ownsClient, opts, { component: 'x509-source', what: 'X.509 source' });
+    super(client, ownsClient, opts, { component: 'x509-source', what: 'X.509 source' }, X509BundleSet.of([]));
     const hint = opts.hint;
     this.#picker =
       opts.picker ?? (hint !== undefined ? (svids) => svids.find((s) => s.hint === hint) : (svids) => svids[0]);
@@ -108,14 +107,7 @@ export class X509Source extends WatchedSource<X509Context> implements X509SvidSo
 
   /** The bundle of `td`, or undefined when the agent sent none (the peer is then untrusted). */
   getX509BundleForTrustDomain(td: TrustDomain): X509Bundle | undefined {
-    this.ensureOpen();
-    return this.#bundles.get(td);
-  }
-
-  /** All bundles of the last update. */
-  bundles(): X509BundleSet {
-    this.ensureOpen();
-    return this.#bundles;
+    return this.bundles().get(td);
   }
 
   /** True when the default SVID exists and has not expired by the source's clock. */
@@ -149,7 +141,7 @@ export class X509Source extends WatchedSource<X509Context> implements X509SvidSo
 
   #apply(ctx: X509Context): void {
     if (this.isClosed) return;
-    if (sameSvids(this.#svids, ctx.svids) && this.#bundles.equals(ctx.bundles)) return;
+    if (sameSvids(this.#svids, ctx.svids) && this.bundles().equals(ctx.bundles)) return;
     let picked: X509Svid | undefined;
     try {
       picked = this.#picker(ctx.svids);
@@ -159,7 +151,7 @@ export class X509Source extends WatchedSource<X509Context> implements X509SvidSo
     }
     this.#svids = ctx.svids;
     this.#svid = picked;
-    this.#bundles = ctx.bundles;
+    this.setBundles(ctx.bundles);
     if (!picked) {
       // Recorded so a create() that times out says why no update was usable.
       this.lastError = new WorkloadApiError(
@@ -183,19 +175,19 @@ export class X509Source extends WatchedSource<X509Context> implements X509SvidSo
   protected override watchError(err: WorkloadApiError): void {
     const level = err.code === 'workload.bad_message' || err.code === 'workload.fatal_status' ? 'error' : 'warn';
     this.logger[level]({ code: err.code, err: err.message }, 'workload API watch error');
-    if (err.code === 'workload.no_identity' && (this.#svids.length > 0 || this.#bundles.size > 0)) {
+    if (err.code === 'workload.no_identity' && (this.#svids.length > 0 || this.bundles().size > 0)) {
       // Spec §6 (PermissionDenied): stop using the SVIDs and bundles the
       // agent no longer grants; the watch keeps retrying.
       this.#svids = [];
       this.#svid = undefined;
-      this.#bundles = X509BundleSet.of([]);
+      this.setBundles(X509BundleSet.of([]));
       this.#emitUpdate();
     }
     notifyListeners(this.#listeners.error, err, this.logger, 'error');
   }
 
   #emitUpdate(): void {
-    const ev: X509SourceUpdate = { svid: this.#svid, svids: this.#svids, bundles: this.#bundles };
+    const ev: X509SourceUpdate = { svid: this.#svid, svids: this.#svids, bundles: this.bundles() };
     notifyListeners(this.#listeners.update, ev, this.logger, 'update');
   }
 }

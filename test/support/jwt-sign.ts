@@ -1,8 +1,10 @@
 /**
  * Builds JWS compact tokens in tests with node:crypto only: sign with any
  * algorithm the auth module knows, or craft raw parts (bad base64url, empty
- * or foreign signatures) to attack a verifier. Also JWK/JWKS helpers.
+ * or foreign signatures) to attack a verifier. Also JWK/JWKS helpers, and
+ * reading the claims of a token that crossed the mesh.
  */
+import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { constants, createHmac, sign, type KeyObject } from 'node:crypto';
 
@@ -64,4 +66,14 @@ export function jwks(...keys: Record<string, unknown>[]): string {
 function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(o)) if (v === undefined) delete o[k];
   return o;
+}
+
+/**
+ * The payload of a JWT, given as the token or as the `Authorization` value
+ * carrying it (`Bearer <jwt>`). Verifies nothing: the test reads what arrived.
+ */
+export function claimsOf(tokenOrAuthorization: unknown): Record<string, unknown> {
+  const part = String(tokenOrAuthorization ?? '').replace(/^Bearer /, '').split('.')[1];
+  assert.ok(part !== undefined, 'not a JWT');
+  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
 }

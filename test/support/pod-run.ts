@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { nodeBin, projectRoot, startSpire, type Credentials, type Spire } from './spire.ts';
+import { OTHER_USER_ENV, nodeBin, projectRoot, startSpire, type Credentials, type Spire } from './spire.ts';
 import { Teardown } from './teardown.ts';
 import { createPodNetwork, inNamespace, leftovers, mustRun, type PodNetwork, type PodNetworkOptions } from './netns.ts';
 import { startLogged, type LoggedProcess } from './logged-process.ts';
@@ -25,7 +25,7 @@ export const SIDECAR_MAIN = join('sidecar', 'cli', 'main.ts');
 /** Node 24 without the type-stripping warning: the start of every node command in a pod. */
 export const NODE_ARGV: readonly string[] = [nodeBin, '--disable-warning=ExperimentalWarning'];
 /** The environment of a process started in a pod unless it is given another. */
-export const POD_ENV: Readonly<Record<string, string>> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp' };
+export const POD_ENV: Readonly<Record<string, string>> = OTHER_USER_ENV;
 
 /** Runs as `uid`, group `uid` (each container of a pod has its own). */
 export const as = (uid: number): Credentials => ({ uid, gid: uid });

@@ -106,11 +106,14 @@ export interface Credentials {
   readonly gid: number;
 }
 
+/** The environment of a child running as a test uid: a system PATH, and HOME at /tmp because the uid has no home of its own. */
+export const OTHER_USER_ENV: Readonly<Record<string, string>> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp' };
+
 /**
  * Spawns `cmd` as another user. Needs root. libuv drops supplementary
  * groups when it switches ids, so the unix attestor sees exactly
- * `unix:uid:<uid>` and `unix:gid:<gid>`. HOME points at /tmp because the
- * uid has no home of its own.
+ * `unix:uid:<uid>` and `unix:gid:<gid>`; the environment is {@link OTHER_USER_ENV}
+ * plus `opts.env`.
  */
 export function spawnAs(who: Credentials, cmd: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
   return spawn(cmd, args, asUser(who, opts));
@@ -121,9 +124,9 @@ export function runAs(who: Credentials, cmd: string, args: readonly string[], op
   return run(cmd, args, asUser(who, opts));
 }
 
-/** `opts` for a child running as `who`: the project root as default cwd, a system PATH and HOME=/tmp unless `opts.env` says otherwise. */
+/** `opts` for a child running as `who`: the project root as default cwd, {@link OTHER_USER_ENV} under `opts.env`. */
 function asUser<O extends SpawnOptions>(who: Credentials, opts: O): O {
-  return { cwd: projectRoot, ...opts, uid: who.uid, gid: who.gid, env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', ...opts.env } };
+  return { cwd: projectRoot, ...opts, uid: who.uid, gid: who.gid, env: { ...OTHER_USER_ENV, ...opts.env } };
 }
 
 /** Node 24 from node_modules: the interpreter for workload scripts run under other uids. */

@@ -32,6 +32,7 @@ import type { LoggedProcess } from '../../support/logged-process.ts';
 import { podCurl } from '../../support/pod-checks.ts';
 import { as, assertAllReady, assertNoLeftovers, NODE_ARGV as NODE, POD_PORTS, PodRun, SIDECAR_MAIN as MAIN, type PodRunRecord } from '../../support/pod-run.ts';
 import { startOidcProvider, type OidcProvider } from '../../support/oidc-provider.ts';
+import { claimsOf } from '../../support/jwt-sign.ts';
 
 const TD = 'example.org';
 const PODS = ['web', 'edge', 'accounts', 'payments', 'intruder'] as const;
@@ -71,13 +72,6 @@ interface Seen {
   readonly app: string;
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
-}
-
-function claimsOf(authorization: string | undefined): Record<string, unknown> {
-  const token = String(authorization ?? '').replace(/^Bearer /, '');
-  const part = token.split('.')[1];
-  assert.ok(part !== undefined, 'not a JWT');
-  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
 /** A relay on the node from `host`:<random> to 127.0.0.1:`targetPort` (the pods' way to the authorization server). */

@@ -18,6 +18,7 @@ import { JWT_RESOURCE, startOidcProvider, type OidcProvider } from '../../suppor
 import { freePorts, startSidecar, tempDir, viaOutbound, type TestSidecar } from '../../support/sidecar-harness.ts';
 import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, startRelayApp, type Relayed } from '../../support/app-fixtures.ts';
 import { fileCleanup } from '../../support/file-cleanup.ts';
+import { claimsOf } from '../../support/jwt-sign.ts';
 
 const CLIENT_ID = `spiffe://${TD}/client`;
 const HANDLE = 'x-auth-context';
@@ -99,8 +100,6 @@ const call = async (path: string, headers: Record<string, string>): Promise<{ re
   const b = JSON.parse(r.body) as Relayed;
   return { received: b.received, backend: b.upstream };
 };
-const claimsOf = (authorization: unknown): Record<string, unknown> =>
-  JSON.parse(Buffer.from(String(authorization).replace(/^Bearer /, '').split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 
 test('the app gets a handle instead of the token, and its outbound call with only the handle carries an exchanged token', async () => {
   const t = await userJwt();

@@ -10,7 +10,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock, silentLogger, systemClock } from '../../../sidecar/core/index.ts';
 import { evaluate } from '../../../sidecar/policy/index.ts';
-import { PolicyFile } from '../../../sidecar/runtime/index.ts';
+import { PolicyFile } from '../../../sidecar/lifecycle/index.ts';
 import { SpiffeId } from '../../../sidecar/spiffe/index.ts';
 import { eventually, tempDir } from '../../support/sidecar-harness.ts';
 

@@ -13,6 +13,7 @@ import { JWT_RESOURCE, OPAQUE_RESOURCE, startOidcProvider, type OidcProvider } f
 import { freePorts, startSidecar, viaOutbound, type TestSidecar } from '../../support/sidecar-harness.ts';
 import { BACKEND_ID, FRONTEND_ID, startEchoApp, type Echo } from '../../support/app-fixtures.ts';
 import { fileCleanup } from '../../support/file-cleanup.ts';
+import { claimsOf } from '../../support/jwt-sign.ts';
 
 const cleanup = fileCleanup();
 
@@ -78,10 +79,6 @@ const userOpaque = () => as.issueToken({ format: 'opaque', clientId: 'app', subj
 const call = async (host: string, token: string | undefined) => {
   const r = await viaOutbound(outboundPort, '/orders', host, { headers: token === undefined ? {} : bearer(token) });
   return { ...r, echo: r.status === 200 ? (JSON.parse(r.body) as Echo) : undefined };
-};
-const claimsOf = (authorization: unknown): Record<string, unknown> => {
-  const token = String(authorization).replace(/^Bearer /, '');
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 };
 
 test('none (the default): the app token is removed before the network', async () => {

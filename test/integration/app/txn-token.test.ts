@@ -15,6 +15,7 @@ import { OPAQUE_RESOURCE, startOidcProvider, type OidcProvider } from '../../sup
 import { freePorts, startSidecar, viaOutbound } from '../../support/sidecar-harness.ts';
 import { BACKEND_ID, FRONTEND_ID, TD, startEchoApp, startRelayApp, type Relayed } from '../../support/app-fixtures.ts';
 import { fileCleanup } from '../../support/file-cleanup.ts';
+import { claimsOf } from '../../support/jwt-sign.ts';
 
 const STORE_ID = `spiffe://${TD}/store`;
 const TRUST_DOMAIN_AUDIENCE = `spiffe://${TD}`;
@@ -76,7 +77,6 @@ before(async () => {
 });
 
 const userOpaque = () => as.issueToken({ format: 'opaque', clientId: 'app', subject: 'alice', audience: OPAQUE_RESOURCE, scope: 'read write' });
-const claimsOf = (jwt: unknown): Record<string, unknown> => JSON.parse(Buffer.from(String(jwt).split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 const call = async (token: string | undefined) => {
   const r = await viaOutbound(edgeOutbound, '/orders', 'backend', { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
   assert.equal(r.status, 200, r.body);

@@ -21,13 +21,14 @@ const main = join(root, 'sidecar', 'cli', 'main.ts');
 const probe = join(import.meta.dirname, 'net-probe.ts');
 const node = [process.execPath, '--disable-warning=ExperimentalWarning'];
 
-const POD_IP = '192.0.2.1';
-const PEER_IP = '192.0.2.2';
-/** A second peer address whose traffic the rules exclude by CIDR. */
-const PEER_EXCLUDED_IP = '192.0.2.3';
-const POD_IP6 = '2001:db8::1';
-const PEER_IP6 = '2001:db8::2';
-const PEER_EXCLUDED_IP6 = '2001:db8::3';
+/**
+ * The test network of each address family: the pod's and the peer's
+ * addresses, a second peer address whose traffic the rules exclude by CIDR,
+ * and the loopback the rules leave alone.
+ */
+const V4 = { family: 'IPv4', pod: '192.0.2.1', peer: '192.0.2.2', excluded: '192.0.2.3', loopback: '127.0.0.1', loopbackNet: '127.0.0.0/8', hostPrefix: 32 } as const;
+const V6 = { family: 'IPv6', pod: '2001:db8::1', peer: '2001:db8::2', excluded: '2001:db8::3', loopback: '::1', loopbackNet: '::1/128', hostPrefix: 128 } as const;
+type Family = typeof V4 | typeof V6;
 
 async function nsExec(ns: string, argv: string[]): Promise<string> {
   const { stdout } = await run('ip', ['netns', 'exec', ns, ...argv], { timeout: 30_000 });
@@ -50,8 +51,8 @@ async function twoHosts(t: import('node:test').TestContext): Promise<{ pod: stri
   const vethPeer = `vq${tag.slice(-6)}`;
   await run('ip', ['link', 'add', vethPod, 'netns', pod, 'type', 'veth', 'peer', 'name', vethPeer, 'netns', peer]);
   const hosts = [
-    [pod, vethPod, [POD_IP], [POD_IP6]],
-    [peer, vethPeer, [PEER_IP, PEER_EXCLUDED_IP], [PEER_IP6, PEER_EXCLUDED_IP6]],
+    [pod, vethPod, [V4.pod], [V6.pod]],
+    [peer, vethPeer, [V4.peer, V4.excluded], [V6.peer, V6.excluded]],
   ] as const;
   for (const [ns, dev, v4, v6] of hosts) {
     await nsExec(ns, ['ip', 'link', 'set', 'lo', 'up']);
@@ -98,8 +99,8 @@ async function backendOf(bin: string): Promise<string> {
   return /nf_tables/.test(stdout) ? 'nft' : /legacy/.test(stdout) ? 'legacy' : stdout.trim();
 }
 
-/** The rules of one family as its *-save prints them; `loopback` and `excluded` differ per family. */
-const expected = (loopback: string, excluded: string): string[] => [
+/** The rules of one family as its *-save prints them. */
+const expected = (f: Family): string[] => [
   ':SPIFFE_SIDECAR_INBOUND - [0:0]',
   ':SPIFFE_SIDECAR_OUTPUT - [0:0]',
   ':SPIFFE_SIDECAR_REDIRECT - [0:0]',
@@ -108,17 +109,17 @@ const expected = (loopback: string, excluded: string): string[] => [
   '-A SPIFFE_SIDECAR_INBOUND -p tcp --dport 15001 -j REDIRECT --to-ports 15006',
   '-A SPIFFE_SIDECAR_INBOUND -p tcp --dport 8080 -j REDIRECT --to-ports 15006',
   '-A SPIFFE_SIDECAR_OUTPUT -m owner --uid-owner 1337 -j RETURN',
-  `-A SPIFFE_SIDECAR_OUTPUT -d ${loopback} -j RETURN`,
+  `-A SPIFFE_SIDECAR_OUTPUT -d ${f.loopbackNet} -j RETURN`,
   '-A SPIFFE_SIDECAR_OUTPUT -o lo -j RETURN',
   '-A SPIFFE_SIDECAR_OUTPUT -p tcp --dport 15020 -j RETURN',
   '-A SPIFFE_SIDECAR_OUTPUT -p tcp --dport 5432 -j RETURN',
-  `-A SPIFFE_SIDECAR_OUTPUT -d ${excluded} -j RETURN`,
+  `-A SPIFFE_SIDECAR_OUTPUT -d ${f.excluded}/${f.hostPrefix} -j RETURN`,
   '-A SPIFFE_SIDECAR_OUTPUT -j SPIFFE_SIDECAR_REDIRECT',
   '-A SPIFFE_SIDECAR_REDIRECT -p tcp -j REDIRECT --to-ports 15001',
 ];
-const EXPECTED = expected('127.0.0.0/8', `${PEER_EXCLUDED_IP}/32`);
-const EXPECTED6 = expected('::1/128', `${PEER_EXCLUDED_IP6}/128`);
-const APPLY_FLAGS = ['--inbound-ports=8080', '--exclude-outbound-ports=5432', `--exclude-outbound-cidrs=${PEER_EXCLUDED_IP},${PEER_EXCLUDED_IP6}`];
+const EXPECTED = expected(V4);
+const EXPECTED6 = expected(V6);
+const APPLY_FLAGS = ['--inbound-ports=8080', '--exclude-outbound-ports=5432', `--exclude-outbound-cidrs=${V4.excluded},${V6.excluded}`];
 
 test('iptables apply/clean in a network namespace with the default (Debian) iptables', async (t) => {
   if (!requireTools(t, ['iptables', 'iptables-save', 'ip6tables', 'ip6tables-save', 'ip'], { root: true })) return;
@@ -129,8 +130,8 @@ test('iptables apply/clean in a network namespace with the default (Debian) ipta
   // Before: the peer refuses 9999, so a redirect is visible as a different answer.
   // '::' listens on both families (IPv4 arrives IPv4-mapped), like the injected sidecar's [::] listeners.
   await serve(peer, children, '::', { 5432: 'peer-db', 7000: 'peer-direct' });
-  assert.match(await dial(pod, PEER_IP, 9999), /ECONNREFUSED/);
-  assert.match(await dial(pod, PEER_IP6, 9999), /ECONNREFUSED/);
+  assert.match(await dial(pod, V4.peer, 9999), /ECONNREFUSED/);
+  assert.match(await dial(pod, V6.peer, 9999), /ECONNREFUSED/);
 
   await nsExec(pod, apply);
   // Idempotent: a second apply (a restarted init container) leaves one copy of each rule.
@@ -142,11 +143,6 @@ test('iptables apply/clean in a network namespace with the default (Debian) ipta
 
   // What each connection reaches with the rules in place. Every row holds for
   // both families: without the ip6tables rules each IPv6 one would bypass the sidecar.
-  const families = [
-    { family: 'IPv4', pod: POD_IP, peer: PEER_IP, excluded: PEER_EXCLUDED_IP, loopback: '127.0.0.1' },
-    { family: 'IPv6', pod: POD_IP6, peer: PEER_IP6, excluded: PEER_EXCLUDED_IP6, loopback: '::1' },
-  ];
-  type Family = (typeof families)[number];
   const rows: { name: string; from: string; to: (f: Family) => string; port: number; uid?: number; want: string | RegExp }[] = [
     { name: 'outbound TCP from the app lands on 15001', from: pod, to: (f) => f.peer, port: 9999, want: 'outbound-listener' },
     { name: 'the sidecar uid is not redirected', from: pod, to: (f) => f.peer, port: 9999, uid: 1337, want: /ECONNREFUSED/ },
@@ -160,7 +156,7 @@ test('iptables apply/clean in a network namespace with the default (Debian) ipta
     { name: 'inbound to the admin port is not redirected', from: peer, to: (f) => f.pod, port: 15020, want: 'admin' },
     { name: "the outbound listener's port from outside lands on the mTLS listener", from: peer, to: (f) => f.pod, port: 15001, want: 'inbound-listener' },
   ];
-  for (const f of families) {
+  for (const f of [V4, V6]) {
     for (const r of rows) {
       await t.test(`${f.family}: ${r.name}`, async () => {
         const got = await dial(r.from, r.to(f), r.port, r.uid);
@@ -174,10 +170,10 @@ test('iptables apply/clean in a network namespace with the default (Debian) ipta
     await nsExec(pod, [...node, main, 'iptables', 'clean']);
     assert.deepEqual(await savedRules(pod, 'iptables-save'), []);
     assert.deepEqual(await savedRules(pod, 'ip6tables-save'), []);
-    assert.match(await dial(pod, PEER_IP, 9999), /ECONNREFUSED/);
-    assert.match(await dial(pod, PEER_IP6, 9999), /ECONNREFUSED/);
-    assert.equal(await dial(peer, POD_IP, 8080), 'app');
-    assert.equal(await dial(peer, POD_IP6, 8080), 'app');
+    assert.match(await dial(pod, V4.peer, 9999), /ECONNREFUSED/);
+    assert.match(await dial(pod, V6.peer, 9999), /ECONNREFUSED/);
+    assert.equal(await dial(peer, V4.pod, 8080), 'app');
+    assert.equal(await dial(peer, V6.pod, 8080), 'app');
     // clean is idempotent too.
     await nsExec(pod, [...node, main, 'iptables', 'clean']);
   });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ForwardError, errorResponse } from '../../../sidecar/forward/index.ts';
 import { Http1Error } from '../../../sidecar/http1/index.ts';
-import { PeerNotAuthorized } from '../../../sidecar/tls/index.ts';
+import { CredentialsError, PeerNotAuthorized } from '../../../sidecar/tls/index.ts';
 import { WorkloadApiError } from '../../../sidecar/workload/index.ts';
 
 const err = (code: string, extra: Record<string, unknown> = {}): Error => Object.assign(new Error(code), { code, ...extra });
@@ -44,6 +44,7 @@ const rows: { name: string; error: unknown; status: number; reason: string; body
   { name: 'HTTP/2 stream reset → 502', error: err('ERR_HTTP2_STREAM_ERROR'), status: 502, reason: 'upstream_reset' },
   { name: 'request head the next hop cannot carry → 400', error: new Http1Error('http1.invalid_outgoing_field', 'x'), status: 400, reason: 'bad_request' },
   { name: 'no SVID → 503', error: new WorkloadApiError('workload.no_svid', 'no X509-SVID yet'), status: 503, reason: 'no_svid', body: 'no SVID to present: workload: no X509-SVID yet' },
+  { name: 'credentials home with nothing published → 503', error: new CredentialsError('tls.credentials_unpublished', 'tls: no credentials published yet'), status: 503, reason: 'no_svid', body: 'no SVID to present: tls: no credentials published yet' },
   { name: 'shutting down → 503', error: new ForwardError('forward.closed', 'x'), status: 503, reason: 'shutting_down' },
   { name: 'anything else → 502', error: new Error('boom'), status: 502, reason: 'upstream_error' },
   { name: 'a non-error → 502', error: undefined, status: 502, reason: 'upstream_error' },

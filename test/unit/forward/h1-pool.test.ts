@@ -25,6 +25,9 @@ class Request implements H1PoolRequest {
   readonly method = 'GET';
   readonly target = '/';
   readonly headers = ['host', 'app'];
+  headSource: Buffer | null = null;
+  readonly sourceLines: number[] = [];
+  readonly sourceFields: string[] = [];
   readonly authority = 'app';
   readonly hasHostHeader = true;
   readonly upgrade = '';

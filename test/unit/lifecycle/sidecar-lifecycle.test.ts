@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../../sidecar/core/index.ts';
 import type { ProxyListener } from '../../../sidecar/forward/index.ts';
-import { ListenerSlot, SidecarLifecycle } from '../../../sidecar/runtime/index.ts';
+import { ListenerSlot, SidecarLifecycle } from '../../../sidecar/lifecycle/index.ts';
 
 const noop = async (): Promise<void> => {};
 const drained = async (): Promise<{ abandoned: number }> => ({ abandoned: 0 });

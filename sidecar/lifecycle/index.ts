@@ -1,7 +1,7 @@
 /**
- * runtime: the pieces the composition root (sidecar/app.ts) wires together
- * that belong to no single module: the sidecar's lifecycle states and
- * listener slots, the Workload API link, the SVID watch that feeds the
+ * lifecycle: the running sidecar's life and what it keeps current while it
+ * runs, as the composition root (sidecar/app.ts) wires them: the lifecycle
+ * states and listener slots, the Workload API link, the SVID watch that feeds the
  * credentials home (sidecar/tls Credentials), the identity holder that
  * stands in before the first SVID, policy files watched and reloaded from
  * disk, and the /debug/svid view.
