@@ -3,7 +3,6 @@ import type { RequestHeadSink, ResponseHeadSink } from './hop-by-hop.ts';
 import type { ConnInfo, ConnLoad, RequestRecord } from './request-record.ts';
 
 const NO_HEADERS: readonly string[] = Object.freeze([]);
-const NO_LINES: readonly number[] = Object.freeze([]);
 
 /**
  * The fields of one request, apart from what it does: the request record
@@ -26,10 +25,6 @@ export abstract class ExchangeRecord implements RequestRecord, RequestHeadSink, 
   hasBody = false;
   upgrade = '';
   headerBytes = 0;
-  // Set by an HTTP/1.1 downstream (H1UpstreamRequest in h1-connection.ts says how they are used).
-  headSource: Buffer | null = null;
-  sourceLines: readonly number[] = NO_LINES;
-  sourceFields: readonly string[] = NO_HEADERS;
   /** The request body when there is one. */
   body: Readable | null = null;
   /**

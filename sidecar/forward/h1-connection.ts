@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { DEFAULT_MAX_HEADER_COUNT, Http1Error, MessageParser, lastChunk, requestHeadFromFields, serializeRequestHead, writeChunk, type MessageSink } from '../http1/index.ts';
+import { DEFAULT_MAX_HEADER_COUNT, Http1Error, MessageParser, lastChunk, serializeRequestHead, writeChunk, type MessageSink } from '../http1/index.ts';
 import { ForwardError } from './forward-error.ts';
 import { DeadlineTimer } from './deadline-timer.ts';
 import { describeError } from '../core/index.ts';
@@ -15,17 +15,6 @@ export interface H1UpstreamRequest {
   readonly target: string;
   /** End-to-end request headers (name, value, ...); Content-Length kept, Transfer-Encoding never. */
   readonly headers: readonly string[];
-  /**
-   * The bytes of the HTTP/1.1 head the request arrived with (MessageParser's
-   * headSource), null when it came another way: the fields of `headers`
-   * that are still its parsed fields (`sourceFields`, lines at
-   * `sourceLines`) are copied from it rather than serialised. The
-   * connection drops it once the head is written, so the socket chunk it
-   * lives in is not held for the rest of the request.
-   */
-  headSource: Buffer | null;
-  readonly sourceLines: readonly number[];
-  readonly sourceFields: readonly string[];
   /** Host value to add when `hasHostHeader` is false (the request came as HTTP/2). */
   readonly authority: string;
   readonly hasHostHeader: boolean;
@@ -372,7 +361,7 @@ export class H1Connection implements MessageSink {
     this.#idleTimer.disarm();
     const p = this.#parser;
     p.noBody = req.method === 'HEAD';
-    let head: string | Buffer;
+    let head: string;
     try {
       const headers = req.hasHostHeader || req.authority === '' ? req.headers : req.headers.concat('host', req.authority);
       let extra = '';
@@ -385,11 +374,7 @@ export class H1Connection implements MessageSink {
       } else if (cl < 0 && PAYLOAD_METHODS.has(req.method)) {
         extra += EMPTY_BODY_LINE;
       }
-      const src = req.headSource;
-      head =
-        src === null
-          ? serializeRequestHead(req.method, req.target, headers, extra)
-          : requestHeadFromFields(req.method, req.target, headers, src, req.sourceLines, req.sourceFields, extra);
+      head = serializeRequestHead(req.method, req.target, headers, extra);
     } catch (err) {
       // Nothing was written: the connection stays good for the next request.
       this.#req = null;
@@ -397,15 +382,13 @@ export class H1Connection implements MessageSink {
       req.h1Failed(err as Error, false);
       return;
     }
-    // A resend (resend-policy.ts) serialises the head from strings: rare, and the chunk is released.
-    req.headSource = null;
     if (req.hasBody) {
       // Corked to the end of this tick: body bytes already buffered leave with the head.
       s.cork();
-      writeHead(s, head);
+      s.write(head, 'latin1');
       process.nextTick(uncork, s);
     } else {
-      writeHead(s, head);
+      s.write(head, 'latin1');
     }
     if (!req.hasBody) {
       this.#bodyDone = true;
@@ -500,10 +483,6 @@ function lastChunkOrBare(trailers: readonly string[] | null): string {
   }
 }
 
-function writeHead(s: Socket, head: string | Buffer): void {
-  if (typeof head === 'string') s.write(head, 'latin1');
-  else s.write(head);
-}
 function uncork(s: Socket): void {
   s.uncork();
 }

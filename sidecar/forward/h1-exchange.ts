@@ -4,7 +4,6 @@ import { Exchange, type ConnInfo, type ConnLoad, type ExchangeUpstream } from '.
 import type { H1Downstream, H1DownstreamRequest } from './h1-downstream.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
 import type { FrontPort } from './front-port.ts';
-import type { H2StreamRelay } from './h2-stream-relay.ts';
 import { requestTrailersToForward } from './h2-request-trailers.ts';
 import { localBody } from './local-body.ts';
 
@@ -45,10 +44,6 @@ export class H1Exchange extends Exchange implements H1DownstreamRequest {
     this.#keepAlive = p.keepAlive;
     this.#expectContinue = p.expectContinue;
     scanRequestHead(p.raw, this, front.droppedRequestHeaders);
-    // An HTTP/1.1 upstream copies the fields it forwards unchanged from these bytes (field-range-writer.ts).
-    this.headSource = p.headSource;
-    this.sourceLines = p.fieldLines;
-    this.sourceFields = p.raw;
     // The parser's framing is the truth (Content-Length: 0 has no body).
     this.hasBody = p.framing !== 'none';
     this.#chunkedRequest = p.framing === 'chunked';
@@ -63,12 +58,6 @@ export class H1Exchange extends Exchange implements H1DownstreamRequest {
       this.#down.write(this, CONTINUE);
     }
     super.forwardTo(upstream);
-  }
-
-  /** An HTTP/2 upstream sends the string fields: the head's bytes are not needed, and not held for the stream's life. */
-  override h2Started(relay: H2StreamRelay): void {
-    this.headSource = null;
-    super.h2Started(relay);
   }
 
   protected sendHead(status: number): void {

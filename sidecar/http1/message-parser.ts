@@ -50,8 +50,6 @@ const MAX_CHUNK_LINE = 4096;
 /** 2^52: a chunk size up to 13 hex digits stays an exact JavaScript number. */
 const MAX_CHUNK_HEX_DIGITS = 13;
 
-const NO_BYTES = Buffer.alloc(0);
-
 const lower = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 const N_CONTENT_LENGTH = lower('content-length');
 const N_TRANSFER_ENCODING = lower('transfer-encoding');
@@ -97,18 +95,6 @@ export class MessageParser {
   status = 0;
   /** Field lines as received: name, value, name, value... (values without surrounding whitespace). */
   raw: string[] = [];
-  /**
-   * The buffer the head was parsed from, valid inside onHead only (then
-   * released, so an idle connection keeps no socket chunk alive). A view, not
-   * a copy: a socket never reuses the buffer of a chunk it delivered.
-   */
-  headSource: Buffer = NO_BYTES;
-  /**
-   * Where field line k of the head starts in {@link headSource}, then where
-   * the empty line starts: line k, CRLF included, is [fieldLines[k],
-   * fieldLines[k + 1]), and its name and value are raw[2k] and raw[2k + 1].
-   */
-  fieldLines: number[] = [];
   /** Content-Length, or -1 when there is none. */
   contentLength = -1;
   /** How the body is framed. */
@@ -276,7 +262,7 @@ export class MessageParser {
           if (stop - off > 2) {
             trailers = [];
             this.#trailerCount = 0;
-            this.#parseFields(buf, off, stop - 2, trailers, null);
+            this.#parseFields(buf, off, stop - 2, trailers, true);
           }
           off = stop;
           this.#messageEnd(trailers);
@@ -344,14 +330,12 @@ export class MessageParser {
   #parseHead(buf: Buffer, start: number, stop: number): void {
     this.headBytes = stop - start;
     this.raw = [];
-    this.fieldLines = [];
-    this.headSource = buf;
     this.contentLength = -1;
     this.keepAliveTimeoutS = 0;
     const eol = buf.indexOf(LF, start) - 1;
     if (this.isRequest) this.#requestLine(buf, start, eol);
     else this.#statusLine(buf, start, eol);
-    this.#parseFields(buf, eol + 2, stop - 2, this.raw, this.fieldLines);
+    this.#parseFields(buf, eol + 2, stop - 2, this.raw, false);
   }
 
   #requestLine(buf: Buffer, start: number, eol: number): void {
@@ -392,11 +376,9 @@ export class MessageParser {
 
   /**
    * Parses field lines in [from, to) (each ending in CRLF) into `out` and,
-   * for a head (`lines` is its {@link fieldLines}), records where each line
-   * starts and applies the framing fields to this parser's state.
+   * for a head, applies the framing fields to this parser's state.
    */
-  #parseFields(buf: Buffer, from: number, to: number, out: string[], lines: number[] | null): void {
-    const trailers = lines === null;
+  #parseFields(buf: Buffer, from: number, to: number, out: string[], trailers: boolean): void {
     let hosts = 0;
     let te = 0;
     let teLastChunked = false;
@@ -432,8 +414,7 @@ export class MessageParser {
         }
       }
       out.push(buf.toString('latin1', ls, ne), buf.toString('latin1', vs, ve));
-      if (lines !== null) {
-        lines.push(ls);
+      if (!trailers) {
         switch (ne - ls) {
           case 4:
             if (nameIs(buf, ls, N_HOST)) hosts++;
@@ -475,7 +456,6 @@ export class MessageParser {
       ls = lf + 1;
     }
     if (trailers) return;
-    lines.push(to);
     this.expectContinue = expect && this.versionMinor === 1;
     this.upgrade = upgradeField && (connection & TOKEN_UPGRADE) !== 0;
     this.keepAlive = this.versionMinor === 1 ? (connection & TOKEN_CLOSE) === 0 : (connection & TOKEN_KEEP_ALIVE) !== 0 && (connection & TOKEN_CLOSE) === 0;
@@ -507,7 +487,6 @@ export class MessageParser {
         this.framing = 'none';
         this.#state = UPGRADED;
         this.#sink.onHead();
-        this.headSource = NO_BYTES;
         return true;
       }
       if (this.noBody || st === 204 || st === 304) this.framing = 'none';
@@ -529,7 +508,6 @@ export class MessageParser {
         this.#remaining = 0;
     }
     this.#sink.onHead();
-    this.headSource = NO_BYTES;
     const s = this.#state;
     if (s === UPGRADED || s === STOPPED) return true;
     if (this.framing === 'none' && s === LENGTH) {

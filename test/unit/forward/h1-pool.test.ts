@@ -25,9 +25,6 @@ class Request implements H1PoolRequest {
   readonly method = 'GET';
   readonly target = '/';
   readonly headers = ['host', 'app'];
-  headSource: Buffer | null = null;
-  readonly sourceLines: number[] = [];
-  readonly sourceFields: string[] = [];
   readonly authority = 'app';
   readonly hasHostHeader = true;
   readonly upgrade = '';
