@@ -61,7 +61,8 @@ for (const protocol of ['http1', 'h2'] as const) {
   });
 }
 
-test('request trailers h1 → h1 pair → h2c app: a trailers HEADERS frame, forbidden fields dropped', async () => {
+/** An h2c app that records each stream's body and trailers (null when the stream ended without any). */
+async function h2cApp(): Promise<{ port: number; seen: { body: string; trailers: Record<string, unknown> | null }[] }> {
   const seen: { body: string; trailers: Record<string, unknown> | null }[] = [];
   const app = await startH2cApp(cleanup, (stream) => {
     let body = '';
@@ -75,30 +76,20 @@ test('request trailers h1 → h1 pair → h2c app: a trailers HEADERS frame, for
       stream.end('ok');
     });
   });
-  const m = await startMesh(pki, cleanup, { appPort: app.port, appProtocol: 'h2c', protocol: 'http1' });
-  assert.equal(await postChunked(m.outboundPort, 'payload', SENT_TRAILERS), 200);
-  assert.equal(seen.length, 1);
-  assert.equal(seen[0]!.body, 'payload');
-  assert.deepEqual(seen[0]!.trailers, WANT_TRAILERS);
-});
+  return { port: app.port, seen };
+}
 
-test('a chunked request without trailers still reaches an h2c app whole (the stream ends after its body)', async () => {
-  const seen: { body: string; trailers: Record<string, unknown> | null }[] = [];
-  const app = await startH2cApp(cleanup, (stream) => {
-    let body = '';
-    let trailers: Record<string, unknown> | null = null;
-    stream.setEncoding('utf8');
-    stream.on('data', (d: string) => (body += d));
-    stream.on('trailers', (h) => (trailers = Object.fromEntries(Object.entries(h))));
-    stream.on('end', () => {
-      seen.push({ body, trailers });
-      stream.respond({ ':status': 200 });
-      stream.end('ok');
-    });
+const h2cRows = [
+  { name: 'request trailers h1 → h1 pair → h2c app: a trailers HEADERS frame, forbidden fields dropped', sent: SENT_TRAILERS, want: WANT_TRAILERS },
+  { name: 'a chunked request without trailers still reaches an h2c app whole (the stream ends after its body)', sent: {}, want: null },
+];
+for (const row of h2cRows) {
+  test(row.name, async () => {
+    const app = await h2cApp();
+    const m = await startMesh(pki, cleanup, { appPort: app.port, appProtocol: 'h2c', protocol: 'http1' });
+    assert.equal(await postChunked(m.outboundPort, 'payload', row.sent), 200);
+    assert.equal(app.seen.length, 1);
+    assert.equal(app.seen[0]!.body, 'payload');
+    assert.deepEqual(app.seen[0]!.trailers, row.want);
   });
-  const m = await startMesh(pki, cleanup, { appPort: app.port, appProtocol: 'h2c', protocol: 'http1' });
-  assert.equal(await postChunked(m.outboundPort, 'payload', {}), 200);
-  assert.equal(seen.length, 1);
-  assert.equal(seen[0]!.body, 'payload');
-  assert.equal(seen[0]!.trailers, null);
-});
+}
