@@ -86,15 +86,6 @@ export type Extraction = { readonly kind: 'token'; readonly token: string; reado
 
 const NONE: TokenOutcome = Object.freeze({ kind: 'none' });
 
-/** What one {@link TokenExtractor.extract} call has found so far. */
-interface TokenScan {
-  token: string | undefined;
-  /** Index of the token's location; -1 before one is found. */
-  location: number;
-  /** Bit j set: a header of location j's name was seen (only for the first location of each name). */
-  seen: number;
-}
-
 /**
  * Finds the one token of a request in a fixed set of locations, reading
  * node's raw header array (name, value, name, value, ...; names in any case).
@@ -106,6 +97,12 @@ export class TokenExtractor {
   readonly #group: readonly number[];
   readonly #hasCookies: boolean;
   readonly #maxTokenBytes: number;
+  // The extract() call in progress: the token found, the index of its
+  // location (-1 before one), and bit j set once a header of location j's
+  // name was seen (only for the first location of each name).
+  #token: string | undefined = undefined;
+  #location = -1;
+  #seen = 0;
 
   constructor(locations: readonly ResolvedLocation[], maxTokenBytes: number) {
     if (locations.length > 30) throw new TypeError('auth: too many token locations');
@@ -127,19 +124,25 @@ export class TokenExtractor {
    * on who reads the request (RFC 6750 §2 allows one method per request).
    */
   extract(raw: readonly string[]): Extraction {
-    const scan: TokenScan = { token: undefined, location: -1, seen: 0 };
+    // extract() is synchronous and never re-entered, so the scan state lives
+    // on the extractor: a request allocates nothing here but its outcome.
+    this.#token = undefined;
+    this.#location = -1;
+    this.#seen = 0;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const name = raw[i]!;
       const value = raw[i + 1]!;
       const isCookie = this.#hasCookies && name.length === 6 && equalsLowerAscii(name, 'cookie');
-      const refused = isCookie ? this.#scanCookies(value, scan) : this.#scanHeader(name, value, scan);
+      const refused = isCookie ? this.#scanCookies(value) : this.#scanHeader(name, value);
       if (refused !== undefined) return refused;
     }
-    return scan.token === undefined ? NONE : { kind: 'token', token: scan.token, location: scan.location };
+    const token = this.#token;
+    this.#token = undefined;
+    return token === undefined ? NONE : { kind: 'token', token, location: this.#location };
   }
 
-  /** Takes the configured cookies of one Cookie header into `scan`; an outcome ends the extraction. */
-  #scanCookies(value: string, scan: TokenScan): TokenOutcome | undefined {
+  /** Takes the configured cookies of one Cookie header; an outcome ends the extraction. */
+  #scanCookies(value: string): TokenOutcome | undefined {
     let at = 0;
     while (at < value.length) {
       const semi = value.indexOf(';', at);
@@ -148,10 +151,10 @@ export class TokenExtractor {
       if (j >= 0) {
         const cookie = cookieValue(value, at, end);
         if (cookie.length > 0) {
-          if (scan.token !== undefined) return multiple('a token appears in more than one place');
+          if (this.#token !== undefined) return multiple('a token appears in more than one place');
           if (cookie.length > this.#maxTokenBytes) return tooLarge(cookie.length, this.#maxTokenBytes);
-          scan.token = cookie;
-          scan.location = j;
+          this.#token = cookie;
+          this.#location = j;
         }
       }
       at = end + 1;
@@ -159,15 +162,15 @@ export class TokenExtractor {
     return undefined;
   }
 
-  /** Takes one header into `scan` when a header location names it; an outcome ends the extraction. */
-  #scanHeader(name: string, value: string, scan: TokenScan): TokenOutcome | undefined {
+  /** Takes one header when a header location names it; an outcome ends the extraction. */
+  #scanHeader(name: string, value: string): TokenOutcome | undefined {
     for (let j = 0; j < this.#locations.length; j++) {
       const loc = this.#locations[j]!;
       if (loc.kind !== 'header' || name.length !== loc.name.length || !equalsLowerAscii(name, loc.name)) continue;
       const group = this.#group[j]!;
       if (group === j) {
-        if ((scan.seen & (1 << j)) !== 0) return multiple(`more than one ${loc.name} header`);
-        scan.seen |= 1 << j;
+        if ((this.#seen & (1 << j)) !== 0) return multiple(`more than one ${loc.name} header`);
+        this.#seen |= 1 << j;
       }
       if (!startsWithLowerAscii(value, loc.prefix)) {
         // A bare "Bearer" (node trims the space after it) names the scheme with no token.
@@ -176,12 +179,12 @@ export class TokenExtractor {
       }
       let start = loc.prefix.length;
       while (start < value.length && value.charCodeAt(start) === 0x20) start++;
-      if (scan.token !== undefined) return multiple('a token appears in more than one place');
+      if (this.#token !== undefined) return multiple('a token appears in more than one place');
       const length = value.length - start;
       if (length === 0) return EMPTY_TOKEN;
       if (length > this.#maxTokenBytes) return tooLarge(length, this.#maxTokenBytes);
-      scan.token = start === 0 ? value : value.slice(start);
-      scan.location = j;
+      this.#token = start === 0 ? value : value.slice(start);
+      this.#location = j;
       return undefined;
     }
     return undefined;

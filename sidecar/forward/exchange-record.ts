@@ -28,7 +28,7 @@ export abstract class ExchangeRecord implements RequestRecord, RequestHeadSink, 
   /** The request body when there is one. */
   body: Readable | null = null;
   /**
-   * The request's trailer fields that may go upstream (h2-request-trailers.ts),
+   * The request's trailer fields that may go upstream (request-trailers.ts),
    * null when it had none. The downstream fills it; it is known by the time
    * the body's 'end' is emitted (node:http2 emits 'trailers' first).
    */

@@ -163,6 +163,15 @@ export abstract class Exchange extends ExchangeRecord implements H1UpstreamReque
     return true;
   }
 
+  /**
+   * True when a trailer section may still follow (or came with) the request
+   * body, so an HTTP/2 upstream stream must wait for it; the protocols that
+   * can carry request trailers say when.
+   */
+  requestTrailersPossible(): boolean {
+    return false;
+  }
+
   /** A count that grows as request body bytes arrive (UploadWatch). */
   bodyProgress(): number {
     return this.bodyBytes;

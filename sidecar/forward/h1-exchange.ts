@@ -4,7 +4,7 @@ import { Exchange, type ConnInfo, type ConnLoad, type ExchangeUpstream } from '.
 import type { H1Downstream, H1DownstreamRequest } from './h1-downstream.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
 import type { FrontPort } from './front-port.ts';
-import { requestTrailersToForward } from './h2-request-trailers.ts';
+import { requestTrailersToForward } from './request-trailers.ts';
 import { localBody } from './local-body.ts';
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
@@ -160,13 +160,13 @@ export class H1Exchange extends Exchange implements H1DownstreamRequest {
    * forward. An HTTP/2 upstream then opens its stream with room for a
    * trailers HEADERS frame (h2-upstream.ts).
    */
-  requestTrailersPossible(): boolean {
+  override requestTrailersPossible(): boolean {
     return this.#chunkedRequest && (!this.#bodyEnded || this.requestTrailers !== null);
   }
 
   /**
    * @internal The body ended. Its trailers go upstream with the field
-   * filtering an HTTP/2 request's get (h2-request-trailers.ts), set before
+   * filtering an HTTP/2 request's get (request-trailers.ts), set before
    * the body's end is pushed, so the upstream finds them when it ends its
    * side (a last chunk on HTTP/1.1, a HEADERS frame on HTTP/2).
    */

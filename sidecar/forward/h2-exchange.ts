@@ -2,7 +2,7 @@ import { constants as h2constants, type IncomingHttpHeaders, type ServerHttp2Str
 import { Exchange, exchangeOf, tag, type ConnInfo } from './exchange.ts';
 import { scanRequestHead } from './hop-by-hop.ts';
 import type { FrontPort, H2SessionState } from './front-port.ts';
-import { fieldObject, requestTrailersToForward } from './h2-request-trailers.ts';
+import { fieldObject, requestTrailersToForward } from './request-trailers.ts';
 import { localBody } from './local-body.ts';
 import { resetStream } from './stream-reset.ts';
 
@@ -35,7 +35,7 @@ export class H2Exchange extends Exchange {
    * yet, or it sent trailers. An HTTP/2 upstream then opens its stream
    * with room for trailers; otherwise its last DATA frame ends the stream.
    */
-  requestTrailersPossible(): boolean {
+  override requestTrailersPossible(): boolean {
     return this.requestTrailers !== null || this.#stream.state.remoteClose !== 1;
   }
 

@@ -1,6 +1,6 @@
 import { constants as h2constants, type ClientHttp2Stream, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
 import { ForwardError } from './forward-error.ts';
-import { fieldObject } from './h2-request-trailers.ts';
+import { fieldObject } from './request-trailers.ts';
 import { resetStream } from './stream-reset.ts';
 
 /**
@@ -17,7 +17,7 @@ export interface H2StreamRequest {
   readonly authority: string;
   /** End-to-end request headers (name, value, ...). */
   readonly headers: readonly string[];
-  /** The request's trailer fields (h2-request-trailers.ts), null for none; read once the body is sent. */
+  /** The request's trailer fields (request-trailers.ts), null for none; read once the body is sent. */
   readonly requestTrailers: string[] | null;
   /** The response head; `endsStream` when HEADERS carried END_STREAM (a gRPC Trailers-Only response). */
   h2Head(status: number, raw: string[], endsStream: boolean): void;

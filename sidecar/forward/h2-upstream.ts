@@ -4,8 +4,6 @@ import type { Logger } from '../core/index.ts';
 import type { Dialer } from './dialer.ts';
 import type { Exchange } from './exchange.ts';
 import { ForwardError } from './forward-error.ts';
-import { H1Exchange } from './h1-exchange.ts';
-import { H2Exchange } from './h2-exchange.ts';
 import { H2_CLIENT_SESSION_SETTINGS } from './h2-session-settings.ts';
 import { H2StreamRelay, h2RequestHead } from './h2-stream-relay.ts';
 import type { UpstreamPool } from './upstream.ts';
@@ -174,7 +172,7 @@ export class H2Upstream implements UpstreamPool {
   #start(live: LiveSession, ex: Exchange): void {
     if (ex.clientGone) return;
     // Trailers can follow the body only while the body is still arriving.
-    const trailers = ex.hasBody && (ex instanceof H2Exchange || ex instanceof H1Exchange) && ex.requestTrailersPossible();
+    const trailers = ex.hasBody && ex.requestTrailersPossible();
     let stream: ClientHttp2Stream;
     try {
       stream = live.session.request(h2RequestHead(ex, this.#o.scheme, this.#o.dialer.target), !ex.hasBody ? NO_BODY : trailers ? BODY_AND_TRAILERS : BODY_ONLY);

@@ -4,7 +4,7 @@
  * speaks: in the last chunk of a chunked body on an HTTP/1.1 hop, as a
  * trailers HEADERS frame on an HTTP/2 hop (RFC 9113 §8.1), with the fields
  * a request's trailer section must not carry dropped on the way
- * (h2-request-trailers.ts: credentials, framing, identity headers).
+ * (request-trailers.ts: credentials, framing, identity headers).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeaderNameSet } from '../../../sidecar/forward/header-name-set.ts';
-import { fieldObject, requestTrailersToForward } from '../../../sidecar/forward/h2-request-trailers.ts';
+import { fieldObject, requestTrailersToForward } from '../../../sidecar/forward/request-trailers.ts';
 
 const dropped = new HeaderNameSet(['x-http-method-override']);
 
