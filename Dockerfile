@@ -44,6 +44,16 @@ COPY --from=build /src/build/native ./build/native
 # (bin/build.js; docs/decisions/019-bundled-entry-point.md). (The Workload
 # API codec is compiled in; no .proto file is read at run time.)
 COPY bin ./bin
+# The bundle's V8 code cache (docs/decisions/020-bundle-compile-cache.md):
+# Node keys it by uid, so it is made here as the uid that runs the sidecar,
+# then handed back to root so the sidecar can read it but never rewrite its
+# own code cache. The root roles (iptables, webhook) find no folder for
+# their uid and simply compile.
+RUN rm -rf dist/bin/compile-cache && install -d -o 1337 -g 1337 dist/bin/compile-cache
+USER 1337:1337
+RUN ["node", "/app/bin/build.js", "--warm-cache"]
+USER root
+RUN chown -R root:root dist/bin/compile-cache && chmod -R a+rX,go-w dist/bin/compile-cache
 # The uid the iptables rules exempt (--proxy-uid): the sidecar's own traffic
 # is never redirected back to itself. The init container overrides it with
 # runAsUser 0.

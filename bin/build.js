@@ -8,11 +8,14 @@
 //                and the image run.
 // Plain JavaScript, like the launcher, so it runs before anything is built.
 //
-//   node bin/build.js            both
-//   node bin/build.js --bundle   the bundle only (from the sources; ~1 s)
+//   node bin/build.js              both
+//   node bin/build.js --bundle     the bundle only (from the sources; ~1 s)
+//   node bin/build.js --warm-cache only the bundle's compile cache, for the
+//                                  user running this (the image, as uid 1337)
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
@@ -49,15 +52,48 @@ export function bundleOptions(outdir = `${root}dist/bin`) {
   };
 }
 
-/** Builds the bundle into `outdir` (replaced whole). */
+/** Builds the bundle into `outdir` (replaced whole), with its compile cache. */
 export async function buildBundle(outdir) {
   const options = bundleOptions(outdir);
   rmSync(options.outdir, { recursive: true, force: true });
   const { build } = await import('esbuild');
   await build(options);
+  warmCompileCache(options.outdir);
+}
+
+/**
+ * Fills `<outdir>/compile-cache/` with V8's code for the bundle's chunks,
+ * which the entry uses when the folder exists (sidecar/cli/compile-cache.ts;
+ * docs/benchmarks.md, step 8): a separate Node imports every chunk (their
+ * top level only declares), then writes the cache. Node keeps one
+ * subfolder per Node version, V8 flag set and uid, so this runs as the user
+ * that will run the sidecar: here the one building, in the image uid 1337
+ * (Dockerfile). The heap-size flags the sidecar runs with do not change
+ * the key. A failure fails the build: a bundle whose chunks cannot even be
+ * imported is broken.
+ */
+export function warmCompileCache(outdir) {
+  const dir = join(outdir, 'compile-cache');
+  mkdirSync(dir, { recursive: true });
+  const base = pathToFileURL(`${outdir}/`).href;
+  const chunks = readdirSync(outdir).filter((f) => f.endsWith('.js') && f !== 'main.js');
+  const script = [
+    "import nodeModule from 'node:module';",
+    `const r = nodeModule.enableCompileCache({ directory: ${JSON.stringify(dir)}, portable: true });`,
+    "if (r.status !== nodeModule.constants.compileCacheStatus.ENABLED) throw new Error('compile cache not enabled: ' + (r.message ?? r.status));",
+    `for (const f of ${JSON.stringify(chunks)}) await import(new URL(f, ${JSON.stringify(base)}));`,
+    'nodeModule.flushCompileCache();',
+    'process.exit(0);',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`warming the compile cache in ${dir} failed (exit ${r.status ?? r.signal}): ${r.stderr.trim()}`);
 }
 
 async function main() {
+  if (process.argv.includes('--warm-cache')) {
+    warmCompileCache(`${root}dist/bin`);
+    return;
+  }
   const bundleOnly = process.argv.includes('--bundle');
   if (!bundleOnly) {
     const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], { stdio: 'inherit' });

@@ -42,11 +42,29 @@ after(() => rmSync(outdir, { recursive: true, force: true }));
 test('the bundle is one entry plus chunks, and prints the same version facts as the sources', () => {
   const files = readdirSync(outdir);
   assert.ok(files.includes('main.js'));
-  assert.ok(files.every((f) => /^(main|[\w-]+-[A-Z0-9]{8})\.js$|\.LEGAL\.txt$/.test(f)), files.join(' '));
+  assert.ok(files.every((f) => /^(main|[\w-]+-[A-Z0-9]{8})\.js$|\.LEGAL\.txt$|^compile-cache$/.test(f)), files.join(' '));
   const fromBundle = spawnSync(bundledNode, [main, 'version', '--output', 'json'], { encoding: 'utf8' });
   const fromSources = spawnSync(bundledNode, [join(repo, 'sidecar', 'cli', 'main.ts'), 'version', '--output', 'json'], { encoding: 'utf8' });
   assert.equal(fromBundle.status, 0, fromBundle.stderr);
   assert.equal(fromBundle.stdout, fromSources.stdout);
+});
+
+test('the build leaves a compile cache for this uid that the bundle starts from (the sources use none)', () => {
+  const uid = process.getuid?.() ?? 0;
+  const subdirs = readdirSync(join(outdir, 'compile-cache'));
+  assert.ok(
+    subdirs.some((d) => d.startsWith(`v${process.versions.node}-${process.arch}-`) && d.endsWith(`-${uid}`)),
+    subdirs.join(' '),
+  );
+  // Node's own trace of the cache (NODE_DEBUG_NATIVE=COMPILE_CACHE) is the
+  // only outside view of whether V8 took the cached code.
+  const env = { ...process.env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
+  const r = spawnSync(bundledNode, [main, 'version'], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /V8 code cache for ESM file:\S+\/dispatch-[A-Z0-9]{8}\.js was accepted/);
+  const fromSources = spawnSync(bundledNode, [join(repo, 'sidecar', 'cli', 'main.ts'), 'version'], { encoding: 'utf8', env });
+  assert.equal(fromSources.status, 0, fromSources.stderr);
+  assert.doesNotMatch(fromSources.stderr, /\[compile cache\]/);
 });
 
 test('an unsupported Node is refused by the bundle before anything else loads', (t) => {
