@@ -102,6 +102,11 @@ export abstract class Exchange extends ExchangeRecord implements H1UpstreamReque
   protected abstract abortDownstream(): void;
   /** Arranges for {@link resumeUpstream} once the downstream drained. */
   protected abstract waitForDrain(): void;
+  /**
+   * Writes a head that {@link sendHead} held back so the body bytes that
+   * usually arrive with it leave in the same write (HTTP/1.1 downstream).
+   */
+  protected flushHead(): void {}
   /** True once a response head was sent downstream. */
   abstract headSent(): boolean;
 
@@ -274,6 +279,11 @@ export abstract class Exchange extends ExchangeRecord implements H1UpstreamReque
     this.upgraded(socket);
   }
 
+  /** @internal The upstream read ended: a response head held back for its body leaves now. */
+  h1ReadEnd(): void {
+    this.flushHead();
+  }
+
   /** @internal The upstream drained: read the body on. */
   h1Drained(): void {
     if (!this.#bodyWaiting) return;
@@ -312,6 +322,8 @@ export abstract class Exchange extends ExchangeRecord implements H1UpstreamReque
     this.responseChunked = true;
     this.responseHeadEndsStream = endsStream;
     this.#sendHeadSafely(status);
+    // DATA frames come as events of their own; those of this read follow within the tick.
+    process.nextTick(flushHeadOf, this);
   }
 
   /** @internal A response body chunk, relayed as an HTTP/1.1 one is. */
@@ -474,6 +486,9 @@ export abstract class Exchange extends ExchangeRecord implements H1UpstreamReque
   }
 }
 
+function flushHeadOf(ex: Exchange): void {
+  ex.h1ReadEnd();
+}
 function onBodyEnd(this: Readable): void {
   exchangeOf(this).bodyEnded();
 }

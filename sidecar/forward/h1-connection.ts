@@ -40,6 +40,8 @@ export interface H1UpstreamRequest {
   h1Upgraded(status: number, raw: string[], socket: Socket): void;
   /** The socket drained: body writes may continue. */
   h1Drained(): void;
+  /** The connection handled all it had read; a response head held for body bytes of the same read goes out now. */
+  h1ReadEnd(): void;
 }
 
 /** The pool side of a connection. */
@@ -304,7 +306,9 @@ export class H1Connection implements MessageSink {
     if (consumed < chunk.length && !this.#gone) {
       // Bytes after the response, or a response nobody asked for.
       this.#protocolError(new Http1Error('http1.bad_status_line', 'upstream sent data after its response'));
+      return;
     }
+    this.#req?.h1ReadEnd();
   }
 
   /** @internal The server closed its side. */

@@ -50,6 +50,12 @@ const NO_TIMER = 0;
 const HEAD_TIMER = 1;
 const IDLE_TIMER = 2;
 const CRLF = '\r\n';
+/**
+ * Below this, a held head and the first body chunk are copied into one
+ * buffer (Buffer.allocUnsafe takes it from Node's shared pool up to 4 KiB);
+ * larger ones leave corked, as two buffers of one writev.
+ */
+const JOIN_MAX = 4096;
 
 /**
  * An HTTP/1.1 connection from a client, served with the sidecar/http1
@@ -72,6 +78,8 @@ export class H1Downstream implements MessageSink {
   #stash: Buffer | null = null;
   #readPaused = false;
   #bodyPaused = false;
+  /** The current response's head, held by writeHead until body bytes or the end join it. */
+  #head: string | null = null;
   /** Close once the queue is written (Connection: close, draining, a broken request). */
   #closeAfter = false;
   /** The socket was ended (or is being answered and ended): nothing more is read. */
@@ -116,15 +124,33 @@ export class H1Downstream implements MessageSink {
   /** Writes (or holds) response bytes of `req`; false means wait for h1Writable. */
   write(req: H1DownstreamRequest, data: Buffer | string): boolean {
     if (this.#closed) return true;
-    if (this.#queue[0] === req) return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+    if (this.#queue[0] === req) {
+      const s = this.socket;
+      const head = this.#head;
+      if (head === null) return typeof data === 'string' ? s.write(data, 'latin1') : s.write(data);
+      this.#head = null;
+      if (typeof data !== 'string' && head.length + data.length < JOIN_MAX) {
+        // Head and a small body as one buffer: one plain write, no writev.
+        const joined = Buffer.allocUnsafe(head.length + data.length);
+        joined.write(head, 0, 'latin1');
+        data.copy(joined, head.length);
+        return s.write(joined);
+      }
+      s.cork();
+      s.write(head, 'latin1');
+      const more = typeof data === 'string' ? s.write(data, 'latin1') : s.write(data);
+      s.uncork();
+      return more;
+    }
     (req.h1Out ??= []).push(data);
     return false;
   }
 
   /**
-   * Writes (or holds) a response head, corked until the end of this tick so
-   * the head and the body bytes that usually follow in the same tick leave
-   * in one write (one TLS record inbound).
+   * Writes (or holds) a response head. The current response's head is held
+   * until its first body bytes, its end or {@link flushHead}, whichever
+   * comes first, so that head and body usually leave in one write (one TLS
+   * record inbound) without a tick of their own.
    */
   writeHead(req: H1DownstreamRequest, head: string): void {
     if (this.#closed) return;
@@ -132,16 +158,34 @@ export class H1Downstream implements MessageSink {
       (req.h1Out ??= []).push(head);
       return;
     }
-    const s = this.socket;
-    s.cork();
-    s.write(head, 'latin1');
-    process.nextTick(uncork, s);
+    this.#head = head;
+  }
+
+  /**
+   * Writes a head {@link writeHead} still holds: the upstream's read ended
+   * with no body bytes behind it (they may be long in coming).
+   */
+  flushHead(req: H1DownstreamRequest): void {
+    const head = this.#head;
+    if (head === null || this.#queue[0] !== req) return;
+    this.#head = null;
+    this.socket.write(head, 'latin1');
   }
 
   /** Writes (or holds) one chunk of a chunked response body. */
   writeChunk(req: H1DownstreamRequest, data: Buffer): boolean {
     if (this.#closed) return true;
-    if (this.#queue[0] === req) return writeChunk(this.socket, data);
+    if (this.#queue[0] === req) {
+      const head = this.#head;
+      if (head === null) return writeChunk(this.socket, data);
+      this.#head = null;
+      const s = this.socket;
+      s.cork();
+      s.write(head, 'latin1');
+      const more = writeChunk(s, data);
+      s.uncork();
+      return more;
+    }
     if (data.length === 0) return false;
     const out = (req.h1Out ??= []);
     out.push(data.length.toString(16) + CRLF, Buffer.from(data), CRLF);
@@ -170,6 +214,8 @@ export class H1Downstream implements MessageSink {
     }
     req.h1Done = true;
     if (this.#queue[0] !== req) return;
+    // A response with no body (HEAD, 204, 304, Content-Length: 0) ends with its head held.
+    this.flushHead(req);
     this.#advance();
   }
 
@@ -295,6 +341,7 @@ export class H1Downstream implements MessageSink {
   closed(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#head = null;
     this.#clearTimers();
     this.#parser.stop();
     const lost = this.#queue.splice(0);
@@ -476,8 +523,5 @@ function onDrain(this: Socket): void {
 }
 function onTimer(d: H1Downstream): void {
   d.timedOut(d.timerKind);
-}
-function uncork(s: Socket): void {
-  s.uncork();
 }
 function noop(): void {}

@@ -126,6 +126,10 @@ export class H1Exchange extends Exchange implements H1DownstreamRequest {
     this.#down.destroy();
   }
 
+  protected override flushHead(): void {
+    this.#down.flushHead(this);
+  }
+
   protected waitForDrain(): void {
     // The connection calls h1Writable when the socket drains or this response's turn comes.
   }

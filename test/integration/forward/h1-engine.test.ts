@@ -185,3 +185,67 @@ test("the app's Keep-Alive hint is honoured: a connection past it is not reused"
   // timeout=1 leaves no time after the one-second margin: every request gets a connection of its own.
   assert.equal(appConnections - before, 3);
 });
+
+test('a response head whose body comes later is relayed at once, not held for the body', async () => {
+  answer = (_p, s) => {
+    s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n', 'latin1');
+    setTimeout(() => s.write('4\r\nlate\r\n0\r\n\r\n', 'latin1'), 800);
+  };
+  const s = net.connect(port, '127.0.0.1');
+  s.on('error', () => {});
+  await once(s, 'connect');
+  s.setEncoding('latin1');
+  const started = Date.now();
+  let headAfter = -1;
+  let got = '';
+  const done = new Promise<void>((resolve) => {
+    s.on('data', (d: string) => {
+      got += d;
+      if (headAfter === -1 && got.includes('\r\n\r\n')) headAfter = Date.now() - started;
+      if (got.endsWith('0\r\n\r\n')) resolve();
+    });
+  });
+  s.write('GET /stream HTTP/1.1\r\nHost: a\r\n\r\n', 'latin1');
+  await done;
+  s.destroy();
+  assert.match(got, /^HTTP\/1\.1 200 /);
+  assert.ok(headAfter >= 0 && headAfter < 600, `head after ${headAfter} ms`);
+  assert.match(got, /\r\n\r\n4\r\nlate\r\n0\r\n\r\n$/);
+});
+
+test('responses without a body (204, 304, HEAD, Content-Length: 0) still leave whole, kept-alive ones in order', async () => {
+  answer = (path, s) => {
+    if (path === '/204') s.write('HTTP/1.1 204 No Content\r\n\r\n', 'latin1');
+    else if (path === '/304') s.write('HTTP/1.1 304 Not Modified\r\netag: "x"\r\n\r\n', 'latin1');
+    else if (path === '/empty') reply(s, '');
+    else s.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n', 'latin1');
+  };
+  const got = await exchange(
+    'GET /204 HTTP/1.1\r\nHost: a\r\n\r\nGET /304 HTTP/1.1\r\nHost: a\r\n\r\nGET /empty HTTP/1.1\r\nHost: a\r\n\r\nHEAD /head HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+  );
+  const statuses = [...got.matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => m[1]);
+  assert.deepEqual(statuses, ['204', '304', '200', '200'], got);
+  assert.match(got, /content-length: 5\r\n/i);
+});
+
+test('a small response leaves as one write: head and body in one TCP segment', async () => {
+  answer = (_p, s) => reply(s, 'x'.repeat(64));
+  const s = net.connect(port, '127.0.0.1');
+  s.on('error', () => {});
+  await once(s, 'connect');
+  const reads: number[] = [];
+  let total = '';
+  s.setEncoding('latin1');
+  const done = new Promise<void>((resolve) => {
+    s.on('data', (d: string) => {
+      reads.push(d.length);
+      total += d;
+      if (total.endsWith('x'.repeat(64))) resolve();
+    });
+  });
+  s.write('GET /small HTTP/1.1\r\nHost: a\r\n\r\n', 'latin1');
+  await done;
+  s.destroy();
+  // Loopback delivers each write as its own read when the reader is idle; a head written apart from its body would come as two.
+  assert.deepEqual(reads, [total.length], `reads: ${reads.join(', ')}`);
+});

@@ -49,6 +49,7 @@ class Request implements H1PoolRequest {
   }
   h1Upgraded(): void {}
   h1Drained(): void {}
+  h1ReadEnd(): void {}
 }
 
 test('at maxConnections busy connections a request fails with forward.overloaded instead of queueing', (t) => {
