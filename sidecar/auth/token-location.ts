@@ -206,12 +206,19 @@ export class TokenExtractor {
         if (kept !== '') out.push(name, kept);
         continue;
       }
-      const carries = this.#locations.some(
-        (l) => l.kind === 'header' && equalsLowerAscii(name, l.name) && (startsWithLowerAscii(value, l.prefix) || (l.scheme !== '' && equalsLowerAscii(value, l.scheme))),
-      );
-      if (!carries) out.push(name, value);
+      if (!this.#carriesToken(name, value)) out.push(name, value);
     }
     return out;
+  }
+
+  /** True when header `name: value` is a configured token location (a loop, not a closure per header: this runs on every request). */
+  #carriesToken(name: string, value: string): boolean {
+    const locations = this.#locations;
+    for (let i = 0; i < locations.length; i++) {
+      const l = locations[i]!;
+      if (l.kind === 'header' && equalsLowerAscii(name, l.name) && (startsWithLowerAscii(value, l.prefix) || (l.scheme !== '' && equalsLowerAscii(value, l.scheme)))) return true;
+    }
+    return false;
   }
 
   #stripCookies(value: string): string {

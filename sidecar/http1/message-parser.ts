@@ -1,5 +1,6 @@
 import { FIELD_VALUE, QDTEXT, TCHAR, isWhitespace } from './field-chars.ts';
 import { Http1Error } from './http1-error.ts';
+import { fieldName } from './field-names.ts';
 
 /**
  * Where a {@link MessageParser} delivers a message. The head's fields are
@@ -413,7 +414,7 @@ export class MessageParser {
           throw new Http1Error('http1.bad_header_value', 'field value has a control byte');
         }
       }
-      out.push(buf.toString('latin1', ls, ne), buf.toString('latin1', vs, ve));
+      out.push(fieldName(buf, ls, ne), buf.toString('latin1', vs, ve));
       if (!trailers) {
         switch (ne - ls) {
           case 4:
