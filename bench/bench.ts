@@ -68,7 +68,7 @@ const QUICK: ModeSettings = {
   latencyS: 2,
   readinessRuns: 3,
   rotationS: 6,
-  rotationTtlMs: 2_000,
+  rotationTtlMs: 4_000,
   profileS: 3,
   profile: false,
   // A smoke: one set at 64 B (about 15 s with the pods' set-up).
