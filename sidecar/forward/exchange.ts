@@ -107,6 +107,12 @@ export abstract class Exchange extends ExchangeRecord implements H1UpstreamReque
    * usually arrive with it leave in the same write (HTTP/1.1 downstream).
    */
   protected flushHead(): void {}
+  /**
+   * {@link flushHead} once the current tick is over: an HTTP/2 upstream's
+   * DATA frames come as events of their own, and those of the same read
+   * follow within the tick. Only a downstream that holds heads needs it.
+   */
+  protected flushHeadLater(): void {}
   /** True once a response head was sent downstream. */
   abstract headSent(): boolean;
 
@@ -322,8 +328,7 @@ export abstract class Exchange extends ExchangeRecord implements H1UpstreamReque
     this.responseChunked = true;
     this.responseHeadEndsStream = endsStream;
     this.#sendHeadSafely(status);
-    // DATA frames come as events of their own; those of this read follow within the tick.
-    process.nextTick(flushHeadOf, this);
+    this.flushHeadLater();
   }
 
   /** @internal A response body chunk, relayed as an HTTP/1.1 one is. */
@@ -486,9 +491,6 @@ export abstract class Exchange extends ExchangeRecord implements H1UpstreamReque
   }
 }
 
-function flushHeadOf(ex: Exchange): void {
-  ex.h1ReadEnd();
-}
 function onBodyEnd(this: Readable): void {
   exchangeOf(this).bodyEnded();
 }

@@ -130,6 +130,10 @@ export class H1Exchange extends Exchange implements H1DownstreamRequest {
     this.#down.flushHead(this);
   }
 
+  protected override flushHeadLater(): void {
+    process.nextTick(flushHeadTick, this);
+  }
+
   protected waitForDrain(): void {
     // The connection calls h1Writable when the socket drains or this response's turn comes.
   }
@@ -212,6 +216,10 @@ class H1RequestBody extends Readable {
   override _read(): void {
     this.#down.resumeBody();
   }
+}
+
+function flushHeadTick(ex: H1Exchange): void {
+  ex.h1ReadEnd();
 }
 
 /** True when a Content-Length is among `headers`. */

@@ -80,6 +80,23 @@ async function startFront(upstream: H2Upstream): Promise<{ port: number; metrics
   return { port: (server.address() as AddressInfo).port, metrics };
 }
 
+/** An HTTP/1.1 proxy listener whose every request goes to `upstream` (an HTTP/1.1 app side in front of an h2 upstream). */
+async function startH1Front(upstream: H2Upstream): Promise<number> {
+  const front = new HttpFront({ direction: 'outbound', limits: LIMITS, metrics: new RecordingMetrics(), logger: new RecordingLogger(), accessLog: false, clock: systemClock, route: (ex) => ex.forwardTo(upstream) });
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    front.acceptH1(socket, LOCAL_APP_CONN);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanup.add(() => {
+    front.destroy();
+    upstream.destroy();
+    server.close();
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 /** `n` concurrent GETs on one h2c session; each settles with its status, body and reset code (0 = none). */
 async function concurrentGets(port: number, n: number): Promise<{ status: number; body: string; rst: number }[]> {
   const session = http2.connect(`http://127.0.0.1:${port}`);
@@ -114,6 +131,40 @@ test('the response head goes downstream before its body when both come in one re
     'every stream got 200 with its whole body and no reset',
   );
   assert.equal(app.served, 32);
+});
+
+test('h2 upstream, HTTP/1.1 client: a response head whose DATA comes later reaches the client at once', async () => {
+  const app = http2.createServer();
+  app.on('stream', (st: ServerHttp2Stream) => {
+    st.respond({ ':status': 200, 'content-type': 'text/plain' });
+    const timer = setTimeout(() => st.end('late'), 800);
+    st.on('close', () => clearTimeout(timer));
+  });
+  app.listen(0, '127.0.0.1');
+  await once(app, 'listening');
+  cleanup.add(() => app.close());
+  const upstream = new H2Upstream({ dialer: new JsStreamDialer((app.address() as AddressInfo).port), scheme: 'http', dst: 'app', maxHeaderBytes: 16_384, logger });
+  const port = await startH1Front(upstream);
+  const c = net.connect(port, '127.0.0.1');
+  c.on('error', () => {});
+  cleanup.add(() => c.destroy());
+  await once(c, 'connect');
+  c.setEncoding('latin1');
+  const started = Date.now();
+  let headAfter = -1;
+  let got = '';
+  const done = new Promise<void>((resolve) => {
+    c.on('data', (d: string) => {
+      got += d;
+      if (headAfter === -1 && got.includes('\r\n\r\n')) headAfter = Date.now() - started;
+      if (got.endsWith('0\r\n\r\n')) resolve();
+    });
+  });
+  c.write('GET / HTTP/1.1\r\nHost: app\r\n\r\n', 'latin1');
+  await done;
+  assert.match(got, /^HTTP\/1\.1 200 /);
+  assert.ok(headAfter >= 0 && headAfter < 600, `head after ${headAfter} ms`);
+  assert.match(got, /\r\n\r\n4\r\nlate\r\n0\r\n\r\n$/);
 });
 
 test("a new session's first burst stays within the peer's SETTINGS_MAX_CONCURRENT_STREAMS", async () => {
