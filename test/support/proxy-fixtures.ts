@@ -475,3 +475,33 @@ export async function eventually(cond: () => boolean, ms = 5000, what = 'conditi
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * Sends one raw HTTP/1.1 request on a new connection to `port` and reads
+ * until a chunked body's last chunk: what arrived and how many ms after the
+ * request the response head was complete (-1 if never). For the cases where
+ * the app sends its head at once and its body later.
+ */
+export async function timeToHead(port: number, request: string): Promise<{ got: string; headAfterMs: number }> {
+  const c = net.connect(port, '127.0.0.1');
+  c.on('error', () => {});
+  await once(c, 'connect');
+  c.setEncoding('latin1');
+  const started = Date.now();
+  let headAfterMs = -1;
+  let got = '';
+  const done = new Promise<void>((resolve) => {
+    c.on('data', (d: string) => {
+      got += d;
+      if (headAfterMs === -1 && got.includes('\r\n\r\n')) headAfterMs = Date.now() - started;
+      if (got.endsWith('0\r\n\r\n')) resolve();
+    });
+    c.on('close', () => resolve());
+  });
+  c.write(request, 'latin1');
+  const timer = setTimeout(() => c.destroy(), 5000);
+  await done;
+  clearTimeout(timer);
+  c.destroy();
+  return { got, headAfterMs };
+}

@@ -14,6 +14,7 @@ import net, { type AddressInfo } from 'node:net';
 import { silentLogger, systemClock } from '../../../sidecar/core/index.ts';
 import { H1Pool, HttpFront, LOCAL_APP_CONN, TcpDialer, type Exchange } from '../../../sidecar/forward/index.ts';
 import { SidecarMetrics } from '../../../sidecar/metrics/index.ts';
+import { timeToHead } from '../../support/proxy-fixtures.ts';
 
 const LIMITS = { maxHeaderBytes: 8192, maxConnections: 8, idleTimeoutMs: 5000, requestTimeoutMs: 3000, headersTimeoutMs: 3000, connectTimeoutMs: 2000 };
 
@@ -191,25 +192,9 @@ test('a response head whose body comes later is relayed at once, not held for th
     s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n', 'latin1');
     setTimeout(() => s.write('4\r\nlate\r\n0\r\n\r\n', 'latin1'), 800);
   };
-  const s = net.connect(port, '127.0.0.1');
-  s.on('error', () => {});
-  await once(s, 'connect');
-  s.setEncoding('latin1');
-  const started = Date.now();
-  let headAfter = -1;
-  let got = '';
-  const done = new Promise<void>((resolve) => {
-    s.on('data', (d: string) => {
-      got += d;
-      if (headAfter === -1 && got.includes('\r\n\r\n')) headAfter = Date.now() - started;
-      if (got.endsWith('0\r\n\r\n')) resolve();
-    });
-  });
-  s.write('GET /stream HTTP/1.1\r\nHost: a\r\n\r\n', 'latin1');
-  await done;
-  s.destroy();
+  const { got, headAfterMs } = await timeToHead(port, 'GET /stream HTTP/1.1\r\nHost: a\r\n\r\n');
   assert.match(got, /^HTTP\/1\.1 200 /);
-  assert.ok(headAfter >= 0 && headAfter < 600, `head after ${headAfter} ms`);
+  assert.ok(headAfterMs >= 0 && headAfterMs < 600, `head after ${headAfterMs} ms`);
   assert.match(got, /\r\n\r\n4\r\nlate\r\n0\r\n\r\n$/);
 });
 

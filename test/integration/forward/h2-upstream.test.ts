@@ -24,7 +24,7 @@ import { requireTools } from '../../support/tools.ts';
 import { LoopbackDialer } from '../../support/loopback-dialer.ts';
 import { startMesh } from './mesh.ts';
 import { startRawH2App } from './h2-raw-app.ts';
-import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, eventually, listenH2c, makePki, startH2cApp, type Pki } from '../../support/proxy-fixtures.ts';
+import { Cleanup, LIMITS, RecordingLogger, RecordingMetrics, eventually, listenH2c, makePki, startH2cApp, timeToHead, type Pki } from '../../support/proxy-fixtures.ts';
 
 const cleanup = new Cleanup();
 after(() => cleanup.run());
@@ -54,8 +54,8 @@ class JsStreamDialer extends LoopbackDialer {
   }
 }
 
-/** A proxy listener (outbound-like, h2c) whose every request goes to `upstream`. */
-async function startFront(upstream: H2Upstream): Promise<{ port: number; metrics: RecordingMetrics }> {
+/** A proxy listener (outbound-like; h2c, or HTTP/1.1 with `h1`) whose every request goes to `upstream`. */
+async function startFront(upstream: H2Upstream, h1 = false): Promise<{ port: number; metrics: RecordingMetrics }> {
   const metrics = new RecordingMetrics();
   const front = new HttpFront({
     direction: 'outbound',
@@ -68,7 +68,8 @@ async function startFront(upstream: H2Upstream): Promise<{ port: number; metrics
   });
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
-    front.acceptH2(socket, LOCAL_APP_CONN);
+    if (h1) front.acceptH1(socket, LOCAL_APP_CONN);
+    else front.acceptH2(socket, LOCAL_APP_CONN);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -78,23 +79,6 @@ async function startFront(upstream: H2Upstream): Promise<{ port: number; metrics
     server.close();
   });
   return { port: (server.address() as AddressInfo).port, metrics };
-}
-
-/** An HTTP/1.1 proxy listener whose every request goes to `upstream` (an HTTP/1.1 app side in front of an h2 upstream). */
-async function startH1Front(upstream: H2Upstream): Promise<number> {
-  const front = new HttpFront({ direction: 'outbound', limits: LIMITS, metrics: new RecordingMetrics(), logger: new RecordingLogger(), accessLog: false, clock: systemClock, route: (ex) => ex.forwardTo(upstream) });
-  const server = net.createServer((socket) => {
-    socket.on('error', () => {});
-    front.acceptH1(socket, LOCAL_APP_CONN);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanup.add(() => {
-    front.destroy();
-    upstream.destroy();
-    server.close();
-  });
-  return (server.address() as AddressInfo).port;
 }
 
 /** `n` concurrent GETs on one h2c session; each settles with its status, body and reset code (0 = none). */
@@ -144,26 +128,10 @@ test('h2 upstream, HTTP/1.1 client: a response head whose DATA comes later reach
   await once(app, 'listening');
   cleanup.add(() => app.close());
   const upstream = new H2Upstream({ dialer: new JsStreamDialer((app.address() as AddressInfo).port), scheme: 'http', dst: 'app', maxHeaderBytes: 16_384, logger });
-  const port = await startH1Front(upstream);
-  const c = net.connect(port, '127.0.0.1');
-  c.on('error', () => {});
-  cleanup.add(() => c.destroy());
-  await once(c, 'connect');
-  c.setEncoding('latin1');
-  const started = Date.now();
-  let headAfter = -1;
-  let got = '';
-  const done = new Promise<void>((resolve) => {
-    c.on('data', (d: string) => {
-      got += d;
-      if (headAfter === -1 && got.includes('\r\n\r\n')) headAfter = Date.now() - started;
-      if (got.endsWith('0\r\n\r\n')) resolve();
-    });
-  });
-  c.write('GET / HTTP/1.1\r\nHost: app\r\n\r\n', 'latin1');
-  await done;
+  const { port } = await startFront(upstream, true);
+  const { got, headAfterMs } = await timeToHead(port, 'GET / HTTP/1.1\r\nHost: app\r\n\r\n');
   assert.match(got, /^HTTP\/1\.1 200 /);
-  assert.ok(headAfter >= 0 && headAfter < 600, `head after ${headAfter} ms`);
+  assert.ok(headAfterMs >= 0 && headAfterMs < 600, `head after ${headAfterMs} ms`);
   assert.match(got, /\r\n\r\n4\r\nlate\r\n0\r\n\r\n$/);
 });
 
