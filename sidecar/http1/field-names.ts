@@ -43,10 +43,8 @@ interface Spelling {
 
 /** Spellings by length, so a name is compared only with those of its length. */
 const BY_LENGTH: Spelling[][] = [];
-for (const n of COMMON) {
-  for (const name of new Set([n, n.toLowerCase()])) {
-    (BY_LENGTH[name.length] ??= []).push({ bytes: Buffer.from(name, 'latin1'), name });
-  }
+for (const name of new Set(COMMON.flatMap((n) => [n, n.toLowerCase()]))) {
+  (BY_LENGTH[name.length] ??= []).push({ bytes: Buffer.from(name, 'latin1'), name });
 }
 
 /** The field name in `buf[start, end)` as a string, shared when it is a common spelling. */
