@@ -32,7 +32,7 @@ import { CASES, NETNS_CASES, runCase, type LoadSettings } from './cases.ts';
 import { transparentRows } from './bench-transparent.ts';
 import { summariseProfile, type ProfileSummary } from './cpu-profile-summary.ts';
 import { FAMILY_IDS, ghostunnelServerArgs, planSidecarPair, spawnSidecar, startFamily, type RunningFamily } from './families.ts';
-import { freePorts } from './free-ports.ts';
+import { freePorts } from '../sidecar/testing.ts';
 import { grpcUnaryCheck } from './grpc-check.ts';
 import { runWrk } from './load-tools.ts';
 import { machineInfo, toolVersions } from './machine-info.ts';

@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { mainScript, projectRoot, startAgent, startApp, type BenchContext } from './bench-context.ts';
 import { SIDECAR_NODE_FLAGS } from '../bin/node-flags.js';
 import { planSidecarPair, spawnSidecar } from './families.ts';
-import { freePorts } from './free-ports.ts';
+import { freePorts } from '../sidecar/testing.ts';
 import { cpuMicros, rssBytes } from './proc-stats.ts';
 import { ProcessSet } from './process-set.ts';
 import { httpText, waitFor200 } from './readiness-wait.ts';
