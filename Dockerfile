@@ -58,6 +58,9 @@ RUN chown -R root:root dist/bin/compile-cache && chmod -R a+rX,go-w dist/bin/com
 # is never redirected back to itself. The init container overrides it with
 # runAsUser 0.
 USER 1337:1337
+# SIDECAR_ENV of bin/node-flags.js (keep in sync): one malloc arena, read by
+# glibc at process start. Harmless to the other roles.
+ENV MALLOC_ARENA_MAX=1
 # The V8 heap flags of bin/node-flags.js (keep in sync), given to node
 # directly: the launcher would otherwise re-exec itself to add them to
 # `run`, one more Node start-up. Not NODE_OPTIONS, which every node in the

@@ -8,6 +8,7 @@ import type { ProcessSet, Spawned } from './process-set.ts';
 import { childPids, type ProcessGroup } from './proc-stats.ts';
 import { renderTemplate } from './render-template.ts';
 import { waitFor200, waitForPort } from './readiness-wait.ts';
+import { missingEnv } from '../bin/node-flags.js';
 
 /** The project root (bench/..). */
 export const projectRoot = resolve(import.meta.dirname, '..');
@@ -24,8 +25,19 @@ export interface SidecarLaunch {
   readonly script: string;
   /** Node flags before the script: the launcher's V8 flags (bin/node-flags.js) unless --node-flags replaced them. */
   readonly nodeFlags: readonly string[];
+  /** The sidecars' environment: this process's, with the launcher's SIDECAR_ENV (bin/node-flags.js) where it sets none. */
+  readonly env: NodeJS.ProcessEnv;
   /** One line for the report. */
   readonly note: string;
+}
+
+/**
+ * The environment sidecars run with: the launcher's SIDECAR_ENV where this
+ * process's environment sets none, so `MALLOC_ARENA_MAX=8 node bench/bench.ts`
+ * compares against glibc's default.
+ */
+export function sidecarEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, ...missingEnv(process.env) };
 }
 
 /** Body sizes served by the app. */

@@ -126,7 +126,8 @@ function spawnInPod(ctx: BenchContext, teardown: Teardown, name: string, pod: Po
   const who = asProxy ? { uid: NETNS_PROXY_UID, gid: NETNS_PROXY_UID } : undefined;
   const [cmd, ...args] = inNamespace(pod.ns, argv, who);
   // `ip netns exec` and setpriv exec the command: the pid, its process group and the CPU pinning are the command's.
-  const p = ctx.procs.spawn(name, cmd!, args, { cpu: ctx.cpu.proxies, cwd: projectRoot });
+  // ip netns exec and setpriv pass the environment on: the sidecars get theirs (SIDECAR_ENV).
+  const p = ctx.procs.spawn(name, cmd!, args, { cpu: ctx.cpu.proxies, cwd: projectRoot, env: asProxy ? ctx.sidecar.env : process.env });
   teardown.add(
     `stop ${name}`,
     () => {

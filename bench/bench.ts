@@ -25,9 +25,9 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync 
 import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SIDECAR_NODE_FLAGS } from '../bin/node-flags.js';
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../bin/node-flags.js';
 import type { BenchResults, BodySize, CaseResult, FamilyResult, HeapBySide, HeapFigures, MemoryStage, ReadinessResult, RotationResult, TransparentRun } from './bench-results.ts';
-import { compiledMain, mainScript, startAgent, startApp, writeSvids, nodeBin, projectRoot, type Agent, type App, type BenchContext, type SidecarLaunch } from './bench-context.ts';
+import { compiledMain, mainScript, sidecarEnv, startAgent, startApp, writeSvids, nodeBin, projectRoot, type Agent, type App, type BenchContext, type SidecarLaunch } from './bench-context.ts';
 import { CASES, NETNS_CASES, runCase, type LoadSettings } from './cases.ts';
 import { transparentRows } from './bench-transparent.ts';
 import { summariseProfile, type ProfileSummary } from './cpu-profile-summary.ts';
@@ -162,13 +162,18 @@ function sidecarLaunch(source: boolean, nodeFlags: string | undefined, notes: st
   const flags = nodeFlags === undefined ? [...SIDECAR_NODE_FLAGS] : nodeFlags.split(' ').filter((f) => f !== '');
   const flagText = flags.length > 0 ? `\`${flags.join(' ')}\`` : 'V8 defaults';
   const why = nodeFlags === undefined ? "the launcher's (bin/node-flags.js)" : 'from --node-flags';
-  if (source) return { script: mainScript, nodeFlags: flags, note: `TypeScript sources (--source, type stripping), node flags ${flagText} ${why}.` };
+  const env = sidecarEnv();
+  const envText = Object.keys(SIDECAR_ENV)
+    .map((k) => `${k}=${env[k] ?? ''}${process.env[k] ? ' (from the environment)' : ''}`)
+    .join(', ');
+  const launch = (script: string, what: string): SidecarLaunch => ({ script, nodeFlags: flags, env, note: `${what}, node flags ${flagText} ${why}; ${envText}.` });
+  if (source) return launch(mainScript, 'TypeScript sources (--source, type stripping)');
   const failed = ensureCompiled();
   if (failed !== undefined) {
     notes.push(`The sidecars ran from the TypeScript sources: ${failed}`);
-    return { script: mainScript, nodeFlags: flags, note: `TypeScript sources (compiling dist/ failed, see Notes), node flags ${flagText} ${why}.` };
+    return launch(mainScript, 'TypeScript sources (compiling dist/ failed, see Notes)');
   }
-  return { script: compiledMain, nodeFlags: flags, note: `the bundle dist/bin/main.js, as in production, node flags ${flagText} ${why}.` };
+  return launch(compiledMain, 'the bundle dist/bin/main.js, as in production');
 }
 
 /** CPU lists: load generators on CPU 0, app and proxies on CPU 1 (when there are two and pinning is on). */

@@ -90,6 +90,7 @@ export function spawnSidecar(ctx: BenchContext, name: string, configFile: string
   return ctx.procs.spawn(name, nodeBin, sidecarArgs(ctx, configFile, nodeFlags, script), {
     cpu: ctx.cpu.proxies,
     cwd: projectRoot,
+    env: ctx.sidecar.env,
   });
 }
 

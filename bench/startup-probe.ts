@@ -20,7 +20,7 @@
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { mainScript, projectRoot, startAgent, startApp, type BenchContext } from './bench-context.ts';
+import { mainScript, projectRoot, sidecarEnv, startAgent, startApp, type BenchContext } from './bench-context.ts';
 import { SIDECAR_NODE_FLAGS } from '../bin/node-flags.js';
 import { planSidecarPair, spawnSidecar } from './families.ts';
 import { freePorts } from '../sidecar/testing.ts';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     ghostunnel: '',
     log: (m) => process.stderr.write(`[probe] ${m}\n`),
     ports: freePorts,
-    sidecar: { script, nodeFlags: flags, note: '' },
+    sidecar: { script, nodeFlags: flags, env: sidecarEnv(), note: '' },
   };
   // nginx workers run unprivileged and must reach their files under it.
   chmodSync(ctx.dir, 0o755);

@@ -13,15 +13,18 @@
 //
 // V8 flags: `run` needs the heap flags of bin/node-flags.js, and V8 sizes
 // its heap when the process starts (v8.setFlagsFromString cannot shrink it
-// later). So when they are missing from the command line and NODE_OPTIONS,
-// the launcher replaces itself with `node <flags> <this file> run ...`
+// later); likewise glibc reads its malloc settings (SIDECAR_ENV there) only
+// at start. So when a flag is missing from the command line and
+// NODE_OPTIONS, or a variable from the environment, the launcher replaces
+// itself with `node <flags> <this file> run ...` and the variables added
 // (process.execve: same pid, same stdio, signals and exit status, no second
 // process holding memory). That costs one more Node start-up (~40 ms); the
-// Dockerfile passes the flags to node directly and never pays it.
+// Dockerfile passes the flags to node and sets the variables directly and
+// never pays it.
 import { existsSync, readFileSync } from 'node:fs';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { missingNodeFlags } from './node-flags.js';
+import { missingEnv, missingNodeFlags } from './node-flags.js';
 
 const root = new URL('../', import.meta.url);
 const sources = new URL('sidecar/cli/main.ts', root);
@@ -61,10 +64,12 @@ if (entry === undefined) {
   process.exitCode = 2;
 } else {
   const args = process.argv.slice(2);
-  const missing = args[0] === 'run' ? missingNodeFlags(process.execArgv, process.env.NODE_OPTIONS) : [];
-  // process.execve is missing on Windows; there the sidecar runs with V8's defaults.
-  if (missing.length > 0 && typeof process.execve === 'function') {
-    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing, fileURLToPath(import.meta.url), ...args], process.env);
+  const run = args[0] === 'run';
+  const missing = run ? missingNodeFlags(process.execArgv, process.env.NODE_OPTIONS) : [];
+  const env = run ? missingEnv(process.env) : {};
+  // process.execve is missing on Windows; there the sidecar runs with V8's and the C library's defaults.
+  if ((missing.length > 0 || Object.keys(env).length > 0) && typeof process.execve === 'function') {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...missing, fileURLToPath(import.meta.url), ...args], { ...process.env, ...env });
   }
   await import(entry.href);
 }

@@ -6,8 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stripTypeScriptTypes } from 'node:module';
 import { join } from 'node:path';
 import { SUPPORTED_NODE_RANGE, isSupportedNode } from '../../../sidecar/cli/node-support.ts';
@@ -108,4 +109,74 @@ test('npx spiffe-sidecar and npm exec run the checkout on the bundled Node, with
     assert.match(r.stdout, new RegExp(`^spiffe-sidecar ${pkg.version.replaceAll('.', '\\.')}\\nNode\\.js ${bundledVersion.replaceAll('.', '\\.')}\\n`), what);
     assert.equal(r.stderr, '', `${what}: npm prints nothing (no EBADENGINE warning)`);
   }
+});
+
+/** The paths `pid` has open (a process that exits meanwhile has none). */
+function openFiles(pid: number): string[] {
+  const out: string[] = [];
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        out.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+/**
+ * Starts `bin/spiffe-sidecar.js run` with its configuration file a FIFO that
+ * nobody writes, so the process waits for it, and returns the command line
+ * and environment it has once it runs the CLI (after the launcher's
+ * re-exec, which keeps the pid): from /proc.
+ */
+async function launchedProcess(t: import('node:test').TestContext, nodeArgs: readonly string[], env: NodeJS.ProcessEnv): Promise<{ argv: string[]; env: Map<string, string> }> {
+  const dir = tempDir(t);
+  const fifo = join(dir, 'config.yaml');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  // Held open read-write (never blocks on Linux), so the sidecar's open returns and its read waits.
+  const hold = openSync(fifo, fsConstants.O_RDWR);
+  const child = spawn(bundledNode, [...nodeArgs, bin, 'run', '--config', fifo], { env, stdio: 'ignore' });
+  t.after(() => {
+    child.kill('SIGKILL');
+    closeSync(hold);
+  });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    assert.equal(child.exitCode, null, 'the sidecar waits for its configuration');
+    const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+    // The CLI opened the FIFO: past the launcher (and its re-exec, if any).
+    if (openFiles(child.pid!).includes(fifo)) {
+      const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+      return { argv, env: new Map(environ.filter((e) => e.includes('=')).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) };
+    }
+    assert.ok(Date.now() < deadline, `the sidecar never opened its configuration: ${argv.join(' ')}`);
+    await sleep(50);
+  }
+}
+
+test('the launcher runs `run` with the V8 flags and environment of bin/node-flags.js; values given win', async (t) => {
+  const { SIDECAR_ENV, SIDECAR_NODE_FLAGS } = await import('../../../bin/node-flags.js');
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(SIDECAR_ENV)) delete base[k];
+  delete base['NODE_OPTIONS'];
+
+  // Nothing given: the re-exec adds every flag (once) and every variable.
+  const plain = await launchedProcess(t, [], base);
+  for (const f of SIDECAR_NODE_FLAGS) assert.equal(plain.argv.filter((a) => a === f).length, 1, `${f} in ${plain.argv.join(' ')}`);
+  for (const [k, v] of Object.entries(SIDECAR_ENV)) assert.equal(plain.env.get(k), v, k);
+
+  // Flags given (as the image's ENTRYPOINT does) but not the environment: it is still added.
+  const flagsOnly = await launchedProcess(t, SIDECAR_NODE_FLAGS, base);
+  for (const f of SIDECAR_NODE_FLAGS) assert.equal(flagsOnly.argv.filter((a) => a === f).length, 1, `${f} once in ${flagsOnly.argv.join(' ')}`);
+  for (const [k, v] of Object.entries(SIDECAR_ENV)) assert.equal(flagsOnly.env.get(k), v, k);
+
+  // A value the operator set is kept, for a flag and for a variable.
+  const own = await launchedProcess(t, ['--max-semi-space-size=4'], { ...base, MALLOC_ARENA_MAX: '4' });
+  assert.ok(own.argv.includes('--max-semi-space-size=4') && !own.argv.includes('--max-semi-space-size=1'), own.argv.join(' '));
+  assert.equal(own.env.get('MALLOC_ARENA_MAX'), '4');
 });
