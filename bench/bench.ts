@@ -258,6 +258,7 @@ async function memoryStages(ctx: BenchContext): Promise<MemoryStage[]> {
   const out: MemoryStage[] = [];
   for (const st of stages) {
     const p = ctx.procs.spawn('memory-stage', nodeBin, ['--disable-warning=ExperimentalWarning', ...ctx.sidecar.nodeFlags, '--input-type=module', '-e', `${st.code} setTimeout(() => {}, 60_000);`], {
+      env: ctx.sidecar.env,
       cpu: ctx.cpu.proxies,
       cwd: projectRoot,
     });
