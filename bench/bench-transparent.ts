@@ -125,8 +125,8 @@ interface NetnsPair {
 function spawnInPod(ctx: BenchContext, teardown: Teardown, name: string, pod: Pod, argv: readonly string[], asProxy: boolean): Spawned {
   const who = asProxy ? { uid: NETNS_PROXY_UID, gid: NETNS_PROXY_UID } : undefined;
   const [cmd, ...args] = inNamespace(pod.ns, argv, who);
-  // `ip netns exec` and setpriv exec the command: the pid, its process group and the CPU pinning are the command's.
-  // ip netns exec and setpriv pass the environment on: the sidecars get theirs (SIDECAR_ENV).
+  // `ip netns exec` and setpriv exec the command: the pid, its process group, the CPU pinning and the
+  // environment (the sidecars': SIDECAR_ENV) are the command's.
   const p = ctx.procs.spawn(name, cmd!, args, { cpu: ctx.cpu.proxies, cwd: projectRoot, env: asProxy ? ctx.sidecar.env : process.env });
   teardown.add(
     `stop ${name}`,
