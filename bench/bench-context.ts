@@ -33,8 +33,8 @@ export interface SidecarLaunch {
 
 /**
  * The environment sidecars run with: the launcher's SIDECAR_ENV where this
- * process's environment sets none, so `MALLOC_ARENA_MAX=8 node bench/bench.ts`
- * compares against glibc's default.
+ * process's environment sets none, so `MALLOC_ARENA_MAX=16 node bench/bench.ts`
+ * compares against glibc's default on two cores (eight arenas per core).
  */
 export function sidecarEnv(): NodeJS.ProcessEnv {
   return { ...process.env, ...missingEnv(process.env) };

@@ -8,12 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants as fsConstants, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stripTypeScriptTypes } from 'node:module';
 import { join } from 'node:path';
 import { SUPPORTED_NODE_RANGE, isSupportedNode } from '../../../sidecar/cli/node-support.ts';
 import { TESTED_SPIRE_VERSION } from '../../../sidecar/cli/version.ts';
-import { tempDir } from '../../support/sidecar-harness.ts';
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS } from '../../../bin/node-flags.js';
+import { eventually, tempDir } from '../../support/sidecar-harness.ts';
 import { requireTools } from '../../support/tools.ts';
 import { bin, bundledNode, hasStackTrace, repo, runProcess, systemNode, systemPath } from './cli-process.ts';
 
@@ -111,21 +111,15 @@ test('npx spiffe-sidecar and npm exec run the checkout on the bundled Node, with
   }
 });
 
-/** The paths `pid` has open (a process that exits meanwhile has none). */
+/** The paths `pid` has open. */
 function openFiles(pid: number): string[] {
-  const out: string[] = [];
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        out.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      } catch {
-        // closed meanwhile
-      }
+  return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+    try {
+      return [readlinkSync(`/proc/${pid}/fd/${fd}`)];
+    } catch {
+      return []; // closed meanwhile
     }
-  } catch {
-    // gone
-  }
-  return out;
+  });
 }
 
 /**
@@ -145,22 +139,21 @@ async function launchedProcess(t: import('node:test').TestContext, nodeArgs: rea
     child.kill('SIGKILL');
     closeSync(hold);
   });
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    assert.equal(child.exitCode, null, 'the sidecar waits for its configuration');
-    const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
-    // The CLI opened the FIFO: past the launcher (and its re-exec, if any).
-    if (openFiles(child.pid!).includes(fifo)) {
-      const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
-      return { argv, env: new Map(environ.filter((e) => e.includes('=')).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) };
-    }
-    assert.ok(Date.now() < deadline, `the sidecar never opened its configuration: ${argv.join(' ')}`);
-    await sleep(50);
-  }
+  const proc = `/proc/${child.pid}`;
+  // The CLI opened the FIFO: past the launcher (and its re-exec, if any).
+  await eventually(
+    () => {
+      if (child.exitCode !== null) throw new Error(`the sidecar exited (${child.exitCode}) instead of waiting for its configuration`);
+      return openFiles(child.pid!).includes(fifo);
+    },
+    () => `the sidecar never opened its configuration: ${readFileSync(`${proc}/cmdline`, 'utf8').replaceAll('\0', ' ')}`,
+  );
+  const argv = readFileSync(`${proc}/cmdline`, 'utf8').split('\0').slice(0, -1);
+  const environ = readFileSync(`${proc}/environ`, 'utf8').split('\0').filter((e) => e.includes('='));
+  return { argv, env: new Map(environ.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])) };
 }
 
 test('the launcher runs `run` with the V8 flags and environment of bin/node-flags.js; values given win', async (t) => {
-  const { SIDECAR_ENV, SIDECAR_NODE_FLAGS } = await import('../../../bin/node-flags.js');
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(SIDECAR_ENV)) delete base[k];
   delete base['NODE_OPTIONS'];
